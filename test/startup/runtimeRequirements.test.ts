@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+// @ts-expect-error plain JS module without declarations, kept JS so it loads on any Node
+import { compareVersions, installedVoiceVersion, runtimeProblems, MIN_NODE, MIN_VOICE } from '../../bin/runtimeRequirements.mjs';
+
+test('versions compare numerically, not as strings', () => {
+  assert.equal(compareVersions('22.12.0', '22.9.0'), 1);
+  assert.equal(compareVersions('v20.20.2', '22.12.0'), -1);
+  assert.equal(compareVersions('0.19.2', '0.19.2'), 0);
+  assert.equal(compareVersions('0.18.0', '0.19.2'), -1);
+});
+
+test('the running Node and the installed @discordjs/voice satisfy the requirements', () => {
+  const voiceVersion = installedVoiceVersion();
+  assert.ok(voiceVersion, '@discordjs/voice should be installed');
+  assert.ok(compareVersions(voiceVersion, MIN_VOICE) >= 0, `voice ${voiceVersion} >= ${MIN_VOICE}`);
+  assert.ok(compareVersions(process.versions.node, MIN_NODE) >= 0, `node ${process.versions.node} >= ${MIN_NODE}`);
+  assert.deepEqual(runtimeProblems({ nodeVersion: process.versions.node, voiceVersion }), []);
+});
+
+test('an old Node is refused with a sentence naming the required version', () => {
+  const problems: string[] = runtimeProblems({ nodeVersion: '20.20.2', voiceVersion: '0.19.2' });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /Node 20\.20\.2 is too old.*>= 22\.12\.0/);
+});
+
+test('an old @discordjs/voice is refused because it has no DAVE', () => {
+  const problems: string[] = runtimeProblems({ nodeVersion: '22.12.0', voiceVersion: '0.18.0' });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /@discordjs\/voice 0\.18\.0 is too old.*DAVE/);
+  assert.match(runtimeProblems({ nodeVersion: '22.12.0', voiceVersion: null })[0]!, /not installed/);
+});
+
+test('the launcher exits non-zero with a clear message under the system Node 20', (t) => {
+  const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path));
+  if (!systemNode) return t.diagnostic('no system node found; launcher refusal covered by runtimeProblems tests');
+  const version = spawnSync(systemNode, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  if (compareVersions(version, MIN_NODE) >= 0) return t.diagnostic(`system node ${version} is new enough`);
+  const result = spawnSync(systemNode, ['bin/run.mjs', 'src/index.ts'], { encoding: 'utf8' });
+  assert.equal(result.status, 78);
+  assert.match(result.stderr, /too old: this bot needs Node >= 22\.12\.0/);
+  assert.doesNotMatch(result.stderr, /at .*\(.*:\d+:\d+\)/, 'no stack trace');
+});
+
+test('the native modules load under the Node that the npm scripts run', async () => {
+  const { OpusEncoder } = (await import('@discordjs/opus')).default;
+  const encoder = new OpusEncoder(48_000, 2);
+  const packet = encoder.encode(Buffer.alloc(3840));
+  assert.equal(encoder.decode(packet).length, 3840);
+  const sodium = (await import('sodium-native')).default;
+  assert.equal(typeof sodium.crypto_aead_xchacha20poly1305_ietf_encrypt, 'function');
+});
