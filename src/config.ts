@@ -1,0 +1,200 @@
+import { z } from 'zod';
+
+/** Voices the realtime models accept (GA adds marin and cedar; beta endpoints know the first eight). */
+export const SUPPORTED_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+export type VoiceName = (typeof SUPPORTED_VOICES)[number];
+
+/** Where the realtime model lives, by provider name; `custom` takes REALTIME_URL and REALTIME_DIALECT. */
+export const PROVIDERS = {
+  openai: { url: 'wss://api.openai.com/v1/realtime', model: 'gpt-realtime', dialect: 'ga' },
+  cometapi: { url: 'wss://api.cometapi.com/v1/realtime', model: 'gpt-4o-realtime', dialect: 'beta' },
+} as const;
+
+export const DEFAULT_INSTRUCTIONS =
+  'You are a friendly voice assistant in a Discord voice channel. Several people may talk to you; each of their ' +
+  'turns is labelled like [speaker: Name]. Address people by name when it helps, keep answers short and ' +
+  'conversational, and stop when someone interrupts you.';
+
+/** A configuration that cannot run; `problems` has one sentence per problem. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+const integer = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const number = Number(value);
+      if (!Number.isInteger(number) || number < min || number > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${value}")` });
+        return z.NEVER;
+      }
+      return number;
+    });
+
+const number = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number from ${min} to ${max} (got "${value}")` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const envSchema = z.object({
+  DISCORD_TOKEN: optionalText,
+  DISCORD_APPLICATION_ID: optionalText,
+  DISCORD_GUILD_ID: optionalText,
+  DISCORD_API_URL: optionalText,
+  REALTIME_PROVIDER: optionalText,
+  REALTIME_URL: optionalText,
+  REALTIME_DIALECT: optionalText,
+  REALTIME_MODEL: optionalText,
+  REALTIME_API_KEY: optionalText,
+  OPENAI_API_KEY: optionalText,
+  REALTIME_VOICE: optionalText,
+  DEFAULT_INSTRUCTIONS: optionalText,
+  DATABASE_PATH: optionalText,
+  LOG_LEVEL: optionalText,
+  ALONE_TIMEOUT_SECONDS: integer('ALONE_TIMEOUT_SECONDS', 0, 86_400, 60),
+  BARGE_IN_MIN_MS: integer('BARGE_IN_MIN_MS', 0, 5_000, 250),
+  BARGE_IN_MIN_DBFS: number('BARGE_IN_MIN_DBFS', -100, 0, -45),
+  PLAYBACK_PREBUFFER_MS: integer('PLAYBACK_PREBUFFER_MS', 0, 1_000, 40),
+  SESSION_ROTATE_MINUTES: number('SESSION_ROTATE_MINUTES', 0.01, 59, 55),
+  HISTORY_TOKEN_BUDGET: integer('HISTORY_TOKEN_BUDGET', 0, 1_000_000, 6_000),
+  INSTRUCTIONS_MAX_CHARS: integer('INSTRUCTIONS_MAX_CHARS', 100, 16_000, 4_000),
+  MENTION_RATE_LIMIT: integer('MENTION_RATE_LIMIT', 1, 1_000, 5),
+  MENTION_RATE_WINDOW_SECONDS: integer('MENTION_RATE_WINDOW_SECONDS', 1, 86_400, 60),
+  TEXT_SESSION_IDLE_SECONDS: integer('TEXT_SESSION_IDLE_SECONDS', 5, 86_400, 300),
+  METRICS_PORT: integer('METRICS_PORT', 0, 65_535, 0),
+  INSTRUCTIONS_PERMISSION: optionalText,
+});
+
+/** The validated configuration of the bot. */
+export interface Config {
+  discord: {
+    /** Bot token; absent only where the caller said it is not needed (demo, tests). */
+    token: string | undefined;
+    applicationId: string | undefined;
+    /** Register commands in this guild only (instant) instead of globally (up to an hour). */
+    guildId: string | undefined;
+    /** discord.js `rest.api` override, for a local Discord. */
+    apiUrl: string | undefined;
+  };
+  realtime: { provider: string; url: string; dialect: 'ga' | 'beta'; model: string; apiKey: string | undefined; voice: VoiceName };
+  defaultInstructions: string;
+  databasePath: string;
+  logLevel: string;
+  aloneTimeoutMs: number;
+  bargeIn: { minSpeechMs: number; minLevelDbfs: number };
+  playbackPrebufferMs: number;
+  sessionRotateMs: number;
+  historyTokenBudget: number;
+  instructionsMaxChars: number;
+  mentionRateLimit: { count: number; windowMs: number };
+  textSessionIdleMs: number;
+  /** 0 = metrics endpoint off. */
+  metricsPort: number;
+  /** Discord permission flag name needed for /instructions set|append|reset and /voice. */
+  instructionsPermission: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Parses and validates the environment once. Every problem is collected, so a user fixes them all in
+ * one go. `requireDiscord` and `requireRealtimeKey` say whether this entry point needs those secrets.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { requireDiscord?: boolean; requireRealtimeKey?: boolean } = {},
+): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const providerName = (e.REALTIME_PROVIDER ?? (e.REALTIME_URL ? 'custom' : 'openai')).toLowerCase();
+  let url: string | undefined;
+  let model: string | undefined;
+  let dialect: string | undefined;
+  if (providerName === 'openai' || providerName === 'cometapi') {
+    const preset = PROVIDERS[providerName];
+    url = e.REALTIME_URL ?? preset.url;
+    model = e.REALTIME_MODEL ?? preset.model;
+    dialect = e.REALTIME_DIALECT ?? preset.dialect;
+  } else if (providerName === 'custom') {
+    url = e.REALTIME_URL;
+    model = e.REALTIME_MODEL ?? 'gpt-realtime';
+    dialect = e.REALTIME_DIALECT ?? 'ga';
+    if (!url) problems.push('REALTIME_PROVIDER=custom needs REALTIME_URL (a ws:// or wss:// URL)');
+  } else {
+    problems.push(`REALTIME_PROVIDER must be openai, cometapi or custom (got "${e.REALTIME_PROVIDER}")`);
+  }
+  if (url !== undefined && !/^wss?:\/\/[^\s]+$/i.test(url)) problems.push(`REALTIME_URL must start with ws:// or wss:// (got "${url}")`);
+  if (dialect !== undefined && dialect !== 'ga' && dialect !== 'beta') {
+    problems.push(`REALTIME_DIALECT must be "ga" (OpenAI) or "beta" (OpenAI-Beta: realtime=v1, e.g. CometAPI) (got "${dialect}")`);
+  }
+  const apiKey = e.REALTIME_API_KEY ?? e.OPENAI_API_KEY;
+  if (options.requireRealtimeKey && !apiKey) problems.push('REALTIME_API_KEY is missing: set it to your OpenAI or CometAPI key');
+
+  if (options.requireDiscord && !e.DISCORD_TOKEN) problems.push('DISCORD_TOKEN is missing: copy the bot token from the Discord developer portal');
+  if (e.DISCORD_TOKEN !== undefined && !/^[\w.-]{20,}$/.test(e.DISCORD_TOKEN)) {
+    problems.push('DISCORD_TOKEN does not look like a bot token (letters, digits, dots, dashes, underscores)');
+  }
+  for (const [name, value] of [
+    ['DISCORD_APPLICATION_ID', e.DISCORD_APPLICATION_ID],
+    ['DISCORD_GUILD_ID', e.DISCORD_GUILD_ID],
+  ] as const) {
+    if (value !== undefined && !/^\d{5,25}$/.test(value)) problems.push(`${name} must be a numeric Discord id (got "${value}")`);
+  }
+  if (e.DISCORD_API_URL !== undefined && !/^https?:\/\/\S+$/.test(e.DISCORD_API_URL)) {
+    problems.push(`DISCORD_API_URL must be an http(s) URL (got "${e.DISCORD_API_URL}")`);
+  }
+  const voice = (e.REALTIME_VOICE ?? 'alloy').toLowerCase();
+  if (!(SUPPORTED_VOICES as readonly string[]).includes(voice)) {
+    problems.push(`REALTIME_VOICE must be one of ${SUPPORTED_VOICES.join(', ')} (got "${e.REALTIME_VOICE}")`);
+  }
+  const logLevel = (e.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${e.LOG_LEVEL}")`);
+  const instructionsPermission = e.INSTRUCTIONS_PERMISSION ?? 'ManageGuild';
+  if (!/^[A-Za-z]+$/.test(instructionsPermission)) {
+    problems.push(`INSTRUCTIONS_PERMISSION must be a Discord permission name such as ManageGuild (got "${instructionsPermission}")`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    discord: { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, apiUrl: e.DISCORD_API_URL },
+    realtime: { provider: providerName, url: url!, dialect: dialect as 'ga' | 'beta', model: model!, apiKey, voice: voice as VoiceName },
+    defaultInstructions: e.DEFAULT_INSTRUCTIONS ?? DEFAULT_INSTRUCTIONS,
+    databasePath: e.DATABASE_PATH ?? 'data/bot.sqlite',
+    logLevel,
+    aloneTimeoutMs: e.ALONE_TIMEOUT_SECONDS * 1000,
+    bargeIn: { minSpeechMs: e.BARGE_IN_MIN_MS, minLevelDbfs: e.BARGE_IN_MIN_DBFS },
+    playbackPrebufferMs: e.PLAYBACK_PREBUFFER_MS,
+    sessionRotateMs: Math.round(e.SESSION_ROTATE_MINUTES * 60_000),
+    historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
+    instructionsMaxChars: e.INSTRUCTIONS_MAX_CHARS,
+    mentionRateLimit: { count: e.MENTION_RATE_LIMIT, windowMs: e.MENTION_RATE_WINDOW_SECONDS * 1000 },
+    textSessionIdleMs: e.TEXT_SESSION_IDLE_SECONDS * 1000,
+    metricsPort: e.METRICS_PORT,
+    instructionsPermission,
+  };
+}
