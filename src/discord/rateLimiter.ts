@@ -1,0 +1,47 @@
+/**
+ * A per-key sliding-window limit: at most `count` hits per `windowMs`. Bounded: keys whose hits have
+ * all expired are dropped as the map is used, so a flood of distinct users cannot grow it forever.
+ */
+export class SlidingWindowLimiter {
+  readonly #count: number;
+  readonly #windowMs: number;
+  readonly #hits = new Map<string, number[]>();
+  readonly #noticeSent = new Map<string, number>();
+
+  constructor(count: number, windowMs: number) {
+    this.#count = count;
+    this.#windowMs = windowMs;
+  }
+
+  /** Records a hit; returns 0 when allowed, else the milliseconds until the next hit would be allowed. */
+  hit(key: string, now = Date.now()): number {
+    this.#prune(now);
+    const hits = (this.#hits.get(key) ?? []).filter((at) => now - at < this.#windowMs);
+    if (hits.length >= this.#count) {
+      this.#hits.set(key, hits);
+      return this.#windowMs - (now - hits[0]!);
+    }
+    hits.push(now);
+    this.#hits.set(key, hits);
+    return 0;
+  }
+
+  /** Whether to tell this key it is limited: once per window, so a flood gets one notice, not one per message. */
+  shouldNotify(key: string, now = Date.now()): boolean {
+    const last = this.#noticeSent.get(key);
+    if (last !== undefined && now - last < this.#windowMs) return false;
+    this.#noticeSent.set(key, now);
+    return true;
+  }
+
+  /** Keys currently tracked (for tests and metrics). */
+  get size(): number {
+    return this.#hits.size;
+  }
+
+  #prune(now: number): void {
+    if (this.#hits.size < 1_000) return;
+    for (const [key, hits] of this.#hits) if (hits.every((at) => now - at >= this.#windowMs)) this.#hits.delete(key);
+    for (const [key, at] of this.#noticeSent) if (now - at >= this.#windowMs) this.#noticeSent.delete(key);
+  }
+}

@@ -1,0 +1,27 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { SlidingWindowLimiter } from '../../src/discord/rateLimiter.ts';
+
+test('allows `count` hits per window per key, then says how long to wait', () => {
+  const limiter = new SlidingWindowLimiter(3, 60_000);
+  assert.equal(limiter.hit('alice', 0), 0);
+  assert.equal(limiter.hit('alice', 1_000), 0);
+  assert.equal(limiter.hit('alice', 2_000), 0);
+  assert.equal(limiter.hit('alice', 3_000), 57_000);
+  assert.equal(limiter.hit('bob', 3_000), 0, 'other users are not affected');
+  assert.equal(limiter.hit('alice', 60_001), 0, 'the oldest hit left the window');
+});
+
+test('a flood gets one notice per window', () => {
+  const limiter = new SlidingWindowLimiter(1, 10_000);
+  limiter.hit('eve', 0);
+  const notices = [];
+  for (let at = 1; at < 10_000; at += 100) if (limiter.hit('eve', at) > 0 && limiter.shouldNotify('eve', at)) notices.push(at);
+  assert.deepEqual(notices, [1]);
+});
+
+test('memory stays bounded under many distinct users', () => {
+  const limiter = new SlidingWindowLimiter(1, 1_000);
+  for (let i = 0; i < 5_000; i++) limiter.hit(`user${i}`, i * 10);
+  assert.ok(limiter.size < 1_200, `tracked ${limiter.size}`);
+});
