@@ -1,0 +1,165 @@
+/**
+ * One WebSocket to the service = one server session. Classifies handshake failures (bad key vs
+ * unreachable), stamps client events with ids (so server errors can be matched to requests), parses
+ * server events tolerantly, and performs the session configuration handshake.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, hostOf } from './errors.ts';
+import { parseServerEvent, type ServerEvent } from './protocol.ts';
+import type { WireEvent } from './dialect.ts';
+
+/** Options of {@link RealtimeConnection.open}. */
+export interface ConnectionOptions {
+  url: string;
+  headers: Record<string, string>;
+  logger: Logger;
+  /** Limit for the TCP + HTTP upgrade, in ms. */
+  handshakeTimeoutMs?: number;
+}
+
+let connectionCounter = 0;
+
+/** A connected socket. Emits parsed server events and a single `close`. */
+export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; close: [code: number, reason: string] }> {
+  readonly #ws: WebSocket;
+  readonly #log: Logger;
+  readonly #prefix: string;
+  #sent = 0;
+  #closed = false;
+
+  private constructor(ws: WebSocket, log: Logger) {
+    super();
+    this.#ws = ws;
+    this.#log = log;
+    this.#prefix = `evt_c${++connectionCounter}_`;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        log.warn('dropped binary server frame');
+        return;
+      }
+      const event = parseServerEvent(data.toString(), log);
+      if (event) this.emit('event', event);
+    });
+    ws.on('close', (code, reason) => {
+      this.#closed = true;
+      this.emit('close', code, reason.toString());
+    });
+    // After the handshake, socket errors are followed by `close`; they are logged, never thrown.
+    ws.on('error', (err) => log.warn({ err: err.message }, 'realtime socket error'));
+  }
+
+  /** Opens the socket. Rejects with {@link AuthenticationError} on 401/403, else {@link ConnectionError}. */
+  static open(options: ConnectionOptions): Promise<RealtimeConnection> {
+    const { url, headers, logger } = options;
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url, { headers, handshakeTimeout: options.handshakeTimeoutMs ?? 10_000, perMessageDeflate: false });
+      } catch (err) {
+        reject(new ConnectionError(`invalid realtime URL: ${(err as Error).message}`, { cause: err, fatal: true }));
+        return;
+      }
+      const fail = (err: RealtimeError) => {
+        ws.removeAllListeners();
+        ws.on('error', () => {}); // a late error of an aborted handshake must not become an uncaught exception
+        ws.terminate();
+        reject(err);
+      };
+      ws.once('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        if (status === 401 || status === 403) fail(new AuthenticationError(status, url));
+        else fail(new ConnectionError(`${hostOf(url)} refused the WebSocket upgrade with HTTP ${status}`, { status, code: 'handshake_refused' }));
+      });
+      ws.once('error', (err) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        fail(new ConnectionError(`cannot reach ${hostOf(url)}: ${code ?? err.message}`, { cause: err }));
+      });
+      ws.once('open', () => {
+        ws.removeAllListeners();
+        resolve(new RealtimeConnection(ws, logger));
+      });
+    });
+  }
+
+  /** Whether the socket has closed. */
+  get closed(): boolean {
+    return this.#closed || this.#ws.readyState >= WebSocket.CLOSING;
+  }
+
+  /** Sends a client event stamped with a fresh `event_id`; returns the id (or null if the socket is gone). */
+  send(event: WireEvent): string | null {
+    if (this.closed) return null;
+    const eventId = `${this.#prefix}${++this.#sent}`;
+    this.#ws.send(JSON.stringify({ ...event, event_id: eventId }));
+    return eventId;
+  }
+
+  /** Sends `session.update` and waits for `session.updated`; rejects if the server refuses it or closes. */
+  configure(session: Record<string, unknown>, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('event', onEvent);
+        this.off('close', onClose);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new ConnectionError('the service did not confirm the session configuration in time', { code: 'session_timeout' }));
+      }, timeoutMs);
+      const onClose = (code: number, reason: string) => {
+        cleanup();
+        reject(new ConnectionError(`the service closed the connection before the session was ready (${code}${reason ? ` ${reason}` : ''})`, {}));
+      };
+      const onEvent = (event: ServerEvent) => {
+        if (event.type === 'session.updated') {
+          cleanup();
+          resolve();
+        } else if (event.type === 'error') {
+          const err = sessionError(event.error, eventId);
+          if (err) {
+            cleanup();
+            reject(err);
+          }
+        }
+      };
+      this.on('event', onEvent);
+      this.on('close', onClose);
+      const eventId = this.send({ type: 'session.update', session });
+    });
+  }
+
+  /** Closes the socket (idempotent). */
+  close(code = 1000, reason = 'client closing'): void {
+    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
+    else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
+  }
+}
+
+/** Error shape of a server `error` event. */
+export interface WireError {
+  type?: string | null;
+  code?: string | null;
+  message: string;
+  param?: string | null;
+  event_id?: string | null;
+}
+
+/**
+ * The error that makes session configuration fail, or null if the error is unrelated (a stray
+ * error event during the handshake is left to the normal error path).
+ */
+function sessionError(error: WireError, updateEventId: string | null): RealtimeError | null {
+  const init = { code: error.code ?? 'unknown', type: error.type ?? undefined, param: error.param, eventId: error.event_id, fatal: true };
+  if (error.code === 'beta_api_shape_disabled') {
+    return new DialectError(`the service has disabled the beta API shape: use dialect "ga" (${error.message})`, init);
+  }
+  const aboutUpdate = error.event_id != null ? error.event_id === updateEventId : (error.param ?? '').startsWith('session');
+  if (!aboutUpdate) return null;
+  if (error.code === 'unknown_parameter' || error.code === 'missing_required_parameter') {
+    return new DialectError(`the service refused the session shape (${error.message}): the dialect setting is probably wrong`, init);
+  }
+  return new SessionConfigError(`the service refused the session configuration: ${error.message}`, init);
+}

@@ -1,0 +1,136 @@
+/**
+ * Routing of parsed server events of the current session to the client's state and events. Kept
+ * apart from the client so the connection lifecycle (client.ts) and the protocol reactions stay small.
+ */
+import type { Logger } from 'pino';
+import type { InputAttribution } from './attribution.ts';
+import { DialectError, RealtimeError } from './errors.ts';
+import type { ConversationHistory } from './history.ts';
+import { retryAfterFromMessage, type ServerEvent } from './protocol.ts';
+import type { ResponseTracker } from './responses.ts';
+import type { RealtimeEventMap } from './types.ts';
+
+/** What the dispatcher may touch. */
+export interface DispatchContext {
+  log: Logger;
+  responses: ResponseTracker;
+  attribution: InputAttribution;
+  history: ConversationHistory;
+  transcribing: () => boolean;
+  emit: <K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]) => void;
+  emitError: (err: RealtimeError) => void;
+  setSpeechActive: (active: boolean) => void;
+  /** A response finished: rotate if due, send the next queued one. */
+  afterResponse: () => void;
+  pauseResponses: (ms: number) => void;
+  retrySoon: () => void;
+  /** The server announced why it is about to close the socket. */
+  expecting: (reason: string) => void;
+  /** Stop the client for good. */
+  fatal: (err: RealtimeError) => void;
+}
+
+/** Applies one server event. Never throws for any well-formed event. */
+export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): void {
+  switch (event.type) {
+    case 'session.updated':
+      ctx.emit('session_updated');
+      break;
+    case 'error':
+      onError(ctx, event.error);
+      break;
+    case 'input_audio_buffer.speech_started':
+      ctx.attribution.speechStarted(event.item_id, event.audio_start_ms);
+      ctx.setSpeechActive(true);
+      ctx.emit('speech_started', { itemId: event.item_id, audioStartMs: event.audio_start_ms });
+      break;
+    case 'input_audio_buffer.speech_stopped': {
+      const contributors = ctx.attribution.speechStopped(event.item_id, event.audio_end_ms);
+      ctx.emit('speech_stopped', { itemId: event.item_id, audioEndMs: event.audio_end_ms, contributors });
+      break;
+    }
+    case 'input_audio_buffer.committed': {
+      const contributors = ctx.attribution.committed(event.item_id);
+      // A placeholder keeps the turn's place in history until its transcript arrives.
+      if (ctx.transcribing()) ctx.history.add({ role: 'user', text: '', kind: 'transcript', itemId: event.item_id });
+      ctx.emit('input_committed', { itemId: event.item_id, previousItemId: event.previous_item_id ?? null, contributors });
+      ctx.setSpeechActive(false);
+      break;
+    }
+    case 'conversation.item.input_audio_transcription.completed': {
+      const entry = ctx.history.byItemId(event.item_id);
+      if (entry && entry.role === 'user') entry.text = event.transcript;
+      ctx.emit('input_transcript', { itemId: event.item_id, text: event.transcript });
+      break;
+    }
+    case 'conversation.item.truncated':
+      ctx.emit('item_truncated', { itemId: event.item_id, audioEndMs: event.audio_end_ms });
+      break;
+    case 'response.created':
+      ctx.responses.onCreated(event);
+      break;
+    case 'response.output_item.added':
+      ctx.responses.onOutputItem(event);
+      break;
+    case 'response.output_audio.delta':
+      ctx.responses.onAudioDelta(event);
+      break;
+    case 'response.output_audio.done':
+      ctx.emit('audio_done', { responseId: event.response_id, itemId: event.item_id });
+      break;
+    case 'response.output_audio_transcript.delta':
+      ctx.responses.onTranscriptDelta(event);
+      break;
+    case 'response.output_text.delta':
+      ctx.responses.onTextDelta(event);
+      break;
+    case 'response.done':
+      ctx.responses.onDone(event);
+      ctx.afterResponse();
+      break;
+    case 'rate_limits.updated':
+      ctx.log.debug({ limits: event.rate_limits.length }, 'rate limits updated');
+      break;
+    case 'session.created':
+    case 'input_audio_buffer.cleared':
+    case 'conversation.item.added':
+      break;
+    case 'unknown':
+      ctx.log.debug({ type: event.originalType }, 'ignored server event');
+      break;
+  }
+}
+
+function onError(ctx: DispatchContext, error: { type?: string | null; code?: string | null; message: string; param?: string | null; event_id?: string | null }): void {
+  const code = error.code ?? 'unknown';
+  const init = { code, type: error.type ?? undefined, param: error.param, eventId: error.event_id };
+  switch (code) {
+    case 'beta_api_shape_disabled':
+      ctx.fatal(new DialectError(`the service has disabled the beta API shape: use dialect "ga" (${error.message})`, { ...init, fatal: true }));
+      return;
+    case 'session_expired':
+      // The server closes right after; the client reconnects at once and re-seeds.
+      ctx.expecting('session_expired');
+      ctx.emitError(new RealtimeError(error.message, init));
+      return;
+    case 'rate_limit_exceeded': {
+      const retryAfterMs = retryAfterFromMessage(error.message);
+      ctx.pauseResponses(retryAfterMs);
+      ctx.responses.requestFailed(code, error.message, error.event_id ?? null, () => {});
+      ctx.emit('rate_limited', { retryAfterMs, message: error.message });
+      return;
+    }
+    case 'response_cancel_not_active':
+      // Benign race: the response ended (or was cancelled by the server) before our cancel arrived.
+      ctx.log.debug('cancel arrived after the response ended');
+      return;
+    case 'conversation_already_has_active_response':
+      // The server started a response of its own (server VAD) just before ours: ours waits for it.
+      if (!ctx.responses.requestFailed(code, error.message, error.event_id ?? null, () => {})) ctx.log.debug('active response conflict');
+      if (!ctx.responses.busy) ctx.retrySoon();
+      return;
+    default:
+      ctx.responses.requestFailed(code, error.message, error.event_id ?? null, () => {});
+      ctx.emitError(new RealtimeError(error.message, init));
+  }
+}

@@ -1,0 +1,35 @@
+/** Public surface of the realtime client (no Discord concepts here). */
+export { RealtimeClient, type RealtimeClientOptions } from './client.ts';
+export { ResponseHandle, type ResponseHandleEvents } from './responseHandle.ts';
+export { PROVIDER_PRESETS, handshakeHeaders, type ProviderName, type ProviderPreset } from './presets.ts';
+export { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, type RealtimeErrorInit } from './errors.ts';
+export {
+  DEFAULT_PRICES,
+  UsageLedger,
+  estimateCost,
+  emptyUsage,
+  emptyTotals,
+  pricesFor,
+  type ModelPrices,
+  type PriceTable,
+  type TokenPrices,
+  type TokenUsage,
+  type UsageTotals,
+} from './usage.ts';
+export { backoffDelay, type ReconnectOptions } from './backoff.ts';
+export { estimateTokens } from './history.ts';
+export { sessionToWire, responseToWire, messageItem, canonicalEventType, SERVER_EVENT_ALIASES } from './dialect.ts';
+export type {
+  ClientState,
+  ConversationInput,
+  CreateResponseOptions,
+  Dialect,
+  HistoryEntry,
+  Modality,
+  OutOfBandResponseOptions,
+  RealtimeEventMap,
+  ResponseResult,
+  ResponseStatus,
+  SessionConfig,
+  TurnDetection,
+} from './types.ts';

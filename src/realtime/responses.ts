@@ -1,0 +1,239 @@
+/**
+ * Response bookkeeping: a queue of requested responses, the one request awaiting `response.created`,
+ * and the active response. Only one response is in flight per session, so a request made while one
+ * is active waits here instead of provoking `conversation_already_has_active_response`.
+ */
+import type { Logger } from 'pino';
+import { responseToWire, type WireEvent } from './dialect.ts';
+import type { KnownServerEvent } from './protocol.ts';
+import { usageFromWire } from './protocol.ts';
+import { ResponseHandle, type ResponseRequest } from './responseHandle.ts';
+import type { Dialect, RealtimeEventMap, ResponseResult, ResponseStatus } from './types.ts';
+import type { TokenUsage } from './usage.ts';
+
+type Emit = <K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]) => void;
+type EventOf<T extends KnownServerEvent['type']> = Extract<KnownServerEvent, { type: T }>;
+
+/** Metadata key carrying the client's reference of a request, to match `response.created` to it. */
+export const REF_METADATA_KEY = 'client_ref';
+
+/** Dependencies of {@link ResponseTracker}. */
+export interface ResponseTrackerDeps {
+  dialect: Dialect;
+  log: Logger;
+  emit: Emit;
+  /** Sends on the current session; null when there is none. */
+  send: (event: WireEvent) => string | null;
+  /** Called once per finished response that the server reported (usage, history). */
+  finished: (handle: ResponseHandle, result: ResponseResult, usage: TokenUsage | null) => void;
+}
+
+const STATUSES: readonly ResponseStatus[] = ['completed', 'cancelled', 'failed', 'incomplete'];
+
+/** Tracks and sequences responses of the current server session. */
+export class ResponseTracker {
+  readonly #deps: ResponseTrackerDeps;
+  readonly #queue: ResponseHandle[] = [];
+  #requested: { handle: ResponseHandle; eventId: string } | null = null;
+  #active: ResponseHandle | null = null;
+  #cancelSent = false;
+  /** Whether this service echoes request metadata in `response.created` (then a response without our reference is the server's own). */
+  #echoesMetadata = false;
+  /** Bytes of audio received per assistant item (bounded), to clamp truncation. */
+  readonly #itemAudioBytes = new Map<string, number>();
+
+  constructor(deps: ResponseTrackerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Id of the active response, if the server has created it. */
+  get activeResponseId(): string | null {
+    return this.#active?.responseId ?? null;
+  }
+
+  /** True while a request awaits `response.created` or a response is active. */
+  get busy(): boolean {
+    return this.#requested !== null || this.#active !== null;
+  }
+
+  /** Number of queued (not yet sent) requests. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Audio received for an assistant item in this session, in bytes (undefined if unknown). */
+  itemAudioBytes(itemId: string): number | undefined {
+    return this.#itemAudioBytes.get(itemId);
+  }
+
+  /** A new server session starts: item ids of the previous one mean nothing there. */
+  newSession(): void {
+    this.#itemAudioBytes.clear();
+  }
+
+  /** Creates a handle and queues it. */
+  request(request: ResponseRequest): ResponseHandle {
+    const handle = new ResponseHandle(request, (h) => this.cancel(h));
+    this.#queue.push(handle);
+    return handle;
+  }
+
+  /** Sends the next queued request if nothing is in flight and sending is allowed. */
+  pump(canSend: boolean): void {
+    if (!canSend || this.busy) return;
+    const handle = this.#queue.shift();
+    if (!handle) return;
+    const metadata = { ...handle.request.metadata, [REF_METADATA_KEY]: handle.ref };
+    const response = responseToWire({ ...handle.request, metadata }, this.#deps.dialect);
+    const eventId = this.#deps.send({ type: 'response.create', response });
+    if (eventId === null) {
+      this.#queue.unshift(handle);
+      return;
+    }
+    this.#requested = { handle, eventId };
+  }
+
+  /** Cancels the active response (no-op if none, or if a cancel was already sent for it). */
+  cancelActive(): void {
+    if (!this.busy || this.#cancelSent) return;
+    const responseId = this.#active?.responseId;
+    this.#cancelSent = this.#deps.send(responseId ? { type: 'response.cancel', response_id: responseId } : { type: 'response.cancel' }) !== null;
+  }
+
+  /** Drops every queued request (they resolve `cancelled`). */
+  cancelQueued(): void {
+    for (const handle of this.#queue.splice(0)) this.#settleUnsent(handle, 'cancelled', 'client_cancelled');
+  }
+
+  /** Cancels one handle wherever it is. */
+  cancel(handle: ResponseHandle): void {
+    const index = this.#queue.indexOf(handle);
+    if (index >= 0) {
+      this.#queue.splice(index, 1);
+      this.#settleUnsent(handle, 'cancelled', 'client_cancelled');
+    } else if (this.#active === handle || this.#requested?.handle === handle) {
+      this.cancelActive();
+    }
+  }
+
+  /** The session is gone: the in-flight response is lost (resolves `failed`), queued ones wait for the next session. */
+  sessionLost(reason: string): void {
+    const inFlight = this.#active ?? this.#requested?.handle ?? null;
+    this.#active = null;
+    this.#requested = null;
+    this.#cancelSent = false;
+    this.#itemAudioBytes.clear();
+    if (inFlight) {
+      const result = inFlight.finish('failed', null, reason);
+      this.#deps.finished(inFlight, result, null);
+      this.#deps.emit('response_done', result);
+    }
+  }
+
+  /** The client is closing: everything resolves. */
+  closeAll(reason: string): void {
+    this.sessionLost(reason);
+    for (const handle of this.#queue.splice(0)) this.#settleUnsent(handle, 'cancelled', reason);
+  }
+
+  /** A server `error` event: returns true if it concerned the pending request (and was handled). */
+  requestFailed(code: string, message: string, eventId: string | null, retryLater: (handle: ResponseHandle) => void): boolean {
+    const requested = this.#requested;
+    if (!requested || eventId !== requested.eventId) return false;
+    this.#requested = null;
+    if (code === 'conversation_already_has_active_response' || code === 'rate_limit_exceeded') {
+      // Not the request's fault: it goes back to the head of the queue.
+      this.#queue.unshift(requested.handle);
+      retryLater(requested.handle);
+    } else {
+      this.#deps.log.warn({ code }, 'response request refused');
+      this.#settleUnsent(requested.handle, 'failed', code);
+      void message;
+    }
+    return true;
+  }
+
+  onCreated(event: EventOf<'response.created'>): void {
+    const id = event.response.id;
+    const ref = event.response.metadata?.[REF_METADATA_KEY];
+    if (ref !== undefined) this.#echoesMetadata = true;
+    let handle: ResponseHandle;
+    const byOrder = ref === undefined && !this.#echoesMetadata;
+    if (this.#requested && (ref === this.#requested.handle.ref || byOrder)) {
+      // Matched by our reference, or (services never seen echoing metadata) by order.
+      handle = this.#requested.handle;
+      this.#requested = null;
+    } else {
+      // Created by the server itself (server VAD with create_response).
+      handle = new ResponseHandle({ outOfBand: false }, (h) => this.cancel(h));
+    }
+    handle.responseId = id;
+    this.#active = handle;
+    this.#cancelSent = false;
+    this.#deps.emit('response_started', { responseId: id });
+  }
+
+  #current(responseId: string): ResponseHandle | null {
+    return this.#active?.responseId === responseId ? this.#active : null;
+  }
+
+  onOutputItem(event: EventOf<'response.output_item.added'>): void {
+    const handle = this.#current(event.response_id);
+    if (handle && !handle.itemIds.includes(event.item.id)) handle.itemIds.push(event.item.id);
+  }
+
+  onAudioDelta(event: EventOf<'response.output_audio.delta'>): void {
+    let pcm = Buffer.from(event.delta, 'base64');
+    if (pcm.length % 2 !== 0) pcm = pcm.subarray(0, pcm.length - 1);
+    this.#itemAudioBytes.set(event.item_id, (this.#itemAudioBytes.get(event.item_id) ?? 0) + pcm.length);
+    if (this.#itemAudioBytes.size > 256) this.#itemAudioBytes.delete(this.#itemAudioBytes.keys().next().value!);
+    const handle = this.#current(event.response_id);
+    if (handle) {
+      handle.audioBytes += pcm.length;
+      if (!handle.itemIds.includes(event.item_id)) handle.itemIds.push(event.item_id);
+      handle.emit('audio', pcm);
+    }
+    this.#deps.emit('audio_delta', { responseId: event.response_id, itemId: event.item_id, pcm });
+  }
+
+  onTranscriptDelta(event: EventOf<'response.output_audio_transcript.delta'>): void {
+    const handle = this.#current(event.response_id);
+    if (handle) {
+      handle.transcript += event.delta;
+      handle.emit('transcript', event.delta);
+    }
+    this.#deps.emit('transcript_delta', { responseId: event.response_id, itemId: event.item_id, delta: event.delta });
+  }
+
+  onTextDelta(event: EventOf<'response.output_text.delta'>): void {
+    const handle = this.#current(event.response_id);
+    if (handle) {
+      handle.text += event.delta;
+      handle.emit('text', event.delta);
+    }
+    this.#deps.emit('text_delta', { responseId: event.response_id, itemId: event.item_id, delta: event.delta });
+  }
+
+  onDone(event: EventOf<'response.done'>): void {
+    const handle = this.#current(event.response.id);
+    if (!handle) {
+      this.#deps.log.debug({ responseId: event.response.id }, 'response.done for an unknown response');
+      return;
+    }
+    this.#active = null;
+    this.#cancelSent = false;
+    const raw = event.response.status ?? 'completed';
+    const status: ResponseStatus = (STATUSES as readonly string[]).includes(raw) ? (raw as ResponseStatus) : 'failed';
+    const details = event.response.status_details;
+    const reason = status === 'completed' ? undefined : (details?.reason ?? details?.error?.code ?? undefined);
+    const usage = usageFromWire(event.response.usage);
+    const result = handle.finish(status, usage, reason);
+    this.#deps.finished(handle, result, usage);
+    this.#deps.emit('response_done', result);
+  }
+
+  #settleUnsent(handle: ResponseHandle, status: ResponseStatus, reason: string): void {
+    const result = handle.finish(status, null, reason);
+    this.#deps.emit('response_done', result);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Public types of the realtime client: one normalized model whatever the wire dialect.
+ * Nothing here mentions Discord; the bot maps its own concepts (guilds, speakers) onto these.
+ */
+import type { RealtimeError } from './errors.ts';
+import type { TokenUsage, UsageTotals } from './usage.ts';
+
+/** Wire dialect: `ga` (OpenAI today) or `beta` (`OpenAI-Beta: realtime=v1`, e.g. CometAPI). */
+export type Dialect = 'ga' | 'beta';
+
+/** What a response produces. GA allows one of them per response; beta always adds text to audio. */
+export type Modality = 'audio' | 'text';
+
+/** Turn detection. `manual` means none: the caller commits the input buffer and creates responses. */
+export type TurnDetection =
+  | {
+      type: 'server_vad';
+      /** Activation threshold, 0..1 (server default 0.5). */
+      threshold?: number;
+      /** Audio kept before detected speech, in ms. */
+      prefixPaddingMs?: number;
+      /** Silence that ends a turn, in ms. */
+      silenceDurationMs?: number;
+      /** Whether the server creates a response at the end of each turn. */
+      createResponse?: boolean;
+      /** Whether the server cancels the active response when speech starts. */
+      interruptResponse?: boolean;
+      idleTimeoutMs?: number;
+    }
+  | {
+      type: 'semantic_vad';
+      eagerness?: 'low' | 'medium' | 'high' | 'auto';
+      createResponse?: boolean;
+      interruptResponse?: boolean;
+    }
+  | { type: 'manual' };
+
+/** The session configuration, remembered by the client and restored on every new server session. */
+export interface SessionConfig {
+  instructions: string;
+  voice: string;
+  outputModalities: Modality[];
+  /** Transcription of user audio (needed for transcript history); `null`/absent disables it. */
+  inputTranscription?: { model: string; language?: string } | null;
+  turnDetection: TurnDetection;
+  maxOutputTokens?: number | 'inf';
+}
+
+/** One remembered turn of the conversation, used to re-seed a new server session. */
+export interface HistoryEntry {
+  role: 'user' | 'assistant';
+  text: string;
+  /** Display name given with {@link RealtimeClient.addUserText}. Not sent to the server. */
+  name?: string;
+  /** Server item id in the session where the entry was produced. */
+  itemId?: string;
+  /** `Date.now()` when the entry was recorded. */
+  at: number;
+  /** transcript = from audio; text = typed text or a text reply; note = context note such as a speaker label. */
+  kind: 'transcript' | 'text' | 'note';
+}
+
+/** An input item of an out-of-band response: a message, or a reference to an item of the current session. */
+export type ConversationInput = { role: 'user' | 'assistant' | 'system'; text: string } | { itemId: string };
+
+/** Final status of a response. `failed` also covers responses lost to a dropped connection. */
+export type ResponseStatus = 'completed' | 'cancelled' | 'failed' | 'incomplete';
+
+/** What a response produced, delivered once in `response_done` and by {@link ResponseHandle.done}. */
+export interface ResponseResult {
+  /** Server id; `null` if the response never started (cancelled while queued, refused, connection lost). */
+  responseId: string | null;
+  status: ResponseStatus;
+  /** Why it ended that way when not completed (`client_cancelled`, `turn_detected`, `disconnected`, an error code…). */
+  reason?: string;
+  /** Text output (text modality). */
+  text: string;
+  /** Transcript of the audio output (audio modality). */
+  transcript: string;
+  usage: TokenUsage | null;
+  /** Ids of the output items (assistant messages) of the response. */
+  itemIds: string[];
+  /** True for responses created with `conversation: "none"`: not in the conversation nor in history. */
+  outOfBand: boolean;
+  /** Metadata given when the response was requested. */
+  metadata?: Record<string, string>;
+  /** Milliseconds of audio received for the response. */
+  audioMs: number;
+}
+
+/** Options of {@link RealtimeClient.createResponse}. */
+export interface CreateResponseOptions {
+  modalities?: Modality[];
+  instructions?: string;
+  metadata?: Record<string, string>;
+}
+
+/** Options of {@link RealtimeClient.createOutOfBandResponse}. */
+export interface OutOfBandResponseOptions extends CreateResponseOptions {
+  input: ConversationInput[];
+}
+
+/** Connection state of the client. */
+export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Events of {@link RealtimeClient}. Audio is 24 kHz mono PCM16. */
+export interface RealtimeEventMap {
+  open: [];
+  closed: [reason: string];
+  reconnecting: [{ attempt: number; delayMs: number; reason: string }];
+  reconnected: [];
+  rotated: [];
+  session_updated: [];
+  /** Errors from the server or the transport. Only emitted when someone listens (else logged). */
+  error: [RealtimeError];
+  speech_started: [{ itemId: string; audioStartMs: number }];
+  speech_stopped: [{ itemId: string; audioEndMs: number; contributors: string[] }];
+  input_committed: [{ itemId: string; previousItemId: string | null; contributors: string[] }];
+  input_transcript: [{ itemId: string; text: string }];
+  response_started: [{ responseId: string }];
+  audio_delta: [{ responseId: string; itemId: string; pcm: Buffer }];
+  audio_done: [{ responseId: string; itemId: string }];
+  transcript_delta: [{ responseId: string; itemId: string; delta: string }];
+  text_delta: [{ responseId: string; itemId: string; delta: string }];
+  response_done: [ResponseResult];
+  item_truncated: [{ itemId: string; audioEndMs: number }];
+  rate_limited: [{ retryAfterMs: number; message: string }];
+  usage: [UsageTotals];
+}
