@@ -35,6 +35,9 @@ export const DOWN_TAPS: Float64Array = designHalfBandOddTaps(15, 9.5);
 /** Anti-image filter of the 1:2 interpolator. */
 export const UP_TAPS: Float64Array = designHalfBandOddTaps(19, 10);
 
+// The kernels below are unrolled for exactly these pair counts.
+if (DOWN_TAPS.length !== 15 || UP_TAPS.length !== 19) throw new Error('resampler kernels out of step with their filter designs');
+
 /** 48 kHz mono samples one decimated output depends on (4·15 − 1). */
 const DOWN_WINDOW = 4 * DOWN_TAPS.length - 1;
 /** 24 kHz samples one interpolated output pair depends on (2·19). */
@@ -62,7 +65,7 @@ function destination(out: Int16Array | undefined, length: number): Int16Array {
  */
 export class Downsampler {
   /** L+R sums at 48 kHz not yet consumed; the first DOWN_WINDOW − 1 are history. */
-  #work = new Float64Array(DOWN_WINDOW - 1 + 960);
+  #work: Float64Array = new Float64Array(DOWN_WINDOW - 1 + 960);
   #held = DOWN_WINDOW - 1;
 
   /**
@@ -142,7 +145,7 @@ export class Downsampler {
  */
 export class Upsampler {
   /** Mono 24 kHz samples not yet consumed; the first UP_WINDOW − 1 are history. */
-  #work = new Float64Array(UP_WINDOW - 1 + 480);
+  #work: Float64Array = new Float64Array(UP_WINDOW - 1 + 480);
   #held = UP_WINDOW - 1;
 
   /**

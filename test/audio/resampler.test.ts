@@ -40,7 +40,7 @@ describe('Downsampler', () => {
       frame[i] = 1000;
       frame[i + 1] = -3000;
     }
-    let out = new Int16Array(0);
+    let out: Int16Array = new Int16Array(0);
     for (let i = 0; i < 5; i++) out = down.process(frame);
     assert.ok(out.every((s) => s === -1000), 'DC (1000 + −3000) / 2 settles at exactly −1000');
   });
