@@ -1,0 +1,70 @@
+import type { DiscordSimulator } from './simulator.ts';
+
+/** Failures a test can inject. */
+export interface Faults {
+  /**
+   * Closes the bot's voice WebSocket with `code`. 4015 and codes < 4000 are resumable (the client
+   * reconnects and sends op 7; use 1006 for an abrupt drop without a close frame); 4014 leaves the
+   * connection Disconnected; other 4xxx codes (e.g. 4006) end the session and the client re-signals
+   * with op 4. Resolves once the socket is closed on the simulator's side.
+   */
+  closeVoice(code: number): void;
+  /**
+   * Moves the bot to a new voice server (new port): VOICE_SERVER_UPDATE with the new endpoint.
+   * Resolves when the bot's session on the new server is ready (at once if the bot is not in voice).
+   */
+  moveVoiceEndpoint(timeoutMs?: number): Promise<void>;
+  /** Closes the main gateway socket (default 4000: discord.js resumes; 1000 makes it identify again; 1006 drops it abruptly). */
+  disconnectGateway(code?: number): void;
+  /** Sends op 7 Reconnect on the main gateway (the client reconnects and resumes). */
+  requestGatewayReconnect(): void;
+  /** Drops this fraction (0..1) of RTP datagrams in both directions on every voice server. */
+  setUdpLoss(fraction: number): void;
+  /** Sends malformed datagrams to the bot (garbage, wrong payload type, unknown SSRC, right SSRC with a bad auth tag). */
+  sendMalformedRtp(count: number): Record<string, number>;
+  /** What Discord does when the bot is kicked from voice: VOICE_STATE_UPDATE with a null channel, then voice close 4014. */
+  kickBotFromVoice(): void;
+}
+
+/** The fault injectors of a simulator. */
+export function createFaults(sim: DiscordSimulator): Faults {
+  return {
+    closeVoice(code) {
+      const session = sim.voice.botSession;
+      const server = sim.voice.botServer;
+      if (!session || !server) throw new Error('the bot has no voice session to close');
+      server.closeSession(session, code);
+    },
+    async moveVoiceEndpoint(timeoutMs = 10_000) {
+      const server = await sim.voice.addServer();
+      const botSessionId = sim.guild.voiceStates.get(sim.botUserId)?.sessionId;
+      const gatewaySession = botSessionId ? sim.gateway.sessions.get(botSessionId) : undefined;
+      if (!gatewaySession) return;
+      const grant = server.grant(sim.guildId, sim.botUserId, gatewaySession.id);
+      const ready = sim.voice.waitForBotReady(timeoutMs, server);
+      sim.gateway.dispatchTo(gatewaySession, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: sim.guildId, endpoint: server.endpoint });
+      await ready;
+    },
+    disconnectGateway(code = 4000) {
+      sim.gateway.disconnectAll(code);
+    },
+    requestGatewayReconnect() {
+      sim.gateway.requestReconnect();
+    },
+    setUdpLoss(fraction) {
+      sim.voice.setUdpLoss(fraction);
+    },
+    sendMalformedRtp(count) {
+      return sim.voice.sendMalformedRtp(count);
+    },
+    kickBotFromVoice() {
+      const state = sim.guild.voiceStates.get(sim.botUserId);
+      if (!state) return;
+      sim.guild.voiceStates.delete(sim.botUserId);
+      sim.gateway.dispatch('VOICE_STATE_UPDATE', sim.guild.apiVoiceState(sim.botUserId), 1 << 7);
+      const session = sim.voice.botSession;
+      const server = sim.voice.botServer;
+      if (session && server) server.closeSession(session, 4014);
+    },
+  };
+}

@@ -1,0 +1,181 @@
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { DISCORD_CHANNELS, DISCORD_FRAME_BYTES, DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, FRAME_MS, OPUS_SILENCE_FRAME } from '../../src/audio/format.ts';
+import { readWavFile } from '../../src/audio/wav.ts';
+import type { InteractionRecord } from './interactions.ts';
+import type { SimMessage } from './messages.ts';
+import { createOpusCodec } from './opus.ts';
+import type { RtpHeader } from './rtp.ts';
+import { sleepUntil, waitUntil } from './wait.ts';
+
+/** Imperfections applied to one `speak()` (probabilities 0..1 per packet; jitter adds 0..jitterMs of delay). */
+export interface SpeakOptions {
+  jitterMs?: number;
+  loss?: number;
+  reorder?: number;
+  duplicate?: number;
+}
+
+/** One packet the member heard from the bot. */
+export interface HeardPacket {
+  arrivalMs: number;
+  seq: number;
+  timestamp: number;
+  /** Samples per channel decoded from it (0 for the `F8 FF FE` silence frame). */
+  samples: number;
+  silence: boolean;
+}
+
+/** The simulator services a member uses. */
+export interface MemberHub {
+  defaultVoiceChannelId: string;
+  setVoiceChannel(userId: string, channelId: string | null): void;
+  /** Delivers one Opus frame from this member to the bot if the bot is in the member's voice channel. */
+  deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer): void;
+  runCommand(member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string): InteractionRecord;
+  say(member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }): SimMessage;
+}
+
+/** Silence frames a Discord client sends at the end of a burst. */
+const TRAILING_SILENCE_FRAMES = 5;
+
+/**
+ * A simulated human in the guild: joins and leaves voice channels, speaks (Opus in encrypted RTP at
+ * a 20 ms pace), hears what the bot sends (decoded to 48 kHz stereo PCM with arrival times), types
+ * messages and runs slash commands. Emits `heard` for each packet heard.
+ */
+export class SimulatedMember extends EventEmitter {
+  readonly id: string;
+  readonly name: string;
+  /** The SSRC of this member's audio (announced to the bot with voice op 5 before its first packet). */
+  readonly ssrc = randomInt(1, 2 ** 31);
+  readonly #hub: MemberHub;
+  #sequence = randomInt(0, 2 ** 16);
+  #timestamp = randomInt(0, 2 ** 31);
+  #lastSentAt = 0;
+  #heardChunks: Int16Array[] = [];
+  #heardPackets: HeardPacket[] = [];
+  #codec = createOpusCodec();
+
+  constructor(id: string, name: string, hub: MemberHub) {
+    super();
+    this.id = id;
+    this.name = name;
+    this.#hub = hub;
+  }
+
+  /** Joins a voice channel (default: the main one): VOICE_STATE_UPDATE to the bot, op 11 if it is the bot's channel. */
+  async joinVoice(channelId: string = this.#hub.defaultVoiceChannelId): Promise<void> {
+    this.#hub.setVoiceChannel(this.id, channelId);
+  }
+
+  /** Leaves voice: VOICE_STATE_UPDATE with a null channel, op 13 if it was the bot's channel. */
+  async leaveVoice(): Promise<void> {
+    this.#hub.setVoiceChannel(this.id, null);
+  }
+
+  /**
+   * Speaks 48 kHz stereo PCM (or a WAV of that format): Opus frames every 20 ms with sequence +1 and
+   * timestamp +960, then five silence frames. Resolves after the last packet was sent.
+   */
+  async speak(audio: Int16Array | { wavPath: string }, options: SpeakOptions = {}): Promise<{ startedAt: number; endedAt: number }> {
+    const pcm = audio instanceof Int16Array ? audio : await loadWav(audio.wavPath);
+    const frameSamples = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+    const frames: Buffer[] = [];
+    for (let offset = 0; offset < pcm.length; offset += frameSamples) {
+      const frame = Buffer.alloc(DISCORD_FRAME_BYTES);
+      const chunk = pcm.subarray(offset, offset + frameSamples);
+      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
+      frames.push(this.#codec.encode(frame));
+    }
+    for (let i = 0; i < TRAILING_SILENCE_FRAMES; i++) frames.push(Buffer.from(OPUS_SILENCE_FRAME));
+    const startedAt = performance.now();
+    // The RTP clock keeps running while the member is silent, as in a real client.
+    if (this.#lastSentAt > 0) this.#timestamp += Math.round((startedAt - this.#lastSentAt) / FRAME_MS) * DISCORD_FRAME_SAMPLES;
+    const schedule: { at: number; header: RtpHeader; opus: Buffer }[] = [];
+    frames.forEach((opus, i) => {
+      this.#sequence = (this.#sequence + 1) & 0xffff;
+      this.#timestamp = (this.#timestamp + DISCORD_FRAME_SAMPLES) >>> 0;
+      const header = { sequence: this.#sequence, timestamp: this.#timestamp, ssrc: this.ssrc };
+      if (options.loss && Math.random() < options.loss) return;
+      const at = startedAt + i * FRAME_MS + (options.jitterMs ? Math.random() * options.jitterMs : 0);
+      schedule.push({ at, header, opus });
+      if (options.duplicate && Math.random() < options.duplicate) schedule.push({ at: at + 1, header, opus });
+    });
+    for (let i = 0; i + 1 < schedule.length; i++) {
+      if (options.reorder && Math.random() < options.reorder) {
+        const a = schedule[i]!;
+        const b = schedule[i + 1]!;
+        [a.at, b.at] = [b.at, a.at];
+        i++;
+      }
+    }
+    schedule.sort((a, b) => a.at - b.at);
+    for (const item of schedule) {
+      await sleepUntil(item.at);
+      this.#hub.deliverAudio(this, item.header, item.opus);
+    }
+    const endedAt = performance.now();
+    this.#lastSentAt = endedAt;
+    return { startedAt, endedAt };
+  }
+
+  /** @internal The simulator calls this with each packet of the bot's audio this member can hear. */
+  hear(packet: HeardPacket, pcm: Int16Array | null): void {
+    this.#heardPackets.push(packet);
+    if (pcm) this.#heardChunks.push(pcm);
+    this.emit('heard', packet);
+  }
+
+  /** Everything heard from the bot so far: concatenated PCM (silence frames excluded) and per-packet metadata. */
+  heard(): { pcm: Int16Array; packets: HeardPacket[] } {
+    const total = this.#heardChunks.reduce((n, c) => n + c.length, 0);
+    const pcm = new Int16Array(total);
+    let offset = 0;
+    for (const chunk of this.#heardChunks) {
+      pcm.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return { pcm, packets: [...this.#heardPackets] };
+  }
+
+  clearHeard(): void {
+    this.#heardChunks = [];
+    this.#heardPackets = [];
+  }
+
+  /** The first non-silent packet that arrived at or after `t` (performance.now() time). */
+  firstPacketAfter(t: number): HeardPacket | undefined {
+    return this.#heardPackets.find((p) => !p.silence && p.arrivalMs >= t);
+  }
+
+  /** Milliseconds of non-silent audio heard at or after `after`. */
+  heardMs(after = 0): number {
+    const samples = this.#heardPackets.filter((p) => p.arrivalMs >= after).reduce((n, p) => n + p.samples, 0);
+    return (samples * 1000) / DISCORD_SAMPLE_RATE;
+  }
+
+  /** Resolves once at least `minMs` of audio arrived (after `after`, default 0); rejects after `timeoutMs`. */
+  async waitForAudio(opts: { minMs: number; timeoutMs: number; after?: number }): Promise<void> {
+    const after = opts.after ?? 0;
+    await waitUntil(this, 'heard', () => (this.heardMs(after) >= opts.minMs ? true : undefined), opts.timeoutMs, () => `${this.name} to hear ${opts.minMs} ms of audio (heard ${this.heardMs(after).toFixed(0)} ms)`);
+  }
+
+  /** Runs a slash command: dispatches INTERACTION_CREATE and returns the record of the bot's answers. */
+  async runCommand(name: string, options: Record<string, string | number | boolean> = {}, subcommand?: string, channelId?: string): Promise<InteractionRecord> {
+    return this.#hub.runCommand(this, name, options, subcommand, channelId);
+  }
+
+  /** Types a message (MESSAGE_CREATE); `mentionBot` prefixes `<@BOTID>` and lists the bot in `mentions`. */
+  async say(content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string } = {}): Promise<SimMessage> {
+    return this.#hub.say(this, content, options);
+  }
+}
+
+async function loadWav(path: string): Promise<Int16Array> {
+  const wav = await readWavFile(path);
+  if (wav.sampleRate !== DISCORD_SAMPLE_RATE || wav.channels !== DISCORD_CHANNELS) {
+    throw new Error(`speak() needs 48 kHz stereo PCM16; ${path} is ${wav.sampleRate} Hz, ${wav.channels} channel(s)`);
+  }
+  return wav.samples;
+}

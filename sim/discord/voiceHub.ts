@@ -1,0 +1,223 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { DISCORD_FRAME_SAMPLES } from '../../src/audio/format.ts';
+import { Intent, type GatewayServer, type GatewaySession } from './gateway.ts';
+import type { GuildState } from './guild.ts';
+import type { SimulatedMember } from './member.ts';
+import { createOpusCodec, isSilenceFrame, type OpusCodec } from './opus.ts';
+import { Permission } from './permissions.ts';
+import { rtpHeader, type EncryptionMode, type OpenedRtp, type RtpHeader } from './rtp.ts';
+import { VoiceServer, type VoiceSession } from './voiceServer.ts';
+import { waitUntil } from './wait.ts';
+
+/** A join the simulated Discord refused (no Connect permission, or the channel is full). */
+export interface RefusedJoin {
+  channelId: string;
+  reason: 'missing-permissions' | 'channel-full' | 'unknown-channel';
+  at: number;
+}
+
+/**
+ * Voice state and voice servers: answers the bot's op 4 with VOICE_STATE_UPDATE then
+ * VOICE_SERVER_UPDATE, keeps who is in which channel, routes members' audio to the bot's session
+ * (op 5 before the first packet of an SSRC, op 11/13 on join/leave) and the bot's audio to members.
+ * Emits `botReady`(session) when the bot's voice session completes Select Protocol or resumes.
+ */
+export class VoiceHub extends EventEmitter {
+  current!: VoiceServer;
+  readonly servers: VoiceServer[] = [];
+  readonly refusedJoins: RefusedJoin[] = [];
+  #bot: { server: VoiceServer; session: VoiceSession; decoder: OpusCodec } | null = null;
+  #loss = 0;
+  readonly #modes: EncryptionMode[];
+  readonly #gateway: GatewayServer;
+  readonly #guild: GuildState;
+  readonly #botUserId: string;
+  readonly #members: () => Iterable<SimulatedMember>;
+  readonly #logger: Logger;
+
+  constructor(init: { modes: EncryptionMode[]; gateway: GatewayServer; guild: GuildState; botUserId: string; members: () => Iterable<SimulatedMember>; logger: Logger }) {
+    super();
+    this.#modes = init.modes;
+    this.#gateway = init.gateway;
+    this.#guild = init.guild;
+    this.#botUserId = init.botUserId;
+    this.#members = init.members;
+    this.#logger = init.logger;
+  }
+
+  /** Starts a voice server (TLS WebSocket + UDP) and makes it the one new joins are sent to. */
+  async addServer(): Promise<VoiceServer> {
+    const server = new VoiceServer([...this.#modes], this.#logger);
+    await server.listen();
+    server.udp.loss = this.#loss;
+    server.on('ready', (session: VoiceSession) => this.#onReady(server, session));
+    server.on('resumed', (session: VoiceSession) => this.#onReady(server, session, true));
+    server.on('closed', (session: VoiceSession, code: number, resumable: boolean) => {
+      this.#logger.debug({ code, resumable }, 'bot voice socket closed');
+      if (!resumable && this.#bot?.session === session) this.#bot = null;
+    });
+    server.on('audio', (session: VoiceSession, rtp: OpenedRtp, arrivalMs: number) => this.#onBotAudio(session, rtp, arrivalMs));
+    this.servers.push(server);
+    this.current = server;
+    return server;
+  }
+
+  /** The bot's voice session if it completed the handshake (ready for RTP both ways). */
+  get botSession(): VoiceSession | null {
+    return this.#bot?.session ?? null;
+  }
+
+  get botServer(): VoiceServer | null {
+    return this.#bot?.server ?? null;
+  }
+
+  botChannel(): string | null {
+    return this.#guild.voiceStates.get(this.#botUserId)?.channelId ?? null;
+  }
+
+  /** Resolves with the bot's voice session once it is ready on `server` (default: the current one). */
+  waitForBotReady(timeoutMs = 10_000, server?: VoiceServer): Promise<VoiceSession> {
+    return waitUntil(this, 'botReady', () => {
+      const bot = this.#bot;
+      return bot && (!server || bot.server === server) && bot.session.ws ? bot.session : undefined;
+    }, timeoutMs, () => 'the bot voice session to be ready');
+  }
+
+  #onReady(server: VoiceServer, session: VoiceSession, resumed = false): void {
+    if (session.grant.userId !== this.#botUserId) return;
+    if (!resumed || this.#bot?.session !== session) this.#bot = { server, session, decoder: createOpusCodec() };
+    const channelId = this.botChannel();
+    if (!resumed && channelId) {
+      server.clientsConnect(session, this.#guild.usersInVoice(channelId).filter((id) => id !== this.#botUserId));
+    }
+    this.emit('botReady', session);
+  }
+
+  #onBotAudio(session: VoiceSession, rtp: OpenedRtp, arrivalMs: number): void {
+    const bot = this.#bot;
+    const channelId = this.botChannel();
+    if (!bot || bot.session !== session || !channelId) return;
+    const silence = isSilenceFrame(rtp.payload);
+    let pcm: Int16Array | null = null;
+    if (!silence) {
+      try {
+        const decoded = bot.decoder.decode(rtp.payload);
+        pcm = new Int16Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
+      } catch {
+        this.#logger.warn('undecodable opus from bot');
+        return;
+      }
+    }
+    const packet = { arrivalMs, seq: rtp.sequence, timestamp: rtp.timestamp, samples: pcm ? pcm.length / 2 : 0, silence };
+    for (const member of this.#members()) {
+      const state = this.#guild.voiceStates.get(member.id);
+      if (state?.channelId === channelId && !state.selfDeaf) member.hear(packet, pcm);
+    }
+  }
+
+  /** The bot's op 4: join/move (VOICE_STATE_UPDATE then VOICE_SERVER_UPDATE) or leave (channel null). */
+  onBotVoiceStateUpdate(session: GatewaySession, d: { guild_id: string; channel_id: string | null; self_mute?: boolean; self_deaf?: boolean }): void {
+    if (d.guild_id !== this.#guild.id) return;
+    const id = this.#botUserId;
+    if (d.channel_id === null) {
+      this.#guild.voiceStates.delete(id);
+      this.#dispatchVoiceState(id);
+      for (const server of this.servers) for (const [key, s] of server.sessions) if (s.grant.userId === id) server.sessions.delete(key);
+      this.#bot = null;
+      return;
+    }
+    const channel = this.#guild.channels.get(d.channel_id);
+    const refuse = (reason: RefusedJoin['reason']) => {
+      this.refusedJoins.push({ channelId: d.channel_id!, reason, at: performance.now() });
+      this.emit('refusedJoin', reason);
+    };
+    if (!channel || channel.type !== 2) return refuse('unknown-channel');
+    const perms = this.#guild.permissionsOf(id, channel.id);
+    if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.Connect) === 0n) return refuse('missing-permissions');
+    const others = this.#guild.usersInVoice(channel.id).filter((u) => u !== id).length;
+    if (channel.userLimit > 0 && others >= channel.userLimit && (perms & Permission.MoveMembers) === 0n) return refuse('channel-full');
+    this.#guild.voiceStates.set(id, { userId: id, channelId: channel.id, sessionId: session.id, selfMute: Boolean(d.self_mute), selfDeaf: Boolean(d.self_deaf) });
+    this.#dispatchVoiceState(id);
+    const grant = this.current.grant(this.#guild.id, id, session.id);
+    this.#gateway.dispatchTo(session, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: this.#guild.id, endpoint: this.current.endpoint });
+  }
+
+  /** A member joins, moves or leaves (null): VOICE_STATE_UPDATE to the bot and op 11/13 on its voice session. */
+  setMemberChannel(userId: string, channelId: string | null): void {
+    const before = this.#guild.voiceStates.get(userId)?.channelId ?? null;
+    if (before === channelId) return;
+    if (channelId === null) this.#guild.voiceStates.delete(userId);
+    else this.#guild.voiceStates.set(userId, { userId, channelId, sessionId: randomBytes(16).toString('hex'), selfMute: false, selfDeaf: false });
+    this.#dispatchVoiceState(userId);
+    const bot = this.#bot;
+    const botChannel = this.botChannel();
+    if (!bot || !botChannel) return;
+    const member = [...this.#members()].find((m) => m.id === userId);
+    if (before === botChannel) bot.server.clientDisconnect(bot.session, userId, member?.ssrc);
+    if (channelId === botChannel) bot.server.clientsConnect(bot.session, [userId]);
+  }
+
+  #dispatchVoiceState(userId: string): void {
+    this.#gateway.dispatch('VOICE_STATE_UPDATE', this.#guild.apiVoiceState(userId), Intent.GuildVoiceStates);
+  }
+
+  /** Sends a member's Opus frame to the bot if both are in the same channel and the bot's session is ready. */
+  deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer): boolean {
+    const bot = this.#bot;
+    const channel = this.botChannel();
+    if (!bot || !channel || this.#guild.voiceStates.get(member.id)?.channelId !== channel) return false;
+    if (!bot.session.announced.has(member.ssrc)) bot.server.announceSpeaking(bot.session, member.id, member.ssrc, 1);
+    return bot.server.sendRtp(bot.session, header, opus);
+  }
+
+  setUdpLoss(fraction: number): void {
+    this.#loss = fraction;
+    for (const server of this.servers) server.udp.loss = fraction;
+  }
+
+  /**
+   * Sends `count` bad datagrams to the bot, cycling through: random bytes, a non-Opus payload type,
+   * a well-formed packet from an unknown SSRC, and (if some member's SSRC is announced) that SSRC
+   * with a corrupted auth tag. Returns how many of each kind were sent.
+   */
+  sendMalformedRtp(count: number): Record<string, number> {
+    const sent: Record<string, number> = { garbage: 0, wrongPayloadType: 0, unknownSsrc: 0, badAuthTag: 0 };
+    const bot = this.#bot;
+    if (!bot) return sent;
+    const announced = [...bot.session.announced];
+    const kinds = announced.length > 0 ? 4 : 3;
+    for (let i = 0; i < count; i++) {
+      const header = rtpHeader({ sequence: randomInt(0, 65536), timestamp: randomInt(0, 2 ** 31), ssrc: randomInt(1, 2 ** 31) });
+      const body = randomBytes(40);
+      switch (i % kinds) {
+        case 0:
+          bot.server.sendRaw(bot.session, randomBytes(randomInt(9, 200)));
+          sent.garbage! += 1;
+          break;
+        case 1:
+          header[1] = 0x60;
+          bot.server.sendRaw(bot.session, Buffer.concat([header, body]));
+          sent.wrongPayloadType! += 1;
+          break;
+        case 2:
+          bot.server.sendRaw(bot.session, Buffer.concat([header, body]));
+          sent.unknownSsrc! += 1;
+          break;
+        default:
+          header.writeUInt32BE(announced[i % announced.length]!, 8);
+          bot.server.sendRaw(bot.session, Buffer.concat([header, body])); // random "ciphertext + tag + nonce": fails authentication
+          sent.badAuthTag! += 1;
+      }
+    }
+    return sent;
+  }
+
+  /** Frames per channel in one RTP timestamp step (for callers computing timestamps). */
+  static readonly TIMESTAMP_STEP = DISCORD_FRAME_SAMPLES;
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.close()));
+  }
+}
