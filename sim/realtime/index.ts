@@ -1,0 +1,192 @@
+/**
+ * Local realtime simulator: a WebSocket server speaking both dialects of the realtime API closely
+ * enough for tests, the demo and benchmarks. Start it in-process on port 0, or standalone via cli.ts.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { garbageFrame, prng } from './garbage.ts';
+import { defaultReplyGenerator, type ReplyGenerator } from './replies.ts';
+import { SimSession, type FaultState, type ReceivedEvent } from './session.ts';
+import type { BetaNaming, SimError } from './wire.ts';
+
+export { defaultReplyGenerator, replySignal, type ReplyContext, type ReplyGenerator, type SimItem } from './replies.ts';
+export type { ReceivedEvent } from './session.ts';
+export { SimSession } from './session.ts';
+
+/** Options of {@link startRealtimeSimulator}. */
+export interface RealtimeSimulatorOptions {
+  /** TCP port (default 0: any free port). */
+  port?: number;
+  host?: string;
+  /** The only accepted key (default 'sim-key'). */
+  apiKey?: string;
+  /** Length of audio replies, ms (default 1500). */
+  replyAudioMs?: number;
+  replyGenerator?: ReplyGenerator;
+  /** Audio per delta, ms (default 100). */
+  deltaMs?: number;
+  /** Deltas are sent this many times faster than real time (default 4). */
+  burstFactor?: number;
+  /** Delay before a response's first delta, ms (default 0). */
+  firstDeltaDelayMs?: number;
+  /** Sessions get `session_expired` and are closed after this long. */
+  expireSessionsAfterMs?: number;
+  /** Refuse beta-header connections with `beta_api_shape_disabled`, like OpenAI since May 2026. */
+  rejectBeta?: boolean;
+  /** Event names used on beta connections (default 'beta'; 'mixed' imitates CometAPI). */
+  betaNaming?: BetaNaming;
+  /** Cap of the global received-event log (default 20 000; oldest dropped). */
+  maxReceived?: number;
+  logger?: Logger;
+}
+
+/** A fault to inject. */
+export interface SimFault {
+  /** Drop (terminate) the socket after this many more server events. */
+  dropAfterEvents?: number;
+  /** Delay every following server event by this much (0 to stop). */
+  delayMs?: number;
+  /** Send this error now to the most recent open session (`session_expired` also closes it). */
+  error?: SimError;
+  /** Send this many garbage frames now to the most recent open session. */
+  garbage?: number;
+  /** Answer the next client event of `eventType` with `error` instead of processing it. */
+  failNext?: { eventType: string; error: SimError };
+  /** Refuse the next `count` WebSocket upgrades with this HTTP status. */
+  refuseUpgrades?: { count: number; status: number };
+}
+
+/** A running simulator. */
+export interface RealtimeSimulator {
+  /** `ws://127.0.0.1:PORT/v1/realtime` */
+  url: string;
+  port: number;
+  apiKey: string;
+  /** Every session so far, oldest first. */
+  sessions: SimSession[];
+  /** Client events received by all sessions (audio payloads replaced by their size). */
+  received: ReceivedEvent[];
+  /** Count of upgrade requests (including refused ones). */
+  readonly handshakes: number;
+  injectFault(fault: SimFault): void;
+  /** Sessions still open. */
+  openSessions(): SimSession[];
+  close(): Promise<void>;
+}
+
+/** Starts the simulator. */
+export async function startRealtimeSimulator(options: RealtimeSimulatorOptions = {}): Promise<RealtimeSimulator> {
+  const log = options.logger ?? pino({ level: 'silent' });
+  const apiKey = options.apiKey ?? 'sim-key';
+  const faults: FaultState = { dropAfter: null, delayMs: 0, failNext: new Map() };
+  let refuse: { count: number; status: number } | null = null;
+  let sessionCounter = 0;
+  let handshakes = 0;
+  const sessions: SimSession[] = [];
+  const received: ReceivedEvent[] = [];
+  const maxReceived = options.maxReceived ?? 20_000;
+  const stream = {
+    replyAudioMs: options.replyAudioMs ?? 1500,
+    deltaMs: options.deltaMs ?? 100,
+    burstFactor: options.burstFactor ?? 4,
+    firstDeltaDelayMs: options.firstDeltaDelayMs ?? 0,
+    replyGenerator: options.replyGenerator ?? defaultReplyGenerator,
+  };
+  const random = prng(12345);
+  let garbageIndex = 0;
+
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'WebSocket upgrade required' } }));
+  });
+
+  const reject = (socket: Duplex, status: number, error: { message: string; type: string; code: string | null }) => {
+    const body = JSON.stringify({ error: { ...error, param: null } });
+    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handshakes++;
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://sim');
+    if (!url.pathname.startsWith('/v1/realtime')) return reject(socket, 404, { message: 'Not found', type: 'invalid_request_error', code: null });
+    if (refuse && refuse.count > 0) {
+      refuse.count--;
+      return reject(socket, refuse.status, { message: 'Injected refusal', type: 'server_error', code: null });
+    }
+    if (req.headers.authorization !== `Bearer ${apiKey}`) {
+      return reject(socket, 401, { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' });
+    }
+    const beta = /realtime=v1/.test(String(req.headers['openai-beta'] ?? ''));
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const id = `sess_${++sessionCounter}`;
+      const session = new SimSession(ws, {
+        id,
+        dialect: beta ? 'beta' : 'ga',
+        model: url.searchParams.get('model') ?? 'gpt-realtime',
+        naming: options.betaNaming ?? 'beta',
+        stream,
+        faults,
+        log,
+        record: (entry) => {
+          received.push(entry);
+          if (received.length > maxReceived) received.splice(0, received.length - maxReceived);
+        },
+      });
+      sessions.push(session);
+      log.info({ session: id, dialect: session.dialect }, 'realtime session opened');
+      if (beta && options.rejectBeta) {
+        session.sendError({ type: 'invalid_request_error', code: 'beta_api_shape_disabled', message: 'The Realtime API beta shape has been disabled. Remove the "OpenAI-Beta: realtime=v1" header and use the GA interface.' });
+        setTimeout(() => session.close(4000, 'beta_api_shape_disabled'), 5);
+        return;
+      }
+      if (options.expireSessionsAfterMs !== undefined) {
+        const timer = setTimeout(() => session.expire(), options.expireSessionsAfterMs);
+        ws.on('close', () => clearTimeout(timer));
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const openSessions = () => sessions.filter((s) => !s.closed);
+
+  return {
+    url: `ws://${options.host ?? '127.0.0.1'}:${port}/v1/realtime`,
+    port,
+    apiKey,
+    sessions,
+    received,
+    get handshakes() {
+      return handshakes;
+    },
+    openSessions,
+    injectFault(fault: SimFault) {
+      if (fault.delayMs !== undefined) faults.delayMs = fault.delayMs;
+      if (fault.dropAfterEvents !== undefined) faults.dropAfter = fault.dropAfterEvents;
+      if (fault.failNext) faults.failNext.set(fault.failNext.eventType, fault.failNext.error);
+      if (fault.refuseUpgrades) refuse = { ...fault.refuseUpgrades };
+      const target = openSessions().at(-1);
+      if (fault.error && target) {
+        if (fault.error.code === 'session_expired') target.expire();
+        else target.sendError(fault.error);
+      }
+      if (fault.garbage && target) {
+        for (let i = 0; i < fault.garbage; i++) target.sendRaw(garbageFrame(garbageIndex++, random));
+      }
+    },
+    async close() {
+      for (const session of sessions) if (!session.closed) session.drop();
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * One simulated response: `response.created`, the output item, audio deltas in bursts faster than real
+ * time with transcript deltas spread over them (or text deltas), then the `*.done` events and
+ * `response.done` with usage. Cancellation stops it where it is, like the service.
+ */
+import { REALTIME_BYTES_PER_MS } from '../../src/audio/format.ts';
+import { replySignal, type ReplyGenerator, type SimItem } from './replies.ts';
+import type { SimDialect } from './wire.ts';
+
+/** Streaming parameters. */
+export interface StreamOptions {
+  replyAudioMs: number;
+  /** Audio per delta, ms. */
+  deltaMs: number;
+  /** How much faster than real time deltas are sent. */
+  burstFactor: number;
+  /** Delay before the first delta (model "thinking" time). */
+  firstDeltaDelayMs: number;
+  replyGenerator: ReplyGenerator;
+}
+
+/** What a response needs from its session. */
+export interface ResponseHost {
+  readonly dialect: SimDialect;
+  readonly stream: StreamOptions;
+  send(gaName: string, body: Record<string, unknown>): void;
+  /** Adds the assistant item to the conversation (in-band responses only). */
+  addItem(item: SimItem): void;
+  newItemId(): string;
+  /** Input tokens of the previous response (for the cached-token estimate), updated by each response. */
+  previousInputTokens: number;
+  finished(response: SimResponse): void;
+}
+
+/** Parameters of one response. */
+export interface ResponseParams {
+  id: string;
+  n: number;
+  outOfBand: boolean;
+  modalities: ('audio' | 'text')[];
+  instructions: string;
+  metadata: Record<string, string> | null;
+  context: readonly SimItem[];
+}
+
+/** A response being streamed. */
+export class SimResponse {
+  readonly params: ResponseParams;
+  readonly item: SimItem;
+  readonly text: string;
+  #host: ResponseHost;
+  #timer: NodeJS.Timeout | null = null;
+  #audio: Buffer;
+  #sentBytes = 0;
+  #sentChars = 0;
+  #done = false;
+  #startedAt = 0;
+
+  constructor(host: ResponseHost, params: ResponseParams) {
+    this.#host = host;
+    this.params = params;
+    const audio = params.modalities.includes('audio');
+    this.text = host.stream.replyGenerator({ n: params.n, items: params.context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
+    this.#audio = audio ? replySignal(host.stream.replyAudioMs) : Buffer.alloc(0);
+    this.item = { id: host.newItemId(), type: 'message', role: 'assistant', text: '', audioMs: audio ? 0 : null, status: 'in_progress' };
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  get #audioMode(): boolean {
+    return this.item.audioMs !== null;
+  }
+
+  #wireResponse(status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const { dialect } = this.#host;
+    return {
+      object: 'realtime.response',
+      id: this.params.id,
+      status,
+      status_details: null,
+      output: [],
+      conversation_id: this.params.outOfBand ? null : 'conv_sim',
+      [dialect === 'ga' ? 'output_modalities' : 'modalities']: dialect === 'ga' ? this.params.modalities : this.#audioMode ? ['text', 'audio'] : ['text'],
+      metadata: this.params.metadata,
+      usage: null,
+      ...extra,
+    };
+  }
+
+  #wireItem(): Record<string, unknown> {
+    const ga = this.#host.dialect === 'ga';
+    const content = this.#audioMode
+      ? [{ type: ga ? 'output_audio' : 'audio', transcript: this.item.text }]
+      : [{ type: ga ? 'output_text' : 'text', text: this.item.text }];
+    return { id: this.item.id, object: 'realtime.item', type: 'message', role: 'assistant', status: this.item.status, content };
+  }
+
+  /** Sends the opening events and schedules the stream. */
+  start(): void {
+    const h = this.#host;
+    this.#startedAt = Date.now();
+    h.send('response.created', { response: this.#wireResponse('in_progress') });
+    if (!this.params.outOfBand) h.addItem(this.item);
+    h.send('response.output_item.added', { response_id: this.params.id, output_index: 0, item: this.#wireItem() });
+    if (!this.params.outOfBand) h.send('conversation.item.added', { previous_item_id: null, item: this.#wireItem() });
+    const part = this.#audioMode ? { type: h.dialect === 'ga' ? 'output_audio' : 'audio', transcript: '' } : { type: h.dialect === 'ga' ? 'output_text' : 'text', text: '' };
+    h.send('response.content_part.added', { response_id: this.params.id, item_id: this.item.id, output_index: 0, content_index: 0, part });
+    this.#timer = setTimeout(() => this.#tick(), h.stream.firstDeltaDelayMs);
+  }
+
+  #tick(): void {
+    if (this.#done) return;
+    const { stream } = this.#host;
+    const ids = { response_id: this.params.id, item_id: this.item.id, output_index: 0, content_index: 0 };
+    if (this.#audioMode) {
+      const step = Math.max(2, Math.round(stream.deltaMs * REALTIME_BYTES_PER_MS) & ~1);
+      const chunk = this.#audio.subarray(this.#sentBytes, this.#sentBytes + step);
+      this.#sentBytes += chunk.length;
+      this.item.audioMs = this.#sentBytes / REALTIME_BYTES_PER_MS;
+      this.#host.send('response.output_audio.delta', { ...ids, delta: chunk.toString('base64') });
+      // Transcript keeps pace with the audio, cut at word ends.
+      const target = this.#sentBytes >= this.#audio.length ? this.text.length : wordEnd(this.text, Math.floor((this.text.length * this.#sentBytes) / this.#audio.length));
+      this.#sendText('response.output_audio_transcript.delta', ids, target);
+      if (this.#sentBytes >= this.#audio.length) return this.#finish('completed');
+    } else {
+      this.#sendText('response.output_text.delta', ids, wordEnd(this.text, this.#sentChars + 40));
+      if (this.#sentChars >= this.text.length) return this.#finish('completed');
+    }
+    this.#timer = setTimeout(() => this.#tick(), stream.deltaMs / stream.burstFactor);
+  }
+
+  #sendText(name: string, ids: Record<string, unknown>, upTo: number): void {
+    if (upTo <= this.#sentChars) return;
+    const delta = this.text.slice(this.#sentChars, upTo);
+    this.#sentChars = upTo;
+    this.item.text += delta;
+    this.#host.send(name, { ...ids, delta });
+  }
+
+  /** Stops the response (client cancel or turn detected). */
+  cancel(reason: 'client_cancelled' | 'turn_detected'): void {
+    this.#finish('cancelled', reason);
+  }
+
+  /** Stops silently (socket gone). */
+  abort(): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #finish(status: 'completed' | 'cancelled', reason?: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    const h = this.#host;
+    const ids = { response_id: this.params.id, item_id: this.item.id, output_index: 0, content_index: 0 };
+    this.item.status = status === 'completed' ? 'completed' : 'incomplete';
+    if (this.item.audioMs !== null) this.item.fullAudioMs = this.item.audioMs;
+    if (status === 'completed') {
+      if (this.#audioMode) {
+        h.send('response.output_audio.done', ids);
+        h.send('response.output_audio_transcript.done', { ...ids, transcript: this.item.text });
+      } else {
+        h.send('response.output_text.done', { ...ids, text: this.item.text });
+      }
+      h.send('response.content_part.done', { ...ids, part: (this.#wireItem().content as unknown[])[0] });
+    }
+    h.send('response.output_item.done', { response_id: this.params.id, output_index: 0, item: this.#wireItem() });
+    if (!this.params.outOfBand && h.dialect === 'ga') h.send('conversation.item.done', { previous_item_id: null, item: this.#wireItem() });
+    const statusDetails = status === 'cancelled' ? { type: 'cancelled', reason } : null;
+    h.send('response.done', { response: this.#wireResponse(status, { status_details: statusDetails, output: [this.#wireItem()], usage: this.#usage() }) });
+    h.send('rate_limits.updated', { rate_limits: [{ name: 'tokens', limit: 40000, remaining: 39000, reset_seconds: 1.5 }] });
+    h.finished(this);
+  }
+
+  /** Usage: ~4 characters per text token, 10 audio tokens/s in, 20 audio tokens/s out; cached = previous input. */
+  #usage(): Record<string, unknown> {
+    let textIn = Math.ceil(this.params.instructions.length / 4);
+    let audioIn = 0;
+    for (const item of this.params.context) {
+      if (item.audioMs !== null) audioIn += Math.round(item.audioMs / 100);
+      else textIn += Math.ceil(item.text.length / 4);
+    }
+    const cachedTotal = Math.floor(Math.min(this.#host.previousInputTokens, textIn + audioIn) / 64) * 64;
+    this.#host.previousInputTokens = textIn + audioIn;
+    const cachedAudio = Math.min(audioIn, cachedTotal);
+    const cachedText = Math.min(textIn, cachedTotal - cachedAudio);
+    const audioOut = this.item.audioMs === null ? 0 : Math.round(this.item.audioMs / 50);
+    const textOut = Math.ceil(this.item.text.length / 4);
+    return {
+      total_tokens: textIn + audioIn + textOut + audioOut,
+      input_tokens: textIn + audioIn,
+      output_tokens: textOut + audioOut,
+      input_token_details: { text_tokens: textIn, audio_tokens: audioIn, image_tokens: 0, cached_tokens: cachedTotal, cached_tokens_details: { text_tokens: cachedText, audio_tokens: cachedAudio, image_tokens: 0 } },
+      output_token_details: { text_tokens: textOut, audio_tokens: audioOut },
+    };
+  }
+
+  /** Wall-clock ms since start (for logs). */
+  get ageMs(): number {
+    return Date.now() - this.#startedAt;
+  }
+}
+
+/** Index just after the word that contains `index` (so deltas end at word boundaries). */
+function wordEnd(text: string, index: number): number {
+  if (index >= text.length) return text.length;
+  const space = text.indexOf(' ', index);
+  return space < 0 ? text.length : space + 1;
+}

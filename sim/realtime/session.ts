@@ -1,0 +1,348 @@
+/**
+ * One simulated realtime session (one WebSocket): validates client events and answers invalid ones
+ * with the service's error shape and codes, keeps the conversation, runs energy VAD on appended audio,
+ * transcribes deterministically, and streams responses.
+ */
+import type WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { realtimeBytesToMs } from '../../src/audio/format.ts';
+import { SimResponse, type ResponseHost, type StreamOptions } from './responder.ts';
+import type { SimItem } from './replies.ts';
+import { applySessionUpdate, configToWire, defaultConfig, type SimConfig } from './sessionConfig.ts';
+import { validateClientEvent, parseItem, parseResponseCreate } from './validate.ts';
+import { EnergyVad } from './vad.ts';
+import { errorBody, eventName, SimRequestError, type BetaNaming, type SimDialect, type SimError } from './wire.ts';
+
+/** A client event as recorded by the simulator (audio payloads replaced by their size). */
+export interface ReceivedEvent {
+  sessionId: string;
+  at: number;
+  event: Record<string, unknown> & { type: string };
+}
+
+/** Shared fault switches (owned by the simulator). */
+export interface FaultState {
+  /** Server events left before the socket is dropped (counted across sessions). */
+  dropAfter: number | null;
+  /** Delay added to every server event. */
+  delayMs: number;
+  /** Next client event of a type answered with an error instead of being processed. */
+  failNext: Map<string, SimError>;
+}
+
+/** Options of a session. */
+export interface SimSessionOptions {
+  id: string;
+  dialect: SimDialect;
+  model: string;
+  naming: BetaNaming;
+  stream: StreamOptions;
+  faults: FaultState;
+  log: Logger;
+  record: (entry: ReceivedEvent) => void;
+}
+
+/** A simulated session. Public fields are for tests to inspect. */
+export class SimSession implements ResponseHost {
+  readonly id: string;
+  readonly dialect: SimDialect;
+  readonly model: string;
+  readonly stream: StreamOptions;
+  config: SimConfig;
+  readonly items: SimItem[] = [];
+  readonly received: ReceivedEvent[] = [];
+  /** Responses created in this session (including out-of-band). */
+  responsesCreated = 0;
+  previousInputTokens = 0;
+  closed = false;
+  readonly #ws: WebSocket;
+  readonly #opts: SimSessionOptions;
+  #events = 0;
+  #itemCounter = 0;
+  #totalMs = 0;
+  #bufferStartMs = 0;
+  readonly #vad = new EnergyVad();
+  #speechItemId: string | null = null;
+  #speechStartMs = 0;
+  #active: SimResponse | null = null;
+  #delayed: Promise<void> = Promise.resolve();
+  #pendingDelayed = 0;
+
+  constructor(ws: WebSocket, opts: SimSessionOptions) {
+    this.#ws = ws;
+    this.#opts = opts;
+    this.id = opts.id;
+    this.dialect = opts.dialect;
+    this.model = opts.model;
+    this.stream = opts.stream;
+    this.config = defaultConfig(opts.dialect);
+    ws.on('message', (data, isBinary) => this.#onMessage(isBinary ? '' : data.toString()));
+    ws.on('close', () => {
+      this.closed = true;
+      this.#active?.abort();
+    });
+    ws.on('error', () => {});
+    this.send('session.created', { session: configToWire(this.config, this.dialect, this.id, this.model) });
+  }
+
+  /** The active response, if any. */
+  get activeResponse(): SimResponse | null {
+    return this.#active;
+  }
+
+  /** Milliseconds of audio appended in this session. */
+  get appendedMs(): number {
+    return this.#totalMs;
+  }
+
+  newItemId(): string {
+    return `item_${this.id.slice(5)}_${++this.#itemCounter}`;
+  }
+
+  /** Sends a server event given by its GA name, in the session's dialect, subject to faults. */
+  send(gaName: string, body: Record<string, unknown>): void {
+    if (this.closed) return;
+    const n = ++this.#events;
+    const text = JSON.stringify({ type: eventName(gaName, this.dialect, this.#opts.naming, n), event_id: `event_${this.id.slice(5)}_${n}`, ...body });
+    this.sendRaw(text);
+  }
+
+  /** Sends a raw frame (garbage injection), subject to delay and drop faults. */
+  sendRaw(frame: string | Buffer): void {
+    const faults = this.#opts.faults;
+    if (faults.delayMs > 0 || this.#pendingDelayed > 0) {
+      const delay = faults.delayMs;
+      this.#pendingDelayed++;
+      this.#delayed = this.#delayed
+        .then(() => new Promise<void>((resolve) => setTimeout(resolve, delay)))
+        .then(() => {
+          this.#pendingDelayed--;
+          this.#write(frame);
+        });
+      return;
+    }
+    this.#write(frame);
+  }
+
+  #write(frame: string | Buffer): void {
+    if (this.closed || this.#ws.readyState !== 1) return;
+    this.#ws.send(frame);
+    const faults = this.#opts.faults;
+    if (faults.dropAfter !== null && --faults.dropAfter <= 0) {
+      faults.dropAfter = null;
+      this.#opts.log.info({ session: this.id }, 'fault: dropping socket');
+      this.drop();
+    }
+  }
+
+  /** Sends an error event. */
+  sendError(error: SimError, eventId: string | null = null): void {
+    this.send('error', errorBody(error, eventId));
+  }
+
+  /** Kills the socket without a closing handshake (a network drop). */
+  drop(): void {
+    this.closed = true;
+    this.#active?.abort();
+    this.#ws.terminate();
+  }
+
+  /** Closes the socket with a code. */
+  close(code = 1000, reason = ''): void {
+    this.#active?.abort();
+    if (this.#ws.readyState === 1) this.#ws.close(code, reason);
+    this.closed = true;
+  }
+
+  /** `session_expired` then close, like the service at its maximum duration. */
+  expire(): void {
+    this.sendError({ type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' });
+    setTimeout(() => this.close(1000, 'session expired'), 5);
+  }
+
+  #onMessage(data: string): void {
+    let event: Record<string, unknown> & { type: string };
+    let eventId: string | null = null;
+    try {
+      event = validateClientEvent(data, this.dialect);
+      eventId = typeof event.event_id === 'string' ? event.event_id : null;
+      const recorded = event.type === 'input_audio_buffer.append' ? { ...event, audio: `<${Buffer.byteLength(String(event.audio), 'base64')} bytes>` } : event;
+      const entry = { sessionId: this.id, at: Date.now(), event: recorded };
+      this.received.push(entry);
+      this.#opts.record(entry);
+      const injected = this.#opts.faults.failNext.get(event.type);
+      if (injected) {
+        this.#opts.faults.failNext.delete(event.type);
+        throw new SimRequestError(injected);
+      }
+      this.#handle(event);
+    } catch (err) {
+      if (err instanceof SimRequestError) {
+        this.sendError(err.error, eventId ?? extractEventId(data));
+      } else {
+        this.#opts.log.error({ err }, 'simulator bug while handling a client event');
+        this.sendError({ type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request.' }, eventId);
+      }
+    }
+  }
+
+  #handle(event: Record<string, unknown> & { type: string }): void {
+    switch (event.type) {
+      case 'session.update':
+        this.config = applySessionUpdate(this.config, event.session, this.dialect);
+        this.send('session.updated', { session: configToWire(this.config, this.dialect, this.id, this.model) });
+        return;
+      case 'input_audio_buffer.append':
+        return this.#append(Buffer.from(event.audio as string, 'base64'));
+      case 'input_audio_buffer.commit':
+        return this.#commitManual();
+      case 'input_audio_buffer.clear':
+        this.#bufferStartMs = this.#totalMs;
+        this.#vad.reset();
+        this.#speechItemId = null;
+        this.send('input_audio_buffer.cleared', {});
+        return;
+      case 'conversation.item.create':
+        return this.#createItem(event);
+      case 'conversation.item.truncate':
+        return this.#truncate(event);
+      case 'conversation.item.delete':
+        return this.#deleteItem(event.item_id as string);
+      case 'response.create':
+        return this.#createResponse(event.response);
+      case 'response.cancel':
+        if (!this.#active || (typeof event.response_id === 'string' && event.response_id !== this.#active.params.id)) {
+          throw new SimRequestError({ code: 'response_cancel_not_active', message: 'Cancellation failed: no active response found' });
+        }
+        this.#active.cancel('client_cancelled');
+        return;
+    }
+  }
+
+  #append(pcm: Buffer): void {
+    this.#totalMs += realtimeBytesToMs(pcm.length - (pcm.length % 2));
+    const td = this.config.turnDetection;
+    if (!td) return;
+    for (const vad of this.#vad.feed(pcm, td, this.#bufferStartMs)) {
+      if (vad.kind === 'start') {
+        this.#speechItemId = this.newItemId();
+        this.#speechStartMs = vad.audioStartMs;
+        this.send('input_audio_buffer.speech_started', { audio_start_ms: vad.audioStartMs, item_id: this.#speechItemId });
+        if (td.interruptResponse && this.#active && !this.#active.params.outOfBand) this.#active.cancel('turn_detected');
+      } else if (this.#speechItemId) {
+        const itemId = this.#speechItemId;
+        this.#speechItemId = null;
+        this.send('input_audio_buffer.speech_stopped', { audio_end_ms: vad.audioEndMs, item_id: itemId });
+        this.#commit(itemId, vad.audioEndMs - this.#speechStartMs, vad.audioEndMs);
+        if (td.createResponse && !this.#active) this.#startResponse({ outOfBand: false, modalities: this.config.modalities, instructions: this.config.instructions, metadata: null, input: null });
+      }
+    }
+  }
+
+  #commitManual(): void {
+    const bufferedMs = this.#totalMs - this.#bufferStartMs;
+    if (bufferedMs < 100) {
+      throw new SimRequestError({
+        code: 'input_audio_buffer_commit_empty',
+        message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${bufferedMs.toFixed(2)}ms of audio.`,
+      });
+    }
+    const itemId = this.#speechItemId ?? this.newItemId();
+    this.#speechItemId = null;
+    this.#vad.reset();
+    this.#commit(itemId, bufferedMs, this.#totalMs);
+  }
+
+  /** Commits input audio as a user item, then transcribes it if configured. */
+  #commit(itemId: string, audioMs: number, endMs: number): void {
+    this.#bufferStartMs = endMs;
+    const previous = this.items.at(-1)?.id ?? null;
+    const item: SimItem = { id: itemId, type: 'message', role: 'user', text: '', audioMs, status: 'completed' };
+    this.items.push(item);
+    this.send('input_audio_buffer.committed', { previous_item_id: previous, item_id: itemId });
+    const wire = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
+    this.send('conversation.item.added', { previous_item_id: previous, item: wire });
+    if (this.dialect === 'ga') this.send('conversation.item.done', { previous_item_id: previous, item: wire });
+    if (this.config.transcription) {
+      const transcript = `[speech ${(audioMs / 1000).toFixed(2)} s]`;
+      item.text = transcript;
+      this.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
+      this.send('conversation.item.input_audio_transcription.completed', { item_id: itemId, content_index: 0, transcript });
+    }
+  }
+
+  #createItem(event: Record<string, unknown>): void {
+    const item = parseItem(event.item, this.dialect, 'item');
+    if (item.id && this.items.some((i) => i.id === item.id)) {
+      throw new SimRequestError({ code: 'item_already_exists', message: `Item with id '${item.id}' already exists.`, param: 'item.id' });
+    }
+    const simItem: SimItem = { id: item.id ?? this.newItemId(), type: 'message', role: item.role, text: item.text, audioMs: null, status: 'completed' };
+    const previous = this.items.at(-1)?.id ?? null;
+    this.items.push(simItem);
+    const wire = { id: simItem.id, object: 'realtime.item', type: 'message', role: item.role, status: 'completed', content: item.content };
+    this.send('conversation.item.added', { previous_item_id: previous, item: wire });
+    if (this.dialect === 'ga') this.send('conversation.item.done', { previous_item_id: previous, item: wire });
+  }
+
+  #truncate(event: Record<string, unknown>): void {
+    const itemId = event.item_id as string;
+    const end = event.audio_end_ms as number;
+    const item = this.items.find((i) => i.id === itemId);
+    if (!item) throw new SimRequestError({ code: 'item_not_found', message: `Item with item_id '${itemId}' not found.`, param: 'item_id' });
+    if (item.role !== 'assistant' || item.audioMs === null) {
+      throw new SimRequestError({ code: 'invalid_value', message: 'Only assistant messages with audio can be truncated.', param: 'item_id' });
+    }
+    if (end > item.audioMs) {
+      throw new SimRequestError({ code: 'invalid_value', message: `Audio content of ${Math.round(item.audioMs)}ms is already shorter than ${end}ms`, param: 'audio_end_ms' });
+    }
+    const total = item.audioMs;
+    item.text = total > 0 ? item.text.slice(0, Math.round((item.text.length * end) / total)) : '';
+    item.audioMs = end;
+    this.send('conversation.item.truncated', { item_id: itemId, content_index: event.content_index, audio_end_ms: end });
+  }
+
+  #deleteItem(itemId: string): void {
+    const index = this.items.findIndex((i) => i.id === itemId);
+    if (index < 0) throw new SimRequestError({ code: 'item_not_found', message: `Item with item_id '${itemId}' not found.`, param: 'item_id' });
+    this.items.splice(index, 1);
+    this.send('conversation.item.deleted', { item_id: itemId });
+  }
+
+  #createResponse(body: unknown): void {
+    const request = parseResponseCreate(body, this.dialect, this.items);
+    if (this.#active) {
+      throw new SimRequestError({
+        code: 'conversation_already_has_active_response',
+        message: `Conversation already has an active response in progress: ${this.#active.params.id}. Wait until the response is finished before creating a new one.`,
+      });
+    }
+    this.#startResponse({
+      outOfBand: request.outOfBand,
+      modalities: request.modalities ?? this.config.modalities,
+      instructions: request.instructions ?? this.config.instructions,
+      metadata: request.metadata,
+      input: request.input,
+    });
+  }
+
+  #startResponse(r: { outOfBand: boolean; modalities: ('audio' | 'text')[]; instructions: string; metadata: Record<string, string> | null; input: SimItem[] | null }): void {
+    const n = ++this.responsesCreated;
+    const context = r.input ?? [...this.items];
+    const response = new SimResponse(this, { id: `resp_${this.id.slice(5)}_${n}`, n, outOfBand: r.outOfBand, modalities: r.modalities, instructions: r.instructions, metadata: r.metadata, context });
+    this.#active = response;
+    response.start();
+  }
+
+  addItem(item: SimItem): void {
+    this.items.push(item);
+  }
+
+  finished(response: SimResponse): void {
+    if (this.#active === response) this.#active = null;
+  }
+}
+
+function extractEventId(data: string): string | null {
+  const match = /"event_id"\s*:\s*"([^"]{1,64})"/.exec(data);
+  return match?.[1] ?? null;
+}
