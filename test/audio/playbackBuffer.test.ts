@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
+import { PlaybackBuffer } from '../../src/audio/playbackBuffer.ts';
+import { Upsampler } from '../../src/audio/resampler.ts';
+import { concatInt16, sine } from '../helpers/signal.ts';
+
+/** `ms` of a 24 kHz tone as PCM16LE bytes. */
+function toneBytes(ms: number, hz = 440): Buffer {
+  const samples = sine({ hz, rate: REALTIME_SAMPLE_RATE, length: (ms * REALTIME_SAMPLE_RATE) / 1000, amplitude: 12_000 });
+  return Buffer.from(samples.buffer);
+}
+
+/** Reads frames until read() returns null. */
+function drain(buffer: PlaybackBuffer): Int16Array[] {
+  const frames: Int16Array[] = [];
+  for (let frame = buffer.read(); frame !== null; frame = buffer.read()) frames.push(frame);
+  return frames;
+}
+
+/** What a fresh Upsampler makes of these samples, zero-padded to whole 480-sample frames. */
+function expectedFrames(samples: Int16Array): Int16Array {
+  const padded = new Int16Array(Math.ceil(samples.length / 480) * 480);
+  padded.set(samples);
+  return new Upsampler().process(padded);
+}
+
+describe('PlaybackBuffer', () => {
+  it('turns bursts of odd-sized deltas into continuous 20 ms frames, exactly', () => {
+    const audio = toneBytes(1010); // 24240 samples: the last frame is half padding
+    const buffer = new PlaybackBuffer();
+    for (let offset = 0, size = 1; offset < audio.length; offset += size, size = (size * 5 + 3) % 2001) {
+      buffer.push('item', audio.subarray(offset, offset + size));
+    }
+    buffer.endItem('item');
+    const frames = drain(buffer);
+    assert.equal(frames.length, 51);
+    assert.ok(frames.every((f) => f.length === 1920));
+    assert.deepEqual(concatInt16(frames), expectedFrames(new Int16Array(audio.buffer, audio.byteOffset, audio.length / 2)));
+    assert.equal(buffer.playedMs('item'), 1010);
+    assert.equal(buffer.currentItemId, null);
+    assert.equal(buffer.stats().underruns, 0);
+    assert.equal(buffer.stats().itemsCompleted, 1);
+  });
+
+  it('reassembles samples split byte by byte, including negative ones', () => {
+    const samples = Int16Array.from([-1, 256, -32768, 32767, 1, -256]);
+    const bytes = Buffer.from(samples.buffer);
+    const buffer = new PlaybackBuffer();
+    for (const byte of bytes) buffer.push('x', Buffer.from([byte]));
+    buffer.endItem('x');
+    const frame = buffer.read()!;
+    assert.deepEqual(frame, expectedFrames(samples));
+  });
+
+  it('waits for the prebuffer before the first frame, unless the item is complete', () => {
+    const buffer = new PlaybackBuffer({ prebufferMs: 40 });
+    buffer.push('a', toneBytes(20));
+    assert.equal(buffer.read(), null);
+    assert.equal(buffer.isPlaying, false);
+    assert.equal(buffer.currentItemId, 'a');
+    buffer.push('a', toneBytes(20));
+    assert.notEqual(buffer.read(), null);
+    assert.equal(buffer.isPlaying, true);
+
+    const short = new PlaybackBuffer({ prebufferMs: 40 });
+    short.push('b', toneBytes(10));
+    short.endItem('b');
+    assert.equal(short.read()?.length, 1920);
+    assert.equal(short.read(), null);
+    assert.equal(short.playedMs('b'), 10);
+    assert.equal(short.stats().underruns, 0);
+  });
+
+  it('counts an underrun once per dry spell in the middle of an item, then prebuffers again', () => {
+    const buffer = new PlaybackBuffer({ prebufferMs: 40 });
+    buffer.push('a', toneBytes(60));
+    assert.equal(drain(buffer).length, 3);
+    assert.equal(buffer.read(), null);
+    assert.equal(buffer.read(), null);
+    assert.equal(buffer.stats().underruns, 1);
+    buffer.push('a', toneBytes(20));
+    assert.equal(buffer.read(), null, 'prebuffering again after the underrun');
+    buffer.push('a', toneBytes(20));
+    assert.equal(drain(buffer).length, 2);
+    assert.equal(buffer.stats().underruns, 2);
+    assert.equal(buffer.playedMs('a'), 100);
+  });
+
+  it('plays items one after the other, padding each one, resetting the upsampler in between', () => {
+    const first = toneBytes(30, 300);
+    const second = toneBytes(40, 700);
+    const buffer = new PlaybackBuffer();
+    buffer.push('a', first);
+    buffer.push('b', second);
+    buffer.endItem('a');
+    buffer.endItem('b');
+    const frames = drain(buffer);
+    assert.equal(frames.length, 4); // a: 20 + 10 (padded), b: 20 + 20
+    assert.deepEqual(concatInt16(frames.slice(0, 2)), expectedFrames(new Int16Array(first.buffer)));
+    assert.deepEqual(concatInt16(frames.slice(2)), expectedFrames(new Int16Array(second.buffer)));
+    assert.equal(buffer.playedMs('a'), 30);
+    assert.equal(buffer.playedMs('b'), 40);
+  });
+
+  it('clears instantly and reports how much of the current item was handed out', () => {
+    const buffer = new PlaybackBuffer();
+    buffer.push('a', toneBytes(1000));
+    buffer.push('b', toneBytes(500));
+    for (let i = 0; i < 5; i++) assert.notEqual(buffer.read(), null);
+    assert.equal(buffer.bufferedMs, 1400);
+    assert.deepEqual(buffer.clear(), { itemId: 'a', playedMs: 100 });
+    assert.equal(buffer.bufferedMs, 0);
+    assert.equal(buffer.read(), null);
+    assert.equal(buffer.isPlaying, false);
+    assert.equal(buffer.currentItemId, null);
+    // The model keeps streaming the cancelled item for a moment: ignored.
+    buffer.push('a', toneBytes(100));
+    assert.equal(buffer.bufferedMs, 0);
+    assert.equal(buffer.stats().ignoredPushes, 1);
+    assert.equal(buffer.playedMs('a'), 100);
+    assert.equal(buffer.clear(), null);
+    // A new item plays from a clean upsampler.
+    const next = toneBytes(40, 900);
+    buffer.push('c', next);
+    assert.deepEqual(concatInt16(drain(buffer)), expectedFrames(new Int16Array(next.buffer)));
+  });
+
+  it('floors handed-out milliseconds and ignores the padding', () => {
+    const buffer = new PlaybackBuffer();
+    buffer.push('a', Buffer.alloc(1000 * 2, 1)); // 1000 samples = 41.67 ms
+    buffer.endItem('a');
+    assert.equal(drain(buffer).length, 3);
+    assert.equal(buffer.playedMs('a'), 41);
+    assert.equal(buffer.playedMs('unknown'), 0);
+  });
+
+  it('drops audio beyond maxBufferedMs instead of growing without bound', () => {
+    const buffer = new PlaybackBuffer({ maxBufferedMs: 100 });
+    buffer.push('a', toneBytes(80));
+    buffer.push('a', toneBytes(80));
+    assert.equal(buffer.bufferedMs, 100);
+    assert.equal(buffer.stats().droppedMs, 60);
+    buffer.push('a', toneBytes(20));
+    assert.equal(buffer.stats().droppedMs, 80);
+  });
+});
