@@ -1,0 +1,29 @@
+/**
+ * The audio core: Opus, 48 kHz ⇄ 24 kHz conversion, the inbound speaker mixer, the outbound
+ * playback buffer and the shared 20 ms clock. Imports neither discord.js nor ws.
+ *
+ * @module
+ */
+export * from './format.ts';
+export { parseWav, encodeWav, readWavFile, writeWavFile, pcmBufferToSamples, samplesToPcmBuffer, WavFormatError, type PcmWav } from './wav.ts';
+export {
+  loadOpusBackend,
+  opusBackendName,
+  OpusFrameDecoder,
+  OpusFrameEncoder,
+  type OpusBackend,
+  type OpusBackendName,
+  type LoadOpusOptions,
+  type OpusEncoderOptions,
+} from './opusCodec.ts';
+export { Downsampler, Upsampler } from './resampler.ts';
+export {
+  SpeakerMixer,
+  type SpeakerMixerOptions,
+  type FrameTiming,
+  type MixedFrame,
+  type SpeakerMixStats,
+  type SpeakerMixerStats,
+} from './mixer.ts';
+export { PlaybackBuffer, type PlaybackBufferOptions, type PlaybackBufferStats } from './playbackBuffer.ts';
+export { FrameClock, sharedFrameClock, type FrameTick, type FrameTickListener, type FrameClockOptions } from './frameClock.ts';
