@@ -135,26 +135,28 @@ export class OpusFrameDecoder {
 
   /** Decodes a packet to 1920 interleaved stereo samples at 48 kHz (a new array each call). */
   decode(packet: Buffer): Int16Array {
-    const frame = new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS);
-    if (packet.length === 0) {
-      this.#badPackets++;
-      return frame;
-    }
+    if (packet.length === 0) return this.#silence();
     let pcm: Buffer;
     try {
       pcm = this.#codec.decode(packet);
     } catch {
-      this.#badPackets++;
-      return frame;
+      return this.#silence();
     }
     // An empty buffer makes libopus conceal a loss of up to 120 ms, and a valid packet of another
     // duration would shift the timeline: only an exact 20 ms frame is accepted.
-    if (pcm.length !== DISCORD_FRAME_BYTES) {
-      this.#badPackets++;
-      return frame;
-    }
-    new Uint8Array(frame.buffer).set(pcm); // PCM16 little-endian, as is every platform Node runs on
+    if (pcm.length !== DISCORD_FRAME_BYTES) return this.#silence();
+    // Both backends hand back a Buffer of their own (opusscript's is already a copy), so viewing it
+    // is safe and saves a copy plus an allocation per frame (≈ 10% of a decode). PCM16 is
+    // little-endian, as is every platform Node runs on.
+    if (pcm.byteOffset % 2 === 0) return new Int16Array(pcm.buffer, pcm.byteOffset, DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS);
+    const frame = new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS);
+    new Uint8Array(frame.buffer).set(pcm);
     return frame;
+  }
+
+  #silence(): Int16Array {
+    this.#badPackets++;
+    return new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS);
   }
 
   /** Frees the decoder's memory (needed for opusscript; harmless otherwise). The decoder is unusable after. */

@@ -1,0 +1,130 @@
+/**
+ * Audio-core benchmarks: raw libopus, both resamplers (speed and quality, side by side), the
+ * speaker mixer, and the full inbound and outbound paths compared with raw libopus.
+ */
+import { createRequire } from 'node:module';
+import { OpusFrameDecoder, OpusFrameEncoder, loadOpusBackend } from '../src/audio/opusCodec.ts';
+import { Downsampler } from '../src/audio/resampler.ts';
+import { SpeakerMixer } from '../src/audio/mixer.ts';
+import { PlaybackBuffer } from '../src/audio/playbackBuffer.ts';
+import { measure, round, timingRow, type BenchModule, type Report } from './harness.ts';
+import { speechLike, toPcm16 } from './signals.ts';
+import { libsamplerateFastest, libsamplerateMedium, ours, type ResamplerCandidate } from './resamplers.ts';
+import { measureQuality, meetsRequirements } from './resamplerQuality.ts';
+
+const FRAMES = 100; // 2 s of material, cycled
+const BITRATE = 64_000;
+
+interface Material {
+  /** 20 ms frames of 48 kHz stereo PCM16. */
+  stereoFrames: Int16Array[];
+  /** The same as Buffers, for the raw encoder. */
+  stereoBuffers: Buffer[];
+  /** 20 ms frames of 24 kHz mono PCM16 (as the model sends them), as bytes. */
+  monoDeltas: Buffer[];
+  monoFrames: Int16Array[];
+  /** The stereo frames Opus-encoded at 64 kb/s. */
+  packets: Buffer[];
+}
+
+function prepareMaterial(): Material {
+  const stereo = toPcm16(speechLike(FRAMES * 0.02, 48_000), 2);
+  const mono = toPcm16(speechLike(FRAMES * 0.02, 24_000, 2), 1);
+  const stereoFrames = Array.from({ length: FRAMES }, (_, f) => stereo.slice(f * 1920, (f + 1) * 1920));
+  const monoFrames = Array.from({ length: FRAMES }, (_, f) => mono.slice(f * 480, (f + 1) * 480));
+  const encoder = new OpusFrameEncoder({ bitrate: BITRATE });
+  return {
+    stereoFrames,
+    stereoBuffers: stereoFrames.map((f) => Buffer.from(f.buffer)),
+    monoFrames,
+    monoDeltas: monoFrames.map((f) => Buffer.from(f.buffer)),
+    packets: stereoFrames.map((f) => encoder.encode(f)),
+  };
+}
+
+type NativeOpus = typeof import('@discordjs/opus');
+
+async function resamplerRows(report: Report, material: Material): Promise<void> {
+  const candidates: ResamplerCandidate[] = [ours, libsamplerateFastest, libsamplerateMedium];
+  for (const candidate of candidates) {
+    const pair = await candidate.create();
+    const down = measure((i) => pair.down(material.stereoFrames[i % FRAMES]!));
+    const up = measure((i) => pair.up(material.monoFrames[i % FRAMES]!));
+    report(timingRow('resample_down_48k_stereo_to_24k_mono', down, { impl: candidate.name, goal_us: 10 }));
+    report(timingRow('resample_up_24k_mono_to_48k_stereo', up, { impl: candidate.name, goal_us: 10 }));
+    const quality = await measureQuality(candidate);
+    report({
+      name: 'resample_alias_rejection_worst',
+      value: round(quality.aliasRejectionDb, 1),
+      unit: 'dB',
+      impl: candidate.name,
+      required: '>= 80',
+      ...(quality.aliasBelowQuantisation ? { lower_bound: true, note: 'alias rounds to exact int16 silence' } : {}),
+    });
+    report({ name: 'resample_image_rejection_worst', value: round(quality.imageRejectionDb, 1), unit: 'dB', impl: candidate.name, required: '>= 80' });
+    report({ name: 'resample_down_passband_deviation_max', value: round(quality.downPassbandDeviationDb, 4), unit: 'dB', impl: candidate.name, required: '<= 0.1 up to 10 kHz' });
+    report({ name: 'resample_up_passband_deviation_max', value: round(quality.upPassbandDeviationDb, 4), unit: 'dB', impl: candidate.name, required: '<= 0.1 up to 10 kHz' });
+    report({ name: 'resample_meets_quality_requirements', value: meetsRequirements(quality) ? 1 : 0, unit: 'bool', impl: candidate.name });
+  }
+  // Ours writing into a reused buffer: what the filtering costs without V8's typed-array allocation.
+  const downsampler = new Downsampler();
+  const into = new Int16Array(480);
+  report(timingRow('resample_down_48k_stereo_to_24k_mono', measure((i) => downsampler.process(material.stereoFrames[i % FRAMES]!, into)), { impl: 'ours_halfband_into_buffer', goal_us: 10 }));
+}
+
+function mixerRows(report: Report, material: Material): void {
+  for (const speakers of [1, 4, 8]) {
+    const mixer = new SpeakerMixer();
+    const ids = Array.from({ length: speakers }, (_, s) => `speaker${s}`);
+    const timing = measure((i) => {
+      const frame = material.monoFrames[i % FRAMES]!;
+      for (const id of ids) mixer.push(id, frame, { rtpTimestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
+      mixer.pull(i * 20);
+    });
+    report(timingRow('mixer_push_and_pull', timing, { speakers, unit: 'us/output frame' }));
+  }
+}
+
+export const audioBenchmarks: BenchModule = {
+  name: 'audio',
+  async run(report) {
+    const backend = loadOpusBackend();
+    report({ name: 'opus_backend', value: backend.name === 'native' ? 1 : 0, unit: 'bool', backend: backend.name });
+    const material = prepareMaterial();
+    const meanPacket = material.packets.reduce((n, p) => n + p.length, 0) / FRAMES;
+    report({ name: 'opus_packet_size_mean', value: round(meanPacket, 1), unit: 'bytes', bitrate: BITRATE, signal: 'speech-like' });
+
+    // Raw libopus through @discordjs/opus directly: the yardstick.
+    const { OpusEncoder } = createRequire(import.meta.url)('@discordjs/opus') as NativeOpus;
+    const rawDecoder = new OpusEncoder(48_000, 2);
+    const rawEncoder = new OpusEncoder(48_000, 2);
+    rawEncoder.setBitrate(BITRATE);
+    const rawDecode = measure((i) => rawDecoder.decode(material.packets[i % FRAMES]!));
+    const rawEncode = measure((i) => rawEncoder.encode(material.stereoBuffers[i % FRAMES]!));
+    report(timingRow('opus_decode_raw', rawDecode, { impl: '@discordjs/opus' }));
+    report(timingRow('opus_encode_raw', rawEncode, { impl: '@discordjs/opus', bitrate: BITRATE }));
+
+    // Inbound, per speaker-frame: Opus decode → downmix + resample → mixer (push, and the pull).
+    const decoder = new OpusFrameDecoder();
+    const downsampler = new Downsampler();
+    const mixer = new SpeakerMixer();
+    const inbound = measure((i) => {
+      const pcm = downsampler.process(decoder.decode(material.packets[i % FRAMES]!));
+      mixer.push('speaker', pcm, { rtpTimestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
+      mixer.pull(i * 20);
+    });
+    report(timingRow('inbound_path_per_speaker_frame', inbound, { ratio_to_raw_decode: round(inbound.medianUs / rawDecode.medianUs), goal_ratio: 1.3 }));
+
+    // Outbound, per frame: a 20 ms 24 kHz delta → PlaybackBuffer (upsample) → Opus encode.
+    const playback = new PlaybackBuffer({ prebufferMs: 0 });
+    const encoder = new OpusFrameEncoder({ bitrate: BITRATE });
+    const outbound = measure((i) => {
+      playback.push('item', material.monoDeltas[i % FRAMES]!);
+      encoder.encode(playback.read()!);
+    });
+    report(timingRow('outbound_path_per_frame', outbound, { ratio_to_raw_encode: round(outbound.medianUs / rawEncode.medianUs), goal_ratio: 1.2 }));
+
+    await resamplerRows(report, material);
+    mixerRows(report, material);
+  },
+};

@@ -1,0 +1,18 @@
+/**
+ * `npm run bench`: runs every registered benchmark module and prints one JSON object per line
+ * (`name`, `value`, `unit`, optional extra fields). To add benchmarks, export a {@link BenchModule}
+ * from a file under bench/ and append it to `modules`.
+ */
+import { audioBenchmarks } from './audio.ts';
+import type { BenchModule, BenchRow } from './harness.ts';
+
+const modules: BenchModule[] = [audioBenchmarks];
+
+const report = (row: BenchRow) => console.log(JSON.stringify(row));
+const only = process.argv[2]; // optional: run just the module with this name
+for (const module of modules) {
+  if (only !== undefined && module.name !== only) continue;
+  const started = performance.now();
+  await module.run(report);
+  report({ name: `${module.name}_bench_duration`, value: Math.round(performance.now() - started), unit: 'ms' });
+}

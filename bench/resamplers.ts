@@ -1,0 +1,81 @@
+/**
+ * The two resampler candidates behind one interface, so the benchmark measures speed and quality
+ * of both the same way: ours (src/audio/resampler.ts) and libsamplerate-js (WASM libsamplerate).
+ */
+import * as libsamplerateNamespace from '@alexanderolsen/libsamplerate-js';
+import { Downsampler, Upsampler } from '../src/audio/resampler.ts';
+
+/** A streaming 48 kHz stereo → 24 kHz mono and 24 kHz mono → 48 kHz stereo pair, int16 in and out. */
+export interface ResamplerPair {
+  down(stereo48k: Int16Array): Int16Array;
+  up(mono24k: Int16Array): Int16Array;
+}
+
+/** A named way to build fresh {@link ResamplerPair}s. */
+export interface ResamplerCandidate {
+  name: string;
+  create(): Promise<ResamplerPair>;
+}
+
+export const ours: ResamplerCandidate = {
+  name: 'ours_halfband',
+  create: async () => {
+    const down = new Downsampler();
+    const up = new Upsampler();
+    return { down: (frame) => down.process(frame), up: (frame) => up.process(frame) };
+  },
+};
+
+// The package is CommonJS: under Node's ESM loader its functions sit on the default export.
+type Libsamplerate = typeof import('@alexanderolsen/libsamplerate-js');
+const libsamplerate: Libsamplerate =
+  (libsamplerateNamespace as unknown as { default?: Libsamplerate }).default ?? libsamplerateNamespace;
+
+/**
+ * libsamplerate-js with the given converter. What the bot would have to do around it is included:
+ * the stereo downmix, int16 ⇄ float32 conversion, and duplicating mono into stereo.
+ */
+export function libsamplerateCandidate(name: string, converterType: 0 | 1 | 2): ResamplerCandidate {
+  return {
+    name,
+    create: async () => {
+      const downSrc = await libsamplerate.create(1, 48_000, 24_000, { converterType });
+      const upSrc = await libsamplerate.create(1, 24_000, 48_000, { converterType });
+      let downIn = new Float32Array(0);
+      let upIn = new Float32Array(0);
+      let downOut = new Float32Array(0);
+      let upOut = new Float32Array(0);
+      const written = { frames: 0 };
+      return {
+        down(stereo48k) {
+          const n = stereo48k.length / 2;
+          if (downIn.length !== n) downIn = new Float32Array(n);
+          if (downOut.length < n) downOut = new Float32Array(n); // room for the ~n/2 frames out
+          for (let i = 0; i < n; i++) downIn[i] = (stereo48k[2 * i]! + stereo48k[2 * i + 1]!) / 65536;
+          downSrc.full(downIn, downOut, written);
+          const out = new Int16Array(written.frames);
+          for (let i = 0; i < out.length; i++) out[i] = clip(downOut[i]! * 32768);
+          return out;
+        },
+        up(mono24k) {
+          const n = mono24k.length;
+          if (upIn.length !== n) upIn = new Float32Array(n);
+          if (upOut.length < 2 * n + 64) upOut = new Float32Array(2 * n + 64);
+          for (let i = 0; i < n; i++) upIn[i] = mono24k[i]! / 32768;
+          upSrc.full(upIn, upOut, written);
+          const out = new Int16Array(written.frames * 2);
+          for (let i = 0; i < written.frames; i++) out[2 * i] = out[2 * i + 1] = clip(upOut[i]! * 32768);
+          return out;
+        },
+      };
+    },
+  };
+}
+
+function clip(x: number): number {
+  const r = Math.round(x);
+  return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+}
+
+export const libsamplerateFastest = libsamplerateCandidate('libsamplerate_sinc_fastest', 2);
+export const libsamplerateMedium = libsamplerateCandidate('libsamplerate_sinc_medium', 1);
