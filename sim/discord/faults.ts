@@ -22,6 +22,11 @@ export interface Faults {
   setUdpLoss(fraction: number): void;
   /** Sends malformed datagrams to the bot (garbage, wrong payload type, unknown SSRC, right SSRC with a bad auth tag). */
   sendMalformedRtp(count: number): Record<string, number>;
+  /**
+   * Sends one 9–11-byte datagram to the bot. WARNING: @discordjs/voice 0.19.2 throws an uncaught
+   * RangeError on it (it reads the SSRC at offset 8 after only skipping datagrams of <= 8 bytes).
+   */
+  sendRuntDatagram(length?: number): boolean;
   /** What Discord does when the bot is kicked from voice: VOICE_STATE_UPDATE with a null channel, then voice close 4014. */
   kickBotFromVoice(): void;
 }
@@ -56,6 +61,9 @@ export function createFaults(sim: DiscordSimulator): Faults {
     },
     sendMalformedRtp(count) {
       return sim.voice.sendMalformedRtp(count);
+    },
+    sendRuntDatagram(length) {
+      return sim.voice.sendRuntDatagram(length);
     },
     kickBotFromVoice() {
       const state = sim.guild.voiceStates.get(sim.botUserId);

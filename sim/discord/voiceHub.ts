@@ -193,7 +193,7 @@ export class VoiceHub extends EventEmitter {
       const body = randomBytes(40);
       switch (i % kinds) {
         case 0:
-          bot.server.sendRaw(bot.session, randomBytes(randomInt(9, 200)));
+          bot.server.sendRaw(bot.session, randomBytes(randomInt(12, 200))); // >= 12: see sendRuntDatagram
           sent.garbage! += 1;
           break;
         case 1:
@@ -212,6 +212,17 @@ export class VoiceHub extends EventEmitter {
       }
     }
     return sent;
+  }
+
+  /**
+   * Sends a 9–11-byte datagram. @discordjs/voice 0.19.2 only skips datagrams of <= 8 bytes and then
+   * reads the SSRC at offset 8, so this throws an uncaught RangeError in the bot's process.
+   */
+  sendRuntDatagram(length = 9): boolean {
+    const bot = this.#bot;
+    if (!bot) return false;
+    bot.server.sendRaw(bot.session, randomBytes(length));
+    return true;
   }
 
   /** Frames per channel in one RTP timestamp step (for callers computing timestamps). */
