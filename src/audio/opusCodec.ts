@@ -146,7 +146,7 @@ export class OpusFrameDecoder {
     // duration would shift the timeline: only an exact 20 ms frame is accepted.
     if (pcm.length !== DISCORD_FRAME_BYTES) return this.#silence();
     // Both backends hand back a Buffer of their own (opusscript's is already a copy), so viewing it
-    // is safe and saves a copy plus an allocation per frame (≈ 10% of a decode). PCM16 is
+    // is safe and saves a copy plus an allocation per frame (about 1 µs in the bench). PCM16 is
     // little-endian, as is every platform Node runs on.
     if (pcm.byteOffset % 2 === 0) return new Int16Array(pcm.buffer, pcm.byteOffset, DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS);
     const frame = new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS);
