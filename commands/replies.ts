@@ -1,0 +1,20 @@
+import { MessageFlags, type ChatInputCommandInteraction, type InteractionReplyOptions } from 'discord.js';
+
+/** Mentions in anything the bot echoes are never turned into pings. */
+export const NO_PINGS = { parse: [] as never[] };
+
+/** Replies (or edits a deferred reply) with a message only the caller sees, and no pings. */
+export async function replyPrivately(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
+  const options: InteractionReplyOptions = { content, allowedMentions: NO_PINGS, flags: MessageFlags.Ephemeral };
+  if (interaction.deferred) await interaction.editReply({ content, allowedMentions: NO_PINGS });
+  else if (interaction.replied) await interaction.followUp(options);
+  else await interaction.reply(options);
+}
+
+/** Shows user-provided text safely: inside a code block that cannot be closed early, cut to `max` characters. */
+export function quoteBlock(text: string, max = 1_700): string {
+  const safe = text.replaceAll('```', '`\u200b``');
+  const shown = safe.length > max ? `${safe.slice(0, max)}…` : safe;
+  const more = safe.length > max ? `\n(${safe.length - max} more characters not shown)` : '';
+  return `\`\`\`\n${shown}\n\`\`\`${more}`;
+}

@@ -1,0 +1,37 @@
+import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import { SUPPORTED_VOICES } from '../src/config.ts';
+import type { Command } from './index.ts';
+import { NO_PINGS, replyPrivately } from './replies.ts';
+
+const voice: Command = {
+  data: new SlashCommandBuilder()
+    .setName('voice')
+    .setDescription("Choose the bot's voice for this server")
+    .setContexts(InteractionContextType.Guild)
+    .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+    .addStringOption((option) =>
+      option
+        .setName('name')
+        .setDescription('Voice')
+        .setRequired(true)
+        .addChoices(...SUPPORTED_VOICES.map((name) => ({ name, value: name }))),
+    )
+    .toJSON(),
+
+  async execute(interaction, { store, sessions }) {
+    if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /voice in a server.');
+    const name = interaction.options.getString('name', true);
+    if (!(SUPPORTED_VOICES as readonly string[]).includes(name)) {
+      return replyPrivately(interaction, `Unknown voice. Choose one of: ${SUPPORTED_VOICES.join(', ')}.`);
+    }
+    store.updateSettings(interaction.guildId, { voice: name });
+    const outcome = sessions.applyVoice(interaction.guildId, name);
+    const when =
+      outcome === 'rotating'
+        ? 'The conversation switches to it after the current reply (a fresh model session carrying the conversation).'
+        : 'It will be used from the next conversation.';
+    await interaction.reply({ content: `Voice set to **${name}**. ${when}`, allowedMentions: NO_PINGS });
+  },
+};
+
+export default voice;

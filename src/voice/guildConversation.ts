@@ -1,0 +1,213 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { RealtimeClient, estimateCost, type ResponseHandle, type SessionConfig, type TurnDetection, type UsageLedger } from '../realtime/index.ts';
+import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/store.ts';
+
+/** Where a guild's conversation with the model stands. */
+export type ConversationState = 'connecting' | 'ready' | 'reconnecting' | 'failed' | 'closed';
+
+/** Options of {@link GuildConversation}. */
+export interface GuildConversationOptions {
+  guildId: string;
+  config: Config;
+  store: BotStore;
+  ledger: UsageLedger;
+  logger: Logger;
+  /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
+  mode: 'voice' | 'text';
+}
+
+/** Events of a {@link GuildConversation}. */
+export interface GuildConversationEvents {
+  stateChange: [previous: ConversationState, next: ConversationState];
+}
+
+/** Transcription model for user speech (used for history re-seeding and shown in logs at debug). */
+const TRANSCRIPTION_MODEL = 'whisper-1';
+
+/** The turn detection the bot runs with: the server finds turns, the bot decides when to answer. */
+export function toTurnDetection(stored: StoredTurnDetection | null): TurnDetection {
+  const chosen = stored ?? { type: 'server_vad' as const };
+  if (chosen.type === 'manual') return { type: 'manual' };
+  if (chosen.type === 'semantic_vad') {
+    return { type: 'semantic_vad', eagerness: chosen.eagerness ?? 'auto', createResponse: false, interruptResponse: false };
+  }
+  return {
+    type: 'server_vad',
+    threshold: chosen.threshold ?? 0.5,
+    prefixPaddingMs: chosen.prefixPaddingMs ?? 300,
+    silenceDurationMs: chosen.silenceDurationMs ?? 500,
+    createResponse: false,
+    interruptResponse: false,
+  };
+}
+
+/**
+ * One conversation with the realtime model per guild, shared by the voice channel and text
+ * mentions so both see the same context. It applies the guild's saved settings, records usage and
+ * cost (in the ledger and the database), and keeps the last problem (rate limit, error) for /status.
+ */
+export class GuildConversation extends EventEmitter<GuildConversationEvents> {
+  readonly guildId: string;
+  readonly client: RealtimeClient;
+  readonly #options: GuildConversationOptions;
+  #state: ConversationState = 'connecting';
+  #mode: 'voice' | 'text';
+  #problem: string | null = null;
+  #lastActivityAt = Date.now();
+
+  constructor(options: GuildConversationOptions) {
+    super();
+    this.#options = options;
+    this.guildId = options.guildId;
+    this.#mode = options.mode;
+    const { config } = options;
+    const settings = options.store.getSettings(options.guildId);
+    this.client = new RealtimeClient({
+      url: config.realtime.url,
+      model: config.realtime.model,
+      dialect: config.realtime.dialect,
+      apiKey: config.realtime.apiKey ?? '',
+      session: this.#sessionConfig(settings, options.mode),
+      logger: options.logger.child({ component: 'realtime' }),
+      rotateAfterMs: config.sessionRotateMs,
+      historyTokenBudget: config.historyTokenBudget,
+      usageKey: options.guildId,
+      usageLedger: options.ledger,
+    });
+    this.client.on('reconnecting', ({ reason }) => {
+      this.#problem = `reconnecting to the model (${reason})`;
+      this.#setState('reconnecting');
+    });
+    this.client.on('reconnected', () => {
+      this.#problem = null;
+      this.#setState('ready');
+    });
+    this.client.on('rate_limited', ({ retryAfterMs }) => {
+      this.#problem = `rate limited by the model service, retrying in ${Math.ceil(retryAfterMs / 1000)} s`;
+    });
+    this.client.on('error', (error) => {
+      this.#problem = `${error.code ?? error.type ?? 'error'}: ${error.message}`;
+      options.logger.warn({ code: error.code, type: error.type, fatal: error.fatal }, 'realtime error');
+      if (error.fatal) this.#setState('failed');
+    });
+    this.client.on('closed', () => {
+      if (this.#state !== 'closed') this.#setState('failed');
+    });
+    this.client.on('response_done', (result) => {
+      this.#lastActivityAt = Date.now();
+      if (!result.usage) return;
+      const usage = result.usage;
+      const cost = estimateCost(usage, config.realtime.model);
+      options.store.addUsage(
+        options.guildId,
+        config.realtime.model,
+        {
+          textInput: usage.inputTextTokens,
+          textCached: usage.cachedTextTokens,
+          textOutput: usage.outputTextTokens,
+          audioInput: usage.inputAudioTokens,
+          audioCached: usage.cachedAudioTokens,
+          audioOutput: usage.outputAudioTokens,
+        },
+        cost,
+      );
+    });
+  }
+
+  /** Current state. */
+  get state(): ConversationState {
+    return this.#state;
+  }
+
+  /** Whether this conversation carries voice. */
+  get mode(): 'voice' | 'text' {
+    return this.#mode;
+  }
+
+  /** The last problem worth showing in /status, or null when all is well. */
+  get problem(): string | null {
+    return this.#problem;
+  }
+
+  /** When a reply last finished or a request was last made (for closing idle text sessions). */
+  get lastActivityAt(): number {
+    return this.#lastActivityAt;
+  }
+
+  /** Connects to the model; rejects with the client's error (bad key, wrong dialect, unreachable). */
+  async start(): Promise<void> {
+    try {
+      await this.client.connect();
+      this.#problem = null;
+      this.#setState('ready');
+    } catch (error) {
+      this.#problem = error instanceof Error ? error.message : String(error);
+      this.#setState('failed');
+      throw error;
+    }
+  }
+
+  /** Switches between voice and text-only use, reconfiguring the live session. */
+  setMode(mode: 'voice' | 'text'): void {
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    const settings = this.#options.store.getSettings(this.guildId);
+    const session = this.#sessionConfig(settings, mode);
+    this.client.updateSession({ outputModalities: session.outputModalities, turnDetection: session.turnDetection, inputTranscription: session.inputTranscription });
+  }
+
+  /** Applies new instructions to the live session (and to every later session). */
+  setInstructions(instructions: string): void {
+    this.client.updateSession({ instructions });
+  }
+
+  /**
+   * Applies a new voice. The model cannot change voice once it has spoken in a session, so the
+   * conversation moves to a fresh session (carrying the transcript) after the current reply.
+   */
+  setVoice(voice: string): 'rotating' | 'next-session' {
+    this.client.updateSession({ voice });
+    const rotate = (this.client as unknown as { rotate?: () => unknown }).rotate;
+    if (typeof rotate === 'function' && this.#state === 'ready') {
+      void Promise.resolve(rotate.call(this.client)).catch((error: unknown) => {
+        this.#options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'voice change rotation failed');
+      });
+      return 'rotating';
+    }
+    return 'next-session';
+  }
+
+  /** A text message from a person, answered in text in the same conversation. */
+  askText(authorName: string, text: string): ResponseHandle {
+    this.#lastActivityAt = Date.now();
+    this.client.addUserText(`[speaker: ${authorName}] ${text}`, { name: authorName });
+    return this.client.createResponse({ modalities: ['text'] });
+  }
+
+  /** Closes the model session. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    await this.client.close();
+  }
+
+  #sessionConfig(settings: GuildSettings, mode: 'voice' | 'text'): SessionConfig {
+    const { config } = this.#options;
+    return {
+      instructions: settings.instructions ?? config.defaultInstructions,
+      voice: settings.voice ?? config.realtime.voice,
+      outputModalities: mode === 'voice' ? ['audio'] : ['text'],
+      inputTranscription: mode === 'voice' ? { model: TRANSCRIPTION_MODEL } : null,
+      turnDetection: mode === 'voice' ? toTurnDetection(settings.turnDetection) : { type: 'manual' },
+    };
+  }
+
+  #setState(next: ConversationState): void {
+    if (next === this.#state) return;
+    const previous = this.#state;
+    this.#state = next;
+    this.emit('stateChange', previous, next);
+  }
+}
