@@ -1,6 +1,6 @@
 import type { APIChannel, APIGuildMember, APIRole, APIUser, APIVoiceState, GatewayGuildCreateDispatchData } from 'discord-api-types/v10';
 import { snowflake } from './ids.ts';
-import { computePermissions, DEFAULT_EVERYONE_PERMISSIONS, type PermissionOverwrite } from './permissions.ts';
+import { computePermissions, EVERYONE_PERMISSIONS, type PermissionOverwrite } from './permissions.ts';
 
 /** A user of the simulated Discord (a human member or the bot). */
 export interface SimUser {
@@ -55,7 +55,7 @@ export class GuildState {
   constructor(name: string) {
     this.name = name;
     // The @everyone role has the guild's id.
-    this.roles.set(this.id, { name: '@everyone', permissions: DEFAULT_EVERYONE_PERMISSIONS, position: 0 });
+    this.roles.set(this.id, { name: '@everyone', permissions: EVERYONE_PERMISSIONS, position: 0 });
   }
 
   addRole(name: string, permissions: bigint): string {

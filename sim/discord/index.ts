@@ -13,7 +13,7 @@ export { SimMessage, type BotMessage } from './messages.ts';
 export type { Faults } from './faults.ts';
 export type { RecordedRequest, ChannelOverwriteSpec } from './types.ts';
 export type { EncryptionMode } from './rtp.ts';
-export { Permission, ALL_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS } from './permissions.ts';
+export { Permission, ALL_PERMISSIONS, EVERYONE_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS } from './permissions.ts';
 export type { RefusedJoin } from './voiceHub.ts';
 
 /** Starts a simulator on 127.0.0.1 (REST + gateway on `options.port`, default any free port). */

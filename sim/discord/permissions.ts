@@ -25,8 +25,11 @@ export const Permission = {
 /** All permissions (what Administrator and the guild owner have). */
 export const ALL_PERMISSIONS = (1n << 53n) - 1n;
 
-/** What @everyone may do in the simulated guild: talk, type, use commands. */
-export const DEFAULT_EVERYONE_PERMISSIONS =
+/** What @everyone may do: see channels and read history (the rest comes from roles, so bot permissions can be taken away). */
+export const EVERYONE_PERMISSIONS = (1n << 10n) | (1n << 16n);
+
+/** The "Member" role every human gets by default: talk, type, use commands. */
+export const DEFAULT_MEMBER_PERMISSIONS =
   Permission.CreateInstantInvite | Permission.ViewChannel | Permission.SendMessages | Permission.EmbedLinks |
   Permission.AttachFiles | Permission.ReadMessageHistory | Permission.UseExternalEmojis | Permission.Connect |
   Permission.Speak | Permission.UseVAD | Permission.ChangeNickname | Permission.UseApplicationCommands |

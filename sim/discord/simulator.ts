@@ -8,7 +8,7 @@ import { randomToken, snowflake } from './ids.ts';
 import type { InteractionRecord } from './interactions.ts';
 import { SimulatedMember, type MemberHub } from './member.ts';
 import { BotMessageLog, SimMessage } from './messages.ts';
-import { Permission } from './permissions.ts';
+import { DEFAULT_MEMBER_PERMISSIONS, Permission } from './permissions.ts';
 import { RestRouter } from './rest.ts';
 import { registerRoutes } from './routes.ts';
 import { ENCRYPTION_MODES, type EncryptionMode, type RtpHeader } from './rtp.ts';
@@ -63,6 +63,8 @@ export class DiscordSimulator {
   readonly voiceChannelId: string;
   readonly secondVoiceChannelId: string;
   readonly botRoleId: string;
+  /** The role humans get unless `addMember` is given explicit permissions. */
+  readonly memberRoleId: string;
   readonly caPath = CA_PATH;
   readonly recorded: Recorded = { interactions: [], messages: [], routes: [], commands: [] };
   /** Registered application commands by scope (`global` or a guild id). */
@@ -88,6 +90,7 @@ export class DiscordSimulator {
     this.applicationId = snowflake();
     this.botUserId = this.applicationId; // bots created with an application share its id
     this.botUser = { id: this.botUserId, username: options.botName ?? 'Realtime Bot', globalName: null, bot: true };
+    this.memberRoleId = this.guild.addRole('Member', DEFAULT_MEMBER_PERMISSIONS);
     this.botRoleId = this.guild.addRole(this.botUser.username, options.botPermissions ?? DEFAULT_BOT_PERMISSIONS);
     this.textChannelId = this.guild.addChannel({ type: 0, name: 'general' }).id;
     this.voiceChannelId = this.guild.addChannel({ type: 2, name: 'Voice' }).id;
@@ -173,16 +176,19 @@ export class DiscordSimulator {
     return [...this.#members.values()];
   }
 
-  /** Adds a human (or bot) member; `permissions` gives it a personal role with those permissions. Dispatches GUILD_MEMBER_ADD. */
+  /**
+   * Adds a human (or bot) member with the Member role, or, given `permissions`, a personal role with
+   * exactly those (plus @everyone's View Channel / Read History). Dispatches GUILD_MEMBER_ADD.
+   */
   addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint }): SimulatedMember {
     const id = spec.id ?? snowflake();
     const user: SimUser = { id, username: spec.name.toLowerCase().replace(/[^a-z0-9_.]/g, '_'), globalName: spec.name, bot: Boolean(spec.bot) };
-    const roleIds = spec.permissions !== undefined ? [this.guild.addRole(`${spec.name} role`, spec.permissions)] : [];
+    const roleIds = spec.permissions !== undefined ? [this.guild.addRole(`${spec.name} role`, spec.permissions)] : [this.memberRoleId];
     this.guild.addMember(user, roleIds);
     const member = new SimulatedMember(id, spec.name, this.#hub);
     this.#members.set(id, member);
     if (this.gateway) {
-      for (const roleId of roleIds) this.gateway.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.guild.apiRole(roleId) }, Intent.Guilds);
+      for (const roleId of roleIds.filter((r) => r !== this.memberRoleId)) this.gateway.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.guild.apiRole(roleId) }, Intent.Guilds);
       this.gateway.dispatch('GUILD_MEMBER_ADD', { ...this.guild.apiMember(id), guild_id: this.guildId });
     }
     return member;
