@@ -325,7 +325,8 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     for (const op of this.#pendingInput.splice(0)) this.#sendInput(op);
     this.#scheduleRotation();
     this.emit('session_updated');
-    if (conn.closed) this.#onClose(conn, 1006, 'closed during setup');
+    conn.start();
+    if (conn.closed && this.#conn === conn) this.#onClose(conn, 1006, 'closed during setup');
   }
 
   #dispatchContext() {

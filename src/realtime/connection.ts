@@ -28,6 +28,12 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
   readonly #prefix: string;
   #sent = 0;
   #closed = false;
+  /**
+   * Events held until a consumer is ready. ws emits every frame of a TCP chunk synchronously, so an
+   * event right after `open` (e.g. `beta_api_shape_disabled`) or right after `session.updated` would
+   * otherwise reach nobody while the consumer is still being attached.
+   */
+  #held: ServerEvent[] | null = [];
 
   private constructor(ws: WebSocket, log: Logger) {
     super();
@@ -40,7 +46,12 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
         return;
       }
       const event = parseServerEvent(data.toString(), log);
-      if (event) this.emit('event', event);
+      if (!event) return;
+      if (this.#held) {
+        if (this.#held.length < 10_000) this.#held.push(event);
+      } else {
+        this.emit('event', event);
+      }
     });
     ws.on('close', (code, reason) => {
       this.#closed = true;
@@ -89,6 +100,23 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     return this.#closed || this.#ws.readyState >= WebSocket.CLOSING;
   }
 
+  /** Delivers held events and every later one as they come. */
+  start(): void {
+    const held = this.#held;
+    this.#held = null;
+    for (let i = 0; i < (held?.length ?? 0); i++) {
+      // A listener may call hold() again while we replay (configure resolving): keep the rest held.
+      const rest = this.#held as ServerEvent[] | null;
+      if (rest) rest.push(held![i]!);
+      else this.emit('event', held![i]!);
+    }
+  }
+
+  /** Holds events until the next {@link start}. */
+  hold(): void {
+    this.#held ??= [];
+  }
+
   /** Sends a client event stamped with a fresh `event_id`; returns the id (or null if the socket is gone). */
   send(event: WireEvent): string | null {
     if (this.closed) return null;
@@ -116,6 +144,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
       const onEvent = (event: ServerEvent) => {
         if (event.type === 'session.updated') {
           cleanup();
+          this.hold(); // what follows waits for the client to attach
           resolve();
         } else if (event.type === 'error') {
           const err = sessionError(event.error, eventId);
@@ -128,6 +157,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
       this.on('event', onEvent);
       this.on('close', onClose);
       const eventId = this.send({ type: 'session.update', session });
+      this.start();
     });
   }
 

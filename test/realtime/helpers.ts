@@ -50,12 +50,21 @@ export function makeClient(sim: RealtimeSimulator, dialect: Dialect, overrides: 
 }
 
 /** Waits for an event whose first argument satisfies `predicate`, with a safety timeout (not a timing assertion). */
-export async function waitFor<T = unknown>(emitter: EventEmitter, name: string, predicate: (arg: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  for (;;) {
-    const [arg] = (await once(emitter, name, { signal })) as [T];
-    if (predicate(arg)) return arg;
-  }
+export function waitFor<T = unknown>(emitter: EventEmitter, name: string, predicate: (arg: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
+  // Not events.once: that rejects on any 'error' event, and these tests provoke errors on purpose.
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(name, listener);
+      reject(new Error(`no ${name} event in time`));
+    }, timeoutMs);
+    const listener = (arg: T) => {
+      if (!predicate(arg)) return;
+      clearTimeout(timer);
+      emitter.off(name, listener);
+      resolve(arg);
+    };
+    emitter.on(name, listener);
+  });
 }
 
 /** Polls a condition (for simulator-side state), with a safety timeout. */
