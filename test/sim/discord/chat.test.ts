@@ -105,6 +105,7 @@ describe('text, slash commands and REST', () => {
     assert.equal(message.content, `<@${h.sim.botUserId}> hello there`);
     assert.ok(message.mentions.users.has(h.sim.botUserId));
     assert.equal(message.member?.displayName, 'Alice');
+    assert.ok(message.channel.isSendable());
     await message.channel.sendTyping();
     const reply = await message.reply({ content: 'Hi Alice', allowedMentions: { repliedUser: false } });
     await reply.edit('Hi Alice!');

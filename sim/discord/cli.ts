@@ -1,0 +1,85 @@
+/**
+ * Standalone local Discord: `npm run sim:discord -- [--port P] [--json] [--members N] [--speak]
+ * [--modes gcm,xchacha]`. The first stdout line is a JSON object with what a bot needs (`rest`,
+ * `token`, ids, `ca` for NODE_EXTRA_CA_CERTS); logs go to stderr. Serves until SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { DISCORD_SAMPLE_RATE } from '../../src/audio/format.ts';
+import { createLogger } from '../../src/log.ts';
+import { startDiscordSimulator, type EncryptionMode } from './index.ts';
+
+const NAMES = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi'];
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
+    members: { type: 'string', default: '3' },
+    speak: { type: 'boolean', default: false },
+    modes: { type: 'string', default: 'gcm,xchacha' },
+  },
+});
+
+const logger = createLogger({ destination: process.stderr, name: 'sim-discord' });
+const count = Math.max(0, Math.min(NAMES.length, Number(values.members)));
+const modes = values.modes.split(',').map((m): EncryptionMode => (m.trim().startsWith('x') ? 'aead_xchacha20_poly1305_rtpsize' : 'aead_aes256_gcm_rtpsize'));
+const sim = await startDiscordSimulator({ port: Number(values.port), members: NAMES.slice(0, count).map((name) => ({ name })), encryptionModes: modes, logger });
+
+const info = {
+  rest: sim.rest,
+  token: sim.token,
+  applicationId: sim.applicationId,
+  botUserId: sim.botUserId,
+  guildId: sim.guildId,
+  voiceChannelId: sim.voiceChannelId,
+  secondVoiceChannelId: sim.secondVoiceChannelId,
+  textChannelId: sim.textChannelId,
+  ca: sim.caPath,
+  gateway: sim.gatewayUrl,
+  voiceEndpoint: sim.voice.current.endpoint,
+  members: sim.members().filter((m) => m.name !== 'Owner').map((m) => ({ id: m.id, name: m.name })),
+};
+process.stdout.write(`${JSON.stringify(info)}\n`);
+if (!values.json) {
+  process.stdout.write(
+    `Local Discord simulator running.\n  rest.api: ${info.rest}\n  token:    ${info.token}\n  guild:    ${info.guildId}\n` +
+      `  voice:    ${info.voiceChannelId}\n  text:     ${info.textChannelId}\n  trust:    NODE_EXTRA_CA_CERTS=${info.ca}\n`,
+  );
+}
+
+// Human members sit in the main voice channel; report what they hear from the bot.
+const humans = sim.members().filter((m) => m.name !== 'Owner');
+for (const member of humans) {
+  await member.joinVoice();
+  let reported = 0;
+  member.on('heard', () => {
+    const ms = member.heardMs();
+    if (ms - reported >= 1000) {
+      reported = ms;
+      logger.info({ member: member.name, heardMs: Math.round(ms) }, 'member heard bot audio');
+    }
+  });
+}
+sim.voice.on('botReady', () => logger.info({ channelId: sim.botVoiceChannel() }, 'bot voice session ready'));
+
+// --speak: members take turns saying a one-second tone every four seconds while the bot is in voice.
+let timer: NodeJS.Timeout | undefined;
+if (values.speak && humans.length > 0) {
+  let turn = 0;
+  timer = setInterval(() => {
+    if (!sim.voice.botSession) return;
+    const member = humans[turn++ % humans.length]!;
+    const hz = 300 + 110 * (turn % 5);
+    const pcm = new Int16Array(DISCORD_SAMPLE_RATE * 2);
+    for (let i = 0; i < DISCORD_SAMPLE_RATE; i++) pcm[2 * i] = pcm[2 * i + 1] = Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / DISCORD_SAMPLE_RATE));
+    void member.speak(pcm).then(() => logger.info({ member: member.name, hz }, 'member spoke'));
+  }, 4000);
+}
+
+const stop = async () => {
+  clearInterval(timer);
+  await sim.close();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
