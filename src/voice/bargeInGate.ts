@@ -1,24 +1,31 @@
+/** Speech is voiced about half the time (syllables); clicks, taps and typing are voiced far less. */
+const MIN_VOICED_FRACTION = 0.4;
+
 /** Options of {@link BargeInGate}. */
 export interface BargeInGateOptions {
-  /** Continuous speech needed before it counts as an interruption; shorter sounds (coughs, clicks, "uh-huh") are ignored. */
+  /**
+   * How long a run of speech must last (gaps bridged) before it counts as an interruption, with at
+   * least 40% of it voiced; shorter sounds (coughs, clicks, "uh-huh") and sparse ones (typing) are ignored.
+   */
   minSpeechMs: number;
   /** Frame level (dBFS RMS) at or above which a frame counts as speech. */
   minLevelDbfs: number;
-  /** A dip below the level shorter than this does not reset a speaker's run (syllable gaps). */
+  /** A dip below the level up to this long does not end a speaker's run (gaps between syllables and words). */
   bridgeGapMs?: number;
 }
 
 /**
  * Decides when a person is really talking over the bot. Each speaker's frames are measured
- * separately, so two people murmuring do not add up to an interruption, and a run of speech must
- * last `minSpeechMs` (gaps shorter than `bridgeGapMs` are bridged) before the gate opens.
+ * separately, so two people murmuring do not add up to an interruption. A run of speech (gaps up to
+ * `bridgeGapMs` bridged, as speech pauses between syllables) must span `minSpeechMs` and be voiced
+ * for at least 40% of its span before the gate opens.
  */
 export class BargeInGate {
   readonly #options: Required<BargeInGateOptions>;
-  readonly #runs = new Map<string, { speechMs: number; gapMs: number }>();
+  readonly #runs = new Map<string, { spanMs: number; voicedMs: number; gapMs: number; fired: boolean }>();
 
   constructor(options: BargeInGateOptions) {
-    this.#options = { bridgeGapMs: 100, ...options };
+    this.#options = { bridgeGapMs: 250, ...options };
   }
 
   /**
@@ -27,17 +34,22 @@ export class BargeInGate {
    */
   observe(speakerId: string, levelDbfs: number, frameMs: number): boolean {
     let run = this.#runs.get(speakerId);
-    if (!run) {
-      run = { speechMs: 0, gapMs: 0 };
-      this.#runs.set(speakerId, run);
-    }
     if (levelDbfs >= this.#options.minLevelDbfs) {
-      const before = run.speechMs;
-      run.speechMs += frameMs + run.gapMs; // a bridged gap counts as part of the utterance
+      if (!run) {
+        run = { spanMs: 0, voicedMs: 0, gapMs: 0, fired: false };
+        this.#runs.set(speakerId, run);
+      }
+      run.spanMs += frameMs + run.gapMs; // a bridged gap counts towards the length of the utterance
+      run.voicedMs += frameMs;
       run.gapMs = 0;
-      return before < this.#options.minSpeechMs && run.speechMs >= this.#options.minSpeechMs;
+      const { minSpeechMs } = this.#options;
+      if (!run.fired && run.spanMs >= minSpeechMs && run.voicedMs >= MIN_VOICED_FRACTION * run.spanMs) {
+        run.fired = true;
+        return true;
+      }
+      return false;
     }
-    if (run.speechMs > 0) {
+    if (run) {
       run.gapMs += frameMs;
       if (run.gapMs > this.#options.bridgeGapMs) this.#runs.delete(speakerId);
     }

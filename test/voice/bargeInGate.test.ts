@@ -30,11 +30,28 @@ test('quiet sounds below the level never interrupt', () => {
 
 test('short gaps between syllables are bridged, long gaps restart the run', () => {
   const gate = new BargeInGate({ minSpeechMs: 200, minLevelDbfs: -45, bridgeGapMs: 60 });
-  // 6 loud, 2 quiet (40 ms, bridged), then loud: 120 + 40 + 20 = 180 at index 8, 200 at index 9
+  // 6 loud, 2 quiet (40 ms, bridged), then loud: span 120 + 40 + 20 = 180 at index 8, 200 at index 9
   assert.deepEqual(feed(gate, 'a', [...Array(6).fill(LOUD), QUIET, QUIET, ...Array(4).fill(LOUD)]), [9]);
   const other = new BargeInGate({ minSpeechMs: 200, minLevelDbfs: -45, bridgeGapMs: 60 });
   // 6 loud, 4 quiet (80 ms, not bridged), 6 loud → never reaches 200 in one run
   assert.deepEqual(feed(other, 'a', [...Array(6).fill(LOUD), ...Array(4).fill(QUIET), ...Array(6).fill(LOUD)]), []);
+});
+
+test('syllabic speech (125 ms on, 125 ms off) interrupts; a two-syllable "uh-huh" does not', () => {
+  const syllables = (count: number) => Array.from({ length: count }, () => [...Array(6).fill(LOUD), ...Array(6).fill(QUIET)]).flat();
+  const gate = new BargeInGate({ minSpeechMs: 500, minLevelDbfs: -45 });
+  const fired = feed(gate, 'a', syllables(6));
+  assert.equal(fired.length, 1);
+  assert.ok(fired[0]! * 20 <= 600, `fired after ${fired[0]! * 20} ms`);
+  const uhHuh = new BargeInGate({ minSpeechMs: 500, minLevelDbfs: -45 });
+  assert.deepEqual(feed(uhHuh, 'a', [...syllables(2), ...Array(30).fill(QUIET)]), []);
+});
+
+test('sparse sounds such as typing never interrupt, however long they go on (40% must be voiced)', () => {
+  const gate = new BargeInGate({ minSpeechMs: 400, minLevelDbfs: -45, bridgeGapMs: 200 });
+  // 1 loud frame every 200 ms for 20 s: the run spans it all, but only 10% is voiced
+  const clicks = Array.from({ length: 100 }, () => [LOUD, ...Array(9).fill(QUIET)]).flat();
+  assert.deepEqual(feed(gate, 'a', clicks), []);
 });
 
 test('speakers are measured separately: two short sounds do not add up', () => {
