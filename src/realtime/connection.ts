@@ -126,7 +126,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
   }
 
   /** Sends `session.update` and waits for `session.updated`; rejects if the server refuses it or closes. */
-  configure(session: Record<string, unknown>, timeoutMs: number): Promise<void> {
+  configure(session: object, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);

@@ -24,12 +24,45 @@ export function canonicalEventType(type: string): string {
   return SERVER_EVENT_ALIASES[type] ?? type;
 }
 
-function turnDetectionToWire(td: TurnDetection): Record<string, unknown> | null {
+/** Turn detection on the wire (both dialects use the same object; `null` = manual). */
+export type WireTurnDetection =
+  | { type: 'server_vad'; threshold?: number; prefix_padding_ms?: number; silence_duration_ms?: number; create_response?: boolean; interrupt_response?: boolean; idle_timeout_ms?: number }
+  | { type: 'semantic_vad'; eagerness?: 'low' | 'medium' | 'high' | 'auto'; create_response?: boolean; interrupt_response?: boolean }
+  | null;
+
+/** PCM16 24 kHz mono, the only format the client uses. */
+const GA_PCM = { type: 'audio/pcm', rate: 24000 } as const;
+
+/** The GA `session` object of `session.update` (a subset of the official type). */
+export interface GaSessionWire {
+  type: 'realtime';
+  instructions?: string;
+  output_modalities?: ('audio' | 'text')[];
+  audio?: {
+    input?: { format?: typeof GA_PCM; transcription?: { model: string; language?: string }; turn_detection?: WireTurnDetection };
+    output?: { format?: typeof GA_PCM; voice?: string };
+  };
+  max_output_tokens?: number | 'inf';
+}
+
+/** The beta `session` object of `session.update`. */
+export interface BetaSessionWire {
+  instructions?: string;
+  voice?: string;
+  modalities?: ('text' | 'audio')[];
+  input_audio_format?: 'pcm16';
+  output_audio_format?: 'pcm16';
+  input_audio_transcription?: { model: string; language?: string };
+  turn_detection?: WireTurnDetection;
+  max_response_output_tokens?: number | 'inf';
+}
+
+function turnDetectionToWire(td: TurnDetection): WireTurnDetection {
   switch (td.type) {
     case 'manual':
       return null;
     case 'server_vad':
-      return compact({
+      return {
         type: 'server_vad',
         threshold: td.threshold,
         prefix_padding_ms: td.prefixPaddingMs,
@@ -37,14 +70,9 @@ function turnDetectionToWire(td: TurnDetection): Record<string, unknown> | null 
         create_response: td.createResponse,
         interrupt_response: td.interruptResponse,
         idle_timeout_ms: td.idleTimeoutMs,
-      });
+      };
     case 'semantic_vad':
-      return compact({
-        type: 'semantic_vad',
-        eagerness: td.eagerness,
-        create_response: td.createResponse,
-        interrupt_response: td.interruptResponse,
-      });
+      return { type: 'semantic_vad', eagerness: td.eagerness, create_response: td.createResponse, interrupt_response: td.interruptResponse };
   }
 }
 
@@ -59,85 +87,134 @@ export function betaModalities(modalities: readonly Modality[]): ('text' | 'audi
 }
 
 /**
- * The `session` object of a `session.update` for a (partial) configuration. Only the given fields are
- * included, so a live instruction change does not resend the voice (which servers refuse to change
- * once audio has been produced).
+ * Transcription settings; disabling (`null`) is expressed by leaving them out of a full configuration,
+ * as both dialects' official types have no null here.
  */
-export function sessionToWire(config: Partial<SessionConfig>, dialect: Dialect): Record<string, unknown> {
-  const transcription =
-    config.inputTranscription === undefined
-      ? undefined
-      : config.inputTranscription === null
-        ? null
-        : compact({ model: config.inputTranscription.model, language: config.inputTranscription.language });
-  const turnDetection = config.turnDetection === undefined ? undefined : turnDetectionToWire(config.turnDetection);
-  if (dialect === 'beta') {
-    return compact({
-      instructions: config.instructions,
-      voice: config.voice,
-      modalities: config.outputModalities && betaModalities(config.outputModalities),
-      input_audio_format: config.turnDetection !== undefined || config.voice !== undefined ? 'pcm16' : undefined,
-      output_audio_format: config.voice !== undefined ? 'pcm16' : undefined,
-      input_audio_transcription: transcription,
-      turn_detection: turnDetection,
-      max_response_output_tokens: config.maxOutputTokens,
-    });
-  }
-  const input = compact({
-    format: config.turnDetection !== undefined ? { type: 'audio/pcm', rate: 24000 } : undefined,
-    // GA has no null transcription: disabling is expressed by leaving it out of a full configuration.
-    transcription: transcription ?? undefined,
-    turn_detection: turnDetection,
-  });
-  const output = compact({
-    format: config.voice !== undefined ? { type: 'audio/pcm', rate: 24000 } : undefined,
-    voice: config.voice,
-  });
-  const audio = compact({
-    input: Object.keys(input).length > 0 ? input : undefined,
-    output: Object.keys(output).length > 0 ? output : undefined,
-  });
+function transcriptionToWire(config: Partial<SessionConfig>): { model: string; language?: string } | undefined {
+  const t = config.inputTranscription;
+  if (t === undefined || t === null) return undefined;
+  return t.language === undefined ? { model: t.model } : { model: t.model, language: t.language };
+}
+
+/**
+ * The GA `session` for a (partial) configuration. Only the given fields are included (undefined keys
+ * vanish in JSON), so a live instruction change does not resend the voice, which servers refuse to
+ * change once audio has been produced. GA has no null transcription: a full configuration without one
+ * simply leaves it out.
+ */
+export function gaSession(config: Partial<SessionConfig>): GaSessionWire {
+  const full = config.turnDetection !== undefined;
+  const input = full || config.inputTranscription
+    ? { format: full ? GA_PCM : undefined, transcription: transcriptionToWire(config), turn_detection: full ? turnDetectionToWire(config.turnDetection!) : undefined }
+    : undefined;
+  const output = config.voice !== undefined ? { format: GA_PCM, voice: config.voice } : undefined;
   return compact({
-    type: 'realtime',
+    type: 'realtime' as const,
     instructions: config.instructions,
     output_modalities: config.outputModalities && gaModalities(config.outputModalities),
-    audio: Object.keys(audio).length > 0 ? audio : undefined,
+    audio: input || output ? compact({ input: input && compact(input), output }) : undefined,
     max_output_tokens: config.maxOutputTokens,
   });
 }
 
-/** A message item with text content, in the dialect's content types. */
-export function messageItem(role: 'user' | 'assistant' | 'system', text: string, dialect: Dialect): Record<string, unknown> {
-  const contentType = role === 'assistant' ? (dialect === 'ga' ? 'output_text' : 'text') : 'input_text';
-  return { type: 'message', role, content: [{ type: contentType, text }] };
-}
-
-/** The `response` object of a `response.create`. */
-export function responseToWire(
-  options: CreateResponseOptions & { input?: ConversationInput[]; outOfBand?: boolean },
-  dialect: Dialect,
-): Record<string, unknown> {
-  const modalities =
-    options.modalities === undefined
-      ? undefined
-      : dialect === 'ga'
-        ? gaModalities(options.modalities)
-        : betaModalities(options.modalities);
-  const input = options.input?.map((entry) =>
-    'itemId' in entry ? { type: 'item_reference', id: entry.itemId } : messageItem(entry.role, entry.text, dialect),
-  );
+/** The beta `session` for a (partial) configuration. */
+export function betaSession(config: Partial<SessionConfig>): BetaSessionWire {
   return compact({
-    conversation: options.outOfBand ? 'none' : undefined,
-    input,
-    instructions: options.instructions,
-    metadata: options.metadata,
-    [dialect === 'ga' ? 'output_modalities' : 'modalities']: modalities,
+    instructions: config.instructions,
+    voice: config.voice,
+    modalities: config.outputModalities && betaModalities(config.outputModalities),
+    input_audio_format: config.turnDetection !== undefined ? ('pcm16' as const) : undefined,
+    output_audio_format: config.voice !== undefined ? ('pcm16' as const) : undefined,
+    input_audio_transcription: transcriptionToWire(config),
+    turn_detection: config.turnDetection === undefined ? undefined : turnDetectionToWire(config.turnDetection),
+    max_response_output_tokens: config.maxOutputTokens,
   });
 }
 
+/** The `session` object of a `session.update` in a dialect. */
+export function sessionToWire(config: Partial<SessionConfig>, dialect: Dialect): GaSessionWire | BetaSessionWire {
+  return dialect === 'ga' ? gaSession(config) : betaSession(config);
+}
+
+/** A GA message item with text content. */
+export type GaMessageWire =
+  | { type: 'message'; role: 'user'; content: { type: 'input_text'; text: string }[] }
+  | { type: 'message'; role: 'system'; content: { type: 'input_text'; text: string }[] }
+  | { type: 'message'; role: 'assistant'; content: { type: 'output_text'; text: string }[] };
+
+/** A beta message item with text content. */
+export type BetaMessageWire =
+  | { type: 'message'; role: 'user' | 'system'; content: { type: 'input_text'; text: string }[] }
+  | { type: 'message'; role: 'assistant'; content: { type: 'text'; text: string }[] };
+
+/** A GA message item. */
+export function gaMessage(role: 'user' | 'assistant' | 'system', text: string): GaMessageWire {
+  if (role === 'assistant') return { type: 'message', role, content: [{ type: 'output_text', text }] };
+  return role === 'user' ? { type: 'message', role, content: [{ type: 'input_text', text }] } : { type: 'message', role, content: [{ type: 'input_text', text }] };
+}
+
+/** A beta message item. */
+export function betaMessage(role: 'user' | 'assistant' | 'system', text: string): BetaMessageWire {
+  if (role === 'assistant') return { type: 'message', role, content: [{ type: 'text', text }] };
+  return { type: 'message', role, content: [{ type: 'input_text', text }] };
+}
+
+/** A message item with text content, in the dialect's content types. */
+export function messageItem(role: 'user' | 'assistant' | 'system', text: string, dialect: Dialect): GaMessageWire | BetaMessageWire {
+  return dialect === 'ga' ? gaMessage(role, text) : betaMessage(role, text);
+}
+
+/** What a response request carries, before translation. */
+export type ResponseRequestFields = CreateResponseOptions & { input?: ConversationInput[]; outOfBand?: boolean };
+
+/** The GA `response` of `response.create`. */
+export interface GaResponseWire {
+  conversation?: 'none';
+  input?: GaMessageWire[];
+  instructions?: string;
+  metadata?: Record<string, string>;
+  output_modalities?: ['audio'] | ['text'];
+}
+
+/** The beta `response` of `response.create`. */
+export interface BetaResponseWire {
+  conversation?: 'none';
+  input?: BetaMessageWire[];
+  instructions?: string;
+  metadata?: Record<string, string>;
+  modalities?: ('text' | 'audio')[];
+}
+
+/** The GA `response` of a `response.create`. */
+export function gaResponse(options: ResponseRequestFields): GaResponseWire {
+  return compact({
+    conversation: options.outOfBand ? ('none' as const) : undefined,
+    input: options.input?.map((entry) => gaMessage(entry.role, entry.text)),
+    instructions: options.instructions,
+    metadata: options.metadata,
+    output_modalities: options.modalities && gaModalities(options.modalities),
+  });
+}
+
+/** The beta `response` of a `response.create`. */
+export function betaResponse(options: ResponseRequestFields): BetaResponseWire {
+  return compact({
+    conversation: options.outOfBand ? ('none' as const) : undefined,
+    input: options.input?.map((entry) => betaMessage(entry.role, entry.text)),
+    instructions: options.instructions,
+    metadata: options.metadata,
+    modalities: options.modalities && betaModalities(options.modalities),
+  });
+}
+
+/** The `response` object of a `response.create` in a dialect. */
+export function responseToWire(options: ResponseRequestFields, dialect: Dialect): GaResponseWire | BetaResponseWire {
+  return dialect === 'ga' ? gaResponse(options) : betaResponse(options);
+}
+
 /** Copy without the keys whose value is `undefined` (`null` is kept: it means "disable"). */
-export function compact<T extends Record<string, unknown>>(object: T): Record<string, unknown> {
+export function compact<T extends object>(object: T): T {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(object)) if (value !== undefined) out[key] = value;
-  return out;
+  return out as T;
 }

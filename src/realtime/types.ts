@@ -60,8 +60,11 @@ export interface HistoryEntry {
   kind: 'transcript' | 'text' | 'note';
 }
 
-/** An input item of an out-of-band response: a message, or a reference to an item of the current session. */
-export type ConversationInput = { role: 'user' | 'assistant' | 'system'; text: string } | { itemId: string };
+/** An input item of an out-of-band response: a text message. */
+export interface ConversationInput {
+  role: 'user' | 'assistant' | 'system';
+  text: string;
+}
 
 /** Final status of a response. `failed` also covers responses lost to a dropped connection. */
 export type ResponseStatus = 'completed' | 'cancelled' | 'failed' | 'incomplete';
