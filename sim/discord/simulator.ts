@@ -53,7 +53,8 @@ export const DEFAULT_BOT_PERMISSIONS =
  * servers on TLS + UDP ports. Build it with {@link startDiscordSimulator}.
  */
 export class DiscordSimulator {
-  readonly token = `${Buffer.from(snowflake()).toString('base64url')}.${randomToken(4)}.${randomToken(20)}`;
+  /** Bot token; like Discord's, its first segment is the base64 of the bot user id. */
+  readonly token: string;
   readonly applicationId: string;
   readonly botUserId: string;
   readonly botUser: SimUser;
@@ -89,6 +90,7 @@ export class DiscordSimulator {
     this.guildId = this.guild.id;
     this.applicationId = snowflake();
     this.botUserId = this.applicationId; // bots created with an application share its id
+    this.token = `${Buffer.from(this.botUserId).toString('base64url')}.${randomToken(4)}.${randomToken(20)}`;
     this.botUser = { id: this.botUserId, username: options.botName ?? 'Realtime Bot', globalName: null, bot: true };
     this.memberRoleId = this.guild.addRole('Member', DEFAULT_MEMBER_PERMISSIONS);
     this.botRoleId = this.guild.addRole(this.botUser.username, options.botPermissions ?? DEFAULT_BOT_PERMISSIONS);

@@ -52,6 +52,12 @@ export class VoiceHub extends EventEmitter {
     const server = new VoiceServer([...this.#modes], this.#logger);
     await server.listen();
     server.udp.loss = this.#loss;
+    server.on('selected', (session: VoiceSession) => {
+      const channelId = this.botChannel();
+      if (session.grant.userId === this.#botUserId && channelId) {
+        server.clientsConnect(session, this.#guild.usersInVoice(channelId).filter((id) => id !== this.#botUserId));
+      }
+    });
     server.on('ready', (session: VoiceSession) => this.#onReady(server, session));
     server.on('resumed', (session: VoiceSession) => this.#onReady(server, session, true));
     server.on('closed', (session: VoiceSession, code: number, resumable: boolean) => {
@@ -88,10 +94,6 @@ export class VoiceHub extends EventEmitter {
   #onReady(server: VoiceServer, session: VoiceSession, resumed = false): void {
     if (session.grant.userId !== this.#botUserId) return;
     if (!resumed || this.#bot?.session !== session) this.#bot = { server, session, decoder: createOpusCodec() };
-    const channelId = this.botChannel();
-    if (!resumed && channelId) {
-      server.clientsConnect(session, this.#guild.usersInVoice(channelId).filter((id) => id !== this.#botUserId));
-    }
     this.emit('botReady', session);
   }
 

@@ -40,7 +40,7 @@ export interface VoiceSession {
   stats: { rtpFromBot: number; decryptFailures: number; speakingFromBot: number; resumes: number };
 }
 
-/** Events: `ready`(session), `resumed`(session), `closed`(session, code, resumable), `audio`(session, rtp, arrivalMs). */
+/** Events: `selected`(session) just before the Session Description, `ready`(session), `resumed`(session), `closed`(session, code, resumable), `audio`(session, rtp, arrivalMs). */
 export class VoiceServer extends EventEmitter {
   readonly #https: Server = createServer(serverCredentials());
   readonly #wss = new WebSocketServer({ server: this.#https });
@@ -159,6 +159,8 @@ export class VoiceServer extends EventEmitter {
         session.mode = mode;
         session.key = randomBytes(32);
         session.remote = { address: d.data.address, port: d.data.port };
+        // Listeners send op 11 (who is already here) now, so the bot knows before it turns Ready.
+        this.emit('selected', session);
         this.#sendJson(session, VoiceOp.SessionDescription, {
           mode, secret_key: [...session.key], dave_protocol_version: 0, audio_codec: 'opus', video_codec: null, media_session_id: randomToken(8),
         });

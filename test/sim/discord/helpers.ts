@@ -94,3 +94,12 @@ export function zeroCrossingHz(pcm: Int16Array): number {
   for (let i = 2; i < pcm.length; i += 2) if ((pcm[i - 2]! < 0) !== (pcm[i]! < 0)) crossings++;
   return crossings / 2 / (pcm.length / 2 / DISCORD_SAMPLE_RATE);
 }
+
+/** Polls `check` every 10 ms until it holds (rejects after `timeoutMs` with `what`). */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
