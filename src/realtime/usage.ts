@@ -32,7 +32,7 @@ export interface ModelPrices {
   audio: TokenPrices;
 }
 
-/** Prices by model name. A model not listed matches the longest listed name it starts with. */
+/** Prices by model name (a dated snapshot of a listed model uses its prices). */
 export type PriceTable = Record<string, ModelPrices>;
 
 const REALTIME_1_5: ModelPrices = { text: { input: 4, cached: 0.4, output: 16 }, audio: { input: 32, cached: 0.4, output: 64 } };
@@ -62,15 +62,14 @@ export function emptyTotals(): UsageTotals {
   return { ...emptyUsage(), responses: 0, costUsd: 0 };
 }
 
-/** Prices of a model: exact name, else the longest table name that prefixes it (dated snapshots), else null. */
+/**
+ * Prices of a model: its exact name, else the name of which it is a dated snapshot
+ * (`gpt-realtime-2025-08-28` → `gpt-realtime`, but never `gpt-realtime-2`), else null.
+ */
 export function pricesFor(model: string, prices: PriceTable = DEFAULT_PRICES): ModelPrices | null {
-  const exact = prices[model];
-  if (exact) return exact;
-  let best: string | null = null;
-  for (const name of Object.keys(prices)) {
-    if (model.startsWith(name) && (best === null || name.length > best.length)) best = name;
-  }
-  return best === null ? null : (prices[best] ?? null);
+  if (Object.hasOwn(prices, model)) return prices[model] ?? null;
+  const snapshot = /^(.+)-\d{4}-\d{2}-\d{2}$/.exec(model);
+  return snapshot?.[1] && Object.hasOwn(prices, snapshot[1]) ? (prices[snapshot[1]] ?? null) : null;
 }
 
 /** Estimated cost in USD; 0 for a model missing from the table. */

@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_PRICES, UsageLedger, backoffDelay, emptyUsage, estimateCost, pricesFor, type TokenUsage } from '../../src/realtime/index.ts';
+import { makeClient, startSim } from './helpers.ts';
+
+const usage: TokenUsage = { inputTextTokens: 1000, inputAudioTokens: 2000, cachedTextTokens: 400, cachedAudioTokens: 1000, outputTextTokens: 100, outputAudioTokens: 500 };
+
+describe('usage and cost', () => {
+  it('prices text and audio × input, cached input and output separately', () => {
+    // gpt-realtime: text 4 / 0.40 / 16, audio 32 / 0.40 / 64 per 1M tokens; cached ⊂ input.
+    const expected = (600 * 4 + 400 * 0.4 + 100 * 16 + 1000 * 32 + 1000 * 0.4 + 500 * 64) / 1e6;
+    assert.equal(estimateCost(usage, 'gpt-realtime'), expected);
+    assert.equal(estimateCost(usage, 'gpt-realtime-2025-08-28'), expected); // dated snapshot → longest prefix
+    assert.ok(estimateCost(usage, 'gpt-realtime-2.1') > expected); // text output 24
+    assert.equal(estimateCost(usage, 'unknown-model'), 0);
+    assert.equal(estimateCost(emptyUsage(), 'gpt-4o-realtime'), 0);
+    const custom = { 'my-model': { text: { input: 1, cached: 1, output: 1 }, audio: { input: 1, cached: 1, output: 1 } } };
+    assert.equal(estimateCost(usage, 'my-model', custom), 4600 / 1e6);
+    assert.equal(pricesFor('gpt-4o-realtime', DEFAULT_PRICES)?.audio.output, 80);
+  });
+
+  it('totals per key across clients sharing a ledger', async () => {
+    const sim = await startSim();
+    const ledger = new UsageLedger();
+    const a = makeClient(sim, 'ga', { usageKey: 'guild-a', usageLedger: ledger });
+    const b = makeClient(sim, 'beta', { usageKey: 'guild-b', usageLedger: ledger, model: 'gpt-4o-realtime' });
+    await Promise.all([a.connect(), b.connect()]);
+    for (const client of [a, b, a]) {
+      client.addUserText('count me');
+      await client.createResponse({ modalities: ['text'] }).done;
+    }
+    const totalsA = ledger.totals('guild-a');
+    const totalsB = ledger.totals('guild-b');
+    assert.equal(totalsA.responses, 2);
+    assert.equal(totalsB.responses, 1);
+    assert.equal(totalsA.outputTextTokens, a.usage.outputTextTokens);
+    assert.equal(totalsA.costUsd, a.usage.costUsd);
+    assert.ok(totalsB.costUsd > 0);
+    assert.equal(totalsB.costUsd, estimateCost(totalsB, 'gpt-4o-realtime'));
+    assert.equal(ledger.totals('nobody').responses, 0);
+    assert.deepEqual(ledger.keys().sort(), ['guild-a', 'guild-b']);
+    assert.ok(a.sessionUsage.responses === 2 && a.usage.cachedTextTokens >= 0);
+    await Promise.all([a.close(), b.close()]);
+    await sim.close();
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    assert.equal(backoffDelay(1, { initialDelayMs: 100 }, () => 0), 50);
+    assert.equal(backoffDelay(1, { initialDelayMs: 100 }, () => 1), 100);
+    assert.equal(backoffDelay(4, { initialDelayMs: 100 }, () => 1), 800);
+    assert.equal(backoffDelay(30, { initialDelayMs: 100, maxDelayMs: 5000 }, () => 1), 5000);
+  });
+});
