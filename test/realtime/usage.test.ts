@@ -15,7 +15,7 @@ describe('usage and cost', () => {
     assert.equal(estimateCost(usage, 'unknown-model'), 0);
     assert.equal(estimateCost(emptyUsage(), 'gpt-4o-realtime'), 0);
     const custom = { 'my-model': { text: { input: 1, cached: 1, output: 1 }, audio: { input: 1, cached: 1, output: 1 } } };
-    assert.equal(estimateCost(usage, 'my-model', custom), 4600 / 1e6);
+    assert.equal(estimateCost(usage, "my-model", custom), 3600 / 1e6); // every token once: cached replaces input
     assert.equal(pricesFor('gpt-4o-realtime', DEFAULT_PRICES)?.audio.output, 80);
   });
 
