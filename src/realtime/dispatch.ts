@@ -116,7 +116,7 @@ function onError(ctx: DispatchContext, error: { type?: string | null; code?: str
     case 'rate_limit_exceeded': {
       const retryAfterMs = retryAfterFromMessage(error.message);
       ctx.pauseResponses(retryAfterMs);
-      ctx.responses.requestFailed(code, error.message, error.event_id ?? null, () => {});
+      ctx.responses.requestFailed(code, error.event_id ?? null);
       ctx.emit('rate_limited', { retryAfterMs, message: error.message });
       return;
     }
@@ -126,11 +126,11 @@ function onError(ctx: DispatchContext, error: { type?: string | null; code?: str
       return;
     case 'conversation_already_has_active_response':
       // The server started a response of its own (server VAD) just before ours: ours waits for it.
-      if (!ctx.responses.requestFailed(code, error.message, error.event_id ?? null, () => {})) ctx.log.debug('active response conflict');
+      if (!ctx.responses.requestFailed(code, error.event_id ?? null)) ctx.log.debug('active response conflict');
       if (!ctx.responses.busy) ctx.retrySoon();
       return;
     default:
-      ctx.responses.requestFailed(code, error.message, error.event_id ?? null, () => {});
+      ctx.responses.requestFailed(code, error.event_id ?? null);
       ctx.emitError(new RealtimeError(error.message, init));
   }
 }

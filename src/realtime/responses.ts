@@ -137,18 +137,16 @@ export class ResponseTracker {
   }
 
   /** A server `error` event: returns true if it concerned the pending request (and was handled). */
-  requestFailed(code: string, message: string, eventId: string | null, retryLater: (handle: ResponseHandle) => void): boolean {
+  requestFailed(code: string, eventId: string | null): boolean {
     const requested = this.#requested;
     if (!requested || eventId !== requested.eventId) return false;
     this.#requested = null;
     if (code === 'conversation_already_has_active_response' || code === 'rate_limit_exceeded') {
       // Not the request's fault: it goes back to the head of the queue.
       this.#queue.unshift(requested.handle);
-      retryLater(requested.handle);
     } else {
       this.#deps.log.warn({ code }, 'response request refused');
       this.#settleUnsent(requested.handle, 'failed', code);
-      void message;
     }
     return true;
   }

