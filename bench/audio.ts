@@ -4,12 +4,12 @@
  */
 import { createRequire } from 'node:module';
 import { OpusFrameDecoder, OpusFrameEncoder, loadOpusBackend } from '../src/audio/opusCodec.ts';
-import { Downsampler } from '../src/audio/resampler.ts';
+import { availableResamplerKernels, Downsampler, resamplerKernel, Upsampler } from '../src/audio/resampler.ts';
 import { SpeakerMixer } from '../src/audio/mixer.ts';
 import { PlaybackBuffer } from '../src/audio/playbackBuffer.ts';
 import { measure, round, timingRow, type BenchModule, type Report } from './harness.ts';
 import { speechLike, toPcm16 } from './signals.ts';
-import { libsamplerateFastest, libsamplerateMedium, ours, type ResamplerCandidate } from './resamplers.ts';
+import { libsamplerateFastest, libsamplerateMedium, oursCandidates, type ResamplerCandidate } from './resamplers.ts';
 import { measureQuality, meetsRequirements } from './resamplerQuality.ts';
 
 const FRAMES = 100; // 2 s of material, cycled
@@ -45,7 +45,7 @@ function prepareMaterial(): Material {
 type NativeOpus = typeof import('@discordjs/opus');
 
 async function resamplerRows(report: Report, material: Material): Promise<void> {
-  const candidates: ResamplerCandidate[] = [ours, libsamplerateFastest, libsamplerateMedium];
+  const candidates: ResamplerCandidate[] = [...oursCandidates, libsamplerateFastest, libsamplerateMedium];
   for (const candidate of candidates) {
     const pair = await candidate.create();
     const down = measure((i) => pair.down(material.stereoFrames[i % FRAMES]!));
@@ -67,9 +67,23 @@ async function resamplerRows(report: Report, material: Material): Promise<void> 
     report({ name: 'resample_meets_quality_requirements', value: meetsRequirements(quality) ? 1 : 0, unit: 'bool', impl: candidate.name });
   }
   // Ours writing into a reused buffer: what the filtering costs without V8's typed-array allocation.
-  const downsampler = new Downsampler();
-  const into = new Int16Array(480);
-  report(timingRow('resample_down_48k_stereo_to_24k_mono', measure((i) => downsampler.process(material.stereoFrames[i % FRAMES]!, into)), { impl: 'ours_halfband_into_buffer', goal_us: 10 }));
+  for (const kernel of availableResamplerKernels) {
+    const impl = kernel === 'js' ? 'ours_halfband_js_into_buffer' : 'ours_halfband_wasm_simd_into_buffer';
+    const downsampler = new Downsampler({ kernel });
+    const upsampler = new Upsampler({ kernel });
+    const down = new Int16Array(480);
+    const up = new Int16Array(1920);
+    report(timingRow('resample_down_48k_stereo_to_24k_mono', measure((i) => downsampler.process(material.stereoFrames[i % FRAMES]!, down)), { impl, goal_us: 10 }));
+    report(timingRow('resample_up_24k_mono_to_48k_stereo', measure((i) => upsampler.process(material.monoFrames[i % FRAMES]!, up)), { impl, goal_us: 10 }));
+  }
+  // Several speakers: each call switches the shared WebAssembly kernel to another stream's history.
+  for (const kernel of availableResamplerKernels) {
+    const downsamplers = Array.from({ length: 4 }, () => new Downsampler({ kernel }));
+    const timing = measure((i) => {
+      for (const d of downsamplers) d.process(material.stereoFrames[i % FRAMES]!);
+    });
+    report({ ...timingRow('resample_down_4_speakers_per_speaker', { ...timing, medianUs: timing.medianUs / 4, minUs: timing.minUs / 4 }, { impl: kernel, goal_us: 10 }) });
+  }
 }
 
 function mixerRows(report: Report, material: Material): void {
@@ -104,16 +118,21 @@ export const audioBenchmarks: BenchModule = {
     report(timingRow('opus_decode_raw', rawDecode, { impl: '@discordjs/opus' }));
     report(timingRow('opus_encode_raw', rawEncode, { impl: '@discordjs/opus', bitrate: BITRATE }));
 
-    // Inbound, per speaker-frame: Opus decode → downmix + resample → mixer (push, and the pull).
-    const decoder = new OpusFrameDecoder();
-    const downsampler = new Downsampler();
-    const mixer = new SpeakerMixer();
-    const inbound = measure((i) => {
-      const pcm = downsampler.process(decoder.decode(material.packets[i % FRAMES]!));
-      mixer.push('speaker', pcm, { rtpTimestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
-      mixer.pull(i * 20);
-    });
-    report(timingRow('inbound_path_per_speaker_frame', inbound, { ratio_to_raw_decode: round(inbound.medianUs / rawDecode.medianUs), goal_ratio: 1.3 }));
+    // Inbound, per speaker-frame: Opus decode → downmix + resample → mixer (push, and the pull),
+    // exactly as src/voice does it (a new mono array per frame: the mixer keeps it until played).
+    // The default kernel first (what the bot runs), then the others for comparison.
+    for (const kernel of [resamplerKernel, ...availableResamplerKernels.filter((k) => k !== resamplerKernel)]) {
+      const decoder = new OpusFrameDecoder();
+      const downsampler = new Downsampler({ kernel });
+      const mixer = new SpeakerMixer();
+      const inbound = measure((i) => {
+        const pcm = downsampler.process(decoder.decode(material.packets[i % FRAMES]!));
+        mixer.push('speaker', pcm, { rtpTimestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
+        mixer.pull(i * 20);
+      });
+      const ratio = round(inbound.medianUs / rawDecode.medianUs);
+      report(timingRow('inbound_path_per_speaker_frame', inbound, { kernel, ratio_to_raw_decode: ratio, goal_ratio: 1.3, default: kernel === resamplerKernel }));
+    }
 
     // Outbound, per frame: a 20 ms 24 kHz delta → PlaybackBuffer (upsample) → Opus encode.
     const playback = new PlaybackBuffer({ prebufferMs: 0 });
@@ -122,7 +141,7 @@ export const audioBenchmarks: BenchModule = {
       playback.push('item', material.monoDeltas[i % FRAMES]!);
       encoder.encode(playback.read()!);
     });
-    report(timingRow('outbound_path_per_frame', outbound, { ratio_to_raw_encode: round(outbound.medianUs / rawEncode.medianUs), goal_ratio: 1.2 }));
+    report(timingRow('outbound_path_per_frame', outbound, { kernel: resamplerKernel, ratio_to_raw_encode: round(outbound.medianUs / rawEncode.medianUs), goal_ratio: 1.2 }));
 
     await resamplerRows(report, material);
     mixerRows(report, material);

@@ -3,7 +3,7 @@
  * of both the same way: ours (src/audio/resampler.ts) and libsamplerate-js (WASM libsamplerate).
  */
 import * as libsamplerateNamespace from '@alexanderolsen/libsamplerate-js';
-import { Downsampler, Upsampler } from '../src/audio/resampler.ts';
+import { availableResamplerKernels, Downsampler, Upsampler, type ResamplerKernel } from '../src/audio/resampler.ts';
 
 /** A streaming 48 kHz stereo → 24 kHz mono and 24 kHz mono → 48 kHz stereo pair, int16 in and out. */
 export interface ResamplerPair {
@@ -17,14 +17,20 @@ export interface ResamplerCandidate {
   create(): Promise<ResamplerPair>;
 }
 
-export const ours: ResamplerCandidate = {
-  name: 'ours_halfband',
-  create: async () => {
-    const down = new Downsampler();
-    const up = new Upsampler();
-    return { down: (frame) => down.process(frame), up: (frame) => up.process(frame) };
-  },
-};
+/** Ours on one kernel (a new output array per frame, as the bot's inbound path does). */
+export function oursCandidate(kernel: ResamplerKernel): ResamplerCandidate {
+  return {
+    name: kernel === 'js' ? 'ours_halfband_js' : 'ours_halfband_wasm_simd',
+    create: async () => {
+      const down = new Downsampler({ kernel });
+      const up = new Upsampler({ kernel });
+      return { down: (frame) => down.process(frame), up: (frame) => up.process(frame) };
+    },
+  };
+}
+
+/** Ours on every kernel this runtime has, the default one first. */
+export const oursCandidates: ResamplerCandidate[] = availableResamplerKernels.map(oursCandidate);
 
 // The package is CommonJS: under Node's ESM loader its functions sit on the default export.
 type Libsamplerate = typeof import('@alexanderolsen/libsamplerate-js');

@@ -19,6 +19,7 @@
  * @module
  */
 import { designHalfBandOddTaps, toInt16 } from './halfBandFilter.ts';
+import { loadWasmResamplerKernels, type WasmResamplerKernels } from './wasm/wasmKernel.ts';
 
 /*
  * Why this resampler and not libsamplerate-js (WASM libsamplerate), measured side by side by
@@ -67,27 +68,13 @@ function destination(out: Int16Array | undefined, length: number): Int16Array {
   return out.length === length ? out : out.subarray(0, length);
 }
 
-/**
- * Discord → model: interleaved 48 kHz stereo to 24 kHz mono. Downmixes by averaging L and R, then
- * low-passes (anti-alias) and keeps every other sample. One instance per speaker: it carries state.
- */
-export class Downsampler {
+/** The JavaScript decimator (fallback and reference for the WebAssembly one): one stream's state. */
+class JsDownsamplerState {
   /** L+R sums at 48 kHz not yet consumed; the first DOWN_WINDOW − 1 are history. */
   #work: Float64Array = new Float64Array(DOWN_WINDOW - 1 + 960);
   #held = DOWN_WINDOW - 1;
 
-  /**
-   * Converts the next piece of the stream. `stereo48k` is interleaved L/R with an even length (a
-   * 20 ms Discord frame is 1920 samples). Returns one mono sample per two stereo sample pairs
-   * (480 for a 20 ms frame); an odd pair count is fine, the phase carries over to the next call.
-   * Throws RangeError for an odd length (not interleaved stereo).
-   *
-   * Pass `out` (at least as long as the result) to write into it instead of allocating: a fresh
-   * typed array of this size costs V8 about as much as the filtering itself. The result is then
-   * `out` or a view of its start.
-   */
-  process(stereo48k: Int16Array, out?: Int16Array): Int16Array {
-    if (stereo48k.length % 2 !== 0) throw new RangeError('Downsampler.process: interleaved stereo needs an even length');
+  process(stereo48k: Int16Array, out: Int16Array | undefined): Int16Array {
     this.#work = ensureCapacity(this.#work, this.#held + stereo48k.length / 2, this.#held);
     const w = this.#work;
     let held = this.#held;
@@ -139,28 +126,19 @@ export class Downsampler {
     return result;
   }
 
-  /** Forgets the filter history (silence before the next input), e.g. when a speaker restarts. */
   reset(): void {
     this.#work.fill(0, 0, DOWN_WINDOW - 1);
     this.#held = DOWN_WINDOW - 1;
   }
 }
 
-/**
- * Model → Discord: 24 kHz mono to interleaved 48 kHz stereo (both channels equal). Doubles the
- * rate by half-band interpolation: every even output sample is an input sample (the centre tap),
- * every odd one is filtered, so images of the 0–12 kHz band above 12 kHz are suppressed.
- */
-export class Upsampler {
+/** The JavaScript interpolator (fallback and reference for the WebAssembly one): one stream's state. */
+class JsUpsamplerState {
   /** Mono 24 kHz samples not yet consumed; the first UP_WINDOW − 1 are history. */
   #work: Float64Array = new Float64Array(UP_WINDOW - 1 + 480);
   #held = UP_WINDOW - 1;
 
-  /**
-   * Converts the next piece of the stream: n mono samples in, 4·n interleaved samples (2·n per
-   * channel) out. `out`: optional destination, as for {@link Downsampler.process}.
-   */
-  process(mono24k: Int16Array, out?: Int16Array): Int16Array {
+  process(mono24k: Int16Array, out: Int16Array | undefined): Int16Array {
     const n = mono24k.length;
     this.#work = ensureCapacity(this.#work, this.#held + n, this.#held);
     const w = this.#work;
@@ -225,9 +203,111 @@ export class Upsampler {
     return result;
   }
 
-  /** Forgets the filter history (silence before the next input), e.g. between response items. */
   reset(): void {
     this.#work.fill(0, 0, UP_WINDOW - 1);
     this.#held = UP_WINDOW - 1;
+  }
+}
+
+
+/** Which implementation of the filter arithmetic a resampler uses. */
+export type ResamplerKernel = 'wasm-simd' | 'js';
+
+/** Options for {@link Downsampler} and {@link Upsampler}. */
+export interface ResamplerOptions {
+  /** The kernel (default {@link resamplerKernel}); 'wasm-simd' throws when it is unavailable. */
+  kernel?: ResamplerKernel;
+}
+
+interface StreamState {
+  process(input: Int16Array, out: Int16Array | undefined): Int16Array;
+  reset(): void;
+}
+
+/**
+ * The one place the kernel is picked, at module load: WebAssembly SIMD when the runtime has it,
+ * unless AUDIO_RESAMPLER_KERNEL=js asks for the JavaScript kernels.
+ */
+const wasmKernels: WasmResamplerKernels | undefined = (() => {
+  if (process.env.AUDIO_RESAMPLER_KERNEL === 'js') return undefined;
+  try {
+    return loadWasmResamplerKernels(DOWN_TAPS, UP_TAPS);
+  } catch {
+    return undefined; // no WebAssembly SIMD here: the JavaScript kernels are complete on their own
+  }
+})();
+
+/** The kernel new resamplers use by default: 'wasm-simd' where available, else 'js'. */
+export const resamplerKernel: ResamplerKernel = wasmKernels ? 'wasm-simd' : 'js';
+
+/** Kernels this process can use (tests and benchmarks run every one). */
+export const availableResamplerKernels: readonly ResamplerKernel[] = wasmKernels ? ['wasm-simd', 'js'] : ['js'];
+
+function kernelFor(options: ResamplerOptions): ResamplerKernel {
+  const kernel = options.kernel ?? resamplerKernel;
+  if (kernel === 'wasm-simd' && !wasmKernels) throw new Error('the WebAssembly SIMD resampler kernel is not available in this runtime');
+  return kernel;
+}
+
+/**
+ * Discord → model: interleaved 48 kHz stereo to 24 kHz mono. Downmixes by averaging L and R, then
+ * low-passes (anti-alias) and keeps every other sample. One instance per speaker: it carries state.
+ */
+export class Downsampler {
+  readonly #state: StreamState;
+  /** The kernel this instance runs on. */
+  readonly kernel: ResamplerKernel;
+
+  constructor(options: ResamplerOptions = {}) {
+    this.kernel = kernelFor(options);
+    this.#state = this.kernel === 'wasm-simd' ? wasmKernels!.downsampler() : new JsDownsamplerState();
+  }
+
+  /**
+   * Converts the next piece of the stream. `stereo48k` is interleaved L/R with an even length (a
+   * 20 ms Discord frame is 1920 samples). Returns one mono sample per two stereo sample pairs
+   * (480 for a 20 ms frame); an odd pair count is fine, the phase carries over to the next call.
+   * Throws RangeError for an odd length (not interleaved stereo).
+   *
+   * Pass `out` (at least as long as the result) to write into it instead of allocating. The result
+   * is then `out` or a view of its start.
+   */
+  process(stereo48k: Int16Array, out?: Int16Array): Int16Array {
+    if (stereo48k.length % 2 !== 0) throw new RangeError('Downsampler.process: interleaved stereo needs an even length');
+    return this.#state.process(stereo48k, out);
+  }
+
+  /** Forgets the filter history (silence before the next input), e.g. when a speaker restarts. */
+  reset(): void {
+    this.#state.reset();
+  }
+}
+
+/**
+ * Model → Discord: 24 kHz mono to interleaved 48 kHz stereo (both channels equal). Doubles the
+ * rate by half-band interpolation: every even output sample is an input sample (the centre tap),
+ * every odd one is filtered, so images of the 0–12 kHz band above 12 kHz are suppressed.
+ */
+export class Upsampler {
+  readonly #state: StreamState;
+  /** The kernel this instance runs on. */
+  readonly kernel: ResamplerKernel;
+
+  constructor(options: ResamplerOptions = {}) {
+    this.kernel = kernelFor(options);
+    this.#state = this.kernel === 'wasm-simd' ? wasmKernels!.upsampler() : new JsUpsamplerState();
+  }
+
+  /**
+   * Converts the next piece of the stream: n mono samples in, 4·n interleaved samples (2·n per
+   * channel) out. `out`: optional destination, as for {@link Downsampler.process}.
+   */
+  process(mono24k: Int16Array, out?: Int16Array): Int16Array {
+    return this.#state.process(mono24k, out);
+  }
+
+  /** Forgets the filter history (silence before the next input), e.g. between response items. */
+  reset(): void {
+    this.#state.reset();
   }
 }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, REALTIME_FRAME_SAMPLES, REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
-import { Downsampler, Upsampler } from '../../src/audio/resampler.ts';
+import { availableResamplerKernels, Downsampler, Upsampler, type ResamplerKernel } from '../../src/audio/resampler.ts';
 import { channel, chunks, concatInt16, sine, toneAmplitude } from '../helpers/signal.ts';
+
+const tail = (signal: Float64Array | Int16Array, n: number) => signal.subarray(signal.length - n);
+const db = (ratio: number) => 20 * Math.log10(ratio);
 
 const AMPLITUDE = 16384; // −6 dBFS
 /** 1 s of signal; levels are measured on the last 100 ms (2400 samples at 24 kHz, exact 10 Hz bins). */
@@ -10,31 +13,34 @@ const SECONDS = 1;
 const MEASURE_24K = 2400;
 const MEASURE_48K = 4800;
 
+// Every property below is checked for every kernel this runtime has (WebAssembly SIMD and the
+// JavaScript fallback): each is a complete resampler on its own.
+for (const kernel of availableResamplerKernels) describeKernel(kernel);
+
+function describeKernel(kernel: ResamplerKernel): void {
 /** Runs a 48 kHz stereo sine through a Downsampler frame by frame; returns the 24 kHz mono output. */
 function downsampleTone(hz: number, amplitude = AMPLITUDE): Int16Array {
   const input = sine({ hz, rate: DISCORD_SAMPLE_RATE, length: DISCORD_SAMPLE_RATE * SECONDS, amplitude, channels: 2 });
-  const down = new Downsampler();
+  const down = new Downsampler({ kernel });
   return concatInt16(chunks(input, DISCORD_FRAME_SAMPLES * 2).map((frame) => down.process(frame)));
 }
 
 /** Runs a 24 kHz mono sine through an Upsampler frame by frame; returns the 48 kHz stereo output. */
 function upsampleTone(hz: number, amplitude = AMPLITUDE): Int16Array {
   const input = sine({ hz, rate: REALTIME_SAMPLE_RATE, length: REALTIME_SAMPLE_RATE * SECONDS, amplitude });
-  const up = new Upsampler();
+  const up = new Upsampler({ kernel });
   return concatInt16(chunks(input, REALTIME_FRAME_SAMPLES).map((frame) => up.process(frame)));
 }
 
-const tail = (signal: Float64Array | Int16Array, n: number) => signal.subarray(signal.length - n);
-const db = (ratio: number) => 20 * Math.log10(ratio);
 
-describe('Downsampler', () => {
+describe(`Downsampler (${kernel})`, () => {
   it('turns a 20 ms stereo frame into a 20 ms mono frame', () => {
-    const out = new Downsampler().process(new Int16Array(DISCORD_FRAME_SAMPLES * 2));
+    const out = new Downsampler({ kernel }).process(new Int16Array(DISCORD_FRAME_SAMPLES * 2));
     assert.equal(out.length, REALTIME_FRAME_SAMPLES);
   });
 
   it('averages left and right', () => {
-    const down = new Downsampler();
+    const down = new Downsampler({ kernel });
     const frame = new Int16Array(DISCORD_FRAME_SAMPLES * 2);
     for (let i = 0; i < frame.length; i += 2) {
       frame[i] = 1000;
@@ -64,8 +70,8 @@ describe('Downsampler', () => {
 
   it('gives the same samples frame by frame as in one piece (state carried across frames)', () => {
     const input = sine({ hz: 1234, rate: DISCORD_SAMPLE_RATE, length: 48_000, amplitude: 20_000, channels: 2 });
-    const whole = new Downsampler().process(input);
-    const framed = new Downsampler();
+    const whole = new Downsampler({ kernel }).process(input);
+    const framed = new Downsampler({ kernel });
     // Irregular piece sizes, including odd numbers of stereo pairs, must not change the result.
     const pieces: Int16Array[] = [];
     for (let i = 0, size = 2; i < input.length; i += size, size = ((size * 7) % 1900) + 2) {
@@ -84,8 +90,8 @@ describe('Downsampler', () => {
       for (let i = 0; i < frame.length / 2; i++) frame[2 * i] = frame[2 * i + 1] = Math.floor(i / 20) % 2 === 0 ? level : -level;
       return frame;
     };
-    const full = new Downsampler().process(square(32767));
-    const half = new Downsampler().process(square(16383));
+    const full = new Downsampler({ kernel }).process(square(32767));
+    const half = new Downsampler({ kernel }).process(square(16383));
     let clipped = 0;
     for (let i = 0; i < full.length; i++) {
       const ideal = half[i]! * (32767 / 16383);
@@ -97,7 +103,7 @@ describe('Downsampler', () => {
   });
 
   it('starts from silence again after reset()', () => {
-    const down = new Downsampler();
+    const down = new Downsampler({ kernel });
     const first = down.process(sine({ hz: 500, rate: DISCORD_SAMPLE_RATE, length: 960, channels: 2 }));
     down.process(sine({ hz: 3000, rate: DISCORD_SAMPLE_RATE, length: 960, channels: 2 }));
     down.reset();
@@ -106,13 +112,13 @@ describe('Downsampler', () => {
   });
 
   it('rejects an odd interleaved length', () => {
-    assert.throws(() => new Downsampler().process(new Int16Array(3)), RangeError);
+    assert.throws(() => new Downsampler({ kernel }).process(new Int16Array(3)), RangeError);
   });
 });
 
-describe('Upsampler', () => {
+describe(`Upsampler (${kernel})`, () => {
   it('turns a 20 ms mono frame into a 20 ms stereo frame with equal channels', () => {
-    const out = new Upsampler().process(sine({ hz: 700, rate: REALTIME_SAMPLE_RATE, length: REALTIME_FRAME_SAMPLES }));
+    const out = new Upsampler({ kernel }).process(sine({ hz: 700, rate: REALTIME_SAMPLE_RATE, length: REALTIME_FRAME_SAMPLES }));
     assert.equal(out.length, DISCORD_FRAME_SAMPLES * 2);
     for (let i = 0; i < out.length; i += 2) assert.equal(out[i], out[i + 1]);
   });
@@ -137,8 +143,8 @@ describe('Upsampler', () => {
 
   it('gives the same samples frame by frame as in one piece', () => {
     const input = sine({ hz: 2345, rate: REALTIME_SAMPLE_RATE, length: 24_000, amplitude: 30_000 });
-    const whole = new Upsampler().process(input);
-    const framed = new Upsampler();
+    const whole = new Upsampler({ kernel }).process(input);
+    const framed = new Upsampler({ kernel });
     const joined = concatInt16(chunks(input, 481).map((piece) => framed.process(piece)));
     assert.equal(joined.length, whole.length);
     for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(joined[i]! - whole[i]!) <= 1, `sample ${i}`);
@@ -150,8 +156,8 @@ describe('Upsampler', () => {
       for (let i = 0; i < input.length; i++) input[i] = Math.floor(i / 6) % 2 === 0 ? level : -level;
       return input;
     };
-    const full = new Upsampler().process(square(32767));
-    const half = new Upsampler().process(square(16383));
+    const full = new Upsampler({ kernel }).process(square(32767));
+    const half = new Upsampler({ kernel }).process(square(16383));
     let clipped = 0;
     for (let i = 0; i < full.length; i++) {
       const ideal = half[i]! * (32767 / 16383);
@@ -164,11 +170,12 @@ describe('Upsampler', () => {
 
   it('writes into a caller-provided buffer', () => {
     const input = sine({ hz: 440, rate: REALTIME_SAMPLE_RATE, length: REALTIME_FRAME_SAMPLES });
-    const expected = new Upsampler().process(input);
+    const expected = new Upsampler({ kernel }).process(input);
     const target = new Int16Array(DISCORD_FRAME_SAMPLES * 2);
-    const result = new Upsampler().process(input, target);
+    const result = new Upsampler({ kernel }).process(input, target);
     assert.equal(result, target);
     assert.deepEqual(target, expected);
-    assert.throws(() => new Upsampler().process(input, new Int16Array(10)), RangeError);
+    assert.throws(() => new Upsampler({ kernel }).process(input, new Int16Array(10)), RangeError);
   });
 });
+}

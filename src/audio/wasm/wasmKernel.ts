@@ -1,0 +1,242 @@
+/**
+ * Loads the WebAssembly SIMD resampler kernels (`resamplerKernels.wat`, committed as bytes in
+ * `resamplerKernels.wasm.ts`) and wraps them as per-stream states for `../resampler.ts`.
+ *
+ * One module instance (one fixed 64 KiB memory) is shared by every stream of the process. Each
+ * stream keeps its own filter history in a small Float32Array; the history is copied into the
+ * instance's memory when a different stream than the last one calls the kernel, and the previous
+ * stream's history is copied out at that moment (so a single speaker, the common case, never copies).
+ * JavaScript is single-threaded and the kernels are synchronous, so the sharing needs no locking.
+ * Sharing matters: every wasm memory reserves gigabytes of address space for its guard region in
+ * V8, so one memory per speaker would not scale to many guilds.
+ *
+ * @module
+ */
+import { RESAMPLER_KERNELS_WASM_BASE64 } from './resamplerKernels.wasm.ts';
+
+/** The decimator's history in DOWN_EVEN and DOWN_ODD, entries per phase (held ≤ 59 mono samples). */
+const DOWN_HISTORY_PER_PHASE = 30;
+/** The interpolator's history in UP_WORK (2·19 − 1 samples). */
+const UP_HISTORY = 37;
+/** Mono samples the decimator keeps between calls after a reset (its window minus one). */
+const DOWN_INITIAL_HELD = 58;
+
+// The project compiles against ES2023 + Node types, which do not declare the WebAssembly global
+// (TypeScript's lib.dom does); the little used here, typed locally.
+interface WasmGlobal {
+  value: unknown;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: object };
+}
+
+interface KernelExports {
+  memory: { buffer: ArrayBuffer };
+  down(held: number, pairs: number): number;
+  up(n: number): void;
+  DOWN_COEFFS: WasmGlobal;
+  UP_COEFFS: WasmGlobal;
+  DOWN_IN: WasmGlobal;
+  DOWN_EVEN: WasmGlobal;
+  DOWN_ODD: WasmGlobal;
+  DOWN_OUT: WasmGlobal;
+  UP_IN: WasmGlobal;
+  UP_WORK: WasmGlobal;
+  UP_OUT: WasmGlobal;
+  CHUNK: WasmGlobal;
+}
+
+/** The instantiated kernels and typed views of their memory. */
+class SharedKernels {
+  readonly exports: KernelExports;
+  readonly i16: Int16Array;
+  readonly f32: Float32Array;
+  /** Element indices (not bytes) of the memory regions, in the view that reads them. */
+  readonly downIn: number;
+  readonly downEven: number;
+  readonly downOdd: number;
+  readonly downOut: number;
+  readonly upIn: number;
+  readonly upWork: number;
+  readonly upOut: number;
+  /** Most samples per channel one kernel call takes. */
+  readonly chunk: number;
+  /** The stream whose history is in the memory now. */
+  downOwner: WasmDownsamplerState | undefined;
+  upOwner: WasmUpsamplerState | undefined;
+
+  constructor(exports: KernelExports, downTaps: Float64Array, upTaps: Float64Array) {
+    this.exports = exports;
+    const buffer = exports.memory.buffer; // fixed size (1 page, max 1): views never detach
+    this.i16 = new Int16Array(buffer);
+    this.f32 = new Float32Array(buffer);
+    const address = (g: WasmGlobal) => g.value as number;
+    this.downIn = address(exports.DOWN_IN) >> 1;
+    this.downEven = address(exports.DOWN_EVEN) >> 2;
+    this.downOdd = address(exports.DOWN_ODD) >> 2;
+    this.downOut = address(exports.DOWN_OUT) >> 1;
+    this.upIn = address(exports.UP_IN) >> 1;
+    this.upWork = address(exports.UP_WORK) >> 2;
+    this.upOut = address(exports.UP_OUT) >> 1;
+    this.chunk = address(exports.CHUNK);
+    // Coefficients as f32x4 splats. Down: the downmix ½ and the decimator's ½ folded in.
+    const splat = (slot: number, value: number) => this.f32.fill(value, slot, slot + 4);
+    const downCoeffs = address(exports.DOWN_COEFFS) >> 2;
+    splat(downCoeffs, 0.25);
+    for (let j = 0; j < downTaps.length; j++) splat(downCoeffs + 4 * (j + 1), 0.5 * downTaps[j]!);
+    const upCoeffs = address(exports.UP_COEFFS) >> 2;
+    for (let j = 0; j < upTaps.length; j++) splat(upCoeffs + 4 * j, 2 * upTaps[j]!);
+  }
+}
+
+/** The caller's buffer (or a view of its start) when given, else a new array of `length`. */
+function destination(out: Int16Array | undefined, length: number): Int16Array {
+  if (out === undefined) return new Int16Array(length);
+  if (out.length < length) throw new RangeError(`output buffer too small: ${out.length} < ${length}`);
+  return out.length === length ? out : out.subarray(0, length);
+}
+
+/** Copies `count` samples of the kernel memory from `from` into `target` at `at`. */
+function copyOut(memory: Int16Array, from: number, count: number, target: Int16Array, at: number): void {
+  // set() from a view of the wasm memory is a memcpy.
+  target.set(memory.subarray(from, from + count), at);
+}
+
+/** One decimator stream (one speaker) on the shared WebAssembly kernel. */
+export class WasmDownsamplerState {
+  readonly #kernels: SharedKernels;
+  /** Even-phase history, then odd-phase history, while another stream owns the kernel memory. */
+  readonly #history = new Float32Array(2 * DOWN_HISTORY_PER_PHASE);
+  #held = DOWN_INITIAL_HELD;
+
+  constructor(kernels: SharedKernels) {
+    this.#kernels = kernels;
+  }
+
+  /** Downmixes and decimates `stereo48k` (even length, checked by the caller). */
+  process(stereo48k: Int16Array, out: Int16Array | undefined): Int16Array {
+    const k = this.#kernels;
+    const pairs = stereo48k.length >> 1;
+    const total = this.#held + pairs;
+    const result = destination(out, total >= 59 ? ((total - 59) >> 1) + 1 : 0);
+    if (pairs === 0) return result;
+    const previous = k.downOwner;
+    if (previous !== this) {
+      if (previous) previous.#save();
+      this.#load();
+      k.downOwner = this;
+    }
+    let held = this.#held;
+    let written = 0;
+    for (let done = 0; done < pairs; ) {
+      const n = Math.min(k.chunk, pairs - done);
+      k.i16.set(n === pairs ? stereo48k : stereo48k.subarray(2 * done, 2 * (done + n)), k.downIn);
+      const outs = k.exports.down(held, n);
+      if (outs > 0) copyOut(k.i16, k.downOut, outs, result, written);
+      written += outs;
+      held += n - 2 * outs;
+      done += n;
+    }
+    this.#held = held;
+    return result;
+  }
+
+  /** Silence as history. */
+  reset(): void {
+    if (this.#kernels.downOwner === this) this.#kernels.downOwner = undefined;
+    this.#history.fill(0);
+    this.#held = DOWN_INITIAL_HELD;
+  }
+
+  #save(): void {
+    const { f32, downEven, downOdd } = this.#kernels;
+    const h = this.#history;
+    for (let i = 0; i < DOWN_HISTORY_PER_PHASE; i++) {
+      h[i] = f32[downEven + i]!;
+      h[DOWN_HISTORY_PER_PHASE + i] = f32[downOdd + i]!;
+    }
+  }
+
+  #load(): void {
+    const { f32, downEven, downOdd } = this.#kernels;
+    const h = this.#history;
+    for (let i = 0; i < DOWN_HISTORY_PER_PHASE; i++) {
+      f32[downEven + i] = h[i]!;
+      f32[downOdd + i] = h[DOWN_HISTORY_PER_PHASE + i]!;
+    }
+  }
+}
+
+/** One interpolator stream on the shared WebAssembly kernel. */
+export class WasmUpsamplerState {
+  readonly #kernels: SharedKernels;
+  readonly #history = new Float32Array(UP_HISTORY);
+
+  constructor(kernels: SharedKernels) {
+    this.#kernels = kernels;
+  }
+
+  /** Interpolates `mono24k` to interleaved stereo at 48 kHz (4 samples out per sample in). */
+  process(mono24k: Int16Array, out: Int16Array | undefined): Int16Array {
+    const k = this.#kernels;
+    const n = mono24k.length;
+    const result = destination(out, 4 * n);
+    if (n === 0) return result;
+    const previous = k.upOwner;
+    if (previous !== this) {
+      if (previous) previous.#save();
+      this.#load();
+      k.upOwner = this;
+    }
+    for (let done = 0; done < n; ) {
+      const m = Math.min(k.chunk, n - done);
+      k.i16.set(m === n ? mono24k : mono24k.subarray(done, done + m), k.upIn);
+      k.exports.up(m);
+      copyOut(k.i16, k.upOut, 4 * m, result, 4 * done);
+      done += m;
+    }
+    return result;
+  }
+
+  reset(): void {
+    if (this.#kernels.upOwner === this) this.#kernels.upOwner = undefined;
+    this.#history.fill(0);
+  }
+
+  #save(): void {
+    const { f32, upWork } = this.#kernels;
+    for (let i = 0; i < UP_HISTORY; i++) this.#history[i] = f32[upWork + i]!;
+  }
+
+  #load(): void {
+    const { f32, upWork } = this.#kernels;
+    for (let i = 0; i < UP_HISTORY; i++) f32[upWork + i] = this.#history[i]!;
+  }
+}
+
+/** Factory for streams on one shared instance of the kernels. */
+export interface WasmResamplerKernels {
+  downsampler(): WasmDownsamplerState;
+  upsampler(): WasmUpsamplerState;
+}
+
+/**
+ * Compiles and instantiates the kernels synchronously (3.4 KB: well within what V8 allows on the
+ * main thread) with the given half-band taps. Throws when this runtime lacks WebAssembly or its
+ * SIMD extension; the caller then keeps the JavaScript kernels.
+ */
+export function loadWasmResamplerKernels(downTaps: Float64Array, upTaps: Float64Array): WasmResamplerKernels {
+  if (downTaps.length !== 15 || upTaps.length !== 19) throw new Error('wasm kernels are unrolled for 15 and 19 coefficient pairs');
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (wasm === undefined) throw new Error('WebAssembly is not available');
+  const bytes = Buffer.from(RESAMPLER_KERNELS_WASM_BASE64, 'base64');
+  if (!wasm.validate(bytes)) throw new Error('WebAssembly SIMD is not supported by this runtime');
+  const instance = new wasm.Instance(new wasm.Module(bytes));
+  const kernels = new SharedKernels(instance.exports as unknown as KernelExports, downTaps, upTaps);
+  return {
+    downsampler: () => new WasmDownsamplerState(kernels),
+    upsampler: () => new WasmUpsamplerState(kernels),
+  };
+}
