@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installedVoiceVersion, runtimeProblems } from './runtimeRequirements.mjs';
+import './sodiumCompat.mjs';
 
 const problems = runtimeProblems({ nodeVersion: process.versions.node, voiceVersion: installedVoiceVersion() });
 if (problems.length > 0) {
@@ -20,7 +21,8 @@ if (target === undefined) {
 }
 if (target === '--test') {
   const patterns = rest.length > 0 ? rest : ['test/**/*.test.ts'];
-  const result = spawnSync(process.execPath, ['--test', '--test-timeout=120000', ...patterns], { stdio: 'inherit' });
+  const compat = new URL('./sodiumCompat.mjs', import.meta.url).href;
+  const result = spawnSync(process.execPath, ['--import', compat, '--test', '--test-timeout=120000', ...patterns], { stdio: 'inherit' });
   process.exit(result.status ?? 1);
 }
 // The target sees itself as argv[1] and its own arguments from argv[2] on, as if run directly.

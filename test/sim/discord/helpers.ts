@@ -1,14 +1,12 @@
-import { createRequire } from 'node:module';
+import * as voiceModule from '@discordjs/voice';
 import type { VoiceConnection } from '@discordjs/voice';
 import { Client, GatewayIntentBits, type Guild } from 'discord.js';
 import { DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, FRAME_MS, OPUS_SILENCE_FRAME } from '../../../src/audio/format.ts';
 import { createOpusCodec } from '../../../sim/discord/opus.ts';
-import { fixSodiumForDiscordVoice } from '../../../sim/discord/sodiumFix.ts';
 import { startDiscordSimulator, trustSimulatorCertificate, type DiscordSimulator, type DiscordSimulatorOptions } from '../../../sim/discord/index.ts';
 
-// See sim/discord/sodiumFix.ts: without it, xchacha20 mode throws inside @discordjs/voice 0.19.2.
-fixSodiumForDiscordVoice();
-export const voice = createRequire(import.meta.url)('@discordjs/voice') as typeof import('@discordjs/voice');
+// xchacha20 mode works because bin/run.mjs preloads bin/sodiumCompat.mjs into every test worker.
+export const voice = voiceModule;
 const { entersState, joinVoiceChannel, VoiceConnectionStatus } = voice;
 
 /** A running simulator with a logged-in discord.js client (the real library, only rest.api changed). */
