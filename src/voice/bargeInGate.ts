@@ -22,36 +22,30 @@ export interface BargeInGateOptions {
  */
 export class BargeInGate {
   readonly #options: Required<BargeInGateOptions>;
-  readonly #runs = new Map<string, { spanMs: number; voicedMs: number; gapMs: number; fired: boolean }>();
+  readonly #runs = new Map<string, { startMs: number; lastVoicedMs: number; voicedMs: number; fired: boolean }>();
 
   constructor(options: BargeInGateOptions) {
     this.#options = { bridgeGapMs: 250, ...options };
   }
 
   /**
-   * Feeds one frame of one speaker. Returns true when this frame completes a run long and loud enough
-   * to interrupt (once per run: the run must end before it can fire again).
+   * Feeds one frame of one speaker, received at `nowMs`. Gaps are measured in time, not in frames:
+   * Discord clients send nothing while their user is silent, so a pause shows up as no frames at all.
+   * Returns true when this frame completes a run long and loud enough to interrupt (once per run).
    */
-  observe(speakerId: string, levelDbfs: number, frameMs: number): boolean {
+  observe(speakerId: string, levelDbfs: number, frameMs: number, nowMs: number): boolean {
+    if (levelDbfs < this.#options.minLevelDbfs) return false;
     let run = this.#runs.get(speakerId);
-    if (levelDbfs >= this.#options.minLevelDbfs) {
-      if (!run) {
-        run = { spanMs: 0, voicedMs: 0, gapMs: 0, fired: false };
-        this.#runs.set(speakerId, run);
-      }
-      run.spanMs += frameMs + run.gapMs; // a bridged gap counts towards the length of the utterance
-      run.voicedMs += frameMs;
-      run.gapMs = 0;
-      const { minSpeechMs } = this.#options;
-      if (!run.fired && run.spanMs >= minSpeechMs && run.voicedMs >= MIN_VOICED_FRACTION * run.spanMs) {
-        run.fired = true;
-        return true;
-      }
-      return false;
+    if (!run || nowMs - run.lastVoicedMs > this.#options.bridgeGapMs + frameMs) {
+      run = { startMs: nowMs - frameMs, lastVoicedMs: nowMs, voicedMs: 0, fired: false };
+      this.#runs.set(speakerId, run);
     }
-    if (run) {
-      run.gapMs += frameMs;
-      if (run.gapMs > this.#options.bridgeGapMs) this.#runs.delete(speakerId);
+    run.lastVoicedMs = nowMs;
+    run.voicedMs += frameMs;
+    const spanMs = nowMs - run.startMs;
+    if (!run.fired && spanMs >= this.#options.minSpeechMs && run.voicedMs >= MIN_VOICED_FRACTION * spanMs) {
+      run.fired = true;
+      return true;
     }
     return false;
   }

@@ -15,6 +15,7 @@ import { SpeakerMixer, samplesToPcmBuffer, type FrameClock } from '../audio/inde
 import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
 import { BargeInGate } from './bargeInGate.ts';
+import { guardReceiver } from './receiverGuard.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
@@ -77,6 +78,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #audioResponseId: string | null = null;
   #aloneTimer: NodeJS.Timeout | undefined;
   lastBargeIn: { itemId: string | null; playedMs: number | null; at: number } | null = null;
+  /** Voice datagrams the receiver could not handle, dropped instead of crashing. */
+  droppedDatagrams = 0;
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -91,6 +94,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       adapterCreator: options.channel.guild.voiceAdapterCreator,
       selfDeaf: false, // a bot that must hear cannot be deafened
       selfMute: false,
+    });
+    guardReceiver(this.connection, (error) => {
+      this.droppedDatagrams++;
+      this.#log.debug({ err: error instanceof Error ? error.message : String(error) }, 'malformed voice datagram dropped');
     });
     this.connection.on('stateChange', (previous, next) => this.#onConnectionState(previous, next));
     this.connection.on('error', (error) => this.#log.warn({ err: error.message }, 'voice connection error'));
@@ -237,7 +244,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.#lastVoicedAt = now;
       this.#lastVoicedBy.set(userId, now);
     }
-    if (this.#gate.observe(userId, level, FRAME_MS) && (this.#playback.isPlaying || this.#audioResponseId !== null)) {
+    if (this.#gate.observe(userId, level, FRAME_MS, now) && (this.#playback.isPlaying || this.#audioResponseId !== null)) {
       this.interrupt(userId);
     }
   }

@@ -5,10 +5,11 @@ import { BargeInGate, levelDbfs } from '../../src/voice/bargeInGate.ts';
 const LOUD = -20;
 const QUIET = -70;
 
-function feed(gate: BargeInGate, speaker: string, pattern: number[]): number[] {
+/** Feeds one frame every 20 ms (frame i arrives at startMs + 20·(i+1)); returns the indexes that fired. */
+function feed(gate: BargeInGate, speaker: string, pattern: number[], startMs = 0): number[] {
   const fired: number[] = [];
   pattern.forEach((level, index) => {
-    if (gate.observe(speaker, level, 20)) fired.push(index);
+    if (gate.observe(speaker, level, 20, startMs + 20 * (index + 1))) fired.push(index);
   });
   return fired;
 }
@@ -58,14 +59,22 @@ test('speakers are measured separately: two short sounds do not add up', () => {
   const gate = new BargeInGate({ minSpeechMs: 200, minLevelDbfs: -45 });
   const fired = [];
   for (let i = 0; i < 6; i++) {
-    if (gate.observe('a', LOUD, 20)) fired.push(`a${i}`);
-    if (gate.observe('b', LOUD, 20)) fired.push(`b${i}`);
+    if (gate.observe('a', LOUD, 20, 20 * (i + 1))) fired.push(`a${i}`);
+    if (gate.observe('b', LOUD, 20, 20 * (i + 1))) fired.push(`b${i}`);
   }
   assert.deepEqual(fired, []);
-  // a has 120 ms: 100 ms more would interrupt, unless a was forgotten (left the channel)
-  assert.equal(gate.observe('b', LOUD, 100), true);
+  // each has 120 ms: four more frames would interrupt, unless the speaker was forgotten (left the channel)
   gate.forget('a');
-  assert.equal(gate.observe('a', LOUD, 100), false);
+  assert.deepEqual(feed(gate, 'b', Array(4).fill(LOUD), 120), [3]);
+  assert.deepEqual(feed(gate, 'a', Array(4).fill(LOUD), 120), []);
+});
+
+test('a pause with no frames at all (Discord sends nothing in silence) ends the run', () => {
+  const gate = new BargeInGate({ minSpeechMs: 400, minLevelDbfs: -45 });
+  // A long first utterance fires once…
+  assert.deepEqual(feed(gate, 'a', Array(50).fill(LOUD), 0), [19]);
+  // …then the client goes silent: no frames for 5 s. The next utterance is a new run and fires again.
+  assert.deepEqual(feed(gate, 'a', Array(30).fill(LOUD), 6_000), [19]);
 });
 
 test('levelDbfs measures RMS in dBFS', () => {
