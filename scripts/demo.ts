@@ -1,0 +1,234 @@
+/**
+ * `npm run demo [-- --json] [-- --out FILE.wav]`: the real bot on the embedded local Discord and the
+ * realtime simulator (or a real model service when REALTIME_URL, REALTIME_DIALECT and
+ * REALTIME_API_KEY are set). Simulated members join, talk, interrupt, talk at once, mention the bot,
+ * change its instructions and make it leave; the demo prints what happened with per-turn latency and
+ * writes what a listening member heard to a WAV file.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeWavFile } from '../src/audio/wav.ts';
+import { DISCORD_CHANNELS, DISCORD_SAMPLE_RATE } from '../src/audio/format.ts';
+import { utterance } from '../sim/speech.ts';
+import type { SimulatedMember } from '../sim/discord/index.ts';
+import { startLocalStack, type ExternalRealtime, type LocalStack } from './localStack.ts';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const outIndex = args.indexOf('--out');
+const wavPath = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : 'out/demo-heard.wav');
+
+/** Prints the readable account (to stderr with --json, so stdout ends with the JSON line). */
+const say = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+
+interface Step {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const steps: Step[] = [];
+const replyAudioMs: number[] = [];
+const latencies: number[] = [];
+let bargeInTruncatedMs: number | null = null;
+let textReply: string | null = null;
+
+function externalRealtime(): ExternalRealtime | undefined {
+  const { REALTIME_URL: url, REALTIME_DIALECT: dialect, REALTIME_API_KEY: apiKey } = process.env;
+  if (!url || !dialect || !apiKey) return undefined;
+  if (dialect !== 'ga' && dialect !== 'beta') throw new Error(`REALTIME_DIALECT must be ga or beta (got "${dialect}")`);
+  return { url, dialect, apiKey, model: process.env.REALTIME_MODEL };
+}
+
+async function step(name: string, run: () => Promise<string>): Promise<boolean> {
+  const started = performance.now();
+  try {
+    const detail = await run();
+    steps.push({ name, ok: true, detail });
+    say(`  ✔ ${name} (${Math.round(performance.now() - started)} ms): ${detail}`);
+    return true;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    steps.push({ name, ok: false, detail });
+    say(`  ✘ ${name}: ${detail}`);
+    return false;
+  }
+}
+
+/** Waits until the listener has heard a reply that started after `after` and then went quiet. */
+async function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
+  const deadline = performance.now() + timeoutMs;
+  await listener.waitForAudio({ minMs: 100, timeoutMs, after });
+  const firstAt = listener.firstPacketAfter(after)!.arrivalMs;
+  for (;;) {
+    const packets = listener.heard().packets.filter((packet) => !packet.silence && packet.arrivalMs >= after);
+    const last = packets.at(-1)!.arrivalMs;
+    if (performance.now() - last > 400) return { firstAt, ms: listener.heardMs(after) };
+    if (performance.now() > deadline) throw new Error('the reply did not end in time');
+    await sleep(50);
+  }
+}
+
+/** Lays what the listener heard on a timeline (arrival times), so pauses between replies stay pauses. */
+function heardTimeline(listener: SimulatedMember, startedAt: number): Int16Array {
+  const { pcm, packets } = listener.heard();
+  const voiced = packets.filter((packet) => !packet.silence && packet.samples > 0);
+  const lastAt = voiced.at(-1)?.arrivalMs ?? startedAt;
+  const totalFrames = Math.ceil(((lastAt - startedAt) / 1000) * DISCORD_SAMPLE_RATE) + 48_000;
+  const out = new Int16Array(totalFrames * DISCORD_CHANNELS);
+  let read = 0;
+  let writeFrame = 0;
+  for (const packet of voiced) {
+    const atFrame = Math.round(((packet.arrivalMs - startedAt) / 1000) * DISCORD_SAMPLE_RATE);
+    writeFrame = Math.max(writeFrame, atFrame);
+    const samples = packet.samples * DISCORD_CHANNELS;
+    if ((writeFrame + packet.samples) * DISCORD_CHANNELS > out.length) break;
+    out.set(pcm.subarray(read, read + samples), writeFrame * DISCORD_CHANNELS);
+    read += samples;
+    writeFrame += packet.samples;
+  }
+  return out.subarray(0, writeFrame * DISCORD_CHANNELS);
+}
+
+async function runScenario(stack: LocalStack): Promise<void> {
+  const { discord } = stack;
+  const guildId = discord.guildId;
+  const alice = discord.member('Alice');
+  const bob = discord.member('Bob');
+  const carol = discord.member('Carol'); // listens, never speaks: what she hears goes to the WAV
+  const conversation = () => stack.bot.context.sessions.conversation(guildId);
+  const voice = () => stack.bot.context.sessions.voiceSession(guildId);
+
+  await step('members join the voice channel', async () => {
+    await Promise.all([alice.joinVoice(), bob.joinVoice(), carol.joinVoice()]);
+    return 'Alice, Bob and Carol are in the voice channel';
+  });
+
+  await step('/join', async () => {
+    const record = await alice.runCommand('join');
+    const content = await record.waitForContent(20_000);
+    if (!content.startsWith('Joined')) throw new Error(`unexpected reply: ${content}`);
+    const ackMs = Math.round(record.callback!.at - record.createdAt);
+    return `"${content}" (acknowledged in ${ackMs} ms, deferred: ${record.callback!.type === 5})`;
+  });
+
+  const turn = async (label: string, speakers: SimulatedMember[], seconds: number) => {
+    await step(label, async () => {
+      const results = await Promise.all(speakers.map((member, i) => member.speak(utterance(seconds, 10 + i + replyAudioMs.length))));
+      const endedAt = Math.max(...results.map((result) => result.endedAt));
+      const reply = await waitForReply(carol, endedAt);
+      const latency = reply.firstAt - endedAt;
+      latencies.push(Math.round(latency));
+      replyAudioMs.push(Math.round(reply.ms));
+      const transcript = conversation()?.client.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
+      return `${Math.round(reply.ms)} ms of reply, first audio ${Math.round(latency)} ms after speech ended — "${transcript}"`;
+    });
+  };
+
+  await turn('Alice speaks, the bot answers', [alice], 1.6);
+
+  await step('Bob speaks, Alice interrupts the reply', async () => {
+    const { endedAt } = await bob.speak(utterance(1.4, 21));
+    await carol.waitForAudio({ minMs: 400, timeoutMs: 20_000, after: endedAt });
+    const firstAt = carol.firstPacketAfter(endedAt)!.arrivalMs;
+    latencies.push(Math.round(firstAt - endedAt));
+    const interruption = alice.speak(utterance(1.8, 22));
+    const bargeIn = await new Promise<{ playedMs: number | null }>((resolvePromise, reject) => {
+      const session = voice();
+      if (!session) return reject(new Error('no voice session'));
+      const timer = setTimeout(() => reject(new Error('the bot did not stop talking')), 10_000);
+      session.once('bargeIn', (event) => {
+        clearTimeout(timer);
+        resolvePromise(event);
+      });
+    });
+    const stoppedAt = performance.now();
+    const spoken = await interruption;
+    replyAudioMs.push(Math.round(carol.heardMs(endedAt) - carol.heardMs(stoppedAt)));
+    // Nothing stale may play after the stop (allow one frame in flight).
+    const staleMs = carol.heardMs(stoppedAt + 40) - carol.heardMs(spoken.endedAt);
+    if (staleMs > 0) throw new Error(`${staleMs} ms of the interrupted reply played after the stop`);
+    bargeInTruncatedMs = bargeIn.playedMs;
+    const truncate = stack.realtime?.received.find((received) => received.event.type === 'conversation.item.truncate');
+    const serverMs = truncate?.event.audio_end_ms;
+    const reply = await waitForReply(carol, spoken.endedAt);
+    latencies.push(Math.round(reply.firstAt - spoken.endedAt));
+    replyAudioMs.push(Math.round(reply.ms));
+    return `the bot stopped after ${bargeIn.playedMs} ms of its reply (truncated on the server to ${serverMs ?? 'n/a'} ms), nothing stale played, then answered Alice`;
+  });
+
+  await turn('Alice and Bob speak at once', [alice, bob], 1.5);
+
+  await step('Alice mentions the bot in text', async () => {
+    const message = await alice.say('what have we talked about so far?', { mentionBot: true });
+    const reply = await message.waitForReply((candidate) => candidate.content.length > 0 && candidate.content.includes('Reply'), 20_000);
+    await sleep(1_500); // let the streamed edits settle
+    textReply = message.replies().map((candidate) => candidate.content).join('\n') || reply.content;
+    const pings = JSON.stringify(reply.allowedMentions);
+    return `replied "${textReply}" (allowed_mentions ${pings})`;
+  });
+
+  await step('/instructions set (by the server owner)', async () => {
+    const owner = discord.member('Owner');
+    const record = await owner.runCommand('instructions', { text: 'You are a pirate. Answer like one.' }, 'set');
+    const content = await record.waitForContent(10_000);
+    const applied = stack.realtime
+      ? stack.realtime.received.some((received) => received.event.type === 'session.update' && JSON.stringify(received.event).includes('You are a pirate'))
+      : true;
+    if (!applied) throw new Error('the live session did not receive the new instructions');
+    return `"${content}"`;
+  });
+
+  await step('/leave', async () => {
+    const record = await alice.runCommand('leave');
+    const content = await record.waitForContent(10_000);
+    for (let i = 0; i < 50 && discord.botVoiceChannel() !== null; i++) await sleep(100);
+    if (discord.botVoiceChannel() !== null) throw new Error('the bot is still in the voice channel');
+    return `"${content}"`;
+  });
+}
+
+async function main(): Promise<number> {
+  if (process.env.DISCORD_TOKEN) say('note: DISCORD_TOKEN is set, but the demo always runs on the local Discord (use `npm start` for the real one).');
+  const external = externalRealtime();
+  say(`Starting the local Discord and ${external ? `the model service at ${new URL(external.url).host} (${external.dialect})` : 'the realtime simulator'}…`);
+  const stack = await startLocalStack({ external, logLevel: process.env.LOG_LEVEL ?? 'warn', realtime: { replyAudioMs: 3_000 } });
+  const startedAt = performance.now();
+  say(`Bot logged in as ${stack.bot.client.user?.tag}. Scenario:`);
+  try {
+    await runScenario(stack);
+    const carol = stack.discord.member('Carol');
+    mkdirSync(dirname(wavPath), { recursive: true });
+    await writeWavFile(wavPath, { sampleRate: DISCORD_SAMPLE_RATE, channels: DISCORD_CHANNELS, samples: heardTimeline(carol, startedAt) });
+    say(`What Carol heard: ${wavPath}`);
+  } finally {
+    await stack.close();
+  }
+  const ok = steps.length > 0 && steps.every((entry) => entry.ok);
+  say(`\n${ok ? 'OK' : 'FAILED'}: ${steps.filter((entry) => entry.ok).length}/${steps.length} steps; voice turns answered: ${latencies.length}`);
+  if (latencies.length > 0) say(`Speech end → first reply audio (ms): ${latencies.join(', ')}`);
+  if (json) {
+    const summary = {
+      ok,
+      turns: latencies.length,
+      reply_audio_ms: replyAudioMs,
+      latency_ms: { first_audio_after_speech_end: latencies },
+      barge_in_truncated_ms: bargeInTruncatedMs,
+      text_reply: textReply,
+      steps,
+      wav: wavPath,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  }
+  return ok ? 0 : 1;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  say(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })}\n`);
+  process.exitCode = 1;
+}
