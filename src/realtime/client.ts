@@ -439,6 +439,17 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
 
   // ---- rotation --------------------------------------------------------------------------------
 
+  /**
+   * Moves to a fresh server session now (carrying configuration and history), as at the time limit:
+   * after the response in flight and the user turn in progress, never cutting them. Used when a
+   * setting the service cannot change mid-session (the voice) must take effect.
+   */
+  rotate(): void {
+    if (this.#state !== 'open') return;
+    this.#rotationDueAt ??= Date.now();
+    this.#maybeRotate();
+  }
+
   #clearRotation(): void {
     if (this.#rotationTimer) clearTimeout(this.#rotationTimer);
     this.#rotationTimer = null;

@@ -169,14 +169,9 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
    */
   setVoice(voice: string): 'rotating' | 'next-session' {
     this.client.updateSession({ voice });
-    const rotate = (this.client as unknown as { rotate?: () => unknown }).rotate;
-    if (typeof rotate === 'function' && this.#state === 'ready') {
-      void Promise.resolve(rotate.call(this.client)).catch((error: unknown) => {
-        this.#options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'voice change rotation failed');
-      });
-      return 'rotating';
-    }
-    return 'next-session';
+    if (this.#state !== 'ready') return 'next-session';
+    this.client.rotate();
+    return 'rotating';
   }
 
   /** A text message from a person, answered in text in the same conversation. */

@@ -100,6 +100,28 @@ describe('realtime client resilience', () => {
     await sim.close();
   });
 
+  it('rotate() on demand waits for the reply in flight, then moves to a new session with the new voice and the history', async () => {
+    const sim = await startSim({ replyAudioMs: 800, burstFactor: 4 });
+    const client = makeClient(sim, 'ga');
+    await client.connect();
+    client.addUserText('remember the word kiwi');
+    const handle = client.createResponse();
+    client.updateSession({ voice: 'verse' });
+    client.rotate(); // requested mid-response: must not cut it
+    const result = await handle.done;
+    assert.equal(result.status, 'completed');
+    await waitFor(client, 'rotated');
+    assert.equal(sim.sessions.length, 2);
+    const fresh = sim.sessions.at(-1)!;
+    await until(() => seededTexts(fresh.received).length >= 2);
+    assert.deepEqual(seededTexts(fresh.received), ['remember the word kiwi', result.transcript]);
+    const update = fresh.received.find((r) => r.event.type === 'session.update')!;
+    assert.equal((update.event.session as { audio: { output: { voice: string } } }).audio.output.voice, 'verse');
+    assert.ok(sim.sessions[0]!.received.every((r) => r.event.type !== 'response.cancel'));
+    await client.close();
+    await sim.close();
+  });
+
   it('reconnects at once on session_expired', async () => {
     const sim = await startSim({ expireSessionsAfterMs: 100 });
     const client = makeClient(sim, 'ga');
