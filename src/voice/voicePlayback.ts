@@ -9,8 +9,11 @@ export interface VoicePlaybackOptions {
   clock: FrameClock;
   /** Audio to gather before the first packet of a reply (absorbs bursty deltas). */
   prebufferMs: number;
-  /** Called once per reply item when its first packet leaves, with the send time (performance.now()). */
-  onFirstPacket?(itemId: string, sentAtMs: number): void;
+  /**
+   * Called once per reply item when its first packet leaves, with the send time and the arrival time
+   * of the item's first audio delta (both performance.now()): their difference is what playback adds.
+   */
+  onFirstPacket?(itemId: string, sentAtMs: number, firstDeltaAtMs: number): void;
 }
 
 /** Frames sent per reply, and how punctual they were. */
@@ -37,6 +40,7 @@ export class VoicePlayback {
   readonly #buffer: PlaybackBuffer;
   readonly #encoder = new OpusFrameEncoder();
   readonly #startedItems = new Set<string>();
+  readonly #firstDeltaAt = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
   #speaking = false;
   #silenceLeft = 0;
@@ -65,6 +69,7 @@ export class VoicePlayback {
 
   /** Queues reply audio (24 kHz mono PCM16) of an item. */
   push(itemId: string, pcm24kMono: Buffer): void {
+    if (!this.#startedItems.has(itemId) && !this.#firstDeltaAt.has(itemId)) this.#firstDeltaAt.set(itemId, performance.now());
     this.#buffer.push(itemId, pcm24kMono);
     this.#ensureTicking();
     // Start at once instead of waiting up to a frame for the next tick.
@@ -80,6 +85,7 @@ export class VoicePlayback {
   /** Drops all queued audio now; returns the interrupted item and the milliseconds of it that were sent. */
   stop(): { itemId: string; playedMs: number } | null {
     const interrupted = this.#buffer.clear();
+    this.#firstDeltaAt.clear();
     if (this.#speaking) this.#silenceLeft = TRAILING_SILENCE_FRAMES;
     return interrupted;
   }
@@ -131,7 +137,9 @@ export class VoicePlayback {
     if (itemId && !this.#startedItems.has(itemId)) {
       this.#startedItems.add(itemId);
       if (this.#startedItems.size > 256) this.#startedItems.delete(this.#startedItems.values().next().value!);
-      this.#options.onFirstPacket?.(itemId, this.#lastSendMs);
+      const firstDeltaAt = this.#firstDeltaAt.get(itemId) ?? this.#lastSendMs;
+      this.#firstDeltaAt.delete(itemId);
+      this.#options.onFirstPacket?.(itemId, this.#lastSendMs, firstDeltaAt);
     }
     return true;
   }

@@ -31,6 +31,8 @@ export interface VoiceSessionEvents {
   bargeIn: [{ itemId: string | null; playedMs: number | null; userId: string }];
   /** A voice turn was answered; latency from the end of speech to the first packet sent. */
   turn: [{ speakers: string[]; firstAudioAfterSpeechEndMs: number }];
+  /** A reply item started playing; `firstDeltaToPacketMs` is the delay playback added (pre-buffer, encoding). */
+  replyStarted: [{ itemId: string; firstDeltaToPacketMs: number }];
   destroyed: [reason: string];
 }
 
@@ -113,7 +115,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       connection: this.connection,
       clock: options.clock,
       prebufferMs: options.config.playbackPrebufferMs,
-      onFirstPacket: (itemId, sentAt) => this.#onFirstPacket(itemId, sentAt),
+      onFirstPacket: (itemId, sentAt, firstDeltaAt) => this.#onFirstPacket(itemId, sentAt, firstDeltaAt),
     });
     this.#unsubscribeTick = options.clock.subscribe(() => this.#onInputTick());
     this.#detachConversation = this.#attachConversation(options.conversation);
@@ -259,7 +261,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#pendingTurn = { speechEndAt: this.#lastVoicedAt, speakers, responseId: handle.responseId };
   }
 
-  #onFirstPacket(_itemId: string, sentAt: number): void {
+  #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
+    this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
     const turn = this.#pendingTurn;
     if (!turn) return;
     this.#pendingTurn = null;
