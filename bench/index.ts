@@ -5,8 +5,10 @@
  */
 import { audioBenchmarks } from './audio.ts';
 import type { BenchModule, BenchRow } from './harness.ts';
+import { realtimeBenchmarks } from './realtime.ts';
+import { voiceBenchmarks } from './voice.ts';
 
-const modules: BenchModule[] = [audioBenchmarks];
+const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks];
 
 const report = (row: BenchRow) => console.log(JSON.stringify(row));
 const only = process.argv[2]; // optional: run just the module with this name
