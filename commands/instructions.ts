@@ -1,6 +1,6 @@
-import { InteractionContextType, PermissionFlagsBits, PermissionsBitField, SlashCommandBuilder, type PermissionResolvable } from 'discord.js';
+import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import type { Command } from './index.ts';
-import { NO_PINGS, quoteBlock, replyPrivately } from './replies.ts';
+import { NO_PINGS, hasSettingsPermission, quoteBlock, replyPrivately } from './replies.ts';
 
 /** Discord's own cap on a string option; our configured limit is checked at run time. */
 const OPTION_MAX = 6_000;
@@ -46,14 +46,7 @@ const instructions: Command = {
 
     // Server admins may loosen the command's default permission in Server Settings → Integrations;
     // changing the persona still needs the configured permission.
-    const needed = config.instructionsPermission as PermissionResolvable;
-    let allowed = false;
-    try {
-      allowed = interaction.memberPermissions.has(new PermissionsBitField(needed));
-    } catch {
-      allowed = interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild);
-    }
-    if (!allowed) return replyPrivately(interaction, `You need the ${config.instructionsPermission} permission to change the instructions.`);
+    if (!hasSettingsPermission(interaction, config.instructionsPermission)) return replyPrivately(interaction, `You need the ${config.instructionsPermission} permission to change the instructions.`);
 
     let next: string | null;
     if (sub === 'reset') {

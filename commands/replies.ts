@@ -1,4 +1,4 @@
-import { MessageFlags, type ChatInputCommandInteraction, type InteractionReplyOptions } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, PermissionsBitField, type ChatInputCommandInteraction, type InteractionReplyOptions, type PermissionResolvable } from 'discord.js';
 
 /** Mentions in anything the bot echoes are never turned into pings. */
 export const NO_PINGS = { parse: [] as never[] };
@@ -17,4 +17,17 @@ export function quoteBlock(text: string, max = 1_700): string {
   const shown = safe.length > max ? `${safe.slice(0, max)}…` : safe;
   const more = safe.length > max ? `\n(${safe.length - max} more characters not shown)` : '';
   return `\`\`\`\n${shown}\n\`\`\`${more}`;
+}
+
+/**
+ * Whether the caller holds the configured permission (INSTRUCTIONS_PERMISSION, default ManageGuild)
+ * needed to change the persona or voice. Checked at run time because server admins may loosen a
+ * command's default permission in Server Settings → Integrations.
+ */
+export function hasSettingsPermission(interaction: ChatInputCommandInteraction<'cached'>, permission: string): boolean {
+  try {
+    return interaction.memberPermissions.has(new PermissionsBitField(permission as PermissionResolvable));
+  } catch {
+    return interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild);
+  }
 }

@@ -1,7 +1,7 @@
 import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { SUPPORTED_VOICES } from '../src/config.ts';
 import type { Command } from './index.ts';
-import { NO_PINGS, replyPrivately } from './replies.ts';
+import { NO_PINGS, hasSettingsPermission, replyPrivately } from './replies.ts';
 
 const voice: Command = {
   data: new SlashCommandBuilder()
@@ -18,8 +18,11 @@ const voice: Command = {
     )
     .toJSON(),
 
-  async execute(interaction, { store, sessions }) {
+  async execute(interaction, { store, sessions, config }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /voice in a server.');
+    if (!hasSettingsPermission(interaction, config.instructionsPermission)) {
+      return replyPrivately(interaction, `You need the ${config.instructionsPermission} permission to change the voice.`);
+    }
     const name = interaction.options.getString('name', true);
     if (!(SUPPORTED_VOICES as readonly string[]).includes(name)) {
       return replyPrivately(interaction, `Unknown voice. Choose one of: ${SUPPORTED_VOICES.join(', ')}.`);
