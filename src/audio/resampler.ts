@@ -19,6 +19,7 @@
  * @module
  */
 import { designHalfBandOddTaps, toInt16 } from './halfBandFilter.ts';
+import { newPcm16 } from './pcmPool.ts';
 import { loadWasmResamplerKernels, type WasmResamplerKernels } from './wasm/wasmKernel.ts';
 
 /*
@@ -63,7 +64,7 @@ function ensureCapacity(buffer: Float64Array, needed: number, keep: number): Flo
 
 /** The caller's buffer (or a view of its start) when given, else a new array of `length`. */
 function destination(out: Int16Array | undefined, length: number): Int16Array {
-  if (out === undefined) return new Int16Array(length);
+  if (out === undefined) return newPcm16(length);
   if (out.length < length) throw new RangeError(`output buffer too small: ${out.length} < ${length}`);
   return out.length === length ? out : out.subarray(0, length);
 }

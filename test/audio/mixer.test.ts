@@ -217,4 +217,40 @@ describe('SpeakerMixer', () => {
     assert.equal(frames[3]!.pcm[0], 6);
     assert.deepEqual(Object.keys(mixer.stats().speakers), ['b']);
   });
+  it('copies a lone speaker sample-exactly whatever its frame sizes, and never aliases pushed frames', () => {
+    // Frames of 300 samples straddle the 480-sample output frames: some output frames hold one
+    // input frame (the copy path), others two (the summing path); both must give the same stream.
+    const mixer = new SpeakerMixer({ jitterBufferMs: 0 });
+    const pushed: Int16Array[] = [];
+    for (let k = 0; k < 16; k++) {
+      const frame = new Int16Array(300);
+      for (let i = 0; i < frame.length; i++) frame[i] = ((k * 300 + i) % 2000) - 1000;
+      pushed.push(frame);
+      mixer.push('a', frame, { arrivalMs: 0 });
+    }
+    const outputs = Array.from({ length: 10 }, (_, n) => mixer.pull(20 * n));
+    const expected = new Int16Array(16 * 300);
+    for (let i = 0; i < expected.length; i++) expected[i] = (i % 2000) - 1000;
+    const joined = new Int16Array(outputs.length * N);
+    outputs.forEach((f, n) => joined.set(f.pcm, n * N));
+    assert.deepEqual(joined.subarray(0, expected.length), expected);
+    assert.ok(joined.subarray(expected.length).every((s) => s === 0));
+    // The output is the mixer's own copy: changing a pushed frame afterwards changes nothing.
+    for (const frame of pushed) frame.fill(7);
+    const again = new Int16Array(outputs.length * N);
+    outputs.forEach((f, n) => again.set(f.pcm, n * N));
+    assert.deepEqual(again, joined);
+    assert.deepEqual(outputs.map((f) => f.contributors), Array.from({ length: 10 }, () => ['a']));
+  });
+
+  it('hands out a new, zero-filled array for every silent frame', () => {
+    const mixer = new SpeakerMixer();
+    const frames = Array.from({ length: 80 }, (_, n) => mixer.pull(20 * n));
+    for (const f of frames) {
+      assert.ok(f.silent && f.pcm.length === N && f.pcm.every((s) => s === 0));
+      f.pcm.fill(1); // a consumer scribbling on its frame must not reach any other frame
+    }
+    assert.ok(mixer.pull(20 * 80).pcm.every((s) => s === 0));
+    assert.equal(new Set(frames.map((f) => f.pcm)).size, frames.length);
+  });
 });

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { newPcm16 } from '../pcmPool.ts';
 import { RESAMPLER_KERNELS_WASM_BASE64 } from './resamplerKernels.wasm.ts';
 
 /** The decimator's history in DOWN_EVEN and DOWN_ODD, entries per phase (held ≤ 59 mono samples). */
@@ -93,7 +94,7 @@ class SharedKernels {
 
 /** The caller's buffer (or a view of its start) when given, else a new array of `length`. */
 function destination(out: Int16Array | undefined, length: number): Int16Array {
-  if (out === undefined) return new Int16Array(length);
+  if (out === undefined) return newPcm16(length);
   if (out.length < length) throw new RangeError(`output buffer too small: ${out.length} < ${length}`);
   return out.length === length ? out : out.subarray(0, length);
 }
