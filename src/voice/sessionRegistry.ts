@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { GuildMember, VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
 import { sharedFrameClock, type FrameClock } from '../audio/index.ts';
@@ -23,6 +24,12 @@ export interface GuildStatusReport {
   session: { tokens: number; costUsd: number };
 }
 
+/** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
+export interface SessionRegistryEvents {
+  conversation: [GuildConversation];
+  voiceSession: [VoiceSession];
+}
+
 /** Options of {@link SessionRegistry}. */
 export interface SessionRegistryOptions {
   config: Config;
@@ -35,7 +42,7 @@ export interface SessionRegistryOptions {
  * All live conversations and voice sessions, one of each per guild at most. Voice and text share the
  * guild's conversation; a text-only conversation closes after `textSessionIdleMs` without use.
  */
-export class SessionRegistry {
+export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly ledger = new UsageLedger();
   readonly #options: SessionRegistryOptions;
   readonly #conversations = new Map<string, GuildConversation>();
@@ -44,6 +51,7 @@ export class SessionRegistry {
   readonly #idleTimer: NodeJS.Timeout;
 
   constructor(options: SessionRegistryOptions) {
+    super();
     this.#options = options;
     this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(30_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
@@ -99,6 +107,7 @@ export class SessionRegistry {
       logger: log,
     });
     this.#voice.set(guildId, session);
+    this.emit('voiceSession', session);
     session.once('destroyed', () => {
       if (this.#voice.get(guildId) === session) this.#voice.delete(guildId);
       // Mentions may keep using the conversation in text; it closes when idle.
@@ -189,6 +198,7 @@ export class SessionRegistry {
       logger: this.#options.logger.child({ guildId }),
       mode,
     });
+    this.emit('conversation', conversation);
     const promise = conversation
       .start()
       .then(() => {
