@@ -1,0 +1,103 @@
+/**
+ * Shared pieces of the end-to-end tests: the real bot (discord.js + @discordjs/voice) on the local
+ * Discord simulator and the realtime simulator, started once per test file.
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { InteractionRecord, SimulatedMember } from '../../sim/discord/index.ts';
+import type { ReceivedEvent } from '../../sim/realtime/index.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../scripts/localStack.ts';
+import type { VoiceSession } from '../../src/voice/voiceSession.ts';
+
+export { utterance } from '../../sim/speech.ts';
+
+/** Starts the stack with quiet logs and short timeouts unless the test file says otherwise. */
+export async function startStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  return startLocalStack({ logLevel: 'warn', ...options, env: { ALONE_TIMEOUT_SECONDS: '30', ...options.env } });
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Client events the realtime simulator received, of one type (optionally after a time, Date.now() based). */
+export function received(stack: LocalStack, type: string, since = 0): ReceivedEvent[] {
+  return stack.realtime!.received.filter((entry) => entry.event.type === type && entry.at >= since);
+}
+
+/** Waits until the listener heard a reply that started after `after` and then went quiet for 400 ms. */
+export async function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
+  const deadline = performance.now() + timeoutMs;
+  await listener.waitForAudio({ minMs: 100, timeoutMs, after });
+  const firstAt = listener.firstPacketAfter(after)!.arrivalMs;
+  for (;;) {
+    const packets = listener.heard().packets.filter((packet) => !packet.silence && packet.arrivalMs >= after);
+    const last = packets.at(-1)!.arrivalMs;
+    if (performance.now() - last > 400) return { firstAt, ms: listener.heardMs(after) };
+    if (performance.now() > deadline) throw new Error('the reply did not end in time');
+    await sleep(50);
+  }
+}
+
+/** The guild's voice session (fails if the bot is not in voice). */
+export function voiceSession(stack: LocalStack): VoiceSession {
+  const session = stack.bot.context.sessions.voiceSession(stack.discord.guildId);
+  assert.ok(session, 'the bot has a voice session');
+  return session;
+}
+
+/** Text of the last assistant item in the guild conversation's history. */
+export function lastAssistantText(stack: LocalStack): string {
+  const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
+  return conversation?.client.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
+}
+
+/** Runs /join as `member` and waits until the bot says it joined (and is ready in the channel). */
+export async function joinBot(stack: LocalStack, member: SimulatedMember, channelId?: string): Promise<InteractionRecord> {
+  const record = await member.runCommand('join', channelId ? { channel: channelId } : {});
+  const content = await record.waitForContent(20_000);
+  assert.match(content, /^(Joined|Moved to|I'm already in)/, `unexpected /join reply: ${content}`);
+  await eventually(() => stack.bot.context.sessions.voiceSession(stack.discord.guildId)?.status === 'ready', 'the voice session to be ready');
+  return record;
+}
+
+/** Runs a command and waits for its first visible text. */
+export async function command(member: SimulatedMember, name: string, options: Record<string, string | number | boolean> = {}, subcommand?: string): Promise<{ record: InteractionRecord; content: string }> {
+  const record = await member.runCommand(name, options, subcommand);
+  const content = await record.waitForContent(15_000);
+  return { record, content };
+}
+
+/**
+ * Asserts that every message the bot sent for an interaction (callback, edits, follow-ups) carried
+ * `allowed_mentions` with an empty `parse` list, so nothing it echoes can ping anyone.
+ */
+export function assertNoPings(record: InteractionRecord): void {
+  const bodies = record.requests
+    .filter((request) => request.method !== 'GET' && request.method !== 'DELETE')
+    .map((request) => ((request.body as any)?.data ?? request.body) as any)
+    .filter((body) => body && typeof body.content === 'string');
+  assert.ok(bodies.length > 0, `/${record.name} sent a message`);
+  for (const body of bodies) {
+    assert.deepEqual(body.allowed_mentions?.parse, [], `allowed_mentions of ${JSON.stringify(body.content.slice(0, 60))}`);
+  }
+}
+
+/** Resolves with the next barge-in of the session (or rejects after `timeoutMs`). */
+export function nextBargeIn(session: VoiceSession, timeoutMs = 10_000): Promise<{ itemId: string | null; playedMs: number | null; userId: string; at: number }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the bot did not stop talking')), timeoutMs);
+    session.once('bargeIn', (event) => {
+      clearTimeout(timer);
+      resolve({ ...event, at: performance.now() });
+    });
+  });
+}

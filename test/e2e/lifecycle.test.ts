@@ -1,0 +1,96 @@
+/**
+ * End to end: when the real bot leaves voice (alone timeout, /leave, kicked) and how it recovers a
+ * voice disconnect (resumable close, session-ending close), on the local Discord and the realtime
+ * simulator with ALONE_TIMEOUT_SECONDS=1.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import type { LocalStack } from '../../scripts/localStack.ts';
+import { assertNoPings, command, eventually, joinBot, lastAssistantText, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+
+describe('voice lifecycle', () => {
+  let stack: LocalStack;
+  before(async () => {
+    stack = await startStack({ env: { ALONE_TIMEOUT_SECONDS: '1' }, realtime: { replyAudioMs: 600 } });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  const member = (name: string) => stack.discord.member(name);
+  const hasSession = () => stack.bot.context.sessions.voiceSession(stack.discord.guildId) !== undefined;
+
+  /** Alice speaks; Carol must hear an answer addressed to Alice. */
+  async function assertStillTalks(seed: number): Promise<void> {
+    const { endedAt } = await member('Alice').speak(utterance(0.8, seed));
+    const reply = await waitForReply(member('Carol'), endedAt);
+    assert.ok(reply.ms >= 500, `heard ${reply.ms} ms`);
+    assert.match(lastAssistantText(stack), /Hello Alice\./);
+  }
+
+  test('the bot stays while a human is there and leaves after ALONE_TIMEOUT_SECONDS once only a bot is left', async () => {
+    const { discord } = stack;
+    await member('Alice').joinVoice();
+    await joinBot(stack, member('Alice'));
+    const robo = discord.addMember({ name: 'Robo', bot: true });
+    await robo.joinVoice();
+    await sleep(1_500);
+    assert.equal(discord.botVoiceChannel(), discord.voiceChannelId, 'still there with Alice');
+    await member('Alice').leaveVoice();
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave when alone', 6_000);
+    await eventually(() => !hasSession(), 'the voice session to be gone');
+    await robo.leaveVoice();
+  });
+
+  test('/leave leaves at once and says so without pinging', async () => {
+    const { discord } = stack;
+    await Promise.all([member('Alice').joinVoice(), member('Carol').joinVoice()]);
+    await joinBot(stack, member('Alice'));
+    const { record, content } = await command(member('Carol'), 'leave');
+    assert.match(content, new RegExp(`^Left <#${discord.voiceChannelId}>`));
+    assertNoPings(record);
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+    assert.equal(hasSession(), false);
+  });
+
+  test('a resumable voice close (4015) is resumed: same session, still talking afterwards', async () => {
+    const { discord } = stack;
+    await joinBot(stack, member('Alice'));
+    const session = voiceSession(stack);
+    const resumesBefore = discord.voice.botSession!.stats.resumes;
+    discord.faults.closeVoice(4015);
+    await eventually(() => discord.voice.botSession?.stats.resumes === resumesBefore + 1, 'the voice session to be resumed');
+    await eventually(() => session.status === 'ready', 'ready again');
+    assert.equal(voiceSession(stack), session, 'the same voice session');
+    assert.equal(discord.botVoiceChannel(), discord.voiceChannelId);
+    await assertStillTalks(1);
+  });
+
+  test('a session-ending voice close (4006) reconnects with a new voice session and keeps talking', async () => {
+    const { discord } = stack;
+    const session = voiceSession(stack);
+    discord.faults.closeVoice(4006);
+    await sleep(200);
+    await eventually(() => session.status === 'ready' && discord.voice.botSession !== undefined, 'ready after re-signalling', 15_000);
+    assert.equal(voiceSession(stack), session);
+    await assertStillTalks(2);
+  });
+
+  test('kicked from voice: the bot leaves cleanly (session gone, no rejoin) and can be invited back', async () => {
+    const { discord } = stack;
+    const session = voiceSession(stack);
+    const destroyed = new Promise<string>((resolve) => session.once('destroyed', resolve));
+    discord.faults.kickBotFromVoice();
+    const reason = await destroyed;
+    assert.match(reason, /disconnected|destroyed/);
+    assert.equal(hasSession(), false);
+    await sleep(1_500);
+    assert.equal(discord.botVoiceChannel(), null, 'it did not rejoin by itself');
+
+    await joinBot(stack, member('Alice'));
+    await assertStillTalks(3);
+    await command(member('Alice'), 'leave');
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+  });
+});
