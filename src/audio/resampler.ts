@@ -12,9 +12,18 @@
  *
  * Why hand-written rather than libsamplerate-js: see the comparison below, with the figures.
  *
- * Why the kernels are unrolled by hand with the coefficients in locals: V8 does not unroll the
- * inner tap loop, and keeping the coefficients in registers instead of reloading them from a typed
- * array cut the cost per 20 ms frame from ≈ 19 µs to ≈ 11 µs on the 2-core development machine.
+ * Two kernels compute the same filters, picked once at module load (see {@link resamplerKernel}):
+ * - 'wasm-simd' (default): WebAssembly SIMD, `wasm/resamplerKernels.wat`, ≈ 2.3 µs per 20 ms frame
+ *   each way. It wins by 4.5–5× because it does 4 outputs per instruction in float32 (f32x4; the
+ *   JS kernel's float64 scalar code does 1), splits the decimator's input into even and odd
+ *   positions while downmixing (one i32x4.extadd_pairwise per 4 L/R pairs) so each tap pair is two
+ *   contiguous vector loads, keeps 4 independent add chains so the adds pipeline, and converts back
+ *   with a saturating narrow (i16x8.narrow_i32x4_s) instead of a compare per sample. Outputs are
+ *   within 1 LSB of the JS kernel (float32 vs float64 rounding; both pass every quality test).
+ * - 'js': the reference and fallback for runtimes without wasm SIMD (or AUDIO_RESAMPLER_KERNEL=js).
+ *   Unrolled by hand with the coefficients in locals: V8 does not unroll the inner tap loop, and
+ *   keeping the coefficients in registers instead of reloading them from a typed array cut the cost
+ *   per 20 ms frame from ≈ 19 µs to ≈ 11 µs on the 2-core development machine.
  *
  * @module
  */
@@ -25,19 +34,22 @@ import { loadWasmResamplerKernels, type WasmResamplerKernels } from './wasm/wasm
 /*
  * Why this resampler and not libsamplerate-js (WASM libsamplerate), measured side by side by
  * `npm run bench` in one process (20 ms frames, median of 5 runs, this project's 2-core machine,
- * int16 in and out; for libsamplerate the downmix and int16 ⇄ float32 copies are included):
+ * int16 in and out; for libsamplerate the downmix and int16 ⇄ float32 copies are included; ours
+ * returning a new array per frame, as the bot uses it, and in brackets writing into `out`):
  *
  *   per 20 ms frame            down 48k st → 24k mono   up 24k mono → 48k st   meets quality bar
- *   ours (half-band FIR)             ≈ 11 µs                 ≈ 13 µs                 yes
- *   libsamplerate SINC_FASTEST       ≈ 84 µs                 ≈ 101 µs                no: −6.3 dB at 10 kHz
- *   libsamplerate SINC_MEDIUM        ≈ 173 µs                ≈ 189 µs                yes
+ *   ours, wasm-simd kernel       ≈ 2.5–3.5 (2.3) µs        ≈ 2.5–3 (2.3) µs             yes
+ *   ours, js kernel              ≈ 10.6 (10.4) µs          ≈ 13–14.5 (12.5) µs          yes
+ *   libsamplerate SINC_FASTEST       ≈ 80 µs                 ≈ 101 µs                no: −6.3 dB at 10 kHz
+ *   libsamplerate SINC_MEDIUM        ≈ 171 µs                ≈ 200 µs                yes
  *
- * Ours is 13–16× faster than the libsamplerate converter that passes the same quality tests, is
- * synchronous (libsamplerate-js must be created asynchronously), has no start-up latency jitter
- * (libsamplerate's first call returns 461 samples, later ones 480), and needs no WASM memory.
- * The ≤ 10 µs goal is narrowly missed on this machine (≈ 11 and ≈ 13 µs; writing into a caller's
- * `out` buffer saves well under 1 µs). What remains is the multiply-adds themselves: 15 (down) and
- * 19 (up) per output sample, which the filter specs need.
+ * Ours is ≈ 60× (wasm-simd) or 13–16× (js) faster than the libsamplerate converter that passes the
+ * same quality tests, is synchronous (libsamplerate-js must be created asynchronously), and has no
+ * start-up latency jitter (libsamplerate's first call returns 461 samples, later ones 480). The
+ * ≤ 10 µs goal per frame is met by the wasm-simd kernel with a wide margin; the JS kernel alone
+ * misses it narrowly (its cost is the float64 multiply-adds themselves: 15 (down) and 19 (up) per
+ * output sample, which the filter specs need). New output arrays come from a pool (`pcmPool.ts`):
+ * a fresh 480-sample Int16Array per frame cost up to ≈ 2.6 µs in V8, a pooled one ≈ 0.15 µs.
  */
 
 /** Anti-alias filter of the 2:1 decimator. */
