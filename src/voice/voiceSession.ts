@@ -214,7 +214,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.#playback.push(itemId, pcm);
     };
     const onAudioDone = ({ itemId }: { itemId: string }) => this.#playback.endItem(itemId);
-    const onDone = ({ responseId }: { responseId: string | null }) => {
+    const onDone = ({ responseId, itemIds }: { responseId: string | null; itemIds: string[] }) => {
+      // A reply cut short (socket dropped, failed) never gets audio_done: end its items so what was
+      // received plays out and the next reply is not queued behind an item that never ends.
+      for (const itemId of itemIds) this.#playback.endItem(itemId);
       if (responseId === null) return;
       if (this.#audioResponseId === responseId) this.#audioResponseId = null;
       this.#interrupted.delete(responseId);
