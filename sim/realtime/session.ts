@@ -55,6 +55,8 @@ export class SimSession implements ResponseHost {
   responsesCreated = 0;
   previousInputTokens = 0;
   closed = false;
+  /** WebSocket close code once closed (1000 = the client closed the session properly; 1006 = dropped). */
+  closeCode: number | null = null;
   readonly #ws: WebSocket;
   readonly #opts: SimSessionOptions;
   #events = 0;
@@ -77,8 +79,9 @@ export class SimSession implements ResponseHost {
     this.stream = opts.stream;
     this.config = defaultConfig(opts.dialect);
     ws.on('message', (data, isBinary) => this.#onMessage(isBinary ? '' : data.toString()));
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       this.closed = true;
+      this.closeCode = code;
       this.#active?.abort();
     });
     ws.on('error', () => {});
