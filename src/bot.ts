@@ -1,9 +1,12 @@
-import { Client, Events, GatewayIntentBits, Partials, type ClientOptions } from 'discord.js';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Events, GatewayIntentBits, Partials, RESTEvents, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { BotContext } from './context.ts';
 import { routeInteraction } from './discord/interactionRouter.ts';
 import { MentionHandler } from './discord/mentionHandler.ts';
+import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/index.ts';
 import { BotStore } from './store/store.ts';
 import { SessionRegistry } from './voice/sessionRegistry.ts';
 
@@ -11,11 +14,17 @@ import { SessionRegistry } from './voice/sessionRegistry.ts';
 export interface Bot {
   client: Client;
   context: BotContext;
-  /** Logs in; resolves when the client is ready. */
+  metrics: BotMetrics;
+  /** The health and metrics endpoint, once started (null when METRICS_PORT is 0). */
+  readonly metricsServer: MetricsServer | null;
+  /** Starts the metrics endpoint (if configured) and logs in; resolves when the client is ready. */
   start(): Promise<void>;
-  /** Leaves every channel, closes model sessions, flushes the database, logs out. */
+  /** Leaves every channel, closes model sessions, flushes the database, logs out, closes the endpoint. */
   stop(): Promise<void>;
 }
+
+/** How long stop() waits for Discord to confirm the bot left its voice channels. */
+const LEAVE_CONFIRM_MS = 1_500;
 
 /** Builds the bot from a validated configuration (the composition root; index.ts and the demo use it). */
 export function createBot(config: Config, logger: Logger, clientOptions: Partial<ClientOptions> = {}): Bot {
@@ -37,23 +46,55 @@ export function createBot(config: Config, logger: Logger, clientOptions: Partial
   client.on(Events.Error, (error) => logger.error({ err: error.message }, 'discord client error'));
   client.on(Events.ShardDisconnect, (event, shardId) => logger.warn({ code: event.code, shardId }, 'gateway disconnected'));
   client.on(Events.ShardResume, (shardId) => logger.info({ shardId }, 'gateway resumed'));
+  client.on(Events.Warn, (message) => logger.warn({ detail: message }, 'discord client warning'));
+  // discord.js's own diagnostics (gateway, heartbeats) at debug. It prints the token censored; the
+  // root logger of index.ts also scrubs the token from every line.
+  const discordLog = logger.child({ component: 'discord.js' });
+  client.on(Events.Debug, (message) => discordLog.debug({ detail: message }, 'discord.js debug'));
+  client.rest.on(RESTEvents.RateLimited, (info) =>
+    logger.warn({ route: info.route, method: info.method, retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limited'),
+  );
+  const metrics = new BotMetrics({ client, sessions, model: config.realtime.model });
 
+  let metricsServer: MetricsServer | null = null;
   let stopped = false;
   return {
     client,
     context,
+    metrics,
+    get metricsServer() {
+      return metricsServer;
+    },
     async start() {
+      if (config.metricsPort > 0) {
+        metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.metricsHost, client, sessions, metrics, logger });
+      }
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(config.discord.token);
       await ready;
-      logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'logged in');
+      logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.shard?.ids }, 'logged in');
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      const started = performance.now();
+      metricsServer?.markStopping();
+      const guildsInVoice = [...client.guilds.cache.values()].filter((guild) => sessions.voiceSession(guild.id)).map((guild) => guild.id);
       await sessions.shutdown();
+      // The leave (op 4) goes out on the gateway: give Discord a moment to confirm it before the
+      // gateway closes, so members see the bot leave at once rather than when its session times out.
+      const deadline = performance.now() + LEAVE_CONFIRM_MS;
+      const inVoice = () => guildsInVoice.filter((id) => client.guilds.cache.get(id)?.members.me?.voice.channelId);
+      while (client.isReady() && inVoice().length > 0 && performance.now() < deadline) await sleep(20);
+      const notConfirmed = client.isReady() ? inVoice() : [];
       await client.destroy();
       store.close();
+      await metricsServer?.close();
+      metrics.detach();
+      logger.info(
+        { leftVoice: guildsInVoice.length, unconfirmedLeaves: notConfirmed.length, ms: Math.round(performance.now() - started) },
+        'stopped: voice channels left, model sessions closed, database flushed',
+      );
     },
   };
 }

@@ -84,6 +84,7 @@ const envSchema = z.object({
   MENTION_RATE_WINDOW_SECONDS: integer('MENTION_RATE_WINDOW_SECONDS', 1, 86_400, 60),
   TEXT_SESSION_IDLE_SECONDS: integer('TEXT_SESSION_IDLE_SECONDS', 5, 86_400, 300),
   METRICS_PORT: integer('METRICS_PORT', 0, 65_535, 0),
+  METRICS_HOST: optionalText,
   INSTRUCTIONS_PERMISSION: optionalText,
 });
 
@@ -112,6 +113,8 @@ export interface Config {
   textSessionIdleMs: number;
   /** 0 = metrics endpoint off. */
   metricsPort: number;
+  /** Interface the metrics endpoint binds to (default 127.0.0.1: not reachable from other machines). */
+  metricsHost: string;
   /** Discord permission flag name needed for /instructions set|append|reset and /voice. */
   instructionsPermission: string;
 }
@@ -178,6 +181,8 @@ export function loadConfig(
   if (!/^[A-Za-z]+$/.test(instructionsPermission)) {
     problems.push(`INSTRUCTIONS_PERMISSION must be a Discord permission name such as ManageGuild (got "${instructionsPermission}")`);
   }
+  const metricsHost = e.METRICS_HOST ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(metricsHost)) problems.push(`METRICS_HOST must be an IP address or host name such as 127.0.0.1 or 0.0.0.0 (got "${metricsHost}")`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -195,6 +200,63 @@ export function loadConfig(
     mentionRateLimit: { count: e.MENTION_RATE_LIMIT, windowMs: e.MENTION_RATE_WINDOW_SECONDS * 1000 },
     textSessionIdleMs: e.TEXT_SESSION_IDLE_SECONDS * 1000,
     metricsPort: e.METRICS_PORT,
+    metricsHost,
     instructionsPermission,
   };
+}
+
+/** How `npm run start:sharded` runs: which shards of how many, on this machine. */
+export interface ShardingConfig {
+  /** Shards of the whole bot, across every machine; 'auto' asks Discord (only when this machine runs them all). */
+  totalShards: number | 'auto';
+  /** Shard ids this machine runs; 'auto' = all of them. */
+  shardList: number[] | 'auto';
+  /** Restart a shard process that dies. */
+  respawn: boolean;
+}
+
+/**
+ * Parses SHARD_COUNT (or its synonym TOTAL_SHARDS: the total across all machines, default 'auto'),
+ * SHARD_LIST ("0-3", "4,5,6", "0-1,6" or "all": the shards this machine runs) and SHARD_RESPAWN.
+ * Running a part of the shards needs an explicit total, the same on every machine.
+ */
+export function loadShardingConfig(env: NodeJS.ProcessEnv = process.env): ShardingConfig {
+  const problems: string[] = [];
+  const count = env.SHARD_COUNT?.trim() || undefined;
+  const total = env.TOTAL_SHARDS?.trim() || undefined;
+  if (count !== undefined && total !== undefined && count !== total) {
+    problems.push(`SHARD_COUNT and TOTAL_SHARDS are the same setting; they differ ("${count}" vs "${total}")`);
+  }
+  const totalText = (total ?? count ?? 'auto').toLowerCase();
+  let totalShards: number | 'auto' = 'auto';
+  if (totalText !== 'auto') {
+    const n = Number(totalText);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000) problems.push(`SHARD_COUNT must be "auto" or a whole number from 1 to 10000 (got "${totalText}")`);
+    else totalShards = n;
+  }
+  const listText = env.SHARD_LIST?.trim().toLowerCase() || 'all';
+  let shardList: number[] | 'auto' = 'auto';
+  if (listText !== 'all' && listText !== 'auto') {
+    const ids = new Set<number>();
+    for (const part of listText.split(',')) {
+      const range = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+      const from = Number(range?.[1]);
+      const to = range?.[2] === undefined ? from : Number(range[2]);
+      if (!range || to < from) {
+        problems.push(`SHARD_LIST must be shard ids and ranges such as "0-3" or "4,5,6" (got "${env.SHARD_LIST}")`);
+        break;
+      }
+      for (let id = from; id <= to; id++) ids.add(id);
+    }
+    shardList = [...ids].sort((a, b) => a - b);
+    if (totalShards === 'auto') {
+      problems.push('SHARD_LIST needs SHARD_COUNT (the total across all machines, the same everywhere), not "auto"');
+    } else if (shardList.some((id) => id >= (totalShards as number))) {
+      problems.push(`SHARD_LIST ids must be below SHARD_COUNT (${totalShards}); shard ids start at 0`);
+    }
+  }
+  const respawnText = (env.SHARD_RESPAWN?.trim() || 'true').toLowerCase();
+  if (respawnText !== 'true' && respawnText !== 'false') problems.push(`SHARD_RESPAWN must be true or false (got "${env.SHARD_RESPAWN}")`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { totalShards, shardList, respawn: respawnText === 'true' };
 }

@@ -1,11 +1,13 @@
-import { ConfigError, loadConfig } from './config.ts';
+import { performance } from 'node:perf_hooks';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createBot } from './bot.ts';
 import { createLogger } from './log.ts';
+import { metricsPortFor } from './metrics/index.ts';
 
-/** Graceful shutdown must finish within this, or the process exits anyway. */
+/** Graceful shutdown must finish within this, or the process exits anyway (with status 1). */
 const SHUTDOWN_LIMIT_MS = 5_000;
 
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true });
 } catch (error) {
@@ -16,30 +18,46 @@ try {
   }
   throw error;
 }
-const logger = createLogger({ level: config.logLevel });
+// Under the sharding manager (src/sharding.ts) every shard process runs this file; each shard's
+// metrics endpoint is METRICS_PORT + its shard id.
+config = { ...config, metricsPort: metricsPortFor(config.metricsPort, process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined) };
+const shardIds = process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined;
+const root = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] });
+const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
 const bot = createBot(config, logger);
 
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
+  const started = performance.now();
   logger.info({ signal }, 'shutting down');
   const force = setTimeout(() => {
-    logger.error('shutdown took too long; exiting');
+    logger.error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown took too long; exiting');
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS);
   force.unref();
-  await bot.stop().catch((error: unknown) => logger.error({ err: String(error) }, 'error during shutdown'));
-  process.exit(0);
+  let code = 0;
+  await bot.stop().catch((error: unknown) => {
+    code = 1;
+    logger.error({ err: error instanceof Error ? error.message : String(error) }, 'error during shutdown');
+  });
+  logger.info({ signal, ms: Math.round(performance.now() - started) }, 'shutdown complete');
+  process.exit(code);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// A shard whose manager went away (killed, crashed) must not linger as an orphan.
+if (process.env.SHARDING_MANAGER && process.send) process.on('disconnect', () => void shutdown('manager disconnected'));
 process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
 
 try {
   await bot.start();
 } catch (error) {
-  logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
-  await bot.stop().catch(() => undefined);
-  process.exit(1);
+  // A signal during login makes the login fail; shutdown() is already stopping and exits.
+  if (!shuttingDown) {
+    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+    await bot.stop().catch(() => undefined);
+    process.exit(1);
+  }
 }
