@@ -62,7 +62,7 @@ export class MentionHandler {
     });
     try {
       const conversation = await this.#context.sessions.conversationForText(message.guildId);
-      const handle = conversation.askText(name, question);
+      const handle = await conversation.askText(name, question);
       handle.on('text', (delta) => {
         clearInterval(typing);
         reply.append(delta);

@@ -56,6 +56,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #mode: 'voice' | 'text';
   #problem: string | null = null;
   #lastActivityAt = Date.now();
+  /** Settles when the latest text question has been answered (questions are taken in order). */
+  #textTurn: Promise<void> = Promise.resolve();
 
   constructor(options: GuildConversationOptions) {
     super();
@@ -174,11 +176,27 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     return 'rotating';
   }
 
-  /** A text message from a person, answered in text in the same conversation. */
-  askText(authorName: string, text: string): ResponseHandle {
+  /**
+   * A text message from a person, answered in text in the same conversation. Questions are taken one
+   * at a time: each is added to the conversation only once the previous text answer is done, so a
+   * queued response never answers a later question instead of its own.
+   */
+  async askText(authorName: string, text: string): Promise<ResponseHandle> {
     this.#lastActivityAt = Date.now();
-    this.client.addUserText(`[speaker: ${authorName}] ${text}`, { name: authorName });
-    return this.client.createResponse({ modalities: ['text'] });
+    const previous = this.#textTurn;
+    let release!: () => void;
+    this.#textTurn = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    this.#lastActivityAt = Date.now();
+    try {
+      this.client.addUserText(`[speaker: ${authorName}] ${text}`, { name: authorName });
+      const handle = this.client.createResponse({ modalities: ['text'] });
+      void handle.done.finally(release);
+      return handle;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** Closes the model session. */
