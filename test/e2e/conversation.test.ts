@@ -1,0 +1,199 @@
+/**
+ * End to end: the voice conversation of the real bot on the local Discord (AES-256-GCM voice
+ * encryption) and the realtime simulator — every human heard and labelled, bots ignored, members
+ * coming and going, smooth playback, coughs that do not interrupt, interruptions that do (cancel,
+ * truncate to what was played, nothing stale afterwards), and simultaneous speakers.
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import type { LocalStack } from '../../scripts/localStack.ts';
+import { FRAME_MS } from '../../src/audio/format.ts';
+import { eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+
+/** Texts of the context notes (`[speaker: …]`) the model received since `since` (Date.now()). */
+function notesSince(stack: LocalStack, since: number): string[] {
+  return received(stack, 'conversation.item.create', since)
+    .map((entry) => JSON.stringify(entry.event))
+    .flatMap((json) => [...json.matchAll(/\[speakers?: [^\]]*\]/g)].map((match) => match[0]));
+}
+
+describe('voice conversation', () => {
+  let stack: LocalStack;
+  before(async () => {
+    stack = await startStack({ discord: { encryptionModes: ['aead_aes256_gcm_rtpsize'] }, realtime: { replyAudioMs: 2_000 } });
+    const { discord } = stack;
+    await Promise.all(['Alice', 'Bob', 'Carol'].map((name) => discord.member(name).joinVoice()));
+    await joinBot(stack, discord.member('Alice'));
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  const member = (name: string) => stack.discord.member(name);
+  const stream = () => stack.realtime!.sessions.at(-1)!.stream;
+
+  test('a speaker is labelled and answered; the reply plays smoothly: no underrun, contiguous 20 ms packets', async () => {
+    const carol = member('Carol');
+    const session = voiceSession(stack);
+    const underrunsBefore = session.playbackStats.underruns;
+    const since = Date.now();
+    const { endedAt } = await member('Alice').speak(utterance(1.0, 1));
+    const reply = await waitForReply(carol, endedAt);
+    assert.ok(reply.ms >= 1_900 && reply.ms <= 2_100, `heard ${reply.ms} ms of a 2000 ms reply`);
+    assert.deepEqual(notesSince(stack, since), ['[speaker: Alice]']);
+    assert.match(lastAssistantText(stack), /Hello Alice\./);
+    assert.equal(session.playbackStats.underruns, underrunsBefore, 'no underrun during the reply');
+
+    const voiced = carol.heard().packets.filter((packet) => !packet.silence && packet.arrivalMs >= endedAt);
+    for (let i = 1; i < voiced.length; i++) {
+      assert.equal((voiced[i]!.seq - voiced[i - 1]!.seq) & 0xffff, 1, `packet ${i} follows the previous one`);
+      assert.equal((voiced[i]!.timestamp - voiced[i - 1]!.timestamp) >>> 0, 960, `packet ${i} is 20 ms after the previous one`);
+      assert.equal(voiced[i]!.samples, 960);
+    }
+  });
+
+  test('a bot in the channel is not heard: its speech alone is never sent to the model nor answered', async () => {
+    const { discord } = stack;
+    const robo = discord.addMember({ name: 'Robo', bot: true });
+    await robo.joinVoice();
+    await sleep(200);
+    const since = Date.now();
+    const responsesBefore = received(stack, 'response.create').length;
+    await robo.speak(utterance(1.2, 2));
+    await sleep(2_500); // longer than the server's silence detection and the bot's input hang-over
+    assert.equal(received(stack, 'input_audio_buffer.append', since).length, 0, 'no audio was sent to the model');
+    assert.equal(received(stack, 'response.create').length, responsesBefore, 'nothing was answered');
+
+    // Speaking over a human, the bot is not among the contributors of the turn.
+    const carol = member('Carol');
+    const both = Date.now();
+    const [spoken] = await Promise.all([member('Bob').speak(utterance(1.0, 3)), robo.speak(utterance(1.0, 4))]);
+    await waitForReply(carol, spoken.endedAt);
+    assert.deepEqual(notesSince(stack, both), ['[speaker: Bob]']);
+    assert.match(lastAssistantText(stack), /Hello Bob\./);
+    await robo.leaveVoice();
+  });
+
+  test('two people speaking at once: both labelled, the reply greets both, nothing breaks', async () => {
+    const carol = member('Carol');
+    const since = Date.now();
+    const results = await Promise.all([member('Alice').speak(utterance(1.2, 5)), member('Bob').speak(utterance(1.2, 6))]);
+    const endedAt = Math.max(...results.map((result) => result.endedAt));
+    const reply = await waitForReply(carol, endedAt);
+    assert.ok(reply.ms >= 1_900, `heard ${reply.ms} ms`);
+    const notes = notesSince(stack, since);
+    assert.equal(notes.length, 1, JSON.stringify(notes));
+    assert.match(notes[0]!, /^\[speakers: (Alice, Bob|Bob, Alice)\]$/);
+    const text = lastAssistantText(stack);
+    assert.match(text, /Hello (Alice, Bob|Bob, Alice)\. I heard \d\.\d seconds/);
+    // Mixed, not queued one after the other: the model heard about one utterance's length
+    // (1.2 s plus the server's padding and end-of-turn silence), not two.
+    const heardSeconds = Number(/I heard (\d\.\d) seconds/.exec(text)![1]);
+    assert.ok(heardSeconds < 2.4, `the model heard ${heardSeconds} s for two simultaneous 1.2 s utterances`);
+    assert.equal(voiceSession(stack).status, 'ready');
+  });
+
+  test('members joining and leaving: a newcomer is heard, someone who left and came back is heard again', async () => {
+    const { discord } = stack;
+    const carol = member('Carol');
+    const dave = discord.addMember({ name: 'Dave' });
+    await dave.joinVoice();
+    let since = Date.now();
+    let spoken = await dave.speak(utterance(1.0, 7));
+    await waitForReply(carol, spoken.endedAt);
+    assert.deepEqual(notesSince(stack, since), ['[speaker: Dave]']);
+
+    // Bob leaves in the middle of a sentence, then comes back and talks.
+    const cut = bobSpeaksAndLeaves();
+    await cut;
+    await sleep(300);
+    assert.ok(!voiceSession(stack).activeSpeakers.includes('Bob'), 'Bob is no longer counted as heard');
+    await member('Bob').joinVoice();
+    await sleep(200);
+    since = Date.now();
+    spoken = await member('Bob').speak(utterance(1.0, 8));
+    await waitForReply(carol, spoken.endedAt);
+    assert.deepEqual(notesSince(stack, since).at(-1), '[speaker: Bob]');
+    assert.match(lastAssistantText(stack), /Hello Bob\./);
+    await dave.leaveVoice();
+  });
+
+  async function bobSpeaksAndLeaves(): Promise<void> {
+    const bob = member('Bob');
+    const speaking = bob.speak(utterance(1.5, 9));
+    await sleep(400);
+    await bob.leaveVoice();
+    await speaking.catch(() => undefined);
+    // Whatever was committed before the leave may be answered; wait for the bot to be quiet.
+    await sleep(1_500);
+    await eventually(() => quiet(), 'the bot to be quiet', 10_000);
+  }
+
+  function quiet(): boolean {
+    const packets = member('Carol').heard().packets;
+    const last = packets.at(-1);
+    return !last || performance.now() - last.arrivalMs > 400;
+  }
+
+  test('a short cough while the bot talks does not interrupt it', async () => {
+    const carol = member('Carol');
+    const session = voiceSession(stack);
+    let bargedIn = false;
+    const onBargeIn = () => (bargedIn = true);
+    session.on('bargeIn', onBargeIn);
+    try {
+      const responsesBefore = received(stack, 'response.create').length;
+      const { endedAt } = await member('Alice').speak(utterance(1.0, 10));
+      await carol.waitForAudio({ minMs: 300, timeoutMs: 20_000, after: endedAt });
+      await member('Bob').speak(utterance(0.2, 11));
+      const reply = await waitForReply(carol, endedAt);
+      assert.equal(bargedIn, false, 'no barge-in');
+      assert.ok(reply.ms >= 1_900, `the whole reply played (${reply.ms} ms)`);
+      assert.equal(received(stack, 'response.cancel', Date.now() - 10_000).length, 0);
+      assert.equal(received(stack, 'conversation.item.truncate', Date.now() - 10_000).length, 0);
+      await sleep(1_000);
+      assert.equal(received(stack, 'response.create').length, responsesBefore + 1, 'the cough was not answered');
+    } finally {
+      session.off('bargeIn', onBargeIn);
+    }
+  });
+
+  test('a real interruption stops playback at once, cancels the running response, truncates to what was played, plays nothing stale', async () => {
+    const carol = member('Carol');
+    const session = voiceSession(stack);
+    const saved = { ...stream() };
+    Object.assign(stream(), { burstFactor: 1, replyAudioMs: 4_000 }); // a reply still streaming while it plays
+    try {
+      const { endedAt } = await member('Bob').speak(utterance(1.0, 12));
+      await carol.waitForAudio({ minMs: 500, timeoutMs: 20_000, after: endedAt });
+      const since = Date.now();
+      const bargeIn = nextBargeIn(session);
+      const interruption = member('Alice').speak(utterance(1.5, 13));
+      const event = await bargeIn;
+      const spoken = await interruption;
+
+      assert.ok(event.playedMs !== null && event.playedMs > 0, `played ${event.playedMs} ms`);
+      const heardBeforeStop = carol.heardMs(endedAt) - carol.heardMs(event.at);
+      assert.ok(event.playedMs! <= heardBeforeStop + FRAME_MS, `truncated at ${event.playedMs} ms, the listener heard ${heardBeforeStop} ms`);
+      assert.ok(event.playedMs! < 4_000 - 1_000, 'stopped well before the end of the reply');
+
+      const cancels = received(stack, 'response.cancel', since);
+      assert.equal(cancels.length, 1, 'the running response was cancelled');
+      const truncates = received(stack, 'conversation.item.truncate', since);
+      assert.equal(truncates.length, 1);
+      assert.equal(truncates[0]!.event.audio_end_ms, Math.floor(event.playedMs!));
+      assert.equal(truncates[0]!.event.item_id, event.itemId);
+
+      const stale = carol.heardMs(event.at + 2 * FRAME_MS) - carol.heardMs(spoken.endedAt);
+      assert.equal(stale, 0, `${stale} ms of the interrupted reply played after the stop`);
+
+      const reply = await waitForReply(carol, spoken.endedAt);
+      assert.match(lastAssistantText(stack), /Hello Alice\./);
+      assert.ok(reply.ms >= 3_900, `the answer to Alice played in full (${reply.ms} ms), nothing of the old reply mixed in`);
+    } finally {
+      Object.assign(stream(), { burstFactor: saved.burstFactor, replyAudioMs: saved.replyAudioMs });
+    }
+  });
+});
