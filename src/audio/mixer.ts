@@ -211,10 +211,11 @@ export class SpeakerMixer {
     const contributors: string[] = [];
     // Frames due in this output frame, over all speakers. With one (one speaker talking, frames on
     // the 20 ms grid: the common case) its samples are copied straight into the output, with no
-    // int32 accumulator to clear, add into and saturate back: 1 speaker push + pull went from
-    // ≈ 2.6 to ≈ 1.1 µs in `npm run bench` (mixer_push_and_pull). Otherwise they are summed in the
-    // accumulator and saturated once at the end (never per addition, which could clip a sum that
-    // comes back into range).
+    // int32 accumulator to clear, add into and saturate back. With the pooled output array
+    // (pcmPool.ts: a fresh Int16Array(480) alone cost up to ≈ 2.6 µs), 1 speaker push + pull went
+    // from ≈ 3–4 µs to ≈ 0.4 µs on the 2-core development machine (mixer_push_and_pull in `npm run
+    // bench`). Otherwise the frames are summed in the accumulator and saturated once at the end
+    // (never per addition, which could clip a sum that comes back into range).
     let due = 0;
     for (const speaker of this.#speakers.values()) {
       const frames = speaker.frames;

@@ -14,7 +14,7 @@
  *
  * Two kernels compute the same filters, picked once at module load (see {@link resamplerKernel}):
  * - 'wasm-simd' (default): WebAssembly SIMD, `wasm/resamplerKernels.wat`, ≈ 2.3 µs per 20 ms frame
- *   each way. It wins by 4.5–5× because it does 4 outputs per instruction in float32 (f32x4; the
+ *   each way. It wins by 4.5–5.5× because it does 4 outputs per instruction in float32 (f32x4; the
  *   JS kernel's float64 scalar code does 1), splits the decimator's input into even and odd
  *   positions while downmixing (one i32x4.extadd_pairwise per 4 L/R pairs) so each tap pair is two
  *   contiguous vector loads, keeps 4 independent add chains so the adds pipeline, and converts back
