@@ -1,0 +1,172 @@
+/**
+ * The health and Prometheus endpoint, scraped while the real bot talks on the local Discord with
+ * the realtime simulator: values follow a voice turn, a barge-in, a realtime reconnect and /leave.
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
+import { Client, GatewayIntentBits } from 'discord.js';
+import { startLocalStack, type LocalStack } from '../../scripts/localStack.ts';
+import { utterance } from '../../sim/speech.ts';
+import { loadConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import { BotMetrics, metricsPortFor, startMetricsServer } from '../../src/metrics/index.ts';
+import { BotStore } from '../../src/store/store.ts';
+import { SessionRegistry } from '../../src/voice/sessionRegistry.ts';
+import { eventually, freePort, parsePrometheus } from './helpers.ts';
+
+async function scrape(base: string): Promise<Map<string, number>> {
+  const response = await fetch(`${base}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  return parsePrometheus(await response.text());
+}
+
+describe('metrics endpoint during a conversation', () => {
+  let stack: LocalStack;
+  let base: string;
+  let port: number;
+
+  before(async () => {
+    port = await freePort();
+    stack = await startLocalStack({ logLevel: 'warn', env: { METRICS_PORT: String(port), ALONE_TIMEOUT_SECONDS: '30' }, realtime: { replyAudioMs: 2_500 } });
+    base = stack.bot.metricsServer!.url;
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('binds to 127.0.0.1 on METRICS_PORT; /healthz is 200 with JSON once Discord is ready', async () => {
+    assert.equal(base, `http://127.0.0.1:${port}`);
+    const response = await fetch(`${base}/healthz`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+    const health = (await response.json()) as Record<string, unknown>;
+    assert.equal(health.status, 'ok');
+    assert.equal(health.discordReady, true);
+    assert.equal(health.guilds, 1);
+    assert.equal(health.voiceSessions, 0);
+    assert.equal((await fetch(`${base}/nothing`)).status, 404);
+    assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+  });
+
+  test('voice sessions, speakers, turn latency, tokens, cost, barge-ins, reconnects and playback are exported', async () => {
+    const { discord } = stack;
+    const guildId = discord.guildId;
+    const [alice, bob, carol] = [discord.member('Alice'), discord.member('Bob'), discord.member('Carol')];
+    let values = await scrape(base);
+    assert.equal(values.get('voicebot_discord_ready'), 1);
+    assert.equal(values.get('voicebot_voice_sessions'), 0);
+    assert.equal(values.get('voicebot_turn_latency_seconds_count'), 0);
+    assert.equal(values.get('voicebot_tokens_total{kind="input_audio"}'), 0);
+    assert.ok(values.has('process_resident_memory_bytes'), 'standard process metrics are there');
+
+    await Promise.all([alice.joinVoice(), bob.joinVoice(), carol.joinVoice()]);
+    const join = await alice.runCommand('join');
+    assert.match(await join.waitForContent(20_000), /^Joined/);
+    const session = stack.bot.context.sessions.voiceSession(guildId)!;
+    const latencies: number[] = [];
+    session.on('turn', ({ firstAudioAfterSpeechEndMs }) => latencies.push(firstAudioAfterSpeechEndMs));
+
+    // A turn: scrape while the reply is playing.
+    const { endedAt } = await alice.speak(utterance(1.6, 10));
+    await carol.waitForAudio({ minMs: 200, timeoutMs: 20_000, after: endedAt });
+    values = await scrape(base);
+    assert.equal(values.get('voicebot_voice_sessions'), 1);
+    assert.equal(values.get('voicebot_realtime_sessions{state="ready"}'), 1);
+    assert.ok(values.get('voicebot_speakers_active')! >= 1, 'Alice was heard in the last seconds');
+    assert.equal(values.get('voicebot_turn_latency_seconds_count'), 1);
+    assert.equal(latencies.length, 1);
+    assert.ok(Math.abs(values.get('voicebot_turn_latency_seconds_sum')! - latencies[0]! / 1000) < 1e-6, 'the histogram holds the turn event latency');
+    const bucket = values.get('voicebot_turn_latency_seconds_bucket{le="10"}');
+    assert.equal(bucket, 1);
+    assert.ok(values.get('voicebot_playback_frames_total')! > 0, 'reply frames were sent');
+    assert.ok(values.has('voicebot_playback_underruns_total') && values.has('voicebot_playback_late_frames_total'));
+
+    // Usage arrives with response.done at the end of the reply.
+    values = await eventually(async () => {
+      const now = await scrape(base);
+      return now.get('voicebot_tokens_total{kind="output_audio"}')! > 0 ? now : null;
+    }, 'the reply usage to be counted', 20_000);
+    assert.ok(values.get('voicebot_tokens_total{kind="input_audio"}')! > 0);
+    assert.ok(values.get('voicebot_cost_usd_total')! > 0, 'an estimated cost');
+    assert.ok(values.get('voicebot_responses_total{status="completed"}')! >= 1);
+    assert.equal(values.get('voicebot_barge_ins_total'), 0);
+
+    // A barge-in: once the first reply has played out, Bob asks and Alice talks over the reply.
+    await eventually(() => {
+      const last = carol.heard().packets.filter((packet) => !packet.silence).at(-1);
+      return last !== undefined && performance.now() - last.arrivalMs > 400;
+    }, 'the first reply to finish playing', 20_000);
+    const bob1 = await bob.speak(utterance(1.4, 21));
+    await carol.waitForAudio({ minMs: 400, timeoutMs: 20_000, after: bob1.endedAt });
+    const bargedIn = new Promise((resolve) => session.once('bargeIn', resolve));
+    void alice.speak(utterance(1.8, 22));
+    await bargedIn;
+    values = await scrape(base);
+    assert.equal(values.get('voicebot_barge_ins_total'), 1);
+
+    // A realtime reconnect: the model's socket drops; the bot reconnects.
+    const reconnectsBefore = values.get('voicebot_realtime_reconnects_total');
+    assert.equal(reconnectsBefore, 0);
+    stack.realtime!.openSessions().at(-1)!.drop();
+    values = await eventually(async () => {
+      const now = await scrape(base);
+      return now.get('voicebot_realtime_reconnects_total')! >= 1 && now.get('voicebot_realtime_sessions{state="ready"}') === 1 ? now : null;
+    }, 'the reconnect to be counted', 15_000);
+
+    // /leave: the session gauge drops and the leave is not a barge-in.
+    const leave = await alice.runCommand('leave');
+    await leave.waitForContent(10_000);
+    values = await eventually(async () => {
+      const now = await scrape(base);
+      return now.get('voicebot_voice_sessions') === 0 ? now : null;
+    }, 'the voice session gauge to drop');
+    assert.equal(values.get('voicebot_barge_ins_total'), 1);
+    assert.ok(values.get('voicebot_playback_frames_total')! > 0, 'frames of a closed session stay counted');
+  });
+});
+
+describe('metrics endpoint without a ready client', () => {
+  test('/healthz is 503 while Discord is not ready, and when stopping', async () => {
+    const config = loadConfig({ METRICS_HOST: '127.0.0.1' });
+    const store = new BotStore(':memory:');
+    const sessions = new SessionRegistry({ config, store, logger: silentLogger });
+    const client = new Client({ intents: [GatewayIntentBits.Guilds] });
+    const metrics = new BotMetrics({ client, sessions, model: config.realtime.model, processMetrics: false });
+    const server = await startMetricsServer({ port: 0, host: config.metricsHost, client, sessions, metrics, logger: silentLogger });
+    try {
+      const response = await fetch(`${server.url}/healthz`);
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { status: string }).status, 'starting');
+      const values = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+      assert.equal(values.get('voicebot_discord_ready'), 0);
+      assert.equal(values.has('process_resident_memory_bytes'), false);
+      server.markStopping();
+      assert.equal(((await (await fetch(`${server.url}/healthz`)).json()) as { status: string }).status, 'stopping');
+    } finally {
+      await server.close();
+      await sessions.shutdown();
+      await client.destroy();
+      store.close();
+    }
+  });
+});
+
+describe('metrics configuration', () => {
+  test('off by default, bound to 127.0.0.1 by default, METRICS_HOST changes it', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.metricsPort, 0);
+    assert.equal(defaults.metricsHost, '127.0.0.1');
+    assert.equal(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metricsHost, '0.0.0.0');
+    assert.throws(() => loadConfig({ METRICS_HOST: 'not a host' }), /METRICS_HOST/);
+  });
+
+  test('each shard process serves on METRICS_PORT + its shard id', () => {
+    assert.equal(metricsPortFor(9464, undefined), 9464);
+    assert.equal(metricsPortFor(9464, '0'), 9464);
+    assert.equal(metricsPortFor(9464, '3'), 9467);
+    assert.equal(metricsPortFor(9464, '[5]'), 9469);
+    assert.equal(metricsPortFor(0, '3'), 0, 'off stays off');
+  });
+});
