@@ -91,9 +91,10 @@ export function createBot(config: Config, logger: Logger, clientOptions: Partial
       store.close();
       await metricsServer?.close();
       metrics.detach();
+      // Voice channels left, model sessions closed, database flushed, gateway closed.
       logger.info(
         { leftVoice: guildsInVoice.length, unconfirmedLeaves: notConfirmed.length, ms: Math.round(performance.now() - started) },
-        'stopped: voice channels left, model sessions closed, database flushed',
+        'stopped',
       );
     },
   };

@@ -16,9 +16,9 @@ async function shutdownCase(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
   let sims: Simulators | undefined;
   let bot: BotProcess | undefined;
   try {
-    sims = await startSimulators();
+    sims = await startSimulators({ realtime: { apiKey: `sk-sim-${signal}-5b2d4086af1e9c3b7d5a2e60` } });
     const instructions = `Speak like a lighthouse keeper (${signal} case).`;
-    bot = spawnBot('src/index.ts', { ...sims.env, LOG_LEVEL: 'info' });
+    bot = spawnBot('src/index.ts', { ...sims.env, LOG_LEVEL: 'debug' });
     await bot.waitForLog((line) => line.msg === 'logged in', 'the bot to log in');
 
     const alice = sims.discord.member('Alice');
@@ -42,7 +42,7 @@ async function shutdownCase(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
     assert.ok(elapsedMs < SHUTDOWN_LIMIT_MS, `exited in ${Math.round(elapsedMs)} ms (limit ${SHUTDOWN_LIMIT_MS} ms)`);
     const logs = bot.logs();
     assert.ok(logs.some((line) => line.msg === 'shutting down' && line.signal === signal), 'logs the signal');
-    const stopped = logs.find((line) => String(line.msg).startsWith('stopped:'));
+    const stopped = logs.find((line) => line.msg === 'stopped');
     assert.ok(stopped, 'logs the completed stop');
     assert.equal(stopped.leftVoice, 1);
     assert.equal(stopped.unconfirmedLeaves, 0, 'Discord confirmed the leave before the gateway closed');
@@ -54,6 +54,15 @@ async function shutdownCase(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
     // The realtime session was closed by the bot (close frame 1000), not dropped with the process.
     await eventually(() => realtimeSessions.every((session) => session.closed), 'the realtime session to close');
     for (const session of realtimeSessions) assert.equal(session.closeCode, 1000, 'the bot closed the realtime session properly');
+
+    // The production logger (LOG_LEVEL=debug, discord.js debug output included) never printed a secret.
+    const token = sims.env.DISCORD_TOKEN;
+    for (const secret of [token, token.split('.').at(-1)!, sims.env.REALTIME_API_KEY]) {
+      assert.ok(secret.length >= 16);
+      const leak = bot.lines.find((line) => line.includes(secret));
+      assert.equal(leak, undefined, 'a secret in the output');
+    }
+    assert.ok(bot.lines.some((line) => line.includes('discord.js debug')), 'debug output was on');
 
     // Flushed: the write-ahead log was checkpointed into the database file, which holds the instructions.
     const wal = `${sims.databasePath}-wal`;
@@ -99,7 +108,7 @@ describe('shutdown while idle', () => {
       const exit = await bot.exited;
       assert.equal(exit.code, 0);
       assert.ok(exit.at - sentAt < SHUTDOWN_LIMIT_MS);
-      assert.ok(bot.logs().some((line) => String(line.msg).startsWith('stopped:') && line.leftVoice === 0));
+      assert.ok(bot.logs().some((line) => line.msg === 'stopped' && line.leftVoice === 0));
     } finally {
       bot.kill();
     }
