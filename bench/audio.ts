@@ -50,8 +50,9 @@ type NativeOpus = typeof import('@discordjs/opus');
  * call and the path are measured alternately, ROUNDS times; the ratio is the median of the
  * per-round ratios, so both sides of each ratio saw the same conditions.
  */
-function pairedRatio(raw: (i: number) => void, path: (i: number) => void, rounds = 7): { ratio: number; ratios: number[]; rawUs: number; path: Timing } {
-  const options = { runs: 3, runMs: 60, warmupMs: 60 };
+function pairedRatio(raw: (i: number) => void, path: (i: number) => void, rounds = 15): { ratio: number; ratios: number[]; rawUs: number; path: Timing } {
+  // Short, often alternated measurements: load from elsewhere comes in bursts of a few 100 ms.
+  const options = { runs: 3, runMs: 25, warmupMs: 20 };
   measure(raw);
   measure(path); // warm both up fully before the first round
   const ratios: number[] = [];
