@@ -56,8 +56,8 @@ async function shutdownCase(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
     for (const session of realtimeSessions) assert.equal(session.closeCode, 1000, 'the bot closed the realtime session properly');
 
     // The production logger (LOG_LEVEL=debug, discord.js debug output included) never printed a secret.
-    const token = sims.env.DISCORD_TOKEN;
-    for (const secret of [token, token.split('.').at(-1)!, sims.env.REALTIME_API_KEY]) {
+    const token = sims.discord.token;
+    for (const secret of [token, token.split('.').at(-1)!, sims.realtime.apiKey]) {
       assert.ok(secret.length >= 16);
       const leak = bot.lines.find((line) => line.includes(secret));
       assert.equal(leak, undefined, 'a secret in the output');
