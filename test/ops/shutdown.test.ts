@@ -59,7 +59,7 @@ async function shutdownCase(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
     const token = sims.discord.token;
     for (const secret of [token, token.split('.').at(-1)!, sims.realtime.apiKey]) {
       assert.ok(secret.length >= 16);
-      const leak = bot.lines.find((line) => line.includes(secret));
+      const leak: string | undefined = bot.lines.find((line) => line.includes(secret));
       assert.equal(leak, undefined, 'a secret in the output');
     }
     assert.ok(bot.lines.some((line) => line.includes('discord.js debug')), 'debug output was on');
