@@ -25,6 +25,7 @@ const shardIds = process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined;
 const root = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] });
 const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
 const bot = createBot(config, logger);
+logger.info({ pid: process.pid, node: process.versions.node, metricsPort: config.metricsPort || undefined }, 'starting');
 
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {

@@ -26,6 +26,7 @@ const REALTIME_KEY = 'sk-sim-3f9a1c7e5b2d4086af1e9c3b7d5a2e60';
  * is about a guild (a command, a voice session, a model session, a mention) and must say which.
  */
 const PROCESS_LEVEL = new Set([
+  'starting',
   'logged in',
   'shutting down',
   'shutdown complete',
