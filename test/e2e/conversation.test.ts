@@ -160,6 +160,34 @@ describe('voice conversation', () => {
     }
   });
 
+  test('an interruption after the reply finished streaming stops playback and truncates without cancelling anything', async () => {
+    const carol = member('Carol');
+    const session = voiceSession(stack);
+    const saved = stream().replyAudioMs;
+    stream().replyAudioMs = 3_000; // streamed 4x faster than it plays: done on the server long before playback ends
+    try {
+      const { endedAt } = await member('Bob').speak(utterance(1.0, 14));
+      await carol.waitForAudio({ minMs: 1_000, timeoutMs: 20_000, after: endedAt });
+      const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId)!;
+      await eventually(() => conversation.client.activeResponseId === null, 'the response to be done on the server');
+      const since = Date.now();
+      const bargeIn = nextBargeIn(session);
+      const interruption = member('Alice').speak(utterance(1.2, 15));
+      const event = await bargeIn;
+      const spoken = await interruption;
+      assert.ok(event.playedMs !== null && event.playedMs >= 900 && event.playedMs < 2_500, `played ${event.playedMs} ms`);
+      assert.equal(received(stack, 'response.cancel', since).length, 0, 'no response.cancel for a finished response');
+      const truncates = received(stack, 'conversation.item.truncate', since);
+      assert.equal(truncates.length, 1);
+      assert.equal(truncates[0]!.event.audio_end_ms, Math.floor(event.playedMs!));
+      assert.equal(carol.heardMs(event.at + 2 * FRAME_MS) - carol.heardMs(spoken.endedAt), 0, 'nothing stale played');
+      await waitForReply(carol, spoken.endedAt);
+      assert.match(lastAssistantText(stack), /Hello Alice\./);
+    } finally {
+      stream().replyAudioMs = saved;
+    }
+  });
+
   test('a real interruption stops playback at once, cancels the running response, truncates to what was played, plays nothing stale', async () => {
     const carol = member('Carol');
     const session = voiceSession(stack);

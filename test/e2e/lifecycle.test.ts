@@ -43,6 +43,16 @@ describe('voice lifecycle', () => {
     await robo.leaveVoice();
   });
 
+  test('moved into an empty channel, the bot leaves after the alone timeout', async () => {
+    const { discord } = stack;
+    await member('Alice').joinVoice();
+    await joinBot(stack, member('Alice'));
+    const moved = await command(member('Alice'), 'join', { channel: discord.secondVoiceChannelId });
+    assert.match(moved.content, /^Moved to/);
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave the empty channel', 8_000);
+    assert.equal(hasSession(), false);
+  });
+
   test('/leave leaves at once and says so without pinging', async () => {
     const { discord } = stack;
     await Promise.all([member('Alice').joinVoice(), member('Carol').joinVoice()]);

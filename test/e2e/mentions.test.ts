@@ -126,6 +126,22 @@ describe('mentions', () => {
     await other.waitForReply((candidate) => candidate.content.includes('am I limited too?'), 15_000);
   });
 
+  test('/join while a text-only conversation is open turns it into the voice conversation', async () => {
+    const { discord } = stack;
+    const realtime = stack.realtime!;
+    const open = realtime.openSessions();
+    assert.equal(open.length, 1, 'the text-only session of the flood is still open');
+    await Promise.all([member('Alice').joinVoice(), member('Carol').joinVoice()]);
+    await joinBot(stack, member('Alice'));
+    await eventually(() => open[0]!.config.modalities.includes('audio'), 'the session to switch to audio');
+    assert.equal(realtime.openSessions().length, 1);
+    const { endedAt } = await member('Alice').speak(utterance(0.8, 2));
+    await waitForReply(member('Carol'), endedAt);
+    assert.match(stack.bot.context.sessions.conversation(discord.guildId)!.client.history.filter((entry) => entry.role === 'assistant').at(-1)!.text, /Hello Alice\. I heard/);
+    await member('Alice').runCommand('leave');
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+  });
+
   test('@everyone-only mentions, messages from other bots and an empty mention', async () => {
     const { discord } = stack;
     const robo = discord.addMember({ name: 'Robo', bot: true });
