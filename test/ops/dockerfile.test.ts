@@ -1,0 +1,157 @@
+/**
+ * The Dockerfile cannot be built here (no container engine), so this checks its invariants: Node 22
+ * base, native build tools in a build stage, production dependencies only, non-root user, the
+ * data volume, the same entry point as `npm start`, and that everything the bot loads at run time
+ * is copied into the image and is a production dependency.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT } from './helpers.ts';
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Instructions of a Dockerfile (continuation lines joined, comments dropped), grouped by stage. */
+function parseDockerfile(text: string): { from: string; name: string | null; instructions: Instruction[] }[] {
+  const logical: string[] = [];
+  let current = '';
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.trim();
+    if (line.startsWith('#') || (line === '' && current === '')) continue;
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
+    current += line;
+    if (current.trim() !== '') logical.push(current.trim());
+    current = '';
+  }
+  const stages: { from: string; name: string | null; instructions: Instruction[] }[] = [];
+  for (const line of logical) {
+    const [keyword = '', ...rest] = line.split(/\s+/);
+    const args = rest.join(' ');
+    if (keyword.toUpperCase() === 'FROM') {
+      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      stages.push({ from: match?.[1] ?? args, name: match?.[2] ?? null, instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), args });
+    }
+  }
+  return stages;
+}
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const stages = parseDockerfile(dockerfile);
+const runtime = stages.at(-1)!;
+const build = stages.find((stage) => stage.name !== null && stage !== runtime);
+const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+const of = (stage: { instructions: Instruction[] }, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword);
+
+/** Directories and files the runtime stage copies from the build context. */
+const copiedFromContext = of(runtime, 'COPY')
+  .filter((copy) => !copy.args.startsWith('--from'))
+  .flatMap((copy) => copy.args.split(/\s+/).slice(0, -1));
+
+describe('Dockerfile', () => {
+  test('every stage is based on Node 22 (bookworm-slim)', () => {
+    assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
+    for (const stage of stages) {
+      const match = /^node:(\d+)(?:[.-]|$)/.exec(stage.from);
+      assert.ok(match, `FROM ${stage.from} is an official node image`);
+      assert.equal(Number(match[1]), 22, `FROM ${stage.from}: Node major 22`);
+      assert.match(stage.from, /bookworm-slim$/);
+    }
+  });
+
+  test('the build stage has python3, make and g++ for @discordjs/opus and installs production dependencies only', () => {
+    assert.ok(build, 'a named build stage');
+    const runs = of(build, 'RUN').map((run) => run.args).join('\n');
+    for (const tool of ['python3', 'make', 'g++']) assert.match(runs, new RegExp(`apt-get install[^\\n]*\\s${tool.replace('+', '\\+')}(\\s|$)`), `installs ${tool}`);
+    assert.match(runs, /npm ci --omit=dev/);
+    assert.ok(of(build, 'COPY').some((copy) => /package-lock\.json/.test(copy.args)), 'npm ci needs the lockfile');
+    assert.ok(of(runtime, 'COPY').some((copy) => copy.args.startsWith(`--from=${build.name}`) && /node_modules/.test(copy.args)), 'the runtime stage takes node_modules from the build');
+    assert.equal(of(runtime, 'RUN').some((run) => /apt-get install|npm (ci|install)/.test(run.args)), false, 'no compilers or installs in the runtime stage');
+  });
+
+  test('runs as a non-root user, with the data volume it may write to', () => {
+    const users = of(runtime, 'USER');
+    assert.ok(users.length > 0, 'USER is set');
+    const user = users.at(-1)!.args.split(':')[0];
+    assert.notEqual(user, 'root');
+    assert.notEqual(user, '0');
+    const volumes = of(runtime, 'VOLUME').map((volume) => volume.args).join(' ');
+    assert.match(volumes, /\/app\/data/);
+    const env = of(runtime, 'ENV').map((e) => e.args).join(' ');
+    assert.match(env, /DATABASE_PATH=\/app\/data\//, 'the database is in the volume');
+    const order = runtime.instructions.map((i) => `${i.keyword} ${i.args}`);
+    const chown = order.findIndex((line) => line.startsWith('RUN') && line.includes(`chown ${user}`) && line.includes('/app/data'));
+    assert.ok(chown >= 0 && chown < order.findIndex((line) => line.startsWith('USER')), 'the volume directory belongs to that user');
+  });
+
+  test('starts like npm start: node bin/run.mjs src/index.ts (exec form), stopped with SIGTERM', () => {
+    const cmd = of(runtime, 'CMD').at(-1);
+    assert.ok(cmd);
+    assert.deepEqual(JSON.parse(cmd.args), ['node', 'bin/run.mjs', 'src/index.ts']);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(pkg.scripts.start, 'node bin/run.mjs src/index.ts');
+    const stop = of(runtime, 'STOPSIGNAL').at(-1)?.args ?? 'SIGTERM';
+    assert.equal(stop, 'SIGTERM');
+  });
+
+  test('what the image copies exists and is not excluded by .dockerignore; secrets and data are', () => {
+    for (const source of copiedFromContext) {
+      assert.ok(existsSync(join(ROOT, source)), `${source} exists`);
+      assert.ok(!dockerignore.includes(source), `${source} is not in .dockerignore`);
+    }
+    for (const excluded of ['.env', 'node_modules', 'data', '.git', '*.sqlite']) assert.ok(dockerignore.includes(excluded), `.dockerignore has ${excluded}`);
+  });
+
+  test('everything the entry points load is copied into the image and is a production dependency', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const production = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {})]);
+    const builtins = new Set(builtinModules);
+    const copied = copiedFromContext.map((source) => resolve(ROOT, source));
+    const isCopied = (file: string) => copied.some((source) => file === source || file.startsWith(`${source}/`));
+
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const queue = ['bin/run.mjs', 'src/index.ts', 'src/sharding.ts', 'src/discord/deployCommands.ts'].map((file) => resolve(ROOT, file));
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      assert.ok(isCopied(file), `${relative(ROOT, file)} is loaded at run time but not copied into the image`);
+      const source = readFileSync(file, 'utf8');
+      // Static and dynamic imports and re-exports; `import type` / `export type` vanish at run time.
+      const specifiers = [
+        ...source.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm),
+        ...source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+        ...source.matchAll(/new URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url\)/g),
+      ].map((match) => match[1]!);
+      for (const specifier of specifiers) {
+        if (specifier.startsWith('.')) {
+          const target = resolve(dirname(file), specifier);
+          if (existsSync(target) && statSync(target).isFile()) queue.push(target);
+          else assert.fail(`${relative(ROOT, file)} imports ${specifier}, which does not exist`);
+        } else if (specifier.startsWith('node:') || builtins.has(specifier)) {
+          continue;
+        } else {
+          const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+          packages.add(name);
+        }
+      }
+    }
+    assert.ok(seen.size > 30, `followed the import graph (${seen.size} files)`);
+    console.log(`# ${seen.size} files; packages: ${[...packages].sort().join(", ")}`);
+    for (const name of packages) assert.ok(production.has(name), `${name} is imported at run time but is not a production dependency (npm ci --omit=dev leaves it out)`);
+    for (const needed of ['discord.js', '@discordjs/voice', 'pino', 'prom-client']) assert.ok(packages.has(needed), `found the import of ${needed}`);
+  });
+});
