@@ -250,6 +250,8 @@ describe('slash commands', () => {
     const shown = await command(owner(), 'instructions', {}, 'show');
     assert.match(shown.content, /Remember me after a restart\./);
     const status = await command(alice(), 'status');
+    assert.match(status.content, /\*\*Voice:\*\* not in a voice channel/);
+    assert.match(status.content, /p50 n\/a, p95 n\/a/);
     const guildTokens = Number(/\*\*This server \(all time\):\*\* (\d+) tokens in (\d+) replies/.exec(status.content)?.[1]);
     const total = usageBefore.textInput + usageBefore.textOutput + usageBefore.audioInput + usageBefore.audioOutput;
     assert.equal(guildTokens, total);

@@ -188,6 +188,27 @@ describe('voice conversation', () => {
     }
   });
 
+  test('/voice during a reply lets the reply finish, then continues in a new session with the new voice and the same context', async () => {
+    const carol = member('Carol');
+    const realtime = stack.realtime!;
+    const sessionsBefore = realtime.sessions.length;
+    const oldSession = realtime.sessions.at(-1)!;
+    const { endedAt } = await member('Alice').speak(utterance(1.0, 16));
+    await carol.waitForAudio({ minMs: 300, timeoutMs: 20_000, after: endedAt });
+    const record = await member('Owner').runCommand('voice', { name: 'sage' });
+    assert.match(await record.waitForContent(), /Voice set to \*\*sage\*\*\. The conversation switches to it after the current reply/);
+    const reply = await waitForReply(carol, endedAt);
+    assert.ok(reply.ms >= 1_900, `the reply in flight played in full (${reply.ms} ms)`);
+    const fresh = await eventually(() => realtime.sessions.length > sessionsBefore && realtime.sessions.at(-1), 'a new realtime session');
+    await eventually(() => fresh.config.voice === 'sage' && oldSession.closed, 'the new session with the new voice');
+    // The new session carries the conversation: earlier turns are in its items.
+    assert.ok(fresh.items.some((item) => /Hello Alice/.test(item.text)), 'the transcript was carried over');
+    const next = await member('Bob').speak(utterance(1.0, 17));
+    await waitForReply(carol, next.endedAt);
+    assert.ok(fresh.responsesCreated >= 1);
+    assert.match(lastAssistantText(stack), /Hello Bob\./);
+  });
+
   test('a real interruption stops playback at once, cancels the running response, truncates to what was played, plays nothing stale', async () => {
     const carol = member('Carol');
     const session = voiceSession(stack);

@@ -87,6 +87,19 @@ describe('voice lifecycle', () => {
     await assertStillTalks(2);
   });
 
+  test('a main gateway drop (resumed by discord.js) does not disturb voice', async () => {
+    const { discord } = stack;
+    const session = voiceSession(stack);
+    discord.faults.disconnectGateway(4000);
+    await sleep(500);
+    await eventually(() => stack.bot.client.ws.ping !== undefined && stack.bot.client.isReady(), 'the client to be ready');
+    assert.equal(voiceSession(stack), session);
+    await assertStillTalks(4);
+    // Commands still work after the resume.
+    const status = await command(member('Alice'), 'status');
+    assert.match(status.content, /\(ready\)/);
+  });
+
   test('kicked from voice: the bot leaves cleanly (session gone, no rejoin) and can be invited back', async () => {
     const { discord } = stack;
     const session = voiceSession(stack);
