@@ -48,6 +48,8 @@ export interface RealtimeClientOptions {
   sessionTimeoutMs?: number;
   /** Input audio kept while there is no usable session (reconnecting, rotating), newest kept (default 5 s). */
   maxBufferedAudioMs?: number;
+  /** A response (or request) with no event about it for this long is given up as failed (default 20 s). */
+  responseStallMs?: number;
 }
 
 type InputOp = { kind: 'audio'; pcm: Buffer; labels: readonly string[] } | { kind: 'commit' } | { kind: 'clear' };
@@ -92,6 +94,11 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
       emit: (name, ...args) => this.#emitTyped(name, args),
       send: (event) => this.#send(event),
       finished: (handle, result, usage) => this.#finished(handle, result, usage),
+      idle: () => {
+        this.#maybeRotate();
+        this.#pump();
+      },
+      stallMs: options.responseStallMs,
     });
   }
 

@@ -26,6 +26,10 @@ export interface ResponseTrackerDeps {
   send: (event: WireEvent) => string | null;
   /** Called once per finished response that the server reported (usage, history). */
   finished: (handle: ResponseHandle, result: ResponseResult, usage: TokenUsage | null) => void;
+  /** Called when a stalled response was given up, so the next queued one can be sent. */
+  idle?: () => void;
+  /** A request or active response with no event about it for this long is given up (default 20 s). */
+  stallMs?: number;
 }
 
 const STATUSES: readonly ResponseStatus[] = ['completed', 'cancelled', 'failed', 'incomplete'];
@@ -41,6 +45,7 @@ export class ResponseTracker {
   #echoesMetadata = false;
   /** Bytes of audio received per assistant item (bounded), to clamp truncation. */
   readonly #itemAudioBytes = new Map<string, number>();
+  #stallTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: ResponseTrackerDeps) {
     this.#deps = deps;
@@ -91,6 +96,34 @@ export class ResponseTracker {
       return;
     }
     this.#requested = { handle, eventId };
+    this.#touch();
+  }
+
+  /**
+   * (Re)arms the stall watchdog while something is in flight. A response that stops producing events
+   * (a lost or forged `response.created`, a server that never answers) would otherwise keep
+   * `busy` true forever and every later request would wait behind it: the bot would go mute.
+   */
+  #touch(): void {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = null;
+    if (!this.busy) return;
+    this.#stallTimer = setTimeout(() => this.#onStall(), this.#deps.stallMs ?? 20_000);
+    this.#stallTimer.unref();
+  }
+
+  #onStall(): void {
+    this.#stallTimer = null;
+    const inFlight = this.#active ?? this.#requested?.handle ?? null;
+    if (!inFlight) return;
+    this.#deps.log.warn({ responseId: inFlight.responseId }, 'response stalled: no event about it for too long; giving up on it');
+    this.#active = null;
+    this.#requested = null;
+    this.#cancelSent = false;
+    const result = inFlight.finish('failed', null, 'stalled');
+    this.#deps.finished(inFlight, result, null);
+    this.#deps.emit('response_done', result);
+    this.#deps.idle?.();
   }
 
   /** Cancels the active response (no-op if none, or if a cancel was already sent for it). */
@@ -122,6 +155,7 @@ export class ResponseTracker {
     this.#active = null;
     this.#requested = null;
     this.#cancelSent = false;
+    this.#touch();
     this.#itemAudioBytes.clear();
     if (inFlight) {
       const result = inFlight.finish('failed', null, reason);
@@ -141,6 +175,7 @@ export class ResponseTracker {
     const requested = this.#requested;
     if (!requested || eventId !== requested.eventId) return false;
     this.#requested = null;
+    this.#touch();
     if (code === 'conversation_already_has_active_response' || code === 'rate_limit_exceeded') {
       // Not the request's fault: it goes back to the head of the queue.
       this.#queue.unshift(requested.handle);
@@ -165,9 +200,19 @@ export class ResponseTracker {
       // Created by the server itself (server VAD with create_response).
       handle = new ResponseHandle({ outOfBand: false }, (h) => this.cancel(h));
     }
+    const previous = this.#active;
+    if (previous && previous !== handle && previous.responseId !== id) {
+      // Only one response is active at a time: one that was never finished must still resolve.
+      this.#deps.log.warn({ previous: previous.responseId, next: id }, 'response.created while another response was active; giving up on the previous one');
+      this.#active = null;
+      const result = previous.finish('failed', null, 'superseded');
+      this.#deps.finished(previous, result, null);
+      this.#deps.emit('response_done', result);
+    }
     handle.responseId = id;
     this.#active = handle;
     this.#cancelSent = false;
+    this.#touch();
     this.#deps.emit('response_started', { responseId: id });
   }
 
@@ -177,26 +222,33 @@ export class ResponseTracker {
 
   onOutputItem(event: EventOf<'response.output_item.added'>): void {
     const handle = this.#current(event.response_id);
+    if (handle) this.#touch();
     if (handle && !handle.itemIds.includes(event.item.id)) handle.itemIds.push(event.item.id);
   }
 
   onAudioDelta(event: EventOf<'response.output_audio.delta'>): void {
+    const handle = this.#current(event.response_id);
+    if (!handle) {
+      // Audio of a response that is not the active one (stale after a drop, or forged) must never
+      // reach playback: its item would never end and the next reply would queue behind it.
+      this.#deps.log.debug({ responseId: event.response_id }, 'audio delta of an unknown response ignored');
+      return;
+    }
     let pcm = Buffer.from(event.delta, 'base64');
     if (pcm.length % 2 !== 0) pcm = pcm.subarray(0, pcm.length - 1);
     this.#itemAudioBytes.set(event.item_id, (this.#itemAudioBytes.get(event.item_id) ?? 0) + pcm.length);
     if (this.#itemAudioBytes.size > 256) this.#itemAudioBytes.delete(this.#itemAudioBytes.keys().next().value!);
-    const handle = this.#current(event.response_id);
-    if (handle) {
-      handle.audioBytes += pcm.length;
-      if (!handle.itemIds.includes(event.item_id)) handle.itemIds.push(event.item_id);
-      handle.emit('audio', pcm);
-    }
+    this.#touch();
+    handle.audioBytes += pcm.length;
+    if (!handle.itemIds.includes(event.item_id)) handle.itemIds.push(event.item_id);
+    handle.emit('audio', pcm);
     this.#deps.emit('audio_delta', { responseId: event.response_id, itemId: event.item_id, pcm });
   }
 
   onTranscriptDelta(event: EventOf<'response.output_audio_transcript.delta'>): void {
     const handle = this.#current(event.response_id);
     if (handle) {
+      this.#touch();
       handle.transcript += event.delta;
       handle.emit('transcript', event.delta);
     }
@@ -206,6 +258,7 @@ export class ResponseTracker {
   onTextDelta(event: EventOf<'response.output_text.delta'>): void {
     const handle = this.#current(event.response_id);
     if (handle) {
+      this.#touch();
       handle.text += event.delta;
       handle.emit('text', event.delta);
     }
@@ -220,6 +273,7 @@ export class ResponseTracker {
     }
     this.#active = null;
     this.#cancelSent = false;
+    this.#touch();
     const raw = event.response.status ?? 'completed';
     const status: ResponseStatus = (STATUSES as readonly string[]).includes(raw) ? (raw as ResponseStatus) : 'failed';
     const details = event.response.status_details;
