@@ -99,7 +99,7 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
     const realtime = s.stack.realtime!;
     const before = realtime.sessions.length;
     // (events.once would reject on the 'error' event the expiry also emits)
-    const reconnected = new Promise((resolve) => s.conversation().client.once('reconnected', resolve));
+    const reconnected = new Promise<void>((resolve) => s.conversation().client.once('reconnected', () => resolve()));
     realtime.injectFault({ error: { type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' } });
     await reconnected;
     assert.equal(realtime.sessions.length, before + 1);
