@@ -143,6 +143,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return { ...this.#playback.stats };
   }
 
+  /** The input mixer's counters (frames received, late, overflow… per speaker). */
+  get mixerStats() {
+    return this.#mixer.stats();
+  }
+
   /** Decryption failures recovered by re-subscribing. */
   get decryptFailures(): number {
     return this.#inputs.decryptFailures;
