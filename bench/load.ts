@@ -1,0 +1,167 @@
+/**
+ * Load benchmark: N concurrent voice sessions in ONE bot process. The Discord simulator hosts one
+ * guild, so the bot process runs N bot instances (N discord.js clients, one guild each) — a
+ * conservative stand-in for one client in N guilds (each instance also carries its own gateway
+ * connection, cache and SQLite store). The simulators (N local Discords + the realtime simulator)
+ * run in a CHILD process (bench/loadSims.ts), so this process measures the bots alone.
+ *
+ * In every guild one member talks (3 turns of 1.5 s) while the bot answers (2 s replies) and another
+ * member listens. For each N: output frames more than 5 ms late (VoicePlayback stats), input frames
+ * dropped (mixer late/overflow) and decoded vs. sent, CPU and RSS per session. Reports the largest N
+ * with ≤ 1% late output frames and no dropped input frame.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { trustSimulatorCertificate } from '../sim/discord/index.ts';
+import { createBot, type Bot } from '../src/bot.ts';
+import { loadConfig } from '../src/config.ts';
+import { deployCommands } from '../src/discord/deployCommands.ts';
+import { silentLogger } from '../src/log.ts';
+import type { BenchModule, BenchRow, Report } from './harness.ts';
+
+interface Ready {
+  realtime: { url: string; apiKey: string };
+  guilds: { rest: string; token: string; applicationId: string; guildId: string }[];
+}
+
+function request<T>(child: ChildProcess, message: unknown, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child did not answer ${JSON.stringify(message)}`)), timeoutMs);
+    const onMessage = (reply: { type: string; message?: string }) => {
+      if (reply.type !== type && reply.type !== 'error') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      if (reply.type === 'error') reject(new Error(reply.message));
+      else resolve(reply as T);
+    };
+    child.on('message', onMessage);
+    if (message !== null) child.send(message as never);
+  });
+}
+
+async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
+  trustSimulatorCertificate();
+  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadSims.ts'), String(n)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const dir = mkdtempSync(join(tmpdir(), 'voice-load-'));
+  const bots: Bot[] = [];
+  const rssBase = process.memoryUsage().rss;
+  try {
+    const ready = await request<Ready>(child, null, 'ready', 60_000);
+    for (const [i, guild] of ready.guilds.entries()) {
+      const config = loadConfig(
+        {
+          DISCORD_TOKEN: guild.token,
+          DISCORD_APPLICATION_ID: guild.applicationId,
+          DISCORD_GUILD_ID: guild.guildId,
+          DISCORD_API_URL: guild.rest,
+          REALTIME_PROVIDER: 'custom',
+          REALTIME_URL: ready.realtime.url,
+          REALTIME_DIALECT: 'ga',
+          REALTIME_MODEL: 'gpt-realtime',
+          REALTIME_API_KEY: ready.realtime.apiKey,
+          DATABASE_PATH: join(dir, `bot${i}.sqlite`),
+          LOG_LEVEL: 'silent',
+        },
+        { requireDiscord: true, requireRealtimeKey: true },
+      );
+      await deployCommands({ token: guild.token, applicationId: guild.applicationId, guildId: guild.guildId, api: guild.rest });
+      const bot = createBot(config, silentLogger);
+      await bot.start();
+      bots.push(bot);
+    }
+    await request(child, { cmd: 'join' }, 'joined', 120_000);
+    const sessions = () => bots.map((bot, i) => bot.context.sessions.voiceSession(ready.guilds[i]!.guildId)!);
+    for (let i = 0; i < 100 && sessions().some((s) => s?.status !== 'ready'); i++) await sleep(100);
+    if (sessions().some((s) => s?.status !== 'ready')) throw new Error('not every voice session became ready');
+    const before = sessions().map((s) => ({ ...s.playbackStats }));
+    globalThis.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const cpuBefore = process.cpuUsage();
+    const t0 = performance.now();
+    const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpuBefore);
+    const rss = process.memoryUsage().rss;
+    let framesSent = 0;
+    let framesLate = 0;
+    let inputReceived = 0;
+    let inputDropped = 0;
+    for (const [i, session] of sessions().entries()) {
+      framesSent += session.playbackStats.framesSent - before[i]!.framesSent;
+      framesLate += session.playbackStats.framesLate - before[i]!.framesLate;
+      for (const speaker of Object.values(session.mixerStats.speakers)) {
+        inputReceived += speaker.received;
+        inputDropped += speaker.late + speaker.overflow;
+      }
+    }
+    const lateFraction = framesSent > 0 ? framesLate / framesSent : 1;
+    const ok = framesSent > 0 && lateFraction <= 0.01 && inputDropped === 0 && inputReceived >= talked.framesSent;
+    return {
+      name: 'load_sessions',
+      value: n,
+      unit: 'sessions',
+      ok,
+      output_frames_sent: framesSent,
+      output_frames_late_5ms: framesLate,
+      output_late_pct: Math.round(lateFraction * 10_000) / 100,
+      listener_packets_heard: talked.heardPackets,
+      listener_spacing_over_25ms: talked.spacingOver25ms,
+      listener_spacing_p99_ms: talked.spacingP99Ms === null ? null : Math.round(talked.spacingP99Ms * 10) / 10,
+      input_frames_sent_by_members: talked.framesSent,
+      input_frames_decoded: inputReceived,
+      input_frames_dropped: inputDropped,
+      cpu_ms_per_session_per_s: Math.round(((cpu.user + cpu.system) / 1000 / n / (wallMs / 1000)) * 10) / 10,
+      cpu_pct_of_one_core: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 10,
+      rss_mb_per_session: Math.round((((rss - rssBase) / n) / 1048576) * 10) / 10,
+      rss_total_mb: Math.round((rss / 1048576) * 10) / 10,
+      rss_growth_mb: Math.round(((rss - rssBefore) / 1048576) * 10) / 10,
+      simulators: 'child process',
+      bot_instances: n,
+    };
+  } finally {
+    for (const bot of bots) await bot.stop().catch(() => undefined);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.send({ cmd: 'close' });
+    await Promise.race([exited, sleep(10_000)]);
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const loadBenchmarks: BenchModule = {
+  name: 'load',
+  async run(report: Report) {
+    const sizes = (process.env.LOAD_SIZES ?? '10,20,40,60,80').split(',').map(Number);
+    const budgetMs = Number(process.env.LOAD_BUDGET_MS ?? 170_000);
+    const started = performance.now();
+    let best = 0;
+    let bestRow: BenchRow | null = null;
+    for (const n of sizes) {
+      if (performance.now() - started > budgetMs * 0.6 && best > 0) break; // keep within the time budget
+      let row: BenchRow & { ok: boolean };
+      try {
+        row = await runLoad(n);
+      } catch (error) {
+        report({ name: 'load_sessions', value: n, unit: 'sessions', ok: false, error: error instanceof Error ? error.message : String(error) });
+        break;
+      }
+      report(row);
+      if (!row.ok) break;
+      best = n;
+      bestRow = row;
+    }
+    report({
+      name: 'load_max_sessions',
+      value: best,
+      unit: 'sessions',
+      criteria: '<=1% output frames >5 ms late, 0 input frames dropped, all member frames decoded',
+      cpu_ms_per_session_per_s: bestRow?.cpu_ms_per_session_per_s ?? null,
+      rss_mb_per_session: bestRow?.rss_mb_per_session ?? null,
+      simulators: 'child process (bench/loadSims.ts); the measured process runs only the bots',
+      note: 'one bot process running N bot instances (one guild each): the Discord simulator hosts one guild',
+    });
+  },
+};

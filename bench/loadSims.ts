@@ -1,0 +1,90 @@
+/**
+ * Child process of the load benchmark (bench/load.ts): hosts N local Discord simulators (one guild
+ * each) and one realtime simulator, so the measured process runs the bots alone. Driven over IPC:
+ *   → { cmd: 'join' }   every guild's Alice and Carol join voice and Alice runs /join
+ *   → { cmd: 'talk', turns, seconds }  every Alice speaks `turns` utterances while the bots reply;
+ *      answers with frames sent by members and what the listeners (Carol) heard: packets and
+ *      arrival spacing of the bot's reply audio.
+ *   → { cmd: 'close' }
+ * Prints one JSON line with the simulators' addresses first.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startDiscordSimulator, type DiscordSimulator } from '../sim/discord/index.ts';
+import { startRealtimeSimulator } from '../sim/realtime/index.ts';
+import { utterance } from '../sim/speech.ts';
+
+const n = Number(process.argv[2] ?? 1);
+const realtime = await startRealtimeSimulator({ replyAudioMs: 2_000 });
+const sims: DiscordSimulator[] = [];
+for (let i = 0; i < n; i++) sims.push(await startDiscordSimulator({ members: [{ name: 'Alice' }, { name: 'Carol' }] }));
+
+const send = (message: unknown) => process.send!(message);
+send({
+  type: 'ready',
+  realtime: { url: realtime.url, apiKey: realtime.apiKey },
+  guilds: sims.map((sim) => ({ rest: sim.rest, token: sim.token, applicationId: sim.applicationId, guildId: sim.guildId })),
+});
+
+process.on('message', async (message: { cmd: string; turns?: number; seconds?: number }) => {
+  try {
+    if (message.cmd === 'join') {
+      await Promise.all(
+        sims.map(async (sim) => {
+          await sim.member('Alice').joinVoice();
+          await sim.member('Carol').joinVoice();
+          const record = await sim.member('Alice').runCommand('join');
+          const content = await record.waitForContent(60_000);
+          if (!content.startsWith('Joined')) throw new Error(`join refused: ${content}`);
+        }),
+      );
+      send({ type: 'joined' });
+    } else if (message.cmd === 'talk') {
+      const turns = message.turns ?? 3;
+      const seconds = message.seconds ?? 1.5;
+      for (const sim of sims) sim.member('Carol').clearHeard();
+      const startedAt = performance.now();
+      let framesSent = 0;
+      await Promise.all(
+        sims.map(async (sim, g) => {
+          await sleep((g * 20) / sims.length); // spread the members' 20 ms phases
+          for (let t = 0; t < turns; t++) {
+            const pcm = utterance(seconds, 1 + t);
+            framesSent += Math.ceil(pcm.length / 1920) + 5; // voiced frames + five silence frames
+            await sim.member('Alice').speak(pcm);
+            await sleep(2_600); // the bot answers (2 s reply) before the next turn
+          }
+        }),
+      );
+      await sleep(1_000);
+      // Arrival spacing of consecutive reply packets heard by each listener, within bursts.
+      let packets = 0;
+      let spacingOver25 = 0;
+      const gaps: number[] = [];
+      for (const sim of sims) {
+        const heard = sim.member('Carol').heard().packets.filter((p) => !p.silence);
+        packets += heard.length;
+        for (let i = 1; i < heard.length; i++) {
+          const gap = heard[i]!.arrivalMs - heard[i - 1]!.arrivalMs;
+          if (gap > 200) continue; // between replies
+          gaps.push(gap);
+          if (gap > 25) spacingOver25++;
+        }
+      }
+      gaps.sort((a, b) => a - b);
+      send({
+        type: 'talked',
+        framesSent,
+        heardPackets: packets,
+        spacingOver25ms: spacingOver25,
+        spacingP99Ms: gaps.length ? gaps[Math.floor(gaps.length * 0.99)] : null,
+        elapsedMs: performance.now() - startedAt,
+      });
+    } else if (message.cmd === 'close') {
+      await Promise.all(sims.map((sim) => sim.close()));
+      await realtime.close();
+      process.exit(0);
+    }
+  } catch (error) {
+    send({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  }
+});
