@@ -38,7 +38,7 @@ import { loadWasmResamplerKernels, type WasmResamplerKernels } from './wasm/wasm
  * returning a new array per frame, as the bot uses it, and in brackets writing into `out`):
  *
  *   per 20 ms frame            down 48k st → 24k mono   up 24k mono → 48k st   meets quality bar
- *   ours, wasm-simd kernel       ≈ 2.5–3.5 (2.3) µs        ≈ 2.5–3 (2.3) µs             yes
+ *   ours, wasm-simd kernel       ≈ 2.1–3.5 (2.3) µs        ≈ 2.5–3.3 (2.3–2.6) µs       yes
  *   ours, js kernel              ≈ 10.6 (10.4) µs          ≈ 13–14.5 (12.5) µs          yes
  *   libsamplerate SINC_FASTEST       ≈ 80 µs                 ≈ 101 µs                no: −6.3 dB at 10 kHz
  *   libsamplerate SINC_MEDIUM        ≈ 171 µs                ≈ 200 µs                yes
