@@ -8,7 +8,7 @@ import { availableResamplerKernels, Downsampler, resamplerKernel, Upsampler } fr
 import { SpeakerMixer } from '../src/audio/mixer.ts';
 import { PlaybackBuffer } from '../src/audio/playbackBuffer.ts';
 import { measure, round, timingRow, type BenchModule, type Report, type Timing } from './harness.ts';
-import { speechLike, toPcm16 } from './signals.ts';
+import { speechLike, toPcm16 } from '../sim/speech.ts';
 import { libsamplerateFastest, libsamplerateMedium, oursCandidates, type ResamplerCandidate } from './resamplers.ts';
 import { measureQuality, meetsRequirements } from './resamplerQuality.ts';
 
