@@ -16,7 +16,7 @@ export {
   type LoadOpusOptions,
   type OpusEncoderOptions,
 } from './opusCodec.ts';
-export { Downsampler, Upsampler } from './resampler.ts';
+export { Downsampler, Upsampler, resamplerKernel, availableResamplerKernels, type ResamplerKernel } from './resampler.ts';
 export {
   SpeakerMixer,
   type SpeakerMixerOptions,
