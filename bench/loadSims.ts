@@ -46,7 +46,9 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       let framesSent = 0;
       await Promise.all(
         sims.map(async (sim, g) => {
-          await sleep((g * 20) / sims.length); // spread the members' 20 ms phases
+          // Spread the members over the turn cycle (speech + reply), as independent conversations
+          // would be; this also spreads the simulator's up-front Opus encoding of each utterance.
+          await sleep((g * (seconds * 1000 + 2_600)) / sims.length + (g % 20));
           for (let t = 0; t < turns; t++) {
             const pcm = utterance(seconds, 1 + t);
             framesSent += Math.ceil(pcm.length / 1920) + 5; // voiced frames + five silence frames
