@@ -26,6 +26,16 @@ const TOKEN_KINDS: [kind: string, field: keyof TokenUsage][] = [
   ['output_audio', 'outputAudioTokens'],
 ];
 
+/**
+ * Adds a count reported by the model service. Counting must never throw into the realtime client's
+ * event dispatch: prom-client throws on non-finite values, so only finite positive values are added.
+ */
+function addCount<T extends string>(counter: Counter<T>, value: number, labels?: Partial<Record<T, string>>): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return;
+  if (labels) counter.inc(labels, value);
+  else counter.inc(value);
+}
+
 /** Options of {@link BotMetrics}. */
 export interface BotMetricsOptions {
   client: Client;
@@ -167,17 +177,18 @@ export class BotMetrics {
       realtime.on('reconnecting', () => this.#reconnects.inc());
       realtime.on('rate_limited', () => this.#rateLimited.inc());
       realtime.on('response_done', (result) => {
-        this.#responses.inc({ status: result.status });
+        this.#responses.inc({ status: String(result.status) });
         if (!result.usage) return;
-        for (const [kind, field] of TOKEN_KINDS) if (result.usage[field] > 0) this.#tokens.inc({ kind }, result.usage[field]);
-        const cost = estimateCost(result.usage, model);
-        if (cost > 0) this.#cost.inc(cost);
+        for (const [kind, field] of TOKEN_KINDS) addCount(this.#tokens, result.usage[field], { kind });
+        addCount(this.#cost, estimateCost(result.usage, model));
       });
     };
     const onVoiceSession = (session: VoiceSession) => {
       voiceSessions.add(session);
       this.#playbackSeen.set(session, { framesSent: 0, framesLate: 0, underruns: 0 });
-      session.on('turn', ({ firstAudioAfterSpeechEndMs }) => this.#turnLatency.observe(firstAudioAfterSpeechEndMs / 1000));
+      session.on('turn', ({ firstAudioAfterSpeechEndMs: ms }) => {
+        if (Number.isFinite(ms) && ms >= 0) this.#turnLatency.observe(ms / 1000);
+      });
       // /leave stops playback through the same path as a barge-in, with 'leave' as the user.
       session.on('bargeIn', ({ userId }) => userId !== 'leave' && this.#bargeIns.inc());
       session.once('destroyed', () => {

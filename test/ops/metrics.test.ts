@@ -3,6 +3,7 @@
  * the realtime simulator: values follow a voice turn, a barge-in, a realtime reconnect and /leave.
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { Client, GatewayIntentBits } from 'discord.js';
@@ -12,7 +13,9 @@ import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { BotMetrics, metricsPortFor, startMetricsServer } from '../../src/metrics/index.ts';
 import { BotStore } from '../../src/store/store.ts';
+import type { GuildConversation } from '../../src/voice/guildConversation.ts';
 import { SessionRegistry } from '../../src/voice/sessionRegistry.ts';
+import type { VoiceSession } from '../../src/voice/voiceSession.ts';
 import { eventually, freePort, parsePrometheus } from './helpers.ts';
 
 async function scrape(base: string): Promise<Map<string, number>> {
@@ -146,6 +149,43 @@ describe('metrics endpoint without a ready client', () => {
       assert.equal(((await (await fetch(`${server.url}/healthz`)).json()) as { status: string }).status, 'stopping');
     } finally {
       await server.close();
+      await sessions.shutdown();
+      await client.destroy();
+      store.close();
+    }
+  });
+});
+
+describe('metrics never disturb the bot', () => {
+  test('absurd counts from the model service (NaN, Infinity, negative) are ignored instead of throwing into the client', async () => {
+    const config = loadConfig({});
+    const store = new BotStore(':memory:');
+    const sessions = new SessionRegistry({ config, store, logger: silentLogger });
+    const client = new Client({ intents: [GatewayIntentBits.Guilds] });
+    const metrics = new BotMetrics({ client, sessions, model: 'gpt-realtime', processMetrics: false });
+    try {
+      const realtime = new EventEmitter();
+      const conversation = { client: realtime, state: 'ready' };
+      sessions.emit('conversation', conversation as unknown as GuildConversation);
+      const usage = { inputTextTokens: Number.NaN, inputAudioTokens: Number.POSITIVE_INFINITY, cachedTextTokens: -5, cachedAudioTokens: 0, outputTextTokens: 7, outputAudioTokens: 1e308 };
+      assert.doesNotThrow(() => realtime.emit('response_done', { status: 'completed', usage }));
+      const voice = new EventEmitter() as EventEmitter & { playbackStats: object; activeSpeakers: string[] };
+      voice.playbackStats = { framesSent: 0, framesLate: 0, underruns: 0 };
+      voice.activeSpeakers = [];
+      sessions.emit('voiceSession', voice as unknown as VoiceSession);
+      assert.doesNotThrow(() => voice.emit('turn', { speakers: [], firstAudioAfterSpeechEndMs: Number.POSITIVE_INFINITY }));
+      voice.emit('turn', { speakers: [], firstAudioAfterSpeechEndMs: 250 });
+      const values = parsePrometheus(await metrics.render());
+      assert.equal(values.get('voicebot_tokens_total{kind="output_text"}'), 7);
+      assert.equal(values.get('voicebot_tokens_total{kind="input_text"}'), 0);
+      assert.equal(values.get('voicebot_tokens_total{kind="input_audio"}'), 0);
+      assert.equal(values.get('voicebot_tokens_total{kind="cached_text"}'), 0);
+      assert.equal(values.get('voicebot_cost_usd_total'), 0, 'an infinite cost is not added');
+      assert.equal(values.get('voicebot_realtime_sessions{state="ready"}'), 1);
+      assert.equal(values.get('voicebot_turn_latency_seconds_count'), 1);
+      assert.equal(values.get('voicebot_turn_latency_seconds_sum'), 0.25);
+    } finally {
+      metrics.detach();
       await sessions.shutdown();
       await client.destroy();
       store.close();
