@@ -44,7 +44,8 @@ export interface ReplyTransport<M> {
 export class StreamedReply<M> {
   readonly #transport: ReplyTransport<M>;
   readonly #editIntervalMs: number;
-  readonly #messages: { message: M; shown: string }[] = [];
+  /** Sent messages, what each shows, and when it was last written (Date.now()). */
+  readonly #messages: { message: M; shown: string; writtenAt: number }[] = [];
   #text = '';
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -96,6 +97,14 @@ export class StreamedReply<M> {
   }
 
   async #flush(): Promise<void> {
+    // Even the final edit waits out the interval since the message was last written, so a message is
+    // never edited twice within `editIntervalMs` (the answer may end just after a throttled edit).
+    const pending = splitForDiscord(this.#text);
+    const waitMs = Math.max(
+      0,
+      ...this.#messages.filter((sent, index) => pending[index] !== undefined && pending[index] !== sent.shown).map((sent) => sent.writtenAt + this.#editIntervalMs - Date.now()),
+    );
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     const pieces = splitForDiscord(this.#text);
     for (let index = 0; index < pieces.length; index++) {
       const content = pieces[index]!;
@@ -103,10 +112,11 @@ export class StreamedReply<M> {
       const existing = this.#messages[index];
       if (!existing) {
         const message = index === 0 ? await this.#transport.sendFirst(content) : await this.#transport.sendNext(content);
-        this.#messages.push({ message, shown: content });
+        this.#messages.push({ message, shown: content, writtenAt: Date.now() });
       } else if (existing.shown !== content) {
         await this.#transport.edit(existing.message, content);
         existing.shown = content;
+        existing.writtenAt = Date.now();
       }
     }
   }

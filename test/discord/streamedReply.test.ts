@@ -53,7 +53,7 @@ function recordingTransport() {
 }
 
 test('streamed text: one first message, throttled edits, continuation past 2,000 characters, exact final text', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const { messages, calls, transport } = recordingTransport();
   const reply = new StreamedReply(transport, { editIntervalMs: 1_000 });
   reply.append('Hello');
@@ -69,7 +69,13 @@ test('streamed text: one first message, throttled edits, continuation past 2,000
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(calls, ['first', 'edit0']);
   reply.append(` ${'long '.repeat(600)}end`);
-  await reply.finish();
+  // The final edit of message 0 waits out the interval since its last edit.
+  const finished = reply.finish();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(calls, ['first', 'edit0']);
+  t.mock.timers.tick(1_000);
+  await finished;
+  assert.deepEqual(calls, ['first', 'edit0', 'edit0', 'next']);
   assert.equal(messages.length, 2);
   assert.ok(messages.every((message) => message.content.length <= DISCORD_MESSAGE_LIMIT));
   assert.equal(messages.map((message) => message.content).join(' '), reply.text.replace(/\s+$/, ''));
