@@ -82,6 +82,28 @@ describe('mentions', () => {
     }
   });
 
+  test('a slowly streamed answer: the final edit also keeps a second from the previous edit', async () => {
+    const stream = stack.realtime!.sessions.at(-1)!.stream;
+    const saved = { ...stream };
+    // 40 characters per 100 ms: the answer ends at an arbitrary point between two throttled edits.
+    Object.assign(stream, { burstFactor: 1, deltaMs: 100 });
+    try {
+      const question = `tell me about ${'the weather and '.repeat(6)}nothing else`;
+      const message = await member('Carol').say(question, { mentionBot: true });
+      const reply = await message.waitForReply((candidate) => candidate.content.endsWith('nothing else"'), 20_000);
+      await sleep(1_500);
+      const times = stack.discord.recorded.messages
+        .filter((request) => request.method === 'PATCH' && request.path.endsWith(`/${reply.id}`))
+        .map((request) => request.at);
+      assert.ok(times.length >= 1, 'edited while streaming');
+      const created = stack.discord.recorded.messages.find((request) => request.method === 'POST' && request.at >= message.sentAt && !request.path.endsWith('/typing'))!.at;
+      const all = [created, ...times];
+      for (let i = 1; i < all.length; i++) assert.ok(all[i]! - all[i - 1]! >= 950, `message writes ${Math.round(all[i]! - all[i - 1]!)} ms apart`);
+    } finally {
+      Object.assign(stream, { burstFactor: saved.burstFactor, deltaMs: saved.deltaMs });
+    }
+  });
+
   test('with an active voice session, text and voice share one conversation (one realtime session)', async () => {
     const { discord } = stack;
     const realtime = stack.realtime!;
