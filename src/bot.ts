@@ -54,7 +54,8 @@ export function createBot(config: Config, logger: Logger, clientOptions: Partial
   client.rest.on(RESTEvents.RateLimited, (info) =>
     logger.warn({ route: info.route, method: info.method, retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limited'),
   );
-  const metrics = new BotMetrics({ client, sessions, model: config.realtime.model });
+  // Process metrics (GC observer, event-loop monitor) cannot be switched off again: only when served.
+  const metrics = new BotMetrics({ client, sessions, model: config.realtime.model, processMetrics: config.metricsPort > 0 });
 
   let metricsServer: MetricsServer | null = null;
   let stopped = false;
