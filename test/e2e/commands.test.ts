@@ -100,6 +100,13 @@ describe('slash commands', () => {
     }
   });
 
+  test('/join channel: with a text channel is refused privately', async () => {
+    const { record, content } = await command(alice(), 'join', { channel: stack.discord.textChannelId });
+    assert.equal(record.ephemeral, true);
+    assert.match(content, /is not a voice channel/);
+    assert.equal(stack.discord.botVoiceChannel(), null);
+  });
+
   test("/join defers first, then joins the caller's channel undeafened; again says already; moves on request", async () => {
     const { discord } = stack;
     const record = await joinBot(stack, alice());
@@ -200,8 +207,11 @@ describe('slash commands', () => {
     assert.equal(shown.content.split('```').length - 1, 2, shown.content);
     assert.ok(shown.content.trimEnd().endsWith('```'));
 
+    const resetAt = Date.now();
     const reset = await command(owner(), 'instructions', {}, 'reset');
-    assert.match(reset.content, /reset to the default/);
+    assert.match(reset.content, /reset to the default\. Applied to the conversation in progress\./);
+    const defaults = stack.config.defaultInstructions;
+    await eventually(() => received(stack, 'session.update', resetAt).some((entry) => JSON.stringify(entry.event).includes(JSON.stringify(defaults).slice(1, 60))), 'the default instructions applied live');
     assert.equal(stack.bot.context.store.getSettings(discord.guildId).instructions, null);
     const afterReset = await command(owner(), 'instructions', {}, 'show');
     assert.match(afterReset.content, /\(default, /);

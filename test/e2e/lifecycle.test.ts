@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { LocalStack } from '../../scripts/localStack.ts';
-import { assertNoPings, command, eventually, joinBot, lastAssistantText, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+import { FRAME_MS } from '../../src/audio/format.ts';
+import { assertNoPings, command, eventually, joinBot, lastAssistantText, nextBargeIn, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 describe('voice lifecycle', () => {
   let stack: LocalStack;
@@ -51,6 +52,44 @@ describe('voice lifecycle', () => {
     assert.match(moved.content, /^Moved to/);
     await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave the empty channel', 8_000);
     assert.equal(hasSession(), false);
+  });
+
+  test('someone leaving and coming back within the timeout keeps the bot in the channel', async () => {
+    const { discord } = stack;
+    await member('Alice').joinVoice();
+    await joinBot(stack, member('Alice'));
+    await member('Alice').leaveVoice();
+    await sleep(300);
+    await member('Alice').joinVoice();
+    await sleep(1_700);
+    assert.equal(discord.botVoiceChannel(), discord.voiceChannelId, 'still in the channel');
+    assert.equal(hasSession(), true);
+    await command(member('Alice'), 'leave');
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+  });
+
+  test('/leave during a reply silences it at once', async () => {
+    const { discord } = stack;
+    const carol = member('Carol');
+    await Promise.all([member('Alice').joinVoice(), carol.joinVoice()]);
+    await joinBot(stack, member('Alice'));
+    const stream = stack.realtime!.sessions.at(-1)!.stream;
+    const saved = stream.replyAudioMs;
+    stream.replyAudioMs = 3_000;
+    try {
+      const { endedAt } = await member('Alice').speak(utterance(0.8, 5));
+      await carol.waitForAudio({ minMs: 300, timeoutMs: 20_000, after: endedAt });
+      const stopped = nextBargeIn(voiceSession(stack)); // /leave stops playback through the interrupt path
+      const record = await member('Alice').runCommand('leave');
+      const stoppedAt = (await stopped).at;
+      await record.waitForContent();
+      await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+      await sleep(500);
+      assert.equal(carol.heardMs(stoppedAt + 2 * FRAME_MS), 0, 'nothing played after /leave');
+      assert.ok(carol.heardMs(endedAt) < 2_500, 'the reply was cut short');
+    } finally {
+      stream.replyAudioMs = saved;
+    }
   });
 
   test('/leave leaves at once and says so without pinging', async () => {
