@@ -26,6 +26,21 @@ export interface GuildConversationEvents {
 /** Transcription model for user speech (used for history re-seeding and shown in logs at debug). */
 const TRANSCRIPTION_MODEL = 'whisper-1';
 
+/**
+ * A person's name as it appears in a `[speaker: …]` label: brackets become parentheses and control
+ * characters spaces, so a display name can neither close the label early nor forge another one.
+ */
+export function labelName(name: string): string {
+  const clean = name
+    .replaceAll('[', '(')
+    .replaceAll(']', ')')
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 64);
+  return clean.length > 0 ? clean : 'someone';
+}
+
 /** The turn detection the bot runs with: the server finds turns, the bot decides when to answer. */
 export function toTurnDetection(stored: StoredTurnDetection | null): TurnDetection {
   const chosen = stored ?? { type: 'server_vad' as const };
@@ -189,7 +204,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     await previous;
     this.#lastActivityAt = Date.now();
     try {
-      this.client.addUserText(`[speaker: ${authorName}] ${text}`, { name: authorName });
+      this.client.addUserText(`[speaker: ${labelName(authorName)}] ${text}`, { name: authorName });
       const handle = this.client.createResponse({ modalities: ['text'] });
       void handle.done.finally(release);
       return handle;

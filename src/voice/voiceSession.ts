@@ -16,7 +16,7 @@ import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
 import { BargeInGate } from './bargeInGate.ts';
 import { guardReceiver } from './receiverGuard.ts';
-import type { GuildConversation } from './guildConversation.ts';
+import { labelName, type GuildConversation } from './guildConversation.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import { VoicePlayback } from './voicePlayback.ts';
@@ -264,7 +264,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#playback.isPlaying || this.#audioResponseId !== null) return;
     const speakers = [...new Set(contributorIds)].map((id) => this.#displayName(id));
     const client = this.#options.conversation.client;
-    if (speakers.length > 0) client.addContextNote(`[${speakers.length > 1 ? 'speakers' : 'speaker'}: ${speakers.join(', ')}]`);
+    if (speakers.length > 0) client.addContextNote(`[${speakers.length > 1 ? 'speakers' : 'speaker'}: ${speakers.map(labelName).join(', ')}]`);
     const handle = client.createResponse({ modalities: ['audio'] });
     this.#pendingTurn = { speechEndAt: this.#lastVoicedAt, speakers, responseId: handle.responseId };
   }
