@@ -92,6 +92,26 @@ describe('voice lifecycle', () => {
     }
   });
 
+  test('/join while the model service refuses connections fails with a clear message and stays out of voice', async () => {
+    const { discord } = stack;
+    await member('Alice').joinVoice();
+    stack.realtime!.injectFault({ refuseUpgrades: { count: 1_000, status: 401 } });
+    try {
+      const { record, content } = await command(member('Alice'), 'join');
+      assert.equal(record.callback?.type, 5);
+      assert.match(content, /^Couldn't join <#\d+>: the AI model is unavailable \(.+\)\.$/);
+      assertNoPings(record);
+      await sleep(300);
+      assert.equal(discord.botVoiceChannel(), null);
+      assert.equal(hasSession(), false);
+    } finally {
+      stack.realtime!.injectFault({ refuseUpgrades: { count: 0, status: 401 } });
+    }
+    await joinBot(stack, member('Alice'));
+    await command(member('Alice'), 'leave');
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+  });
+
   test('/leave leaves at once and says so without pinging', async () => {
     const { discord } = stack;
     await Promise.all([member('Alice').joinVoice(), member('Carol').joinVoice()]);
