@@ -30,6 +30,27 @@ describe('voice lifecycle', () => {
     assert.match(lastAssistantText(stack), /Hello Alice\./);
   }
 
+  test('/join while the model service refuses connections fails with a clear message and stays out of voice', async () => {
+    const { discord } = stack;
+    assert.equal(stack.bot.context.sessions.conversation(discord.guildId), undefined, 'no conversation yet');
+    await member('Alice').joinVoice();
+    stack.realtime!.injectFault({ refuseUpgrades: { count: 1_000, status: 401 } });
+    try {
+      const { record, content } = await command(member('Alice'), 'join');
+      assert.equal(record.callback?.type, 5);
+      assert.match(content, /^Couldn't join <#\d+>: the AI model is unavailable \(.+\)\.$/);
+      assertNoPings(record);
+      await sleep(300);
+      assert.equal(discord.botVoiceChannel(), null);
+      assert.equal(hasSession(), false);
+    } finally {
+      stack.realtime!.injectFault({ refuseUpgrades: { count: 0, status: 401 } });
+    }
+    await joinBot(stack, member('Alice'));
+    await command(member('Alice'), 'leave');
+    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
+  });
+
   test('the bot stays while a human is there and leaves after ALONE_TIMEOUT_SECONDS once only a bot is left', async () => {
     const { discord } = stack;
     await member('Alice').joinVoice();
@@ -90,26 +111,6 @@ describe('voice lifecycle', () => {
     } finally {
       stream.replyAudioMs = saved;
     }
-  });
-
-  test('/join while the model service refuses connections fails with a clear message and stays out of voice', async () => {
-    const { discord } = stack;
-    await member('Alice').joinVoice();
-    stack.realtime!.injectFault({ refuseUpgrades: { count: 1_000, status: 401 } });
-    try {
-      const { record, content } = await command(member('Alice'), 'join');
-      assert.equal(record.callback?.type, 5);
-      assert.match(content, /^Couldn't join <#\d+>: the AI model is unavailable \(.+\)\.$/);
-      assertNoPings(record);
-      await sleep(300);
-      assert.equal(discord.botVoiceChannel(), null);
-      assert.equal(hasSession(), false);
-    } finally {
-      stack.realtime!.injectFault({ refuseUpgrades: { count: 0, status: 401 } });
-    }
-    await joinBot(stack, member('Alice'));
-    await command(member('Alice'), 'leave');
-    await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
   });
 
   test('/leave leaves at once and says so without pinging', async () => {
