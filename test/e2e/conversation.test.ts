@@ -54,6 +54,16 @@ describe('voice conversation', () => {
     }
   });
 
+  test('speech over a poor network (jitter, loss, reordering, duplicates) is still heard and answered', async () => {
+    const carol = member('Carol');
+    const since = Date.now();
+    const { endedAt } = await member('Bob').speak(utterance(1.2, 19), { jitterMs: 15, loss: 0.03, reorder: 0.05, duplicate: 0.05 });
+    await waitForReply(carol, endedAt);
+    assert.deepEqual(notesSince(stack, since), ['[speaker: Bob]']);
+    const heardSeconds = Number(/I heard (\d\.\d) seconds/.exec(lastAssistantText(stack))?.[1]);
+    assert.ok(heardSeconds >= 1.2 && heardSeconds < 2.4, `the model heard ${heardSeconds} s of a 1.2 s utterance`);
+  });
+
   test('a bot in the channel is not heard: its speech alone is never sent to the model nor answered', async () => {
     const { discord } = stack;
     const robo = discord.addMember({ name: 'Robo', bot: true });
