@@ -130,11 +130,18 @@ export function usageFromWire(usage: z.infer<typeof usageSchema> | null | undefi
   };
 }
 
-/** Retry delay hinted by a rate-limit message ("…try again in 1.5s" / "in 200ms"), else the fallback. */
+/** Longest pause a rate-limit hint may impose: a hostile or garbled hint must not mute the bot for hours. */
+export const MAX_RATE_LIMIT_PAUSE_MS = 60_000;
+
+/**
+ * Retry delay hinted by a rate-limit message ("…try again in 1.5s" / "in 200ms"), else the fallback;
+ * clamped to 0…{@link MAX_RATE_LIMIT_PAUSE_MS}.
+ */
 export function retryAfterFromMessage(message: string, fallbackMs = 1000): number {
   const match = /try again in ([\d.]+)\s*(ms|s)\b/i.exec(message);
   if (!match?.[1]) return fallbackMs;
   const value = Number(match[1]);
   if (!Number.isFinite(value)) return fallbackMs;
-  return Math.round(match[2]?.toLowerCase() === 'ms' ? value : value * 1000);
+  const ms = Math.round(match[2]?.toLowerCase() === 'ms' ? value : value * 1000);
+  return Math.min(Math.max(ms, 0), MAX_RATE_LIMIT_PAUSE_MS);
 }
