@@ -11,5 +11,7 @@ test('rate-limit hints are read in seconds and milliseconds', () => {
 
 test('a huge or hostile hint cannot mute the bot for longer than the cap', () => {
   assert.equal(retryAfterFromMessage('try again in 86400s'), MAX_RATE_LIMIT_PAUSE_MS);
-  assert.equal(retryAfterFromMessage(`try again in ${'9'.repeat(400)}s`), MAX_RATE_LIMIT_PAUSE_MS);
+  assert.equal(retryAfterFromMessage('try again in 99999999999ms'), MAX_RATE_LIMIT_PAUSE_MS);
+  // A number too large to represent is no hint at all: the short fallback applies.
+  assert.equal(retryAfterFromMessage(`try again in ${'9'.repeat(400)}s`), 1_000);
 });
