@@ -30,8 +30,9 @@ const LATE_FRAME_MS = 5;
 
 /**
  * Plays reply audio in the voice channel: 24 kHz deltas go into a {@link PlaybackBuffer}; on each
- * tick of the shared 20 ms clock one 48 kHz frame is Opus-encoded and sent with
- * `connection.playOpusPacket`. The first frame of a reply is sent the moment the pre-buffer fills
+ * tick of the shared 20 ms clock one 48 kHz frame, Opus-encoded ahead of time, is sent with
+ * `connection.playOpusPacket`, and the next frame is encoded once every session has sent (so with
+ * many sessions on one clock, the last one's packet does not wait for everyone else's encoding). The first frame of a reply is sent the moment the pre-buffer fills
  * rather than at the next tick, so a reply starts within a frame of its first delta. `stop()` empties
  * everything at once (interruption) and reports how much of the item was actually sent.
  */
@@ -41,6 +42,9 @@ export class VoicePlayback {
   readonly #encoder = new OpusFrameEncoder();
   readonly #startedItems = new Set<string>();
   readonly #firstDeltaAt = new Map<string, number>();
+  /** The next packet, encoded ahead of its tick so the tick itself only sends. */
+  #prepared: { packet: Buffer; itemId: string | null; ms: number } | null = null;
+  #preparing = false;
   #unsubscribe: (() => void) | undefined;
   #speaking = false;
   #silenceLeft = 0;
@@ -54,17 +58,18 @@ export class VoicePlayback {
 
   /** Whether reply audio is being sent or waiting to be sent. */
   get isPlaying(): boolean {
-    return this.#buffer.isPlaying || this.#buffer.bufferedMs > 0;
+    return this.#prepared !== null || this.#buffer.isPlaying || this.#buffer.bufferedMs > 0;
   }
 
   /** The reply item being played, if any. */
   get currentItemId(): string | null {
-    return this.#buffer.currentItemId;
+    return this.#prepared?.itemId ?? this.#buffer.currentItemId;
   }
 
-  /** Milliseconds of this item's audio that have been sent. */
+  /** Milliseconds of this item's audio that have been sent (not counting the packet encoded ahead). */
   playedMs(itemId: string): number {
-    return this.#buffer.playedMs(itemId);
+    const pending = this.#prepared?.itemId === itemId ? this.#prepared.ms : 0;
+    return Math.max(0, this.#buffer.playedMs(itemId) - pending);
   }
 
   /** Queues reply audio (24 kHz mono PCM16) of an item. */
@@ -73,7 +78,7 @@ export class VoicePlayback {
     this.#buffer.push(itemId, pcm24kMono);
     this.#ensureTicking();
     // Start at once instead of waiting up to a frame for the next tick.
-    if (!this.#speaking && performance.now() - this.#lastSendMs >= FRAME_MS) this.#sendNext(0);
+    if (!this.#speaking && performance.now() - this.#lastSendMs >= FRAME_MS) this.#sendNext(performance.now());
   }
 
   /** Says the item has no more audio, so its tail is played even if shorter than the pre-buffer. */
@@ -84,56 +89,90 @@ export class VoicePlayback {
 
   /** Drops all queued audio now; returns the interrupted item and the milliseconds of it that were sent. */
   stop(): { itemId: string; playedMs: number } | null {
+    const pending = this.#prepared;
+    this.#prepared = null; // encoded ahead but never sent: stale once interrupted
     const interrupted = this.#buffer.clear();
     this.#firstDeltaAt.clear();
     if (this.#speaking) this.#silenceLeft = TRAILING_SILENCE_FRAMES;
+    if (interrupted && pending?.itemId === interrupted.itemId) {
+      return { itemId: interrupted.itemId, playedMs: Math.max(0, interrupted.playedMs - pending.ms) };
+    }
+    if (!interrupted && pending?.itemId) {
+      return { itemId: pending.itemId, playedMs: Math.max(0, this.#buffer.playedMs(pending.itemId) - pending.ms) };
+    }
     return interrupted;
   }
 
   /** Stops ticking and releases the clock. */
   destroy(): void {
+    this.#prepared = null;
     this.#buffer.clear();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
   }
 
   #ensureTicking(): void {
-    this.#unsubscribe ??= this.#options.clock.subscribe(({ lateMs }) => this.#onTick(lateMs));
+    this.#unsubscribe ??= this.#options.clock.subscribe(({ scheduledMs }) => this.#onTick(scheduledMs));
   }
 
-  #onTick(lateMs: number): void {
+  #onTick(scheduledMs: number): void {
     // A frame was just sent out of phase (the immediate start): keep the 20 ms spacing.
     if (performance.now() - this.#lastSendMs < FRAME_MS / 2) return;
-    if (this.#sendNext(lateMs)) return;
+    if (this.#sendNext(scheduledMs)) return;
     if (this.#silenceLeft > 0) {
       this.#silenceLeft--;
       this.#options.connection.playOpusPacket(Buffer.from(OPUS_SILENCE_FRAME));
       if (this.#silenceLeft === 0) this.#setSpeaking(false);
       return;
     }
-    if (!this.#speaking && !this.#buffer.isPlaying && this.#buffer.bufferedMs === 0) {
+    if (!this.#speaking && !this.isPlaying) {
       this.#unsubscribe?.(); // idle: leave the shared clock until the next reply
       this.#unsubscribe = undefined;
     }
   }
 
-  /** Sends one frame if one is ready; returns whether it did. */
-  #sendNext(lateMs: number): boolean {
+  /**
+   * Reads and encodes the next frame into the prepared slot. Run after every session of the shared
+   * clock has sent its packet (setImmediate), so one session's Opus encoding never delays another's send.
+   */
+  #prepare(): boolean {
+    if (this.#prepared) return true;
     const itemId = this.#buffer.currentItemId;
     const underrunsBefore = this.#buffer.stats().underruns;
+    const playedBefore = itemId ? this.#buffer.playedMs(itemId) : 0;
     const frame = this.#buffer.read();
     if (this.#buffer.stats().underruns > underrunsBefore) this.stats.underruns++;
-    if (!frame) {
+    if (!frame) return false;
+    const ms = itemId ? this.#buffer.playedMs(itemId) - playedBefore : FRAME_MS;
+    this.#prepared = { packet: this.#encoder.encode(frame), itemId, ms };
+    return true;
+  }
+
+  #prepareSoon(): void {
+    if (this.#preparing) return;
+    this.#preparing = true;
+    setImmediate(() => {
+      this.#preparing = false;
+      if (this.#unsubscribe) this.#prepare();
+    });
+  }
+
+  /** Sends one frame if one is ready (encoding it now if it was not prepared); returns whether it did. */
+  #sendNext(scheduledMs: number): boolean {
+    if (!this.#prepare()) {
       if (this.#speaking && this.#silenceLeft === 0 && !this.#buffer.isPlaying) this.#silenceLeft = TRAILING_SILENCE_FRAMES;
       return false;
     }
+    const { packet, itemId } = this.#prepared!;
+    this.#prepared = null;
     this.#setSpeaking(true);
     this.#silenceLeft = 0;
-    const packet = this.#encoder.encode(frame);
     this.#options.connection.playOpusPacket(packet);
     this.#lastSendMs = performance.now();
     this.stats.framesSent++;
-    if (lateMs > LATE_FRAME_MS) this.stats.framesLate++;
+    // Lateness at the moment the packet actually left, not when the tick began.
+    if (this.#lastSendMs - scheduledMs > LATE_FRAME_MS) this.stats.framesLate++;
+    this.#prepareSoon();
     if (itemId && !this.#startedItems.has(itemId)) {
       this.#startedItems.add(itemId);
       if (this.#startedItems.size > 256) this.#startedItems.delete(this.#startedItems.values().next().value!);

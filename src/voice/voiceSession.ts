@@ -117,7 +117,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       prebufferMs: options.config.playbackPrebufferMs,
       onFirstPacket: (itemId, sentAt, firstDeltaAt) => this.#onFirstPacket(itemId, sentAt, firstDeltaAt),
     });
-    this.#unsubscribeTick = options.clock.subscribe(() => this.#onInputTick());
+    // Input work runs after every session's output packet of this tick has been sent (setImmediate),
+    // so feeding the model never delays what people hear.
+    this.#unsubscribeTick = options.clock.subscribe(() => setImmediate(() => this.#onInputTick()));
     this.#detachConversation = this.#attachConversation(options.conversation);
     this.#checkAlone();
   }
@@ -240,6 +242,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   #onInputTick(): void {
+    if (this.#status === 'destroyed') return;
     const now = performance.now();
     const frame = this.#mixer.pull(now);
     // Only stream while someone is (or just was) talking: silence between turns costs nothing.
