@@ -19,6 +19,14 @@ const sims: DiscordSimulator[] = [];
 for (let i = 0; i < n; i++) sims.push(await startDiscordSimulator({ members: [{ name: 'Alice' }, { name: 'Carol' }] }));
 
 const send = (message: unknown) => process.send!(message);
+/** Utterances are generated once: making speech-like audio is slow and would stall the simulators. */
+const utterances = new Map<string, Int16Array>();
+const cachedUtterance = (seconds: number, seed: number) => {
+  const key = `${seconds}:${seed}`;
+  let pcm = utterances.get(key);
+  if (!pcm) utterances.set(key, (pcm = utterance(seconds, seed)));
+  return pcm;
+};
 send({
   type: 'ready',
   realtime: { url: realtime.url, apiKey: realtime.apiKey },
@@ -44,13 +52,14 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       for (const sim of sims) sim.member('Carol').clearHeard();
       const startedAt = performance.now();
       let framesSent = 0;
+      for (let t = 0; t < turns; t++) cachedUtterance(seconds, 1 + t); // before the clock starts
       await Promise.all(
         sims.map(async (sim, g) => {
           // Spread the members over the turn cycle (speech + reply), as independent conversations
           // would be; this also spreads the simulator's up-front Opus encoding of each utterance.
           await sleep((g * (seconds * 1000 + 2_600)) / sims.length + (g % 20));
           for (let t = 0; t < turns; t++) {
-            const pcm = utterance(seconds, 1 + t);
+            const pcm = cachedUtterance(seconds, 1 + t);
             framesSent += Math.ceil(pcm.length / 1920) + 5; // voiced frames + five silence frames
             await sim.member('Alice').speak(pcm);
             await sleep(2_600); // the bot answers (2 s reply) before the next turn

@@ -81,27 +81,35 @@ export class SimulatedMember extends EventEmitter {
   async speak(audio: Int16Array | { wavPath: string }, options: SpeakOptions = {}): Promise<{ startedAt: number; endedAt: number }> {
     const pcm = audio instanceof Int16Array ? audio : await loadWav(audio.wavPath);
     const frameSamples = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
-    const frames: Buffer[] = [];
-    for (let offset = 0; offset < pcm.length; offset += frameSamples) {
-      const frame = Buffer.alloc(DISCORD_FRAME_BYTES);
-      const chunk = pcm.subarray(offset, offset + frameSamples);
-      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
-      frames.push(this.#codec.encode(frame));
-    }
-    for (let i = 0; i < TRAILING_SILENCE_FRAMES; i++) frames.push(Buffer.from(OPUS_SILENCE_FRAME));
+    const frameCount = Math.ceil(pcm.length / frameSamples);
+    // Frames are Opus-encoded when they are sent, one per 20 ms, as a real client does: encoding a
+    // whole utterance up front would block the simulator and send the audio in bursts.
+    const encoded = new Map<number, Buffer>();
+    const opusFor = (index: number): Buffer => {
+      if (index >= frameCount) return Buffer.from(OPUS_SILENCE_FRAME);
+      let opus = encoded.get(index);
+      if (!opus) {
+        const frame = Buffer.alloc(DISCORD_FRAME_BYTES);
+        const chunk = pcm.subarray(index * frameSamples, (index + 1) * frameSamples);
+        Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
+        opus = this.#codec.encode(frame);
+        encoded.set(index, opus);
+      }
+      return opus;
+    };
     const startedAt = performance.now();
     // The RTP clock keeps running while the member is silent, as in a real client.
     if (this.#lastSentAt > 0) this.#timestamp += Math.round((startedAt - this.#lastSentAt) / FRAME_MS) * DISCORD_FRAME_SAMPLES;
-    const schedule: { at: number; header: RtpHeader; opus: Buffer }[] = [];
-    frames.forEach((opus, i) => {
+    const schedule: { at: number; header: RtpHeader; index: number }[] = [];
+    for (let i = 0; i < frameCount + TRAILING_SILENCE_FRAMES; i++) {
       this.#sequence = (this.#sequence + 1) & 0xffff;
       this.#timestamp = (this.#timestamp + DISCORD_FRAME_SAMPLES) >>> 0;
       const header = { sequence: this.#sequence, timestamp: this.#timestamp, ssrc: this.ssrc };
-      if (options.loss && Math.random() < options.loss) return;
+      if (options.loss && Math.random() < options.loss) continue;
       const at = startedAt + i * FRAME_MS + (options.jitterMs ? Math.random() * options.jitterMs : 0);
-      schedule.push({ at, header, opus });
-      if (options.duplicate && Math.random() < options.duplicate) schedule.push({ at: at + 1, header, opus });
-    });
+      schedule.push({ at, header, index: i });
+      if (options.duplicate && Math.random() < options.duplicate) schedule.push({ at: at + 1, header, index: i });
+    }
     for (let i = 0; i + 1 < schedule.length; i++) {
       if (options.reorder && Math.random() < options.reorder) {
         const a = schedule[i]!;
@@ -113,7 +121,7 @@ export class SimulatedMember extends EventEmitter {
     schedule.sort((a, b) => a.at - b.at);
     for (const item of schedule) {
       await sleepUntil(item.at);
-      this.#hub.deliverAudio(this, item.header, item.opus);
+      this.#hub.deliverAudio(this, item.header, opusFor(item.index));
     }
     const endedAt = performance.now();
     this.#lastSentAt = endedAt;
