@@ -36,6 +36,10 @@ const instructions: Command = {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /instructions in a server.');
     const guildId = interaction.guildId;
     const sub = interaction.options.getSubcommand(true);
+    // Discord only sends registered subcommands, but stale registrations or a forged payload may not.
+    if (!['show', 'set', 'append', 'reset'].includes(sub)) {
+      return replyPrivately(interaction, 'Unknown subcommand: use /instructions show, set, append or reset.');
+    }
     const saved = store.getSettings(guildId).instructions;
     const current = saved ?? config.defaultInstructions;
 

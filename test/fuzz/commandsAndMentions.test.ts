@@ -38,7 +38,7 @@ test('abusive command options are answered with clear errors, pinging nobody', a
     { label: 'unknown voice', run: () => owner.runCommand('voice', { name: 'x'.repeat(500) + '<@&1>' }), expect: /Unknown voice\. Choose one of/, ephemeral: true },
     { label: 'unknown command', run: () => alice.runCommand('definitely-not-a-command', { text: '@everyone' }), expect: /Unknown command/, ephemeral: true },
     { label: 'instructions without permission', run: () => alice.runCommand('instructions', { text: 'pwned' }, 'set'), expect: /You need the .* permission/, ephemeral: true },
-    { label: 'unknown subcommand', run: () => owner.runCommand('instructions', {}, 'nonsense'), expect: /./, ephemeral: true },
+    { label: 'unknown subcommand', run: () => owner.runCommand('instructions', {}, 'nonsense'), expect: /Unknown subcommand: use \/instructions show, set, append or reset/, ephemeral: true },
   ];
   for (const { label, run, expect, ephemeral } of cases) {
     const record = await run();
