@@ -58,18 +58,7 @@ async function step(name: string, run: () => Promise<string>): Promise<boolean> 
 }
 
 /** Waits until the listener has heard a reply that started after `after` and then went quiet. */
-async function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
-  const deadline = performance.now() + timeoutMs;
-  await listener.waitForAudio({ minMs: 100, timeoutMs, after });
-  const firstAt = listener.firstPacketAfter(after)!.arrivalMs;
-  for (;;) {
-    const packets = listener.heard().packets.filter((packet) => !packet.silence && packet.arrivalMs >= after);
-    const last = packets.at(-1)!.arrivalMs;
-    if (performance.now() - last > 400) return { firstAt, ms: listener.heardMs(after) };
-    if (performance.now() > deadline) throw new Error('the reply did not end in time');
-    await sleep(50);
-  }
-}
+const waitForReply = (listener: SimulatedMember, after: number) => listener.waitForReplyEnd({ after });
 
 /** Lays what the listener heard on a timeline (arrival times), so pauses between replies stay pauses. */
 function heardTimeline(listener: SimulatedMember, startedAt: number): Int16Array {

@@ -169,6 +169,23 @@ export class SimulatedMember extends EventEmitter {
     await waitUntil(this, 'heard', () => (this.heardMs(after) >= opts.minMs ? true : undefined), opts.timeoutMs, () => `${this.name} to hear ${opts.minMs} ms of audio (heard ${this.heardMs(after).toFixed(0)} ms)`);
   }
 
+  /**
+   * Waits until the member heard audio that started at or after `after` and then stayed quiet for
+   * `quietMs` (the end of a reply). Returns when the first packet arrived and how many ms were heard.
+   */
+  async waitForReplyEnd(opts: { after: number; timeoutMs?: number; quietMs?: number }): Promise<{ firstAt: number; ms: number }> {
+    const { after, timeoutMs = 20_000, quietMs = 400 } = opts;
+    const deadline = performance.now() + timeoutMs;
+    await this.waitForAudio({ minMs: 100, timeoutMs, after });
+    const firstAt = this.firstPacketAfter(after)!.arrivalMs;
+    for (;;) {
+      const last = this.#heardPackets.findLast((packet) => !packet.silence && packet.arrivalMs >= after)!.arrivalMs;
+      if (performance.now() - last > quietMs) return { firstAt, ms: this.heardMs(after) };
+      if (performance.now() > deadline) throw new Error(`${this.name}: the reply did not end within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Runs a slash command: dispatches INTERACTION_CREATE and returns the record of the bot's answers. */
   async runCommand(name: string, options: Record<string, string | number | boolean> = {}, subcommand?: string, channelId?: string): Promise<InteractionRecord> {
     return this.#hub.runCommand(this, name, options, subcommand, channelId);

@@ -34,17 +34,8 @@ export function received(stack: LocalStack, type: string, since = 0): ReceivedEv
 }
 
 /** Waits until the listener heard a reply that started after `after` and then went quiet for 400 ms. */
-export async function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
-  const deadline = performance.now() + timeoutMs;
-  await listener.waitForAudio({ minMs: 100, timeoutMs, after });
-  const firstAt = listener.firstPacketAfter(after)!.arrivalMs;
-  for (;;) {
-    const packets = listener.heard().packets.filter((packet) => !packet.silence && packet.arrivalMs >= after);
-    const last = packets.at(-1)!.arrivalMs;
-    if (performance.now() - last > 400) return { firstAt, ms: listener.heardMs(after) };
-    if (performance.now() > deadline) throw new Error('the reply did not end in time');
-    await sleep(50);
-  }
+export function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
+  return listener.waitForReplyEnd({ after, timeoutMs });
 }
 
 /** The guild's voice session (fails if the bot is not in voice). */
