@@ -84,7 +84,7 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
     loopDelay.enable();
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
-    const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
+    const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null; simulatorCpuPctOfOneCore: number }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
     const wallMs = performance.now() - t0;
     loopDelay.disable();
     const cpu = process.cpuUsage(cpuBefore);
@@ -119,6 +119,7 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
       input_frames_dropped: inputDropped,
       cpu_ms_per_session_per_s: Math.round(((cpu.user + cpu.system) / 1000 / n / (wallMs / 1000)) * 10) / 10,
       cpu_pct_of_one_core: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 10,
+      simulators_cpu_pct_of_one_core: talked.simulatorCpuPctOfOneCore,
       rss_mb_per_session: Math.round((((rss - rssBase) / n) / 1048576) * 10) / 10,
       rss_total_mb: Math.round((rss / 1048576) * 10) / 10,
       rss_growth_mb: Math.round(((rss - rssBefore) / 1048576) * 10) / 10,

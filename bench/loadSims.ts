@@ -51,6 +51,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       const seconds = message.seconds ?? 1.5;
       for (const sim of sims) sim.member('Carol').clearHeard();
       const startedAt = performance.now();
+      const cpuBefore = process.cpuUsage();
       let framesSent = 0;
       for (let t = 0; t < turns; t++) cachedUtterance(seconds, 1 + t); // before the clock starts
       await Promise.all(
@@ -85,6 +86,11 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       send({
         type: 'talked',
         framesSent,
+        // The simulators share the 2 cores with the bot: their load is part of the picture.
+        simulatorCpuPctOfOneCore: (() => {
+          const cpu = process.cpuUsage(cpuBefore);
+          return Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - startedAt)) * 1000) / 10;
+        })(),
         heardPackets: packets,
         spacingOver25ms: spacingOver25,
         spacingP99Ms: gaps.length ? gaps[Math.floor(gaps.length * 0.99)] : null,
