@@ -260,3 +260,20 @@ export function loadShardingConfig(env: NodeJS.ProcessEnv = process.env): Shardi
   if (problems.length > 0) throw new ConfigError(problems);
   return { totalShards, shardList, respawn: respawnText === 'true' };
 }
+
+/**
+ * For entry points: runs `load` and, on a {@link ConfigError}, prints every problem with a pointer to
+ * .env.example and exits with 78 (EX_CONFIG) instead of a stack trace. Other errors propagate.
+ */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      console.error('See .env.example for every setting.');
+      process.exit(78);
+    }
+    throw error;
+  }
+}

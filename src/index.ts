@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { loadConfig, loadOrExit } from './config.ts';
 import { createBot } from './bot.ts';
 import { createLogger } from './log.ts';
 import { metricsPortFor } from './metrics/index.ts';
@@ -7,21 +7,11 @@ import { metricsPortFor } from './metrics/index.ts';
 /** Graceful shutdown must finish within this, or the process exits anyway (with status 1). */
 const SHUTDOWN_LIMIT_MS = 5_000;
 
-let config: Config;
-try {
-  config = loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true });
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    console.error('See .env.example for every setting.');
-    process.exit(78);
-  }
-  throw error;
-}
+const shardIds = process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined;
+const loaded = loadOrExit(() => loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }));
 // Under the sharding manager (src/sharding.ts) every shard process runs this file; each shard's
 // metrics endpoint is METRICS_PORT + its shard id.
-config = { ...config, metricsPort: metricsPortFor(config.metricsPort, process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined) };
-const shardIds = process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined;
+const config = { ...loaded, metricsPort: metricsPortFor(loaded.metricsPort, shardIds) };
 const root = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] });
 const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
 const bot = createBot(config, logger);

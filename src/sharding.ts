@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import { ShardingManager, type Shard } from 'discord.js';
-import { ConfigError, loadConfig, loadShardingConfig, type Config, type ShardingConfig } from './config.ts';
+import { loadConfig, loadOrExit, loadShardingConfig } from './config.ts';
 import { createLogger } from './log.ts';
 
 /** A shard process gets this long to stop gracefully (it bounds itself at 5 s) before it is killed. */
@@ -21,20 +21,11 @@ const SHARD_STOP_LIMIT_MS = 6_500;
 const SHARD_READY_TIMEOUT_MS = 60_000;
 const ROOT = resolve(import.meta.dirname, '..');
 
-let config: Config;
-let sharding: ShardingConfig;
-try {
-  // Validate the whole configuration here, once, rather than in every shard process.
-  config = loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true });
-  sharding = loadShardingConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    console.error('See .env.example for every setting.');
-    process.exit(78);
-  }
-  throw error;
-}
+// Validate the whole configuration here, once, rather than in every shard process.
+const { config, sharding } = loadOrExit(() => ({
+  config: loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }),
+  sharding: loadShardingConfig(process.env),
+}));
 const logger = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] }).child({ component: 'sharding' });
 
 /**
