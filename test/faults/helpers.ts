@@ -99,9 +99,16 @@ export async function waitForReplyAudio(listener: SimulatedMember, after: number
  * One voice turn: `speaker` says a short utterance, then waits until `listener` heard a reply that
  * started after the speech ended. Returns the ms of reply heard so far.
  */
-export async function voiceTurn(speaker: SimulatedMember, listener: SimulatedMember, seed: number, options: { seconds?: number; minMs?: number; speak?: Parameters<SimulatedMember['speak']>[1] } = {}): Promise<number> {
-  const { endedAt } = await speaker.speak(utterance(options.seconds ?? 0.8, seed), options.speak);
-  return waitForReplyAudio(listener, endedAt, options.minMs ?? 300);
+export async function voiceTurn(
+  speaker: SimulatedMember,
+  listener: SimulatedMember,
+  seed: number,
+  options: { seconds?: number; minMs?: number; speak?: Parameters<SimulatedMember['speak']>[1]; countFromSpeechStart?: boolean } = {},
+): Promise<number> {
+  const { startedAt, endedAt } = await speaker.speak(utterance(options.seconds ?? 0.8, seed), options.speak);
+  // Counting from the start of the speech also counts a reply that began before the last packet left
+  // (a stalled test process can pause the speaker long enough for the server VAD to end the turn early).
+  return waitForReplyAudio(listener, options.countFromSpeechStart ? startedAt : endedAt, options.minMs ?? 300);
 }
 
 /** Waits until the bot is no longer playing anything (the reply ended or was cut). */
