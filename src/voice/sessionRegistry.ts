@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { GuildMember, VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
-import { sharedFrameClock, type FrameClock } from '../audio/index.ts';
+import { sharedFrameClock, sharedOpusEncoderThread, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
 import { UsageLedger } from '../realtime/index.ts';
 import type { BotStore } from '../store/store.ts';
@@ -36,6 +36,8 @@ export interface SessionRegistryOptions {
   store: BotStore;
   logger: Logger;
   clock?: FrameClock;
+  /** Where reply audio is Opus-encoded (default: the process's shared encoder thread). */
+  encoderThread?: OpusEncoderThread;
 }
 
 /**
@@ -53,6 +55,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   constructor(options: SessionRegistryOptions) {
     super();
     this.#options = options;
+    (options.encoderThread ?? sharedOpusEncoderThread()).setLogger(options.logger);
     this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(30_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
   }
@@ -104,6 +107,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       conversation,
       config: this.#options.config,
       clock: this.#options.clock ?? sharedFrameClock,
+      encoderThread: this.#options.encoderThread,
       logger: log,
     });
     this.#voice.set(guildId, session);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { VoiceConnection } from '@discordjs/voice';
-import { OpusFrameEncoder, PlaybackBuffer, type FrameClock } from '../audio/index.ts';
+import { PlaybackBuffer, sharedOpusEncoderThread, type FrameClock, type OpusEncodeStream } from '../audio/index.ts';
 import { FRAME_MS, OPUS_SILENCE_FRAME } from '../audio/format.ts';
 
 /** Options of {@link VoicePlayback}. */
@@ -14,6 +14,8 @@ export interface VoicePlaybackOptions {
    * of the item's first audio delta (both performance.now()): their difference is what playback adds.
    */
   onFirstPacket?(itemId: string, sentAtMs: number, firstDeltaAtMs: number): void;
+  /** Where frames are Opus-encoded (default: a stream of the process's shared encoder thread). */
+  encoder?: OpusEncodeStream;
 }
 
 /** Frames sent per reply, and how punctual they were. */
@@ -27,49 +29,65 @@ export interface PlaybackStats {
 const TRAILING_SILENCE_FRAMES = 5;
 /** A tick this far behind its schedule counts as a late frame. */
 const LATE_FRAME_MS = 5;
+/**
+ * Frames read and handed to the encoder ahead of their tick. Two: the next tick's packet is ready
+ * even if the encoder thread is a whole tick slow; an interruption drops at most 40 ms of unsent audio.
+ */
+const LOOKAHEAD_FRAMES = 2;
+
+/** A frame read from the buffer and not yet sent: its packet arrives from the encoder. */
+interface UnsentFrame {
+  itemId: string | null;
+  /** Milliseconds of the item's audio in this frame (less than 20 for an item's last frame). */
+  ms: number;
+  packet: Buffer | null;
+}
 
 /**
- * Plays reply audio in the voice channel: 24 kHz deltas go into a {@link PlaybackBuffer}; on each
- * tick of the shared 20 ms clock one 48 kHz frame, Opus-encoded ahead of time, is sent with
- * `connection.playOpusPacket`, and the next frame is encoded once every session has sent (so with
- * many sessions on one clock, the last one's packet does not wait for everyone else's encoding). The first frame of a reply is sent the moment the pre-buffer fills
- * rather than at the next tick, so a reply starts within a frame of its first delta. `stop()` empties
- * everything at once (interruption) and reports how much of the item was actually sent.
+ * Plays reply audio in the voice channel: 24 kHz deltas go into a {@link PlaybackBuffer}; frames are
+ * read a little ahead and Opus-encoded off the main thread ({@link OpusEncodeStream}); on each tick
+ * of the shared 20 ms clock one packet is sent with `connection.playOpusPacket`, so a tick only sends.
+ * The first frame of a reply is sent the moment it is encoded rather than at the next tick, so a reply
+ * starts within about a millisecond of its pre-buffer filling. `stop()` empties everything at once
+ * (interruption) and reports how much of the item was actually sent.
  */
 export class VoicePlayback {
   readonly #options: VoicePlaybackOptions;
   readonly #buffer: PlaybackBuffer;
-  readonly #encoder = new OpusFrameEncoder();
+  readonly #encoder: OpusEncodeStream;
   readonly #startedItems = new Set<string>();
   readonly #firstDeltaAt = new Map<string, number>();
-  /** The next packet, encoded ahead of its tick so the tick itself only sends. */
-  #prepared: { packet: Buffer; itemId: string | null; ms: number } | null = null;
-  #preparing = false;
+  /** Read from the buffer, in order, not yet sent (being encoded, or encoded and waiting for a tick). */
+  #unsent: UnsentFrame[] = [];
+  /** Ticks that came while the next packet was still being encoded: it goes out as soon as it is ready. */
+  #owedTicks: number[] = [];
   #unsubscribe: (() => void) | undefined;
   #speaking = false;
   #silenceLeft = 0;
   #lastSendMs = -Infinity;
+  /** When a reply's first packet was sent at once, off the clock's phase. */
+  #offPhaseStartMs = -Infinity;
   readonly stats: PlaybackStats = { framesSent: 0, framesLate: 0, underruns: 0 };
 
   constructor(options: VoicePlaybackOptions) {
     this.#options = options;
     this.#buffer = new PlaybackBuffer({ prebufferMs: options.prebufferMs });
+    this.#encoder = options.encoder ?? sharedOpusEncoderThread().createStream();
   }
 
   /** Whether reply audio is being sent or waiting to be sent. */
   get isPlaying(): boolean {
-    return this.#prepared !== null || this.#buffer.isPlaying || this.#buffer.bufferedMs > 0;
+    return this.#unsent.length > 0 || this.#buffer.isPlaying || this.#buffer.bufferedMs > 0;
   }
 
   /** The reply item being played, if any. */
   get currentItemId(): string | null {
-    return this.#prepared?.itemId ?? this.#buffer.currentItemId;
+    return this.#unsent[0]?.itemId ?? this.#buffer.currentItemId;
   }
 
-  /** Milliseconds of this item's audio that have been sent (not counting the packet encoded ahead). */
+  /** Milliseconds of this item's audio that have been sent (not counting frames read ahead). */
   playedMs(itemId: string): number {
-    const pending = this.#prepared?.itemId === itemId ? this.#prepared.ms : 0;
-    return Math.max(0, this.#buffer.playedMs(itemId) - pending);
+    return Math.max(0, this.#buffer.playedMs(itemId) - this.#unsentMs(itemId));
   }
 
   /** Queues reply audio (24 kHz mono PCM16) of an item. */
@@ -77,48 +95,64 @@ export class VoicePlayback {
     if (!this.#startedItems.has(itemId) && !this.#firstDeltaAt.has(itemId)) this.#firstDeltaAt.set(itemId, performance.now());
     this.#buffer.push(itemId, pcm24kMono);
     this.#ensureTicking();
-    // Start at once instead of waiting up to a frame for the next tick.
-    if (!this.#speaking && performance.now() - this.#lastSendMs >= FRAME_MS) this.#sendNext(performance.now());
+    // Start encoding at once: the first packet leaves when ready instead of at the next tick.
+    if (!this.#speaking) this.#readAhead();
   }
 
   /** Says the item has no more audio, so its tail is played even if shorter than the pre-buffer. */
   endItem(itemId: string): void {
     this.#buffer.endItem(itemId);
     this.#ensureTicking();
+    if (!this.#speaking) this.#readAhead();
   }
 
   /** Drops all queued audio now; returns the interrupted item and the milliseconds of it that were sent. */
   stop(): { itemId: string; playedMs: number } | null {
-    const pending = this.#prepared;
-    this.#prepared = null; // encoded ahead but never sent: stale once interrupted
-    const interrupted = this.#buffer.clear();
+    const unsent = this.#unsent;
+    this.#unsent = []; // read ahead but never sent: stale once interrupted
+    this.#owedTicks = [];
+    const cleared = this.#buffer.clear();
     this.#firstDeltaAt.clear();
     if (this.#speaking) this.#silenceLeft = TRAILING_SILENCE_FRAMES;
-    if (interrupted && pending?.itemId === interrupted.itemId) {
-      return { itemId: interrupted.itemId, playedMs: Math.max(0, interrupted.playedMs - pending.ms) };
-    }
-    if (!interrupted && pending?.itemId) {
-      return { itemId: pending.itemId, playedMs: Math.max(0, this.#buffer.playedMs(pending.itemId) - pending.ms) };
-    }
-    return interrupted;
+    // The item being heard is the oldest unsent frame's, else the buffer's current one.
+    const itemId = unsent[0]?.itemId ?? cleared?.itemId;
+    if (!itemId) return null;
+    const readMs = cleared?.itemId === itemId ? cleared.playedMs : this.#buffer.playedMs(itemId);
+    const unsentMs = unsent.reduce((sum, frame) => sum + (frame.itemId === itemId ? frame.ms : 0), 0);
+    return { itemId, playedMs: Math.max(0, readMs - unsentMs) };
   }
 
-  /** Stops ticking and releases the clock. */
+  /** Stops ticking and releases the clock and the encoder. */
   destroy(): void {
-    this.#prepared = null;
+    this.#unsent = [];
+    this.#owedTicks = [];
     this.#buffer.clear();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#encoder.destroy();
   }
 
   #ensureTicking(): void {
     this.#unsubscribe ??= this.#options.clock.subscribe(({ scheduledMs }) => this.#onTick(scheduledMs));
   }
 
+  #unsentMs(itemId: string): number {
+    let ms = 0;
+    for (const frame of this.#unsent) if (frame.itemId === itemId) ms += frame.ms;
+    return ms;
+  }
+
   #onTick(scheduledMs: number): void {
-    // A frame was just sent out of phase (the immediate start): keep the 20 ms spacing.
-    if (performance.now() - this.#lastSendMs < FRAME_MS / 2) return;
-    if (this.#sendNext(scheduledMs)) return;
+    // A reply's first frame was just sent out of phase (the immediate start): keep the 20 ms spacing.
+    if (performance.now() - this.#offPhaseStartMs < FRAME_MS / 2) return;
+    this.#readAhead();
+    const next = this.#unsent[0];
+    if (next) {
+      if (next.packet && this.#owedTicks.length === 0) this.#send(next, scheduledMs);
+      else this.#owedTicks.push(scheduledMs); // still encoding: sent the moment it is ready
+      return;
+    }
+    if (this.#speaking && this.#silenceLeft === 0 && !this.#buffer.isPlaying) this.#silenceLeft = TRAILING_SILENCE_FRAMES;
     if (this.#silenceLeft > 0) {
       this.#silenceLeft--;
       this.#options.connection.playOpusPacket(Buffer.from(OPUS_SILENCE_FRAME));
@@ -131,48 +165,51 @@ export class VoicePlayback {
     }
   }
 
-  /**
-   * Reads and encodes the next frame into the prepared slot. Run after every session of the shared
-   * clock has sent its packet (setImmediate), so one session's Opus encoding never delays another's send.
-   */
-  #prepare(): boolean {
-    if (this.#prepared) return true;
-    const itemId = this.#buffer.currentItemId;
-    const underrunsBefore = this.#buffer.stats().underruns;
-    const playedBefore = itemId ? this.#buffer.playedMs(itemId) : 0;
-    const frame = this.#buffer.read();
-    if (this.#buffer.stats().underruns > underrunsBefore) this.stats.underruns++;
-    if (!frame) return false;
-    const ms = itemId ? this.#buffer.playedMs(itemId) - playedBefore : FRAME_MS;
-    this.#prepared = { packet: this.#encoder.encode(frame), itemId, ms };
-    return true;
-  }
-
-  #prepareSoon(): void {
-    if (this.#preparing) return;
-    this.#preparing = true;
-    setImmediate(() => {
-      this.#preparing = false;
-      if (this.#unsubscribe) this.#prepare();
-    });
-  }
-
-  /** Sends one frame if one is ready (encoding it now if it was not prepared); returns whether it did. */
-  #sendNext(scheduledMs: number): boolean {
-    if (!this.#prepare()) {
-      if (this.#speaking && this.#silenceLeft === 0 && !this.#buffer.isPlaying) this.#silenceLeft = TRAILING_SILENCE_FRAMES;
-      return false;
+  /** Reads frames up to the lookahead and hands them to the encoder. */
+  #readAhead(): void {
+    while (this.#unsent.length < LOOKAHEAD_FRAMES) {
+      const itemId = this.#buffer.currentItemId;
+      const underrunsBefore = this.#buffer.stats().underruns;
+      const playedBefore = itemId ? this.#buffer.playedMs(itemId) : 0;
+      const pcm = this.#buffer.read();
+      if (this.#buffer.stats().underruns > underrunsBefore) this.stats.underruns++;
+      if (!pcm) return;
+      const frame: UnsentFrame = { itemId, ms: itemId ? this.#buffer.playedMs(itemId) - playedBefore : FRAME_MS, packet: null };
+      this.#unsent.push(frame);
+      this.#encoder.encode(pcm).then(
+        (packet) => this.#onEncoded(frame, packet),
+        () => this.#onEncoded(frame, null),
+      );
     }
-    const { packet, itemId } = this.#prepared!;
-    this.#prepared = null;
+  }
+
+  #onEncoded(frame: UnsentFrame, packet: Buffer | null): void {
+    const index = this.#unsent.indexOf(frame);
+    if (index < 0) return; // interrupted (or destroyed) while it was being encoded
+    if (!packet) {
+      this.#unsent.splice(index, 1); // cannot happen with 1920-sample frames; never block the queue on it
+      return;
+    }
+    frame.packet = packet;
+    // Ticks that passed while encoding are paid now, in order (each counted late if it is).
+    while (this.#owedTicks.length > 0 && this.#unsent[0]?.packet) this.#send(this.#unsent[0], this.#owedTicks.shift()!);
+    // The first frame of a reply goes out at once rather than waiting for the next tick.
+    if (!this.#speaking && this.#unsent[0]?.packet && performance.now() - this.#lastSendMs >= FRAME_MS) {
+      this.#offPhaseStartMs = performance.now();
+      this.#send(this.#unsent[0], this.#offPhaseStartMs);
+    }
+  }
+
+  #send(frame: UnsentFrame, scheduledMs: number): void {
+    this.#unsent.shift();
     this.#setSpeaking(true);
     this.#silenceLeft = 0;
-    this.#options.connection.playOpusPacket(packet);
+    this.#options.connection.playOpusPacket(frame.packet!);
     this.#lastSendMs = performance.now();
     this.stats.framesSent++;
     // Lateness at the moment the packet actually left, not when the tick began.
     if (this.#lastSendMs - scheduledMs > LATE_FRAME_MS) this.stats.framesLate++;
-    this.#prepareSoon();
+    const { itemId } = frame;
     if (itemId && !this.#startedItems.has(itemId)) {
       this.#startedItems.add(itemId);
       if (this.#startedItems.size > 256) this.#startedItems.delete(this.#startedItems.values().next().value!);
@@ -180,7 +217,7 @@ export class VoicePlayback {
       this.#firstDeltaAt.delete(itemId);
       this.#options.onFirstPacket?.(itemId, this.#lastSendMs, firstDeltaAt);
     }
-    return true;
+    this.#readAhead();
   }
 
   #setSpeaking(speaking: boolean): void {

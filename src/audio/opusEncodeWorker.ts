@@ -1,0 +1,75 @@
+/**
+ * Worker-thread side of {@link OpusEncoderThread}: one Opus encoder per stream, fed in batches.
+ *
+ * Protocol (structured clone; the PCM and packet bytes travel as transferred ArrayBuffers):
+ *   ← { type: 'encode', id, streams: number[], bitrates: number[], pcm: ArrayBuffer }
+ *        `pcm` holds one 20 ms 48 kHz stereo frame per entry of `streams`, in order.
+ *   → { type: 'encoded', id, packets: ArrayBuffer, lengths: number[], backend }
+ *   ← { type: 'close', stream }   frees that stream's encoder
+ * A frame that fails to encode comes back with length 0 (the main thread then encodes it itself).
+ *
+ * @module
+ */
+import { parentPort } from 'node:worker_threads';
+import { DISCORD_FRAME_BYTES, DISCORD_FRAME_SAMPLES, DISCORD_CHANNELS } from './format.ts';
+import { OpusFrameEncoder } from './opusCodec.ts';
+
+/** A batch of frames to encode. */
+export interface EncodeRequest {
+  type: 'encode';
+  id: number;
+  streams: number[];
+  bitrates: number[];
+  pcm: ArrayBuffer;
+}
+
+/** The packets of one {@link EncodeRequest}, concatenated; `lengths[i]` is 0 when frame i failed. */
+export interface EncodeReply {
+  type: 'encoded';
+  id: number;
+  packets: ArrayBuffer;
+  lengths: number[];
+  backend: string;
+}
+
+/** Frees the encoder of a stream. */
+export interface CloseRequest {
+  type: 'close';
+  stream: number;
+}
+
+const encoders = new Map<number, OpusFrameEncoder>();
+const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+
+function encoderFor(stream: number, bitrate: number): OpusFrameEncoder {
+  let encoder = encoders.get(stream);
+  if (!encoder) encoders.set(stream, (encoder = new OpusFrameEncoder({ bitrate })));
+  return encoder;
+}
+
+parentPort?.on('message', (message: EncodeRequest | CloseRequest) => {
+  if (message.type === 'close') {
+    encoders.get(message.stream)?.destroy();
+    encoders.delete(message.stream);
+    return;
+  }
+  const packets: Buffer[] = [];
+  const lengths: number[] = [];
+  let backend = 'native';
+  for (let i = 0; i < message.streams.length; i++) {
+    try {
+      const encoder = encoderFor(message.streams[i]!, message.bitrates[i]!);
+      backend = encoder.backend;
+      const packet = encoder.encode(new Int16Array(message.pcm, i * DISCORD_FRAME_BYTES, SAMPLES));
+      packets.push(packet);
+      lengths.push(packet.length);
+    } catch {
+      lengths.push(0);
+    }
+  }
+  const joined = Buffer.concat(packets);
+  // A fresh, exactly-sized ArrayBuffer that can be transferred (Buffer.concat may return a pool slice).
+  const out = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.length);
+  const reply: EncodeReply = { type: 'encoded', id: message.id, packets: out, lengths, backend };
+  parentPort!.postMessage(reply, [out]);
+});

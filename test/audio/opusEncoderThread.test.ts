@@ -1,0 +1,119 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { OpusEncoderThread, OpusFrameEncoder } from '../../src/audio/index.ts';
+import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES } from '../../src/audio/format.ts';
+import type { Logger } from '../../src/log.ts';
+
+const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+
+/** A stereo tone frame; `n` moves the phase so consecutive frames differ. */
+function toneFrame(hz: number, n: number): Int16Array {
+  const frame = new Int16Array(SAMPLES);
+  for (let i = 0; i < DISCORD_FRAME_SAMPLES; i++) {
+    const value = Math.round(9000 * Math.sin((2 * Math.PI * hz * (n * DISCORD_FRAME_SAMPLES + i)) / 48_000));
+    frame[2 * i] = value;
+    frame[2 * i + 1] = value;
+  }
+  return frame;
+}
+
+/** What an encoder on this thread makes of the same frames (libopus is deterministic). */
+function encodeHere(frames: Int16Array[]): Buffer[] {
+  const encoder = new OpusFrameEncoder();
+  return frames.map((frame) => encoder.encode(frame));
+}
+
+function recordingLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = { warn: (_obj: unknown, msg: string) => void warnings.push(msg) } as unknown as Logger;
+  return { logger, warnings };
+}
+
+test('two interleaved streams on the worker give exactly the packets of separate encoders here, in one message per tick', async () => {
+  const thread = new OpusEncoderThread();
+  try {
+    const a = thread.createStream();
+    const b = thread.createStream();
+    const framesA = Array.from({ length: 6 }, (_, n) => toneFrame(440, n));
+    const framesB = Array.from({ length: 6 }, (_, n) => toneFrame(1000, n));
+    const packetsA: Buffer[] = [];
+    const packetsB: Buffer[] = [];
+    for (let n = 0; n < 6; n++) {
+      // Both streams' frames requested in the same macrotask, as on a clock tick.
+      const [pa, pb] = await Promise.all([a.encode(framesA[n]!), b.encode(framesB[n]!)]);
+      packetsA.push(pa);
+      packetsB.push(pb);
+    }
+    assert.deepEqual(packetsA, encodeHere(framesA), 'stream A keeps its own continuous encoder state');
+    assert.deepEqual(packetsB, encodeHere(framesB), 'stream B is not disturbed by A');
+    assert.ok(thread.onWorker);
+    assert.deepEqual(thread.stats, { batches: 6, workerFrames: 12, fallbackFrames: 0 });
+    a.destroy();
+    b.destroy();
+    assert.equal(thread.streamCount, 0);
+  } finally {
+    await thread.close();
+  }
+});
+
+test('frames resolve in call order even when many are in flight', async () => {
+  const thread = new OpusEncoderThread();
+  try {
+    const stream = thread.createStream();
+    const frames = Array.from({ length: 20 }, (_, n) => toneFrame(300 + 20 * n, n));
+    const order: number[] = [];
+    const packets = await Promise.all(frames.map((frame, n) => stream.encode(frame).then((packet) => (order.push(n), packet))));
+    assert.deepEqual(order, frames.map((_, n) => n));
+    assert.deepEqual(packets, encodeHere(frames));
+  } finally {
+    await thread.close();
+  }
+});
+
+test('a worker that cannot start: every frame is still encoded, here, with one warning', async () => {
+  const { logger, warnings } = recordingLogger();
+  const thread = new OpusEncoderThread({ logger, workerUrl: new URL('data:text/javascript,throw new Error("no worker today")') });
+  try {
+    const stream = thread.createStream();
+    const frames = Array.from({ length: 4 }, (_, n) => toneFrame(500, n));
+    const packets: Buffer[] = [];
+    for (const frame of frames) packets.push(await stream.encode(frame));
+    // The error arrives asynchronously; later frames are encoded here from then on.
+    for (let i = 0; i < 100 && thread.onWorker; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    packets.push(await stream.encode(toneFrame(500, 4)));
+    assert.equal(packets.length, 5);
+    assert.ok(packets.every((packet) => packet.length > 3), 'real audio packets, not silence');
+    assert.equal(thread.onWorker, false);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /encoder thread failed/);
+    assert.ok(thread.stats.fallbackFrames >= 1);
+  } finally {
+    await thread.close();
+  }
+});
+
+test('a worker that dies with frames in flight: those frames are encoded here, in order, none lost', async () => {
+  const { logger, warnings } = recordingLogger();
+  // Receives the first batch and exits without answering.
+  const dying = new URL('data:text/javascript,import { parentPort } from "node:worker_threads"; parentPort.once("message", () => process.exit(7));');
+  const thread = new OpusEncoderThread({ logger, workerUrl: dying });
+  try {
+    const stream = thread.createStream();
+    const frames = Array.from({ length: 3 }, (_, n) => toneFrame(700, n));
+    const packets = await Promise.all(frames.map((frame) => stream.encode(frame)));
+    assert.deepEqual(packets, encodeHere(frames), 'the lost batch was re-encoded from the start of the stream');
+    assert.equal(warnings.length, 1);
+    assert.equal(thread.stats.fallbackFrames, 3);
+  } finally {
+    await thread.close();
+  }
+});
+
+test('a frame of the wrong length is refused with a RangeError', async () => {
+  const thread = new OpusEncoderThread();
+  try {
+    await assert.rejects(thread.createStream().encode(new Int16Array(100)), RangeError);
+  } finally {
+    await thread.close();
+  }
+});
