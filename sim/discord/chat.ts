@@ -1,14 +1,19 @@
 import type { APIMessage } from 'discord-api-types/v10';
 import { Intent, type GatewaySession } from './gateway.ts';
+import type { GuildState } from './guild.ts';
 import { randomToken, snowflake } from './ids.ts';
 import { InteractionRecord, typeOption, type InteractionMessage } from './interactions.ts';
 import type { SimulatedMember } from './member.ts';
 import { SimMessage } from './messages.ts';
+import type { SimGuild } from './simGuild.ts';
 import type { DiscordSimulator } from './simulator.ts';
 
-/** Text side of the simulator: members' messages and slash commands, the bot's messages and interaction messages. */
+/**
+ * Text side of the simulator, for every guild: members' messages and slash commands, the bot's
+ * messages and interaction messages. Each carries the guild and channel ids of where it was sent.
+ */
 export class ChatDesk {
-  /** Every message in the guild's channels, by id (members' and the bot's). */
+  /** Every message in the guilds' channels, by id (members' and the bot's). */
   readonly stored = new Map<string, APIMessage>();
   readonly #sim: DiscordSimulator;
 
@@ -16,16 +21,16 @@ export class ChatDesk {
     this.#sim = sim;
   }
 
-  #memberWithoutUser(userId: string) {
-    const { user: _user, ...member } = this.#sim.guild.apiMember(userId);
+  #memberWithoutUser(guild: GuildState, userId: string) {
+    const { user: _user, ...member } = guild.apiMember(userId);
     return member;
   }
 
   /** A member sends a message: MESSAGE_CREATE (content hidden from sessions without MessageContent unless the bot is mentioned). */
-  say(member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }): SimMessage {
+  say(where: SimGuild, member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }): SimMessage {
     const sim = this.#sim;
-    const guild = sim.guild;
-    const channelId = options.channelId ?? sim.textChannelId;
+    const guild = where.guild;
+    const channelId = options.channelId ?? where.textChannelId;
     const text = options.mentionBot && !content.includes(`<@${sim.botUserId}>`) ? `<@${sim.botUserId}> ${content}` : content;
     const mentionedIds = [...text.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!).filter((id, i, all) => all.indexOf(id) === i && guild.members.has(id));
     const message = {
@@ -33,13 +38,13 @@ export class ChatDesk {
       channel_id: channelId,
       guild_id: guild.id,
       author: guild.apiUser(guild.members.get(member.id)!.user),
-      member: this.#memberWithoutUser(member.id),
+      member: this.#memberWithoutUser(guild, member.id),
       content: text,
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
       tts: false,
       mention_everyone: Boolean(options.mentionEveryone),
-      mentions: mentionedIds.map((id) => ({ ...guild.apiUser(guild.members.get(id)!.user), member: this.#memberWithoutUser(id) })),
+      mentions: mentionedIds.map((id) => ({ ...guild.apiUser(guild.members.get(id)!.user), member: this.#memberWithoutUser(guild, id) })),
       mention_roles: [],
       attachments: [],
       embeds: [],
@@ -59,10 +64,10 @@ export class ChatDesk {
   }
 
   /** A member runs a slash command: INTERACTION_CREATE (type 2) with typed options and resolved channels/users. */
-  runCommand(member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string): InteractionRecord {
+  runCommand(where: SimGuild, member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string): InteractionRecord {
     const sim = this.#sim;
-    const guild = sim.guild;
-    const inChannel = channelId ?? sim.textChannelId;
+    const guild = where.guild;
+    const inChannel = channelId ?? where.textChannelId;
     const typed = Object.entries(options).map(([key, value]) => typeOption(key, value, (id) => guild.channels.has(id), (id) => guild.members.has(id)));
     const resolved: { channels?: Record<string, unknown>; users?: Record<string, unknown>; members?: Record<string, unknown> } = {};
     for (const option of typed) {
@@ -72,10 +77,12 @@ export class ChatDesk {
         (resolved.channels ??= {})[id] = { id, name: channel.name, type: channel.type, permissions: guild.permissionsOf(member.id, id).toString() };
       } else if (option.type === 6) {
         (resolved.users ??= {})[id] = guild.apiUser(guild.members.get(id)!.user);
-        (resolved.members ??= {})[id] = { ...this.#memberWithoutUser(id), permissions: guild.permissionsOf(id, inChannel).toString() };
+        (resolved.members ??= {})[id] = { ...this.#memberWithoutUser(guild, id), permissions: guild.permissionsOf(id, inChannel).toString() };
       }
     }
-    const record = new InteractionRecord({ id: snowflake(), token: `aW50ZXJhY3Rpb24${randomToken(48)}`, name, subcommand, options, userId: member.id });
+    const record = new InteractionRecord({ id: snowflake(), token: `aW50ZXJhY3Rpb24${randomToken(48)}`, name, subcommand, options, userId: member.id, guildId: guild.id, channelId: inChannel });
+    // A guild's own registration of the name wins over the global one; only guild commands carry data.guild_id.
+    const command = sim.registeredCommand(name, guild.id);
     sim.recorded.interactions.push(record);
     const payload = {
       id: record.id,
@@ -95,10 +102,10 @@ export class ChatDesk {
       context: 0,
       attachment_size_limit: 10_485_760,
       data: {
-        id: sim.commandId(name),
+        id: command?.id ?? snowflake(),
         name,
         type: 1,
-        guild_id: guild.id,
+        ...(command?.guildScoped === false ? {} : { guild_id: guild.id }),
         options: subcommand ? [{ type: 1, name: subcommand, options: typed }] : typed,
         ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
       },
@@ -110,10 +117,11 @@ export class ChatDesk {
   /** The message object returned by webhook routes (interaction responses are webhook messages). */
   webhookMessage(message: InteractionMessage, record: InteractionRecord): APIMessage {
     const sim = this.#sim;
+    const guild = sim.guildById(record.guildId)!.guild;
     return {
       id: message.id,
-      channel_id: sim.textChannelId,
-      author: sim.guild.apiUser(sim.botUser),
+      channel_id: record.channelId,
+      author: guild.apiUser(sim.botUser),
       content: message.content,
       timestamp: new Date().toISOString(),
       edited_timestamp: message.history.length > 1 ? new Date().toISOString() : null,
@@ -128,22 +136,22 @@ export class ChatDesk {
       flags: message.flags,
       webhook_id: sim.applicationId,
       application_id: sim.applicationId,
-      interaction_metadata: { id: record.id, type: 2, user: sim.guild.apiUser(sim.guild.members.get(record.userId)!.user), authorizing_integration_owners: { '0': sim.guildId } },
+      interaction_metadata: { id: record.id, type: 2, user: guild.apiUser(guild.members.get(record.userId)!.user), authorizing_integration_owners: { '0': guild.id } },
       components: [],
     } as unknown as APIMessage;
   }
 
-  /** POST /channels/{id}/messages: stores, logs and dispatches MESSAGE_CREATE of the bot's own message. */
+  /** POST /channels/{id}/messages (the route checked the channel): stores, logs and dispatches MESSAGE_CREATE of the bot's own message. */
   createBotMessage(channelId: string, body: any): APIMessage {
     const sim = this.#sim;
-    const guild = sim.guild;
+    const guild = sim.guildOfChannel(channelId)!.guild;
     const replyTo = body.message_reference?.message_id ?? null;
     const message = {
       id: snowflake(),
       channel_id: channelId,
       guild_id: guild.id,
       author: guild.apiUser(sim.botUser),
-      member: this.#memberWithoutUser(sim.botUserId),
+      member: this.#memberWithoutUser(guild, sim.botUserId),
       content: body.content ?? '',
       timestamp: new Date().toISOString(),
       edited_timestamp: null,
@@ -181,7 +189,7 @@ export class ChatDesk {
     const stored = this.stored.get(messageId);
     if (!stored) return false;
     this.stored.delete(messageId);
-    this.#sim.gateway.dispatch('MESSAGE_DELETE', { id: messageId, channel_id: stored.channel_id, guild_id: this.#sim.guildId }, Intent.GuildMessages);
+    this.#sim.gateway.dispatch('MESSAGE_DELETE', { id: messageId, channel_id: stored.channel_id, guild_id: (stored as { guild_id?: string }).guild_id }, Intent.GuildMessages);
     return true;
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Standalone local Discord: `npm run sim:discord -- [--port P] [--json] [--members N] [--speak]
- * [--modes gcm,xchacha]`. The first stdout line is a JSON object with what a bot needs (`rest`,
- * `token`, ids, `ca` for NODE_EXTRA_CA_CERTS); logs go to stderr. Serves until SIGINT/SIGTERM.
+ * Standalone local Discord: `npm run sim:discord -- [--port P] [--json] [--guilds N] [--members N]
+ * [--speak] [--modes gcm,xchacha]`. The first stdout line is a JSON object with what a bot needs
+ * (`rest`, `token`, ids of the first guild, `guilds` with every guild's ids, `ca` for
+ * NODE_EXTRA_CA_CERTS); logs go to stderr. Serves until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
 import { DISCORD_SAMPLE_RATE } from '../../src/audio/format.ts';
@@ -14,6 +15,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
+    guilds: { type: 'string', default: '1' },
     members: { type: 'string', default: '3' },
     speak: { type: 'boolean', default: false },
     modes: { type: 'string', default: 'gcm,xchacha' },
@@ -23,7 +25,9 @@ const { values } = parseArgs({
 const logger = createLogger({ destination: process.stderr, name: 'sim-discord' });
 const count = Math.max(0, Math.min(NAMES.length, Number(values.members)));
 const modes = values.modes.split(',').map((m): EncryptionMode => (m.trim().startsWith('x') ? 'aead_xchacha20_poly1305_rtpsize' : 'aead_aes256_gcm_rtpsize'));
-const sim = await startDiscordSimulator({ port: Number(values.port), members: NAMES.slice(0, count).map((name) => ({ name })), encryptionModes: modes, logger });
+const guildCount = Math.max(1, Math.floor(Number(values.guilds)) || 1);
+const sim = await startDiscordSimulator({ port: Number(values.port), guilds: guildCount, members: NAMES.slice(0, count).map((name) => ({ name })), encryptionModes: modes, logger });
+const humansOf = (guild: (typeof sim.guilds)[number]) => guild.members().filter((m) => m.name !== 'Owner');
 
 const info = {
   rest: sim.rest,
@@ -37,42 +41,55 @@ const info = {
   ca: sim.caPath,
   gateway: sim.gatewayUrl,
   voiceEndpoint: sim.voice.current.endpoint,
-  members: sim.members().filter((m) => m.name !== 'Owner').map((m) => ({ id: m.id, name: m.name })),
+  members: humansOf(sim.guilds[0]!).map((m) => ({ id: m.id, name: m.name })),
+  guilds: sim.guilds.map((g) => ({
+    guildId: g.guildId,
+    voiceChannelId: g.voiceChannelId,
+    secondVoiceChannelId: g.secondVoiceChannelId,
+    textChannelId: g.textChannelId,
+    voiceEndpoint: g.voice.current.endpoint,
+    members: humansOf(g).map((m) => ({ id: m.id, name: m.name })),
+  })),
 };
 process.stdout.write(`${JSON.stringify(info)}\n`);
 if (!values.json) {
   process.stdout.write(
-    `Local Discord simulator running.\n  rest.api: ${info.rest}\n  token:    ${info.token}\n  guild:    ${info.guildId}\n` +
+    `Local Discord simulator running.\n  rest.api: ${info.rest}\n  token:    ${info.token}\n  guild:    ${info.guildId}${guildCount > 1 ? ` (+${guildCount - 1} more)` : ''}\n` +
       `  voice:    ${info.voiceChannelId}\n  text:     ${info.textChannelId}\n  trust:    NODE_EXTRA_CA_CERTS=${info.ca}\n`,
   );
 }
 
-// Human members sit in the main voice channel; report what they hear from the bot.
-const humans = sim.members().filter((m) => m.name !== 'Owner');
-for (const member of humans) {
-  await member.joinVoice();
-  let reported = 0;
-  member.on('heard', () => {
-    const ms = member.heardMs();
-    if (ms - reported >= 1000) {
-      reported = ms;
-      logger.info({ member: member.name, heardMs: Math.round(ms) }, 'member heard bot audio');
-    }
-  });
+// Human members sit in the main voice channel of every guild; report what they hear from the bot.
+for (const guild of sim.guilds) {
+  for (const member of humansOf(guild)) {
+    await member.joinVoice();
+    let reported = 0;
+    member.on('heard', () => {
+      const ms = member.heardMs();
+      if (ms - reported >= 1000) {
+        reported = ms;
+        logger.info({ guildId: guild.guildId, member: member.name, heardMs: Math.round(ms) }, 'member heard bot audio');
+      }
+    });
+  }
+  guild.voice.on('botReady', () => logger.info({ guildId: guild.guildId, channelId: guild.botVoiceChannel() }, 'bot voice session ready'));
 }
-sim.voice.on('botReady', () => logger.info({ channelId: sim.botVoiceChannel() }, 'bot voice session ready'));
 
-// --speak: members take turns saying a one-second tone every four seconds while the bot is in voice.
+// --speak: in each guild where the bot is in voice, members take turns saying a one-second tone every four seconds.
 let timer: NodeJS.Timeout | undefined;
-if (values.speak && humans.length > 0) {
+if (values.speak && count > 0) {
   let turn = 0;
   timer = setInterval(() => {
-    if (!sim.voice.botSession) return;
-    const member = humans[turn++ % humans.length]!;
+    turn++;
     const hz = 300 + 110 * (turn % 5);
     const pcm = new Int16Array(DISCORD_SAMPLE_RATE * 2);
     for (let i = 0; i < DISCORD_SAMPLE_RATE; i++) pcm[2 * i] = pcm[2 * i + 1] = Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / DISCORD_SAMPLE_RATE));
-    void member.speak(pcm).then(() => logger.info({ member: member.name, hz }, 'member spoke'));
+    for (const guild of sim.guilds) {
+      if (!guild.voice.botSession) continue;
+      const humans = humansOf(guild);
+      const member = humans[(turn - 1) % humans.length]!;
+      void member.speak(pcm).then(() => logger.info({ guildId: guild.guildId, member: member.name, hz }, 'member spoke'));
+    }
   }, 4000);
 }
 

@@ -1,4 +1,6 @@
-import type { DiscordSimulator } from './simulator.ts';
+import type { GatewayServer } from './gateway.ts';
+import type { GuildState } from './guild.ts';
+import type { VoiceHub } from './voiceHub.ts';
 
 /** Failures a test can inject. */
 export interface Faults {
@@ -18,7 +20,7 @@ export interface Faults {
   disconnectGateway(code?: number): void;
   /** Sends op 7 Reconnect on the main gateway (the client reconnects and resumes). */
   requestGatewayReconnect(): void;
-  /** Drops this fraction (0..1) of RTP datagrams in both directions on every voice server. */
+  /** Drops this fraction (0..1) of RTP datagrams in both directions on every voice server of the guild. */
   setUdpLoss(fraction: number): void;
   /** Sends malformed datagrams to the bot (garbage, wrong payload type, unknown SSRC, right SSRC with a bad auth tag). */
   sendMalformedRtp(count: number): Record<string, number>;
@@ -31,8 +33,16 @@ export interface Faults {
   kickBotFromVoice(): void;
 }
 
-/** The fault injectors of a simulator. */
-export function createFaults(sim: DiscordSimulator): Faults {
+/** What the fault injectors act on: one guild's voice hub and state, and the shared gateway. */
+export interface FaultTarget {
+  readonly voice: VoiceHub;
+  readonly guild: GuildState;
+  readonly gateway: GatewayServer;
+  readonly botUserId: string;
+}
+
+/** The fault injectors of one guild of a simulator (the gateway faults act on the whole gateway). */
+export function createFaults(sim: FaultTarget): Faults {
   return {
     closeVoice(code) {
       const session = sim.voice.botSession;
@@ -45,9 +55,9 @@ export function createFaults(sim: DiscordSimulator): Faults {
       const botSessionId = sim.guild.voiceStates.get(sim.botUserId)?.sessionId;
       const gatewaySession = botSessionId ? sim.gateway.sessions.get(botSessionId) : undefined;
       if (!gatewaySession) return;
-      const grant = server.grant(sim.guildId, sim.botUserId, gatewaySession.id);
+      const grant = server.grant(sim.guild.id, sim.botUserId, gatewaySession.id);
       const ready = sim.voice.waitForBotReady(timeoutMs, server);
-      sim.gateway.dispatchTo(gatewaySession, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: sim.guildId, endpoint: server.endpoint });
+      sim.gateway.dispatchTo(gatewaySession, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: sim.guild.id, endpoint: server.endpoint });
       await ready;
     },
     disconnectGateway(code = 4000) {

@@ -49,7 +49,8 @@ export interface GatewayHooks {
   /** Dispatches to send right after READY (GUILD_CREATE per guild). */
   afterReady(): { t: string; d: unknown }[];
   onVoiceStateUpdate(session: GatewaySession, d: { guild_id: string; channel_id: string | null; self_mute?: boolean; self_deaf?: boolean }): void;
-  membersChunk(guildId: string): unknown;
+  /** GUILD_MEMBERS_CHUNK `d` for op 8, or undefined for a guild the bot is not in (nothing is sent). */
+  membersChunk(guildId: string): object | undefined;
 }
 
 const MAX_LOG = 2000;
@@ -163,9 +164,11 @@ export class GatewayServer extends EventEmitter {
         if (conn.session) this.#hooks.onVoiceStateUpdate(conn.session, packet.d);
         else ws.close(4003, 'Not authenticated.');
         return;
-      case GatewayOp.RequestGuildMembers:
-        if (conn.session) this.dispatchTo(conn.session, 'GUILD_MEMBERS_CHUNK', { ...(this.#hooks.membersChunk(packet.d.guild_id) as object), nonce: packet.d.nonce });
+      case GatewayOp.RequestGuildMembers: {
+        const chunk = conn.session ? this.#hooks.membersChunk(String(packet.d?.guild_id)) : undefined;
+        if (conn.session && chunk) this.dispatchTo(conn.session, 'GUILD_MEMBERS_CHUNK', { ...chunk, nonce: packet.d.nonce });
         return;
+      }
       default:
         return; // presence updates and others need no answer
     }

@@ -7,6 +7,7 @@ import { DiscordSimulator, type DiscordSimulatorOptions } from './simulator.ts';
 
 export { trustSimulatorCertificate, CA_PATH } from './certs.ts';
 export { DiscordSimulator, DEFAULT_BOT_PERMISSIONS, type DiscordSimulatorOptions, type Recorded } from './simulator.ts';
+export { SimGuild } from './simGuild.ts';
 export { SimulatedMember, type HeardPacket, type SpeakOptions } from './member.ts';
 export { InteractionRecord, EPHEMERAL, CallbackType, type InteractionMessage } from './interactions.ts';
 export { SimMessage, type BotMessage } from './messages.ts';

@@ -28,6 +28,9 @@ export class InteractionRecord extends EventEmitter {
   readonly subcommand: string | undefined;
   readonly options: Record<string, string | number | boolean>;
   readonly userId: string;
+  /** The guild and channel the command was run in. */
+  readonly guildId: string;
+  readonly channelId: string;
   /** `performance.now()` when INTERACTION_CREATE was dispatched. */
   readonly createdAt = performance.now();
   /** The callback/webhook requests for this interaction, in arrival order. */
@@ -40,7 +43,7 @@ export class InteractionRecord extends EventEmitter {
   /** True if the bot's callback came after the acknowledgement deadline and was refused (10062). */
   expired = false;
 
-  constructor(init: { id: string; token: string; name: string; subcommand?: string; options: Record<string, string | number | boolean>; userId: string }) {
+  constructor(init: { id: string; token: string; name: string; subcommand?: string; options: Record<string, string | number | boolean>; userId: string; guildId: string; channelId: string }) {
     super();
     this.id = init.id;
     this.token = init.token;
@@ -48,6 +51,8 @@ export class InteractionRecord extends EventEmitter {
     this.subcommand = init.subcommand;
     this.options = init.options;
     this.userId = init.userId;
+    this.guildId = init.guildId;
+    this.channelId = init.channelId;
   }
 
   /** True once acknowledged. */

@@ -17,17 +17,20 @@ function contentError(body: any): RestReply | null {
   return null;
 }
 
-/** Registers every REST route discord.js uses for this bot: gateway, commands, interactions, messages, guild reads. */
+/**
+ * Registers every REST route discord.js uses for this bot: gateway, commands, interactions, messages,
+ * guild reads. Routes with a channel or guild id act on the guild that owns it (unknown → 404).
+ */
 export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void {
-  const guild = sim.guild;
   const app = sim.applicationId;
+  const guildOfChannel = (channelId: string | undefined) => sim.guildOfChannel(channelId)?.guild;
 
   router.on('GET', '/gateway/bot', () => ({
     status: 200,
     body: { url: sim.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } },
   }));
   router.on('GET', '/gateway', () => ({ status: 200, body: { url: sim.gatewayUrl } }), false);
-  router.on('GET', '/users/@me', () => ({ status: 200, body: { ...guild.apiUser(sim.botUser), verified: true, mfa_enabled: false } }));
+  router.on('GET', '/users/@me', () => ({ status: 200, body: { ...sim.guild.apiUser(sim.botUser), verified: true, mfa_enabled: false } }));
   router.on('GET', '/applications/@me', () => ({ status: 200, body: sim.applicationPayload() }));
 
   // Application commands: global and guild, bulk overwrite (PUT), list (GET), create (POST).
@@ -36,7 +39,7 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
       if (appId !== app) return apiError(403, 50001, 'Missing Access');
       sim.recorded.commands.push(request);
       const key = guildId ?? 'global';
-      const commands = (Array.isArray(body) ? body : []).map((c: any) => ({ ...c, id: sim.commandId(c.name), application_id: app, guild_id: guildId, version: snowflake(), type: c.type ?? 1 }));
+      const commands = (Array.isArray(body) ? body : []).map((c: any) => ({ ...c, id: sim.commandId(c.name, key), application_id: app, guild_id: guildId, version: snowflake(), type: c.type ?? 1 }));
       sim.commands.set(key, commands);
       return { status: 200, body: commands };
     });
@@ -44,7 +47,7 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
     router.on('POST', scope, ([, guildId], body, request) => {
       sim.recorded.commands.push(request);
       const key = guildId ?? 'global';
-      const command = { ...body, id: sim.commandId(body.name), application_id: app, guild_id: guildId, version: snowflake(), type: body.type ?? 1 };
+      const command = { ...body, id: sim.commandId(body.name, key), application_id: app, guild_id: guildId, version: snowflake(), type: body.type ?? 1 };
       sim.commands.set(key, [...(sim.commands.get(key) ?? []).filter((c: any) => c.name !== body.name), command]);
       return { status: 201, body: command };
     });
@@ -136,8 +139,8 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
 
   // Channel messages and typing.
   router.on('POST', '/channels/:channel/messages', ([channelId], body, request) => {
-    const channel = guild.channels.get(channelId!);
-    if (!channel) return apiError(404, 10003, 'Unknown Channel');
+    const guild = guildOfChannel(channelId);
+    if (!guild) return apiError(404, 10003, 'Unknown Channel');
     const perms = guild.permissionsOf(sim.botUserId, channelId);
     if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.SendMessages) === 0n) return apiError(403, 50013, 'Missing Permissions');
     const invalid = contentError(body);
@@ -163,25 +166,43 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
     return sim.deleteMessage(messageId!) ? { status: 204 } : apiError(404, 10008, 'Unknown Message');
   });
   router.on('POST', '/channels/:channel/typing', ([channelId], _body, request) => {
-    if (!guild.channels.has(channelId!)) return apiError(404, 10003, 'Unknown Channel');
+    if (!guildOfChannel(channelId)) return apiError(404, 10003, 'Unknown Channel');
     sim.recorded.messages.push(request);
     return { status: 204 };
   });
-  router.on('GET', '/channels/:channel', ([channelId]) => (guild.channels.has(channelId!) ? { status: 200, body: guild.apiChannel(channelId!) } : apiError(404, 10003, 'Unknown Channel')));
+  router.on('GET', '/channels/:channel', ([channelId]) => {
+    const guild = guildOfChannel(channelId);
+    return guild ? { status: 200, body: guild.apiChannel(channelId!) } : apiError(404, 10003, 'Unknown Channel');
+  });
 
   // Guild reads discord.js may do (fetches).
-  const guildOnly = (guildId: string | undefined) => guildId === guild.id;
-  router.on('GET', '/guilds/:guild', ([g]) => (guildOnly(g) ? { status: 200, body: { ...guild.guildCreate(sim.botUserId), members: undefined, channels: undefined, voice_states: undefined } } : apiError(404, 10004, 'Unknown Guild')));
-  router.on('GET', '/guilds/:guild/channels', ([g]) => (guildOnly(g) ? { status: 200, body: [...guild.channels.keys()].map((id) => guild.apiChannel(id)) } : apiError(404, 10004, 'Unknown Guild')));
-  router.on('GET', '/guilds/:guild/roles', ([g]) => (guildOnly(g) ? { status: 200, body: [...guild.roles.keys()].map((id) => guild.apiRole(id)) } : apiError(404, 10004, 'Unknown Guild')));
-  router.on('GET', '/guilds/:guild/members', ([g]) => (guildOnly(g) ? { status: 200, body: [...guild.members.keys()].map((id) => guild.apiMember(id)) } : apiError(404, 10004, 'Unknown Guild')));
+  const guildById = (guildId: string | undefined) => sim.guildById(guildId)?.guild;
+  const unknownGuild = () => apiError(404, 10004, 'Unknown Guild');
+  router.on('GET', '/guilds/:guild', ([g]) => {
+    const guild = guildById(g);
+    return guild ? { status: 200, body: { ...guild.guildCreate(sim.botUserId), members: undefined, channels: undefined, voice_states: undefined } } : unknownGuild();
+  });
+  router.on('GET', '/guilds/:guild/channels', ([g]) => {
+    const guild = guildById(g);
+    return guild ? { status: 200, body: [...guild.channels.keys()].map((id) => guild.apiChannel(id)) } : unknownGuild();
+  });
+  router.on('GET', '/guilds/:guild/roles', ([g]) => {
+    const guild = guildById(g);
+    return guild ? { status: 200, body: [...guild.roles.keys()].map((id) => guild.apiRole(id)) } : unknownGuild();
+  });
+  router.on('GET', '/guilds/:guild/members', ([g]) => {
+    const guild = guildById(g);
+    return guild ? { status: 200, body: [...guild.members.keys()].map((id) => guild.apiMember(id)) } : unknownGuild();
+  });
   router.on('GET', '/guilds/:guild/members/:user', ([g, userId]) => {
+    const guild = guildById(g);
     const id = userId === '@me' ? sim.botUserId : userId!;
-    return guildOnly(g) && guild.members.has(id) ? { status: 200, body: guild.apiMember(id) } : apiError(404, 10007, 'Unknown Member');
+    return guild?.members.has(id) ? { status: 200, body: guild.apiMember(id) } : apiError(404, 10007, 'Unknown Member');
   });
   router.on('GET', '/guilds/:guild/voice-states/:user', ([g, userId]) => {
+    const guild = guildById(g);
     const id = userId === '@me' ? sim.botUserId : userId!;
-    if (!guildOnly(g) || !guild.voiceStates.has(id)) return apiError(404, 10065, 'Unknown Voice State');
+    if (!guild?.voiceStates.has(id)) return apiError(404, 10065, 'Unknown Voice State');
     return { status: 200, body: guild.apiVoiceState(id) };
   });
 }

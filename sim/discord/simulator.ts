@@ -3,19 +3,20 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../../src/log.ts';
 import { CA_PATH } from './certs.ts';
 import { GatewayServer, Intent } from './gateway.ts';
-import { GuildState, type SimUser } from './guild.ts';
+import type { GuildState, SimUser } from './guild.ts';
 import { randomToken, snowflake } from './ids.ts';
 import type { InteractionRecord } from './interactions.ts';
-import { SimulatedMember, type MemberHub } from './member.ts';
+import type { SimulatedMember } from './member.ts';
 import { BotMessageLog, SimMessage } from './messages.ts';
-import { DEFAULT_MEMBER_PERMISSIONS, Permission } from './permissions.ts';
+import { Permission } from './permissions.ts';
 import { RestRouter } from './rest.ts';
 import { registerRoutes } from './routes.ts';
-import { ENCRYPTION_MODES, type EncryptionMode, type RtpHeader } from './rtp.ts';
+import { ENCRYPTION_MODES, type EncryptionMode } from './rtp.ts';
 import { ChatDesk } from './chat.ts';
-import { createFaults, type Faults } from './faults.ts';
+import type { Faults } from './faults.ts';
+import { SimGuild } from './simGuild.ts';
 import type { ChannelOverwriteSpec, RecordedRequest } from './types.ts';
-import { VoiceHub } from './voiceHub.ts';
+import type { VoiceHub } from './voiceHub.ts';
 
 /** Options of {@link startDiscordSimulator}. */
 export interface DiscordSimulatorOptions {
@@ -23,7 +24,15 @@ export interface DiscordSimulatorOptions {
   port?: number;
   /** Encryption modes offered in voice Ready, in order (the client picks the first it supports). */
   encryptionModes?: EncryptionMode[];
-  /** Human members (default Alice, Bob, Carol); an `Owner` member owns the guild in addition. */
+  /**
+   * Guilds the bot is in (default 1). Each gets its own roles, channels, voice servers and members
+   * (the same names in every guild, distinct user ids).
+   */
+  guilds?: number;
+  /**
+   * Human members of each guild (default Alice, Bob, Carol); an `Owner` member owns each guild in
+   * addition. A given `id` is used in the first guild only (user ids are unique in the simulator).
+   */
   members?: { name: string; id?: string }[];
   botName?: string;
   /** Permissions of the bot's role (default: view, send, embed, history, connect, speak, VAD). */
@@ -49,8 +58,10 @@ export const DEFAULT_BOT_PERMISSIONS =
   Permission.Connect | Permission.Speak | Permission.UseVAD | Permission.UseApplicationCommands;
 
 /**
- * A local Discord for one bot and one guild: REST (`rest`) and gateway on one HTTP port, voice
- * servers on TLS + UDP ports. Build it with {@link startDiscordSimulator}.
+ * A local Discord for one bot in one or more guilds (`options.guilds`): REST (`rest`) and gateway on
+ * one HTTP port, voice servers on TLS + UDP ports per guild. The per-guild properties and methods
+ * (`guild`, `guildId`, channel ids, `member()`, `voice`, …) refer to the first guild; every guild is
+ * in {@link guilds}. Build it with {@link startDiscordSimulator}.
  */
 export class DiscordSimulator {
   /** Bot token; like Discord's, its first segment is the base64 of the bot user id. */
@@ -58,6 +69,8 @@ export class DiscordSimulator {
   readonly applicationId: string;
   readonly botUserId: string;
   readonly botUser: SimUser;
+  /** Every guild, in the order of READY (index 0 is the first guild). */
+  readonly guilds: readonly SimGuild[];
   readonly guild: GuildState;
   readonly guildId: string;
   readonly textChannelId: string;
@@ -72,12 +85,12 @@ export class DiscordSimulator {
   readonly commands = new Map<string, any[]>();
   readonly interactionDeadlineMs: number;
   readonly gateway: GatewayServer;
+  /** The first guild's voice hub (each guild has its own: `guilds[i].voice`). */
   readonly voice: VoiceHub;
   readonly botMessages = new BotMessageLog();
-  /** Failure injection (voice closes, endpoint moves, gateway drops, UDP loss, bad RTP). */
-  readonly faults: Faults = createFaults(this);
+  /** Failure injection (voice closes, endpoint moves, gateway drops, UDP loss, bad RTP) in the first guild. */
+  readonly faults: Faults;
   readonly logger: Logger;
-  readonly #members = new Map<string, SimulatedMember>();
   readonly #router: RestRouter;
   readonly #http: Server;
   readonly #chat: ChatDesk;
@@ -86,21 +99,10 @@ export class DiscordSimulator {
   constructor(options: DiscordSimulatorOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.interactionDeadlineMs = options.interactionDeadlineMs ?? 3_000;
-    this.guild = new GuildState('Simulated Guild');
-    this.guildId = this.guild.id;
     this.applicationId = snowflake();
     this.botUserId = this.applicationId; // bots created with an application share its id
     this.token = `${Buffer.from(this.botUserId).toString('base64url')}.${randomToken(4)}.${randomToken(20)}`;
     this.botUser = { id: this.botUserId, username: options.botName ?? 'Realtime Bot', globalName: null, bot: true };
-    this.memberRoleId = this.guild.addRole('Member', DEFAULT_MEMBER_PERMISSIONS);
-    this.botRoleId = this.guild.addRole(this.botUser.username, options.botPermissions ?? DEFAULT_BOT_PERMISSIONS);
-    this.textChannelId = this.guild.addChannel({ type: 0, name: 'general' }).id;
-    this.voiceChannelId = this.guild.addChannel({ type: 2, name: 'Voice' }).id;
-    this.secondVoiceChannelId = this.guild.addChannel({ type: 2, name: 'Second Voice' }).id;
-    const owner = this.addMember({ name: 'Owner' });
-    this.guild.ownerId = owner.id;
-    this.guild.addMember(this.botUser, [this.botRoleId]);
-    for (const spec of options.members ?? [{ name: 'Alice' }, { name: 'Bob' }, { name: 'Carol' }]) this.addMember(spec);
 
     this.gateway = new GatewayServer({
       token: this.token,
@@ -108,7 +110,7 @@ export class DiscordSimulator {
       readyPayload: () => ({
         v: 10,
         user: { ...this.guild.apiUser(this.botUser), verified: true, mfa_enabled: false },
-        guilds: [{ id: this.guildId, unavailable: true }],
+        guilds: this.guilds.map((g) => ({ id: g.guildId, unavailable: true })),
         session_type: 'normal',
         shard: [0, 1],
         application: { id: this.applicationId, flags: 0 },
@@ -119,19 +121,43 @@ export class DiscordSimulator {
         geo_ordered_rtc_regions: ['local'],
         user_settings: {},
       }),
-      afterReady: () => [{ t: 'GUILD_CREATE', d: this.guild.guildCreate(this.botUserId) }],
-      onVoiceStateUpdate: (session, d) => this.voice.onBotVoiceStateUpdate(session, d),
-      membersChunk: () => ({ guild_id: this.guildId, members: [...this.guild.members.keys()].map((id) => this.guild.apiMember(id)), chunk_index: 0, chunk_count: 1 }),
-    });
-    this.voice = new VoiceHub({
-      modes: options.encryptionModes ?? [...ENCRYPTION_MODES],
-      gateway: this.gateway,
-      guild: this.guild,
-      botUserId: this.botUserId,
-      members: () => this.#members.values(),
-      logger: this.logger,
+      afterReady: () => this.guilds.map((g) => ({ t: 'GUILD_CREATE', d: g.guild.guildCreate(this.botUserId) })),
+      onVoiceStateUpdate: (session, d) => this.guildById(d?.guild_id)?.voice.onBotVoiceStateUpdate(session, d),
+      membersChunk: (guildId) => {
+        const guild = this.guildById(guildId)?.guild;
+        return guild && { guild_id: guild.id, members: [...guild.members.keys()].map((id) => guild.apiMember(id)), chunk_index: 0, chunk_count: 1 };
+      },
     });
     this.#chat = new ChatDesk(this);
+    const count = Math.max(1, Math.floor(options.guilds ?? 1));
+    const userIds = new Set<string>();
+    const guilds: SimGuild[] = [];
+    for (let index = 0; index < count; index++) {
+      guilds.push(new SimGuild({
+        index,
+        name: index === 0 ? 'Simulated Guild' : `Simulated Guild ${index + 1}`,
+        gateway: this.gateway,
+        botUser: this.botUser,
+        botPermissions: options.botPermissions ?? DEFAULT_BOT_PERMISSIONS,
+        members: options.members ?? [{ name: 'Alice' }, { name: 'Bob' }, { name: 'Carol' }],
+        encryptionModes: options.encryptionModes ?? [...ENCRYPTION_MODES],
+        chat: this.#chat,
+        userIds,
+        logger: this.logger,
+      }));
+    }
+    this.guilds = guilds;
+    const first = guilds[0]!;
+    this.guild = first.guild;
+    this.guildId = first.guildId;
+    this.textChannelId = first.textChannelId;
+    this.voiceChannelId = first.voiceChannelId;
+    this.secondVoiceChannelId = first.secondVoiceChannelId;
+    this.botRoleId = first.botRoleId;
+    this.memberRoleId = first.memberRoleId;
+    this.voice = first.voice;
+    this.faults = first.faults;
+
     this.#router = new RestRouter(this.token, (request) => this.recorded.routes.push(request));
     registerRoutes(this.#router, this);
     this.#http = createServer((req, res) => void this.#router.handle(req, res));
@@ -149,7 +175,7 @@ export class DiscordSimulator {
     });
     this.#port = (this.#http.address() as { port: number }).port;
     this.gateway.url = this.gatewayUrl;
-    await this.voice.addServer();
+    for (const guild of this.guilds) await guild.voice.addServer();
     return this;
   }
 
@@ -167,93 +193,81 @@ export class DiscordSimulator {
     return `ws://127.0.0.1:${this.#port}/gateway`;
   }
 
-  /** A member by display name (or id). */
-  member(name: string): SimulatedMember {
-    const found = [...this.#members.values()].find((m) => m.name === name || m.id === name);
-    if (!found) throw new Error(`no simulated member named ${name} (have ${[...this.#members.values()].map((m) => m.name).join(', ')})`);
-    return found;
+  /** The guild with this id, if the bot is in it. */
+  guildById(guildId: string | undefined): SimGuild | undefined {
+    return this.guilds.find((g) => g.guildId === guildId);
   }
 
+  /** The guild owning this channel, if any. */
+  guildOfChannel(channelId: string | undefined): SimGuild | undefined {
+    return channelId === undefined ? undefined : this.guilds.find((g) => g.guild.channels.has(channelId));
+  }
+
+  /** A member of the first guild by display name (or id); any guild's member by id. */
+  member(name: string): SimulatedMember {
+    const first = this.guilds[0]!;
+    if (first.members().some((m) => m.name === name || m.id === name)) return first.member(name);
+    for (const guild of this.guilds) if (guild.members().some((m) => m.id === name)) return guild.member(name);
+    return first.member(name); // throws, listing the first guild's members
+  }
+
+  /** The first guild's members. */
   members(): SimulatedMember[] {
-    return [...this.#members.values()];
+    return this.guilds[0]!.members();
   }
 
   /**
-   * Adds a human (or bot) member with the Member role, or, given `permissions`, a personal role with
-   * exactly those (plus @everyone's View Channel / Read History). Dispatches GUILD_MEMBER_ADD.
+   * Adds a member to the first guild (`guilds[i].addMember` for another) with the Member role, or,
+   * given `permissions`, a personal role with exactly those. Dispatches GUILD_MEMBER_ADD.
    */
   addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint }): SimulatedMember {
-    const id = spec.id ?? snowflake();
-    const user: SimUser = { id, username: spec.name.toLowerCase().replace(/[^a-z0-9_.]/g, '_'), globalName: spec.name, bot: Boolean(spec.bot) };
-    const roleIds = spec.permissions !== undefined ? [this.guild.addRole(`${spec.name} role`, spec.permissions)] : [this.memberRoleId];
-    this.guild.addMember(user, roleIds);
-    const member = new SimulatedMember(id, spec.name, this.#hub);
-    this.#members.set(id, member);
-    if (this.gateway) {
-      for (const roleId of roleIds.filter((r) => r !== this.memberRoleId)) this.gateway.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.guild.apiRole(roleId) }, Intent.Guilds);
-      this.gateway.dispatch('GUILD_MEMBER_ADD', { ...this.guild.apiMember(id), guild_id: this.guildId });
-    }
-    return member;
+    return this.guilds[0]!.addMember(spec);
   }
 
-  /** Replaces a channel's permission overwrites (CHANNEL_UPDATE). */
+  /** Replaces a channel's permission overwrites (CHANNEL_UPDATE), in whichever guild owns it. */
   setChannelPermissions(channelId: string, overwrites: ChannelOverwriteSpec[]): void {
-    const channel = this.#channel(channelId);
-    channel.overwrites = overwrites.map((o) => ({ id: o.id, type: o.type === 'role' ? 0 : 1, allow: o.allow ?? 0n, deny: o.deny ?? 0n }));
-    this.gateway.dispatch('CHANNEL_UPDATE', this.guild.apiChannel(channelId), Intent.Guilds);
+    (this.guildOfChannel(channelId) ?? this.guilds[0]!).setChannelPermissions(channelId, overwrites);
   }
 
-  /** Sets a voice channel's user limit, 0 = unlimited (CHANNEL_UPDATE). */
+  /** Sets a voice channel's user limit, 0 = unlimited (CHANNEL_UPDATE), in whichever guild owns it. */
   setUserLimit(channelId: string, limit: number): void {
-    this.#channel(channelId).userLimit = limit;
-    this.gateway.dispatch('CHANNEL_UPDATE', this.guild.apiChannel(channelId), Intent.Guilds);
+    (this.guildOfChannel(channelId) ?? this.guilds[0]!).setUserLimit(channelId, limit);
   }
 
-  /** Sets the bot role's permissions (GUILD_ROLE_UPDATE). */
+  /** Sets the bot role's permissions in the first guild (GUILD_ROLE_UPDATE). */
   setBotPermissions(permissions: bigint): void {
-    this.guild.roles.get(this.botRoleId)!.permissions = permissions;
-    this.gateway.dispatch('GUILD_ROLE_UPDATE', { guild_id: this.guildId, role: this.guild.apiRole(this.botRoleId) }, Intent.Guilds);
+    this.guilds[0]!.setBotPermissions(permissions);
   }
 
-  #channel(channelId: string) {
-    const channel = this.guild.channels.get(channelId);
-    if (!channel) throw new Error(`no channel ${channelId}`);
-    return channel;
-  }
-
-  /** Live voice states: every member's channel id, or null when not in voice. */
+  /** Live voice states of the first guild: every member's channel id, or null when not in voice. */
   voiceStates(): Map<string, string | null> {
-    return new Map([...this.guild.members.keys()].map((id) => [id, this.guild.voiceStates.get(id)?.channelId ?? null]));
+    return this.guilds[0]!.voiceStates();
   }
 
+  /** The bot's voice channel in the first guild. */
   botVoiceChannel(): string | null {
-    return this.voice.botChannel();
+    return this.guilds[0]!.botVoiceChannel();
   }
-
-  readonly #hub: MemberHub = (() => {
-    const sim = this;
-    return {
-      get defaultVoiceChannelId() {
-        return sim.voiceChannelId;
-      },
-      setVoiceChannel: (userId: string, channelId: string | null) => sim.voice.setMemberChannel(userId, channelId),
-      deliverAudio: (member: SimulatedMember, header: RtpHeader, opus: Buffer) => void sim.voice.deliverAudio(member, header, opus),
-      runCommand: (member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string) =>
-        sim.#chat.runCommand(member, name, options, subcommand, channelId),
-      say: (member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }) => sim.#chat.say(member, content, options),
-    };
-  })();
-
 
   /** @internal for routes */
   interactionByToken(token: string): InteractionRecord | undefined {
     return this.recorded.interactions.find((r) => r.token === token);
   }
 
-  /** @internal Stable command ids per name (so INTERACTION_CREATE matches what PUT returned). */
-  commandId(name: string): string {
-    for (const list of this.commands.values()) for (const c of list) if (c.name === name) return c.id;
-    return snowflake();
+  /**
+   * @internal The registered command `name` a member of `guildId` runs: the guild's own registration
+   * first, then the global one (undefined if neither has it).
+   */
+  registeredCommand(name: string, guildId: string): { id: string; guildScoped: boolean } | undefined {
+    const own = this.commands.get(guildId)?.find((c) => c.name === name);
+    if (own) return { id: own.id, guildScoped: true };
+    const global = this.commands.get('global')?.find((c) => c.name === name);
+    return global ? { id: global.id, guildScoped: false } : undefined;
+  }
+
+  /** @internal Stable command ids per scope and name (re-registering keeps the id, as on Discord). */
+  commandId(name: string, scope: string): string {
+    return this.commands.get(scope)?.find((c) => c.name === name)?.id ?? snowflake();
   }
 
   applicationPayload(): Record<string, unknown> {
@@ -269,10 +283,10 @@ export class DiscordSimulator {
   /** Stops all servers and closes every socket. */
   async close(): Promise<void> {
     this.gateway.close();
-    await this.voice.close();
+    await Promise.all(this.guilds.map((g) => g.voice.close()));
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
 }
 
-export { SimMessage };
+export { SimGuild, SimMessage };

@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import type { ChatDesk } from './chat.ts';
+import { createFaults, type Faults } from './faults.ts';
+import { Intent, type GatewayServer } from './gateway.ts';
+import { GuildState, type SimUser } from './guild.ts';
+import { snowflake } from './ids.ts';
+import { SimulatedMember, type MemberHub } from './member.ts';
+import { DEFAULT_MEMBER_PERMISSIONS } from './permissions.ts';
+import type { EncryptionMode, RtpHeader } from './rtp.ts';
+import type { ChannelOverwriteSpec } from './types.ts';
+import { VoiceHub } from './voiceHub.ts';
+
+/** What a guild shares with the rest of its simulator (one bot, one gateway, one chat desk). */
+export interface SimGuildInit {
+  /** Position in `sim.guilds` (0 = the first guild). */
+  index: number;
+  name: string;
+  gateway: GatewayServer;
+  botUser: SimUser;
+  botPermissions: bigint;
+  /** Human members; an `Owner` member owning the guild is added first. */
+  members: { name: string; id?: string }[];
+  encryptionModes: EncryptionMode[];
+  chat: ChatDesk;
+  /** User ids of every human member of the simulator, so that ids stay unique across guilds. */
+  userIds: Set<string>;
+  logger: Logger;
+}
+
+/**
+ * One guild of the simulator: its state (roles, channels, members, voice states), its simulated
+ * members, and its own voice hub (voice servers) for the bot's voice session in this guild.
+ */
+export class SimGuild {
+  readonly index: number;
+  readonly guild: GuildState;
+  readonly guildId: string;
+  readonly textChannelId: string;
+  readonly voiceChannelId: string;
+  readonly secondVoiceChannelId: string;
+  readonly botRoleId: string;
+  /** The role humans get unless `addMember` is given explicit permissions. */
+  readonly memberRoleId: string;
+  readonly botUserId: string;
+  readonly gateway: GatewayServer;
+  /** This guild's voice state and voice servers (the bot's voice session in this guild). */
+  readonly voice: VoiceHub;
+  /** Failure injection for this guild's voice session (gateway faults act on the shared gateway). */
+  readonly faults: Faults;
+  readonly #members = new Map<string, SimulatedMember>();
+  readonly #userIds: Set<string>;
+  readonly #chat: ChatDesk;
+
+  constructor(init: SimGuildInit) {
+    this.index = init.index;
+    this.gateway = init.gateway;
+    this.botUserId = init.botUser.id;
+    this.#userIds = init.userIds;
+    this.#chat = init.chat;
+    this.guild = new GuildState(init.name);
+    this.guildId = this.guild.id;
+    this.memberRoleId = this.guild.addRole('Member', DEFAULT_MEMBER_PERMISSIONS);
+    this.botRoleId = this.guild.addRole(init.botUser.username, init.botPermissions);
+    this.textChannelId = this.guild.addChannel({ type: 0, name: 'general' }).id;
+    this.voiceChannelId = this.guild.addChannel({ type: 2, name: 'Voice' }).id;
+    this.secondVoiceChannelId = this.guild.addChannel({ type: 2, name: 'Second Voice' }).id;
+    this.voice = new VoiceHub({
+      modes: init.encryptionModes,
+      gateway: this.gateway,
+      guild: this.guild,
+      botUserId: this.botUserId,
+      members: () => this.#members.values(),
+      logger: init.logger,
+    });
+    this.faults = createFaults(this);
+    const owner = this.addMember({ name: 'Owner' });
+    this.guild.ownerId = owner.id;
+    this.guild.addMember(init.botUser, [this.botRoleId]);
+    // A given id is used in the first guild only: user ids are unique across the simulator.
+    for (const spec of init.members) this.addMember({ name: spec.name, id: this.index === 0 ? spec.id : undefined });
+  }
+
+  /** A member of this guild by display name (or id). */
+  member(name: string): SimulatedMember {
+    const found = [...this.#members.values()].find((m) => m.name === name || m.id === name);
+    if (!found) throw new Error(`no simulated member named ${name} in guild ${this.index} (have ${this.members().map((m) => m.name).join(', ')})`);
+    return found;
+  }
+
+  /** This guild's members (the Owner first), without the bot. */
+  members(): SimulatedMember[] {
+    return [...this.#members.values()];
+  }
+
+  /**
+   * Adds a human (or bot) member with the Member role, or, given `permissions`, a personal role with
+   * exactly those (plus @everyone's View Channel / Read History). Dispatches GUILD_MEMBER_ADD.
+   * Throws if `id` is already a member's id anywhere in the simulator.
+   */
+  addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint }): SimulatedMember {
+    const id = spec.id ?? snowflake();
+    if (this.#userIds.has(id) || id === this.botUserId) throw new Error(`user id ${id} is already taken in this simulator`);
+    this.#userIds.add(id);
+    const user: SimUser = { id, username: spec.name.toLowerCase().replace(/[^a-z0-9_.]/g, '_'), globalName: spec.name, bot: Boolean(spec.bot) };
+    const roleIds = spec.permissions !== undefined ? [this.guild.addRole(`${spec.name} role`, spec.permissions)] : [this.memberRoleId];
+    this.guild.addMember(user, roleIds);
+    const member = new SimulatedMember(id, spec.name, this.#hub);
+    this.#members.set(id, member);
+    for (const roleId of roleIds.filter((r) => r !== this.memberRoleId)) this.gateway.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.guild.apiRole(roleId) }, Intent.Guilds);
+    this.gateway.dispatch('GUILD_MEMBER_ADD', { ...this.guild.apiMember(id), guild_id: this.guildId });
+    return member;
+  }
+
+  /** Replaces a channel's permission overwrites (CHANNEL_UPDATE). */
+  setChannelPermissions(channelId: string, overwrites: ChannelOverwriteSpec[]): void {
+    const channel = this.#channel(channelId);
+    channel.overwrites = overwrites.map((o) => ({ id: o.id, type: o.type === 'role' ? 0 : 1, allow: o.allow ?? 0n, deny: o.deny ?? 0n }));
+    this.gateway.dispatch('CHANNEL_UPDATE', this.guild.apiChannel(channelId), Intent.Guilds);
+  }
+
+  /** Sets a voice channel's user limit, 0 = unlimited (CHANNEL_UPDATE). */
+  setUserLimit(channelId: string, limit: number): void {
+    this.#channel(channelId).userLimit = limit;
+    this.gateway.dispatch('CHANNEL_UPDATE', this.guild.apiChannel(channelId), Intent.Guilds);
+  }
+
+  /** Sets the bot role's permissions in this guild (GUILD_ROLE_UPDATE). */
+  setBotPermissions(permissions: bigint): void {
+    this.guild.roles.get(this.botRoleId)!.permissions = permissions;
+    this.gateway.dispatch('GUILD_ROLE_UPDATE', { guild_id: this.guildId, role: this.guild.apiRole(this.botRoleId) }, Intent.Guilds);
+  }
+
+  #channel(channelId: string) {
+    const channel = this.guild.channels.get(channelId);
+    if (!channel) throw new Error(`no channel ${channelId} in guild ${this.index}`);
+    return channel;
+  }
+
+  /** Live voice states: every member's channel id, or null when not in voice. */
+  voiceStates(): Map<string, string | null> {
+    return new Map([...this.guild.members.keys()].map((id) => [id, this.guild.voiceStates.get(id)?.channelId ?? null]));
+  }
+
+  botVoiceChannel(): string | null {
+    return this.voice.botChannel();
+  }
+
+  readonly #hub: MemberHub = (() => {
+    const guild = this;
+    return {
+      get defaultVoiceChannelId() {
+        return guild.voiceChannelId;
+      },
+      setVoiceChannel: (userId: string, channelId: string | null) => guild.voice.setMemberChannel(userId, channelId),
+      deliverAudio: (member: SimulatedMember, header: RtpHeader, opus: Buffer) => void guild.voice.deliverAudio(member, header, opus),
+      runCommand: (member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string) =>
+        guild.#chat.runCommand(guild, member, name, options, subcommand, channelId),
+      say: (member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }) => guild.#chat.say(guild, member, content, options),
+    };
+  })();
+}
