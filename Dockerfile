@@ -40,4 +40,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
 # SIGTERM (docker stop) leaves voice channels, closes model sessions and flushes the database
 # within 5 s, inside docker's default 10 s grace period.
 STOPSIGNAL SIGTERM
-CMD ["node", "bin/run.mjs", "src/index.ts"]
+CMD ["node", "--max-semi-space-size=8", "bin/run.mjs", "src/index.ts"]

@@ -1,6 +1,7 @@
 /**
- * Child process of the load benchmark (bench/load.ts): hosts N local Discord simulators (one guild
- * each) and one realtime simulator, so the measured process runs the bots alone. Driven over IPC:
+ * Child process of the load benchmark (bench/load.ts): hosts one local Discord with N guilds (one bot,
+ * as in production: one client in many guilds) and one realtime simulator, so the measured process
+ * runs the bot alone. Driven over IPC:
  *   → { cmd: 'join' }   every guild's Alice and Carol join voice and Alice runs /join
  *   → { cmd: 'talk', turns, seconds }  every Alice speaks `turns` utterances while the bots reply;
  *      answers with frames sent by members and what the listeners (Carol) heard: packets and
@@ -9,14 +10,14 @@
  * Prints one JSON line with the simulators' addresses first.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDiscordSimulator, type DiscordSimulator } from '../sim/discord/index.ts';
+import { startDiscordSimulator } from '../sim/discord/index.ts';
 import { startRealtimeSimulator } from '../sim/realtime/index.ts';
 import { utterance } from '../sim/speech.ts';
 
 const n = Number(process.argv[2] ?? 1);
 const realtime = await startRealtimeSimulator({ replyAudioMs: 2_000 });
-const sims: DiscordSimulator[] = [];
-for (let i = 0; i < n; i++) sims.push(await startDiscordSimulator({ members: [{ name: 'Alice' }, { name: 'Carol' }] }));
+const discord = await startDiscordSimulator({ guilds: n, members: [{ name: 'Alice' }, { name: 'Carol' }] });
+const sims = discord.guilds;
 
 const send = (message: unknown) => process.send!(message);
 /** Utterances are generated once: making speech-like audio is slow and would stall the simulators. */
@@ -30,7 +31,8 @@ const cachedUtterance = (seconds: number, seed: number) => {
 send({
   type: 'ready',
   realtime: { url: realtime.url, apiKey: realtime.apiKey },
-  guilds: sims.map((sim) => ({ rest: sim.rest, token: sim.token, applicationId: sim.applicationId, guildId: sim.guildId })),
+  discord: { rest: discord.rest, token: discord.token, applicationId: discord.applicationId },
+  guildIds: sims.map((sim) => sim.guildId),
 });
 
 process.on('message', async (message: { cmd: string; turns?: number; seconds?: number }) => {
@@ -97,7 +99,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
         elapsedMs: performance.now() - startedAt,
       });
     } else if (message.cmd === 'close') {
-      await Promise.all(sims.map((sim) => sim.close()));
+      await discord.close();
       await realtime.close();
       process.exit(0);
     }

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { ShardingManager, type Shard } from 'discord.js';
 import { loadConfig, loadOrExit, loadShardingConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { BOT_NODE_FLAGS } from './nodeFlags.ts';
 
 /** A shard process gets this long to stop gracefully (it bounds itself at 5 s) before it is killed. */
 const SHARD_STOP_LIMIT_MS = 6_500;
@@ -54,7 +55,7 @@ const shardList = sharding.shardList === 'auto' ? [...Array(totalShards).keys()]
 const manager = new ShardingManager(resolve(ROOT, 'bin/run.mjs'), {
   // bin/run.mjs resolves its target against the working directory; an absolute path works from anywhere.
   shardArgs: [resolve(ROOT, 'src/index.ts')],
-  execArgv: [],
+  execArgv: [...BOT_NODE_FLAGS],
   totalShards,
   shardList,
   token: config.discord.token,

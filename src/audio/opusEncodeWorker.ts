@@ -39,6 +39,9 @@ export interface CloseRequest {
 }
 
 const encoders = new Map<number, OpusFrameEncoder>();
+// Load libopus and warm the encode path at boot, not when the first reply's first frame is waiting
+// (loading the binding and the first encode took ≈ 60 ms in `npm run bench -- voice`).
+new OpusFrameEncoder().encode(new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS));
 const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
 
 function encoderFor(stream: number, bitrate: number): OpusFrameEncoder {

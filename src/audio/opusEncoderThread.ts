@@ -96,6 +96,14 @@ export class OpusEncoderThread {
     this.#logger = logger;
   }
 
+  /**
+   * Starts the worker now (idempotent). Booting it takes tens of milliseconds, so the bot does this at
+   * startup rather than when the first reply's first frame is waiting.
+   */
+  start(): void {
+    this.#ensureWorker();
+  }
+
   /** A new stream with its own encoder state; starts the worker on first use. */
   createStream(options: { bitrate?: number } = {}): OpusEncodeStream {
     const stream = this.#nextStream++;
@@ -110,7 +118,6 @@ export class OpusEncoderThread {
         if (pcm.length !== FRAME_SAMPLES) {
           return Promise.reject(new RangeError(`encode needs ${FRAME_SAMPLES} samples, got ${pcm.length}`));
         }
-        if (this.#failed) return Promise.resolve(this.#encodeHere(fallback, pcm));
         return new Promise<Buffer>((resolve) => {
           this.#queued.push({ stream, bitrate, pcm, resolve, fallback });
           this.#scheduleFlush();
@@ -157,8 +164,10 @@ export class OpusEncoderThread {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // A microtask runs after the current callback (e.g. the whole clock tick), so every session's
-    // frame of this tick travels in the same message.
-    queueMicrotask(() => this.#flush());
+    // frame of this tick travels in the same message. Without the worker, encoding waits for the
+    // check phase instead, so that no session's send waits behind another's encoding.
+    if (this.#failed) setImmediate(() => this.#flush());
+    else queueMicrotask(() => this.#flush());
   }
 
   #flush(): void {

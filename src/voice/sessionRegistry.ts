@@ -55,7 +55,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   constructor(options: SessionRegistryOptions) {
     super();
     this.#options = options;
-    (options.encoderThread ?? sharedOpusEncoderThread()).setLogger(options.logger);
+    const encoderThread = options.encoderThread ?? sharedOpusEncoderThread();
+    encoderThread.setLogger(options.logger);
+    encoderThread.start(); // booted before the first reply needs it
     this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(30_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
   }

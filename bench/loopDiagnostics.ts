@@ -1,0 +1,50 @@
+/**
+ * What the load benchmark watches besides the packets: how late the shared 20 ms clock's own ticks
+ * fire (the event loop was busy, or the thread was not scheduled), garbage-collection pauses by kind,
+ * and event-loop delay. Together they tell whether late packets come from our work, from GC, or from
+ * the machine.
+ */
+import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import type { FrameClock } from '../src/audio/index.ts';
+
+const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+
+/** Starts watching; `stop()` returns the figures as benchmark row fields. */
+export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unknown> } {
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const tickLateness: number[] = [];
+  const unsubscribe = clock.subscribe((tick) => tickLateness.push(tick.lateMs));
+  const gc = new Map<string, { count: number; ms: number; maxMs: number }>();
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+      const kind = GC_KINDS[detail?.kind ?? 0] ?? 'other';
+      const row = gc.get(kind) ?? { count: 0, ms: 0, maxMs: 0 };
+      row.count++;
+      row.ms += entry.duration;
+      row.maxMs = Math.max(row.maxMs, entry.duration);
+      gc.set(kind, row);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return {
+    stop() {
+      loopDelay.disable();
+      unsubscribe();
+      observer.disconnect();
+      const late = tickLateness.filter((ms) => ms > 5).length;
+      return {
+        clock_ticks: tickLateness.length,
+        clock_ticks_late_5ms_pct: Math.round((late / Math.max(1, tickLateness.length)) * 10_000) / 100,
+        clock_tick_late_max_ms: round(Math.max(0, ...tickLateness)),
+        gc_pauses: Object.fromEntries([...gc].map(([kind, row]) => [kind, `${row.count} × ${round(row.ms / row.count)} ms avg, max ${round(row.maxMs)} ms`])),
+        gc_pause_total_ms: Math.round([...gc.values()].reduce((sum, row) => sum + row.ms, 0)),
+        // The histogram holds whole intervals of a 5 ms timer: the delay is what exceeds 5 ms.
+        event_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6 - 5),
+        event_loop_delay_max_ms: round(loopDelay.max / 1e6 - 5),
+      };
+    },
+  };
+}
