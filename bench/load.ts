@@ -2,7 +2,7 @@
  * Load benchmark: N concurrent voice sessions in ONE bot process — one bot (one discord.js client,
  * one SQLite store) in N guilds of the local Discord, as a bot is deployed. The simulators (the local
  * Discord and the realtime simulator) run in a CHILD process (bench/loadSims.ts), so this process
- * measures the bot alone; they stand in  for remote services, so the child runs at a lower CPU
+ * measures the bot alone; they stand in for remote services, so the child runs at a lower CPU
  * priority (nice 10): on 2 cores their own load (reported) must not be what makes our packets late.
  *
  * In every guild one member talks (3 turns of 1.5 s) while the bot answers (2 s replies) and another
@@ -195,7 +195,7 @@ export const loadBenchmarks: BenchModule = {
       criteria: '<=1% output frames >5 ms late, 0 input frames dropped, all member frames decoded',
       cpu_ms_per_session_per_s: bestRow?.cpu_ms_per_session_per_s ?? null,
       memory_mb_per_session: bestRow?.memory_mb_per_session ?? null,
-      simulators: 'child process (bench/loadSims.ts) at nice 10; the measured process runs only the bot',
+      simulators: `child process (bench/loadSims.ts) at nice ${SIMULATOR_NICE}; the measured process runs only the bot`,
       note: 'one bot (one discord.js client) in N guilds, one voice session per guild',
     });
   },

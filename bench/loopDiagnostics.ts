@@ -4,10 +4,15 @@
  * and event-loop delay. Together they tell whether late packets come from our work, from GC, or from
  * the machine.
  */
-import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { FrameClock } from '../src/audio/index.ts';
 
-const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
 
 /** Starts watching; `stop()` returns the figures as benchmark row fields. */
 export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unknown> } {

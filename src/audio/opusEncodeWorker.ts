@@ -4,7 +4,7 @@
  * Protocol (structured clone; the PCM and packet bytes travel as transferred ArrayBuffers):
  *   ← { type: 'encode', id, streams: number[], bitrates: number[], pcm: ArrayBuffer }
  *        `pcm` holds one 20 ms 48 kHz stereo frame per entry of `streams`, in order.
- *   → { type: 'encoded', id, packets: ArrayBuffer, lengths: number[], backend }
+ *   → { type: 'encoded', id, packets: ArrayBuffer, lengths: number[] }
  *   ← { type: 'close', stream }   frees that stream's encoder
  * A frame that fails to encode comes back with length 0 (the main thread then encodes it itself).
  *
@@ -29,7 +29,6 @@ export interface EncodeReply {
   id: number;
   packets: ArrayBuffer;
   lengths: number[];
-  backend: string;
 }
 
 /** Frees the encoder of a stream. */
@@ -39,10 +38,10 @@ export interface CloseRequest {
 }
 
 const encoders = new Map<number, OpusFrameEncoder>();
+const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
 // Load libopus and warm the encode path at boot, not when the first reply's first frame is waiting
 // (loading the binding and the first encode took ≈ 60 ms in `npm run bench -- voice`).
-new OpusFrameEncoder().encode(new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS));
-const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+new OpusFrameEncoder().encode(new Int16Array(SAMPLES));
 
 function encoderFor(stream: number, bitrate: number): OpusFrameEncoder {
   let encoder = encoders.get(stream);
@@ -58,12 +57,9 @@ parentPort?.on('message', (message: EncodeRequest | CloseRequest) => {
   }
   const packets: Buffer[] = [];
   const lengths: number[] = [];
-  let backend = 'native';
   for (let i = 0; i < message.streams.length; i++) {
     try {
-      const encoder = encoderFor(message.streams[i]!, message.bitrates[i]!);
-      backend = encoder.backend;
-      const packet = encoder.encode(new Int16Array(message.pcm, i * DISCORD_FRAME_BYTES, SAMPLES));
+      const packet = encoderFor(message.streams[i]!, message.bitrates[i]!).encode(new Int16Array(message.pcm, i * DISCORD_FRAME_BYTES, SAMPLES));
       packets.push(packet);
       lengths.push(packet.length);
     } catch {
@@ -73,6 +69,6 @@ parentPort?.on('message', (message: EncodeRequest | CloseRequest) => {
   const joined = Buffer.concat(packets);
   // A fresh, exactly-sized ArrayBuffer that can be transferred (Buffer.concat may return a pool slice).
   const out = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.length);
-  const reply: EncodeReply = { type: 'encoded', id: message.id, packets: out, lengths, backend };
+  const reply: EncodeReply = { type: 'encoded', id: message.id, packets: out, lengths };
   parentPort!.postMessage(reply, [out]);
 });

@@ -50,14 +50,15 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #conversations = new Map<string, GuildConversation>();
   readonly #starting = new Map<string, Promise<GuildConversation>>();
   readonly #voice = new Map<string, VoiceSession>();
+  readonly #encoderThread: OpusEncoderThread;
   readonly #idleTimer: NodeJS.Timeout;
 
   constructor(options: SessionRegistryOptions) {
     super();
     this.#options = options;
-    const encoderThread = options.encoderThread ?? sharedOpusEncoderThread();
-    encoderThread.setLogger(options.logger);
-    encoderThread.start(); // booted before the first reply needs it
+    this.#encoderThread = options.encoderThread ?? sharedOpusEncoderThread();
+    this.#encoderThread.setLogger(options.logger);
+    this.#encoderThread.start(); // booted before the first reply needs it
     this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(30_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
   }
@@ -109,7 +110,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       conversation,
       config: this.#options.config,
       clock: this.#options.clock ?? sharedFrameClock,
-      encoderThread: this.#options.encoderThread,
+      encoderThread: this.#encoderThread,
       logger: log,
     });
     this.#voice.set(guildId, session);

@@ -43,6 +43,13 @@ interface UnsentFrame {
   packet: Buffer | null;
 }
 
+/** Milliseconds of an item's audio in frames read but not sent. */
+function unsentMs(frames: readonly UnsentFrame[], itemId: string): number {
+  let ms = 0;
+  for (const frame of frames) if (frame.itemId === itemId) ms += frame.ms;
+  return ms;
+}
+
 /**
  * Plays reply audio in the voice channel: 24 kHz deltas go into a {@link PlaybackBuffer}; frames are
  * read a little ahead and Opus-encoded off the main thread ({@link OpusEncodeStream}); on each tick
@@ -87,7 +94,7 @@ export class VoicePlayback {
 
   /** Milliseconds of this item's audio that have been sent (not counting frames read ahead). */
   playedMs(itemId: string): number {
-    return Math.max(0, this.#buffer.playedMs(itemId) - this.#unsentMs(itemId));
+    return Math.max(0, this.#buffer.playedMs(itemId) - unsentMs(this.#unsent, itemId));
   }
 
   /** Queues reply audio (24 kHz mono PCM16) of an item. */
@@ -118,8 +125,7 @@ export class VoicePlayback {
     const itemId = unsent[0]?.itemId ?? cleared?.itemId;
     if (!itemId) return null;
     const readMs = cleared?.itemId === itemId ? cleared.playedMs : this.#buffer.playedMs(itemId);
-    const unsentMs = unsent.reduce((sum, frame) => sum + (frame.itemId === itemId ? frame.ms : 0), 0);
-    return { itemId, playedMs: Math.max(0, readMs - unsentMs) };
+    return { itemId, playedMs: Math.max(0, readMs - unsentMs(unsent, itemId)) };
   }
 
   /** Stops ticking and releases the clock and the encoder. */
@@ -134,12 +140,6 @@ export class VoicePlayback {
 
   #ensureTicking(): void {
     this.#unsubscribe ??= this.#options.clock.subscribe(({ scheduledMs }) => this.#onTick(scheduledMs));
-  }
-
-  #unsentMs(itemId: string): number {
-    let ms = 0;
-    for (const frame of this.#unsent) if (frame.itemId === itemId) ms += frame.ms;
-    return ms;
   }
 
   #onTick(scheduledMs: number): void {
