@@ -3,7 +3,7 @@
 #
 #   docker build -t realtime-voice-bot .
 #   docker run -d --name voice-bot --env-file .env -v voice-bot-data:/app/data realtime-voice-bot
-#   docker run --rm --env-file .env realtime-voice-bot node bin/run.mjs src/discord/deployCommands.ts
+#   docker run --rm --env-file .env realtime-voice-bot node bin/run.mjs scripts/deploy.ts
 
 # ---- build: production dependencies, native modules compiled here -----------------------------
 FROM node:22-bookworm-slim AS build
@@ -29,6 +29,8 @@ COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY src ./src
 COPY commands ./commands
+COPY main.ts ./
+COPY scripts/deploy.ts ./scripts/
 # The database lives in a volume owned by the unprivileged "node" user of the base image.
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
@@ -40,4 +42,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
 # SIGTERM (docker stop) leaves voice channels, closes model sessions and flushes the database
 # within 5 s, inside docker's default 10 s grace period.
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=8", "bin/run.mjs", "src/index.ts"]
+CMD ["node", "--max-semi-space-size=8", "bin/run.mjs", "main.ts"]

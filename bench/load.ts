@@ -19,6 +19,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sharedFrameClock } from '../src/audio/index.ts';
 import { trustSimulatorCertificate } from '../sim/discord/index.ts';
+import { commands } from '../commands/index.ts';
 import { createBot, type Bot } from '../src/bot.ts';
 import { loadConfig } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
@@ -92,8 +93,8 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
       { requireDiscord: true, requireRealtimeKey: true },
     );
     // Global commands: the bot serves every guild, as in production.
-    await deployCommands({ token: discord.token, applicationId: discord.applicationId, api: discord.rest });
-    bot = createBot(config, silentLogger);
+    await deployCommands({ token: discord.token, applicationId: discord.applicationId, api: discord.rest }, commands);
+    bot = createBot(config, silentLogger, { commands });
     await bot.start();
     const running = bot;
     const memoryBase = liveMemory(); // the bot in N guilds, before any voice session

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startDiscordSimulator, trustSimulatorCertificate, type DiscordSimulator, type DiscordSimulatorOptions } from '../sim/discord/index.ts';
 import { startRealtimeSimulator, type RealtimeSimulator, type RealtimeSimulatorOptions } from '../sim/realtime/index.ts';
+import { commands } from '../commands/index.ts';
 import { createBot, type Bot } from '../src/bot.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
@@ -85,9 +86,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   });
   const logger = createLogger({ level: config.logLevel, destination: sink });
-  await deployCommands({ token: config.discord.token!, applicationId: discord.applicationId, guildId: discord.guildId, api: discord.rest });
+  await deployCommands({ token: config.discord.token!, applicationId: discord.applicationId, guildId: discord.guildId, api: discord.rest }, commands);
 
-  let bot = createBot(config, logger);
+  let bot = createBot(config, logger, { commands });
   await bot.start();
   return {
     discord,
@@ -99,7 +100,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logs,
     async restartBot() {
       await bot.stop();
-      bot = createBot(config, logger);
+      bot = createBot(config, logger, { commands });
       await bot.start();
       return bot;
     },

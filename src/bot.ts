@@ -4,7 +4,7 @@ import { Client, Events, GatewayIntentBits, Partials, RESTEvents, type ClientOpt
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { BotContext } from './context.ts';
-import { routeInteraction } from './discord/interactionRouter.ts';
+import { routeInteraction, type SlashCommand } from './discord/interactionRouter.ts';
 import { MentionHandler } from './discord/mentionHandler.ts';
 import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/index.ts';
 import { BotStore } from './store/store.ts';
@@ -26,8 +26,17 @@ export interface Bot {
 /** How long stop() waits for Discord to confirm the bot left its voice channels. */
 const LEAVE_CONFIRM_MS = 1_500;
 
-/** Builds the bot from a validated configuration (the composition root; index.ts and the demo use it). */
-export function createBot(config: Config, logger: Logger, clientOptions: Partial<ClientOptions> = {}): Bot {
+/** What {@link createBot} is given besides the configuration and the logger. */
+export interface BotOptions {
+  /** The slash commands it answers (`commands/index.ts`; passed in so `src/` never imports `commands/`). */
+  commands: readonly SlashCommand[];
+  /** discord.js client options (tests and the load benchmark adjust caching and timeouts). */
+  clientOptions?: Partial<ClientOptions>;
+}
+
+/** Builds the bot from a validated configuration: the composition root (main.ts, the demo and tests use it). */
+export function createBot(config: Config, logger: Logger, options: BotOptions): Bot {
+  const { commands, clientOptions = {} } = options;
   const store = new BotStore(config.databasePath);
   const sessions = new SessionRegistry({ config, store, logger });
   const context: BotContext = { config, store, sessions, logger };
@@ -40,7 +49,7 @@ export function createBot(config: Config, logger: Logger, clientOptions: Partial
     ...clientOptions,
   });
   const mentions = new MentionHandler(context);
-  client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, context));
+  client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, context, commands));
   client.on(Events.MessageCreate, (message) => void mentions.handle(message));
   client.on(Events.VoiceStateUpdate, (previous, next) => sessions.onVoiceStateUpdate(previous, next));
   client.on(Events.Error, (error) => logger.error({ err: error.message }, 'discord client error'));

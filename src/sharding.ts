@@ -1,7 +1,7 @@
 /**
  * `npm run start:sharded`: runs the bot as one process per shard with discord.js's ShardingManager.
  *
- * Each shard process is `node bin/run.mjs src/index.ts` (the same entry point as `npm start`),
+ * Each shard process is `node bin/run.mjs main.ts` (the same entry point as `npm start`),
  * forked with the Node binary running this manager, so it gets the same runtime check and preload
  * as every npm script. discord.js hands each child its shard id and the total in SHARDS and
  * SHARD_COUNT, which the child's Client reads. Voice connections belong to a guild, and a guild to
@@ -54,7 +54,7 @@ const shardList = sharding.shardList === 'auto' ? [...Array(totalShards).keys()]
 
 const manager = new ShardingManager(resolve(ROOT, 'bin/run.mjs'), {
   // bin/run.mjs resolves its target against the working directory; an absolute path works from anywhere.
-  shardArgs: [resolve(ROOT, 'src/index.ts')],
+  shardArgs: [resolve(ROOT, 'main.ts')],
   execArgv: [...BOT_NODE_FLAGS],
   totalShards,
   shardList,

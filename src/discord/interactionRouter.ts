@@ -1,14 +1,20 @@
-import { MessageFlags, type Interaction } from 'discord.js';
-import { findCommand } from '../../commands/index.ts';
+import { MessageFlags, type ChatInputCommandInteraction, type Interaction, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { BotContext } from '../context.ts';
 
+/** A slash command: its registration payload and its handler (one file per command in `commands/`). */
+export interface SlashCommand {
+  data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void>;
+}
+
 /**
- * Dispatches slash commands to their handlers. A handler that throws gets a generic private reply
- * (details go to the log only), so users never see "The application did not respond" for a bug.
+ * Dispatches slash commands to their handlers, looked up by name in the list the composition root
+ * was given. A handler that throws gets a generic private reply (details go to the log only), so
+ * users never see "The application did not respond" for a bug.
  */
-export async function routeInteraction(interaction: Interaction, context: BotContext): Promise<void> {
+export async function routeInteraction(interaction: Interaction, context: BotContext, commands: readonly SlashCommand[]): Promise<void> {
   if (!interaction.isChatInputCommand()) return;
-  const command = findCommand(interaction.commandName);
+  const command = commands.find((candidate) => candidate.data.name === interaction.commandName);
   const log = context.logger.child({ guildId: interaction.guildId, command: interaction.commandName });
   if (!command) {
     await interaction.reply({ content: 'Unknown command: try redeploying commands.', flags: MessageFlags.Ephemeral }).catch(() => undefined);

@@ -38,7 +38,7 @@ function assertNoStack(output: string): void {
 
 describe('npm start with a broken configuration', () => {
   test('an empty environment: exits non-zero naming each missing setting, no stack trace', async () => {
-    const { code, stdout, stderr } = await run(['bin/run.mjs', 'src/index.ts'], { PATH: process.env.PATH ?? '' }, 30_000);
+    const { code, stdout, stderr } = await run(['bin/run.mjs', 'main.ts'], { PATH: process.env.PATH ?? '' }, 30_000);
     assert.notEqual(code, 0);
     assert.equal(code, 78, 'EX_CONFIG');
     assert.match(stderr, /invalid configuration:/);
@@ -50,7 +50,7 @@ describe('npm start with a broken configuration', () => {
 
   test('invalid values: every problem listed, one per line', async () => {
     const env = { PATH: process.env.PATH ?? '', ALONE_TIMEOUT_SECONDS: 'soon', MENTION_RATE_LIMIT: '0' };
-    const { code, stdout, stderr } = await run(['bin/run.mjs', 'src/index.ts'], env, 30_000);
+    const { code, stdout, stderr } = await run(['bin/run.mjs', 'main.ts'], env, 30_000);
     assert.equal(code, 78);
     assert.match(stderr, /^ {2}- ALONE_TIMEOUT_SECONDS must be a whole number from 0 to 86400 \(got "soon"\)$/m);
     assert.match(stderr, /^ {2}- MENTION_RATE_LIMIT must be a whole number from 1 to 1000 \(got "0"\)$/m);

@@ -97,12 +97,12 @@ describe('Dockerfile', () => {
     assert.ok(chown >= 0 && chown < order.findIndex((line) => line.startsWith('USER')), 'the volume directory belongs to that user');
   });
 
-  test('starts like npm start: node with the bot\'s V8 flags, bin/run.mjs src/index.ts (exec form), stopped with SIGTERM', () => {
+  test('starts like npm start: node with the bot\'s V8 flags, bin/run.mjs main.ts (exec form), stopped with SIGTERM', () => {
     const cmd = of(runtime, 'CMD').at(-1);
     assert.ok(cmd);
-    assert.deepEqual(JSON.parse(cmd.args), ['node', ...BOT_NODE_FLAGS, 'bin/run.mjs', 'src/index.ts']);
+    assert.deepEqual(JSON.parse(cmd.args), ['node', ...BOT_NODE_FLAGS, 'bin/run.mjs', 'main.ts']);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.equal(pkg.scripts.start, ['node', ...BOT_NODE_FLAGS, 'bin/run.mjs', 'src/index.ts'].join(' '));
+    assert.equal(pkg.scripts.start, ['node', ...BOT_NODE_FLAGS, 'bin/run.mjs', 'main.ts'].join(' '));
     // The demo and the benchmarks measure the bot as it is started.
     for (const script of ['demo', 'bench']) assert.ok(pkg.scripts[script]!.startsWith(['node', ...BOT_NODE_FLAGS, 'bin/run.mjs'].join(' ')), script);
     const stop = of(runtime, 'STOPSIGNAL').at(-1)?.args ?? 'SIGTERM';
@@ -126,7 +126,7 @@ describe('Dockerfile', () => {
 
     const seen = new Set<string>();
     const packages = new Set<string>();
-    const queue = ['bin/run.mjs', 'src/index.ts', 'src/sharding.ts', 'src/discord/deployCommands.ts'].map((file) => resolve(ROOT, file));
+    const queue = ['bin/run.mjs', 'main.ts', 'src/sharding.ts', 'scripts/deploy.ts'].map((file) => resolve(ROOT, file));
     while (queue.length > 0) {
       const file = queue.pop()!;
       if (seen.has(file)) continue;

@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the operations tests: the simulators in the test process and the real bot as a
- * child process (`node bin/run.mjs src/index.ts` or `src/sharding.ts`), configured by environment
+ * child process (`node bin/run.mjs main.ts` or `src/sharding.ts`), configured by environment
  * exactly as an operator would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDiscordSimulator, type DiscordSimulator, type DiscordSimulatorOptions } from '../../sim/discord/index.ts';
 import { startRealtimeSimulator, type RealtimeSimulator, type RealtimeSimulatorOptions } from '../../sim/realtime/index.ts';
+import { commands } from '../../commands/index.ts';
 import { deployCommands } from '../../src/discord/deployCommands.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -30,7 +31,7 @@ export interface Simulators {
 export async function startSimulators(options: { discord?: DiscordSimulatorOptions; realtime?: RealtimeSimulatorOptions } = {}): Promise<Simulators> {
   const realtime = await startRealtimeSimulator(options.realtime ?? {});
   const discord = await startDiscordSimulator(options.discord ?? {});
-  await deployCommands({ token: discord.token, applicationId: discord.applicationId, guildId: discord.guildId, api: discord.rest });
+  await deployCommands({ token: discord.token, applicationId: discord.applicationId, guildId: discord.guildId, api: discord.rest }, commands);
   const dataDir = mkdtempSync(join(tmpdir(), 'voice-bot-ops-'));
   const databasePath = join(dataDir, 'bot.sqlite');
   const env = {

@@ -1,7 +1,7 @@
 /**
  * `npm run start:sharded` (src/sharding.ts, discord.js's ShardingManager) against the local Discord:
  * the manager asks for the recommended shard count (the simulator says 1), forks
- * `bin/run.mjs src/index.ts` for shard 0 under the same Node, the shard logs in, answers a command,
+ * `bin/run.mjs main.ts` for shard 0 under the same Node, the shard logs in, answers a command,
  * serves its metrics, and the manager stops it gracefully on SIGTERM.
  */
 import assert from 'node:assert/strict';
@@ -25,7 +25,7 @@ describe('sharding manager on the local Discord', () => {
     await sims?.close();
   });
 
-  test('spawns shard 0 of the recommended 1 as bin/run.mjs src/index.ts under the same Node; it logs in', async () => {
+  test('spawns shard 0 of the recommended 1 as bin/run.mjs main.ts under the same Node; it logs in', async () => {
     const spawning = await manager.waitForLog((line) => line.msg === 'spawning shards', 'the manager to start');
     assert.equal(spawning.totalShards, 1, 'SHARD_COUNT auto = what GET /gateway/bot recommends');
     assert.deepEqual(spawning.shardList, [0]);

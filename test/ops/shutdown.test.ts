@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of the real bot process (`node bin/run.mjs src/index.ts`) on SIGTERM and SIGINT:
+ * Graceful shutdown of the real bot process (`node bin/run.mjs main.ts`) on SIGTERM and SIGINT:
  * it leaves the voice channel, closes the realtime session properly, flushes the database and exits
  * with status 0 within 5 seconds (the limit the process enforces itself).
  */
@@ -18,7 +18,7 @@ async function shutdownCase(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
   try {
     sims = await startSimulators({ realtime: { apiKey: `sk-sim-${signal}-5b2d4086af1e9c3b7d5a2e60` } });
     const instructions = `Speak like a lighthouse keeper (${signal} case).`;
-    bot = spawnBot('src/index.ts', { ...sims.env, LOG_LEVEL: 'debug' });
+    bot = spawnBot('main.ts', { ...sims.env, LOG_LEVEL: 'debug' });
     await bot.waitForLog((line) => line.msg === 'logged in', 'the bot to log in');
 
     const alice = sims.discord.member('Alice');
@@ -100,7 +100,7 @@ describe('shutdown while idle', () => {
   });
 
   test('SIGTERM with no voice session exits 0 within 5 s', async () => {
-    const bot = spawnBot('src/index.ts', { ...sims.env, LOG_LEVEL: 'info' });
+    const bot = spawnBot('main.ts', { ...sims.env, LOG_LEVEL: 'info' });
     try {
       await bot.waitForLog((line) => line.msg === 'logged in', 'the bot to log in');
       const sentAt = performance.now();

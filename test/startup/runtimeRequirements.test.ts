@@ -38,7 +38,7 @@ test('the launcher exits non-zero with a clear message under the system Node 20'
   if (!systemNode) return t.diagnostic('no system node found; launcher refusal covered by runtimeProblems tests');
   const version = spawnSync(systemNode, ['--version'], { encoding: 'utf8' }).stdout.trim();
   if (compareVersions(version, MIN_NODE) >= 0) return t.diagnostic(`system node ${version} is new enough`);
-  const result = spawnSync(systemNode, ['bin/run.mjs', 'src/index.ts'], { encoding: 'utf8' });
+  const result = spawnSync(systemNode, ['bin/run.mjs', 'main.ts'], { encoding: 'utf8' });
   assert.equal(result.status, 78);
   assert.match(result.stderr, /too old: this bot needs Node >= 22\.12\.0/);
   assert.doesNotMatch(result.stderr, /at .*\(.*:\d+:\d+\)/, 'no stack trace');

@@ -1,8 +1,14 @@
+/**
+ * The bot process (`npm start`, and each shard of `npm run start:sharded`): loads the configuration,
+ * builds the bot with its commands, and stops it gracefully on a signal. It lives outside `src/`
+ * because it wires every layer together, `commands/` included (nothing in `src/` imports `commands/`).
+ */
 import { performance } from 'node:perf_hooks';
-import { loadConfig, loadOrExit } from './config.ts';
-import { createBot } from './bot.ts';
-import { createLogger } from './log.ts';
-import { metricsPortFor } from './metrics/index.ts';
+import { commands } from './commands/index.ts';
+import { loadConfig, loadOrExit } from './src/config.ts';
+import { createBot } from './src/bot.ts';
+import { createLogger } from './src/log.ts';
+import { metricsPortFor } from './src/metrics/index.ts';
 
 /** Graceful shutdown must finish within this, or the process exits anyway (with status 1). */
 const SHUTDOWN_LIMIT_MS = 5_000;
@@ -14,7 +20,7 @@ const loaded = loadOrExit(() => loadConfig(process.env, { requireDiscord: true, 
 const config = { ...loaded, metricsPort: metricsPortFor(loaded.metricsPort, shardIds) };
 const root = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] });
 const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
-const bot = createBot(config, logger);
+const bot = createBot(config, logger, { commands });
 logger.info({ pid: process.pid, node: process.versions.node, metricsPort: config.metricsPort || undefined }, 'starting');
 
 let shuttingDown = false;
