@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { sharedFrameClock } from '../src/audio/index.ts';
 import { trustSimulatorCertificate } from '../sim/discord/index.ts';
 import { commands } from '../commands/index.ts';
 import { createBot, type Bot } from '../src/bot.ts';
@@ -104,7 +103,7 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
     if (sessions().some((s) => s?.status !== 'ready')) throw new Error('not every voice session became ready');
     const before = sessions().map((s) => ({ ...s.playbackStats }));
     const rssBefore = process.memoryUsage().rss;
-    const loop = watchEventLoop(sharedFrameClock);
+    const loop = watchEventLoop(running.clock);
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
     const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null; simulatorCpuPctOfOneCore: number }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { RealtimeClient, type SessionConfig } from '../src/realtime/index.ts';
 import { startRealtimeSimulator } from '../sim/realtime/index.ts';
+import { silentLogger } from '../src/log.ts';
 
 type Row = { name: string; value: number; unit: string; [extra: string]: unknown };
 
@@ -39,7 +40,7 @@ export async function run(report: (row: Row) => void): Promise<void> {
     // Connect.
     const connects: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const client = new RealtimeClient({ url: sim.url, model: 'gpt-realtime', dialect: 'ga', apiKey: sim.apiKey, session: session({ type: 'manual' }) });
+      const client = new RealtimeClient({ url: sim.url, model: 'gpt-realtime', dialect: 'ga', apiKey: sim.apiKey, session: session({ type: 'manual' }), logger: silentLogger });
       const t0 = performance.now();
       await client.connect();
       connects.push(performance.now() - t0);
@@ -49,7 +50,7 @@ export async function run(report: (row: Row) => void): Promise<void> {
     report({ name: 'realtime_connect_median', value: c.median, unit: 'ms', p95: c.p95 });
 
     // Manual turns: end of input → first audio delta.
-    const manual = new RealtimeClient({ url: sim.url, model: 'gpt-realtime', dialect: 'ga', apiKey: sim.apiKey, session: session({ type: 'manual' }) });
+    const manual = new RealtimeClient({ url: sim.url, model: 'gpt-realtime', dialect: 'ga', apiKey: sim.apiKey, session: session({ type: 'manual' }), logger: silentLogger });
     await manual.connect();
     const speech = tone(1000);
     const manualTimes: number[] = [];
@@ -73,6 +74,7 @@ export async function run(report: (row: Row) => void): Promise<void> {
       model: 'gpt-realtime',
       dialect: 'ga',
       apiKey: sim.apiKey,
+      logger: silentLogger,
       session: session({ type: 'server_vad', createResponse: false, interruptResponse: false, silenceDurationMs: 200 }),
     });
     let handleFirst: ((ms: number) => void) | null = null;

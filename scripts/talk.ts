@@ -12,6 +12,7 @@ import { readWavFile, writeWavFile, pcmBufferToSamples, samplesToPcmBuffer, WavF
 import { REALTIME_SAMPLE_RATE, realtimeMsToBytes } from '../src/audio/format.ts';
 import { PROVIDER_PRESETS, RealtimeClient, RealtimeError, estimateCost, type Dialect } from '../src/realtime/index.ts';
 import { startRealtimeSimulator, type RealtimeSimulator } from '../sim/realtime/index.ts';
+import { silentLogger } from '../src/log.ts';
 
 /** A one-line failure for the user. */
 class UsageError extends Error {}
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
     model,
     dialect,
     apiKey,
+    logger: silentLogger,
     session: {
       instructions: 'You are a helpful voice assistant. Answer briefly.',
       voice: dialect === 'ga' ? 'marin' : 'alloy',

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Events, GatewayIntentBits, Partials, RESTEvents, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
+import { FrameClock, loadOpusBackend, OpusEncoderThread } from './audio/index.ts';
 import type { Config } from './config.ts';
 import type { BotContext } from './context.ts';
 import { routeInteraction, type SlashCommand } from './discord/interactionRouter.ts';
@@ -15,6 +16,10 @@ export interface Bot {
   client: Client;
   context: BotContext;
   metrics: BotMetrics;
+  /** The 20 ms clock every voice session of this bot ticks on. */
+  clock: FrameClock;
+  /** The worker thread that Opus-encodes every session's reply audio. */
+  encoderThread: OpusEncoderThread;
   /** The health and metrics endpoint, once started (null when METRICS_PORT is 0). */
   readonly metricsServer: MetricsServer | null;
   /** Starts the metrics endpoint (if configured) and logs in; resolves when the client is ready. */
@@ -37,8 +42,13 @@ export interface BotOptions {
 /** Builds the bot from a validated configuration: the composition root (main.ts, the demo and tests use it). */
 export function createBot(config: Config, logger: Logger, options: BotOptions): Bot {
   const { commands, clientOptions = {} } = options;
+  // The objects every voice session shares are made here, once per bot, and passed down.
+  loadOpusBackend({ logger }); // the one line saying native Opus is missing is logged here, at start
+  const clock = new FrameClock({ logger });
+  const encoderThread = new OpusEncoderThread({ logger });
+  encoderThread.start(); // booted before the first reply needs it
   const store = new BotStore(config.databasePath);
-  const sessions = new SessionRegistry({ config, store, logger });
+  const sessions = new SessionRegistry({ config, store, logger, clock, encoderThread });
   const context: BotContext = { config, store, sessions, logger };
   const client = new Client({
     // GuildVoiceStates is required for voice (without it the connection never leaves "signalling");
@@ -72,6 +82,8 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     client,
     context,
     metrics,
+    clock,
+    encoderThread,
     get metricsServer() {
       return metricsServer;
     },
@@ -99,6 +111,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
       const notConfirmed = client.isReady() ? inVoice() : [];
       await client.destroy();
       store.close();
+      await encoderThread.close();
       await metricsServer?.close();
       metrics.detach();
       // Voice channels left, model sessions closed, database flushed, gateway closed.

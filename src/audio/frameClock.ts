@@ -1,6 +1,7 @@
 /**
- * One 20 ms ticker for every voice session in the process (like @discordjs/voice's audio cycle):
- * many sessions share a timer instead of each drifting on its own `setInterval`.
+ * One 20 ms ticker for every voice session of a bot (like @discordjs/voice's audio cycle): many
+ * sessions share a timer instead of each drifting on its own `setInterval`. The bot's composition
+ * root (`createBot`) makes one and hands it down; there is no process-wide instance.
  *
  * Drift-free: tick n is due at start + n·20 ms on `performance.now()`, and each timeout is set for
  * the next deadline rather than "20 ms from now", so timer lateness never accumulates. When the
@@ -10,7 +11,7 @@
  * @module
  */
 import { FRAME_MS } from './format.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 
 /** What a subscriber receives on every tick. */
 export interface FrameTick {
@@ -25,7 +26,7 @@ export interface FrameTick {
 /** A tick subscriber. */
 export type FrameTickListener = (tick: FrameTick) => void;
 
-/** Injectable time source and timer (tests drive the clock without waiting). */
+/** Options of {@link FrameClock}: where errors go, and an injectable time source and timer (tests drive the clock without waiting). */
 export interface FrameClockOptions {
   /** Monotonic milliseconds (default `performance.now()`). */
   now?: () => number;
@@ -33,8 +34,8 @@ export interface FrameClockOptions {
   schedule?: (fn: () => void, delayMs: number) => () => void;
   /** Tick period (default 20 ms). */
   intervalMs?: number;
-  /** Where subscriber exceptions are logged (default: nowhere). */
-  logger?: Logger;
+  /** Where subscriber exceptions are logged. */
+  logger: Logger;
 }
 
 function defaultSchedule(fn: () => void, delayMs: number): () => void {
@@ -55,11 +56,11 @@ export class FrameClock {
   #ticksSinceStart = 0;
   #cancel: (() => void) | undefined;
 
-  constructor(options: FrameClockOptions = {}) {
+  constructor(options: FrameClockOptions) {
     this.#now = options.now ?? (() => performance.now());
     this.#schedule = options.schedule ?? defaultSchedule;
     this.#intervalMs = options.intervalMs ?? FRAME_MS;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger;
   }
 
   /** Number of current subscriptions. */
@@ -118,6 +119,3 @@ export class FrameClock {
     this.#cancel = undefined;
   }
 }
-
-/** The process-wide clock every voice session ticks on. */
-export const sharedFrameClock: FrameClock = new FrameClock();

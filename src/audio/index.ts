@@ -26,5 +26,5 @@ export {
   type SpeakerMixerStats,
 } from './mixer.ts';
 export { PlaybackBuffer, type PlaybackBufferOptions, type PlaybackBufferStats } from './playbackBuffer.ts';
-export { OpusEncoderThread, sharedOpusEncoderThread, type OpusEncodeStream, type OpusEncoderThreadOptions } from './opusEncoderThread.ts';
-export { FrameClock, sharedFrameClock, type FrameTick, type FrameTickListener, type FrameClockOptions } from './frameClock.ts';
+export { OpusEncoderThread, type OpusEncodeStream, type OpusEncoderThreadOptions } from './opusEncoderThread.ts';
+export { FrameClock, type FrameTick, type FrameTickListener, type FrameClockOptions } from './frameClock.ts';

@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { DISCORD_CHANNELS, DISCORD_FRAME_BYTES, DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE } from './format.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -82,10 +82,10 @@ export function loadOpusBackend(options: LoadOpusOptions = {}): OpusBackend {
   const key = options.forceFallback ? 'forced' : 'normal';
   const cached = cache[key];
   if (cached) return cached;
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger;
   let backend: OpusBackend;
   if (options.forceFallback) {
-    logger.warn({ reason: 'forced' }, 'native Opus (@discordjs/opus) not used; falling back to opusscript (slower)');
+    logger?.warn({ reason: 'forced' }, 'native Opus (@discordjs/opus) not used; falling back to opusscript (slower)');
     backend = loadOpusscript();
   } else {
     try {
@@ -93,7 +93,7 @@ export function loadOpusBackend(options: LoadOpusOptions = {}): OpusBackend {
       backend.create(); // a binding built for another ABI can load yet fail on first use
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      logger.warn({ reason }, 'native Opus (@discordjs/opus) not available; falling back to opusscript (slower)');
+      logger?.warn({ reason }, 'native Opus (@discordjs/opus) not available; falling back to opusscript (slower)');
       backend = loadOpusscript();
     }
   }

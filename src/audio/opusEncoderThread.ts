@@ -1,5 +1,6 @@
 /**
- * Opus encoding for playback on a worker thread, shared by every voice session of the process.
+ * Opus encoding for playback on a worker thread, shared by every voice session of a bot (the
+ * composition root, `createBot`, makes one and hands it down; there is no process-wide instance).
  *
  * Why: encoding is most of the bot's CPU (≈115 µs per 20 ms frame with native libopus), and on the
  * main thread it ran as one block after every clock tick — with 40 sessions ≈ 5 ms, stretched further
@@ -18,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES } from './format.ts';
 import { OpusFrameEncoder } from './opusCodec.ts';
 import type { EncodeReply, EncodeRequest } from './opusEncodeWorker.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 
 const FRAME_SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
 
@@ -33,7 +34,7 @@ export interface OpusEncodeStream {
 /** Options of {@link OpusEncoderThread}. */
 export interface OpusEncoderThreadOptions {
   /** Where the one fallback warning goes. */
-  logger?: Logger;
+  logger: Logger;
   /** The worker script (tests point it at one that fails). */
   workerUrl?: URL;
 }
@@ -58,7 +59,7 @@ interface Job {
 
 /** A worker thread that encodes Opus frames for any number of streams. */
 export class OpusEncoderThread {
-  #logger: Logger;
+  readonly #logger: Logger;
   readonly #workerUrl: URL;
   #worker: Worker | null = null;
   #failed = false;
@@ -72,8 +73,8 @@ export class OpusEncoderThread {
   #openStreams = 0;
   readonly #stats: OpusEncoderThreadStats = { batches: 0, workerFrames: 0, fallbackFrames: 0 };
 
-  constructor(options: OpusEncoderThreadOptions = {}) {
-    this.#logger = options.logger ?? silentLogger;
+  constructor(options: OpusEncoderThreadOptions) {
+    this.#logger = options.logger;
     this.#workerUrl = options.workerUrl ?? new URL('./opusEncodeWorker.ts', import.meta.url);
   }
 
@@ -90,11 +91,6 @@ export class OpusEncoderThread {
   /** Streams created and not yet destroyed. */
   get streamCount(): number {
     return this.#openStreams;
-  }
-
-  /** Sets where the fallback warning goes (the shared instance starts silent). */
-  setLogger(logger: Logger): void {
-    this.#logger = logger;
   }
 
   /**
@@ -227,11 +223,4 @@ export class OpusEncoderThread {
     this.#stats.fallbackFrames++;
     return encoder().encode(pcm);
   }
-}
-
-let shared: OpusEncoderThread | null = null;
-
-/** The process-wide encoder thread (created on first use). */
-export function sharedOpusEncoderThread(): OpusEncoderThread {
-  return (shared ??= new OpusEncoderThread());
 }

@@ -5,7 +5,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { silentLogger } from '../log.ts';
 import { realtimeBytesToMs, REALTIME_BYTES_PER_MS } from '../audio/format.ts';
 import { InputAttribution } from './attribution.ts';
 import { backoffDelay, Sleeper, type ReconnectOptions } from './backoff.ts';
@@ -29,7 +28,7 @@ export interface RealtimeClientOptions {
   /** Extra handshake headers (override the defaults). */
   headers?: Record<string, string>;
   session: SessionConfig;
-  logger?: Logger;
+  logger: Logger;
   reconnect?: ReconnectOptions;
   /** Rotate to a fresh server session after this long (default 55 min, for the 60-minute limit). 0 disables. */
   rotateAfterMs?: number;
@@ -85,7 +84,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
   constructor(options: RealtimeClientOptions) {
     super();
     this.#opts = options;
-    this.#log = (options.logger ?? silentLogger).child({ component: 'realtime', dialect: options.dialect, model: options.model });
+    this.#log = options.logger.child({ component: 'realtime', dialect: options.dialect, model: options.model });
     this.#session = { ...options.session };
     this.#ledger = options.usageLedger ?? new UsageLedger(options.prices ?? DEFAULT_PRICES);
     this.#responses = new ResponseTracker({

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { GuildMember, VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
-import { sharedFrameClock, sharedOpusEncoderThread, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
+import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
 import { UsageLedger } from '../realtime/index.ts';
 import type { BotStore } from '../store/store.ts';
@@ -35,9 +35,10 @@ export interface SessionRegistryOptions {
   config: Config;
   store: BotStore;
   logger: Logger;
-  clock?: FrameClock;
-  /** Where reply audio is Opus-encoded (default: the process's shared encoder thread). */
-  encoderThread?: OpusEncoderThread;
+  /** The 20 ms clock every voice session ticks on (one per bot, made by the composition root). */
+  clock: FrameClock;
+  /** Where reply audio is Opus-encoded (one worker thread per bot, made by the composition root). */
+  encoderThread: OpusEncoderThread;
 }
 
 /**
@@ -50,15 +51,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #conversations = new Map<string, GuildConversation>();
   readonly #starting = new Map<string, Promise<GuildConversation>>();
   readonly #voice = new Map<string, VoiceSession>();
-  readonly #encoderThread: OpusEncoderThread;
   readonly #idleTimer: NodeJS.Timeout;
 
   constructor(options: SessionRegistryOptions) {
     super();
     this.#options = options;
-    this.#encoderThread = options.encoderThread ?? sharedOpusEncoderThread();
-    this.#encoderThread.setLogger(options.logger);
-    this.#encoderThread.start(); // booted before the first reply needs it
     this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(30_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
   }
@@ -109,8 +106,8 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       channel,
       conversation,
       config: this.#options.config,
-      clock: this.#options.clock ?? sharedFrameClock,
-      encoderThread: this.#encoderThread,
+      clock: this.#options.clock,
+      encoderThread: this.#options.encoderThread,
       logger: log,
     });
     this.#voice.set(guildId, session);

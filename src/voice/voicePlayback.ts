@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { VoiceConnection } from '@discordjs/voice';
-import { PlaybackBuffer, sharedOpusEncoderThread, type FrameClock, type OpusEncodeStream } from '../audio/index.ts';
+import { PlaybackBuffer, type FrameClock, type OpusEncodeStream } from '../audio/index.ts';
 import { FRAME_MS, OPUS_SILENCE_FRAME } from '../audio/format.ts';
 
 /** Options of {@link VoicePlayback}. */
@@ -14,8 +14,8 @@ export interface VoicePlaybackOptions {
    * of the item's first audio delta (both performance.now()): their difference is what playback adds.
    */
   onFirstPacket?(itemId: string, sentAtMs: number, firstDeltaAtMs: number): void;
-  /** Where frames are Opus-encoded (default: a stream of the process's shared encoder thread). */
-  encoder?: OpusEncodeStream;
+  /** Where frames are Opus-encoded (a stream of the bot's encoder thread; destroyed with the playback). */
+  encoder: OpusEncodeStream;
 }
 
 /** Frames sent per reply, and how punctual they were. */
@@ -79,7 +79,7 @@ export class VoicePlayback {
   constructor(options: VoicePlaybackOptions) {
     this.#options = options;
     this.#buffer = new PlaybackBuffer({ prebufferMs: options.prebufferMs });
-    this.#encoder = options.encoder ?? sharedOpusEncoderThread().createStream();
+    this.#encoder = options.encoder;
   }
 
   /** Whether reply audio is being sent or waiting to be sent. */

@@ -11,7 +11,7 @@ import {
 } from '@discordjs/voice';
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from 'pino';
-import { SpeakerMixer, samplesToPcmBuffer, sharedOpusEncoderThread, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
+import { SpeakerMixer, samplesToPcmBuffer, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
 import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
 import { BargeInGate } from './bargeInGate.ts';
@@ -42,8 +42,8 @@ export interface VoiceSessionOptions {
   conversation: GuildConversation;
   config: Config;
   clock: FrameClock;
-  /** Where reply audio is Opus-encoded (default: the process's shared encoder thread). */
-  encoderThread?: OpusEncoderThread;
+  /** Where reply audio is Opus-encoded (the bot's encoder thread). */
+  encoderThread: OpusEncoderThread;
   logger: Logger;
   /** How long to wait for the connection to become ready. */
   readyTimeoutMs?: number;
@@ -117,7 +117,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       connection: this.connection,
       clock: options.clock,
       prebufferMs: options.config.playbackPrebufferMs,
-      encoder: (options.encoderThread ?? sharedOpusEncoderThread()).createStream(),
+      encoder: options.encoderThread.createStream(),
       onFirstPacket: (itemId, sentAt, firstDeltaAt) => this.#onFirstPacket(itemId, sentAt, firstDeltaAt),
     });
     // Input work runs after every session's output packet of this tick has been sent (setImmediate),

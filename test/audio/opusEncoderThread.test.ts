@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { OpusEncoderThread, OpusFrameEncoder } from '../../src/audio/index.ts';
 import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES } from '../../src/audio/format.ts';
-import type { Logger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 
 const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
 
@@ -30,7 +30,7 @@ function recordingLogger(): { logger: Logger; warnings: string[] } {
 }
 
 test('two interleaved streams on the worker give exactly the packets of separate encoders here, in one message per tick', async () => {
-  const thread = new OpusEncoderThread();
+  const thread = new OpusEncoderThread({ logger: silentLogger });
   try {
     const a = thread.createStream();
     const b = thread.createStream();
@@ -57,7 +57,7 @@ test('two interleaved streams on the worker give exactly the packets of separate
 });
 
 test('frames resolve in call order even when many are in flight', async () => {
-  const thread = new OpusEncoderThread();
+  const thread = new OpusEncoderThread({ logger: silentLogger });
   try {
     const stream = thread.createStream();
     const frames = Array.from({ length: 20 }, (_, n) => toneFrame(300 + 20 * n, n));
@@ -110,7 +110,7 @@ test('a worker that dies with frames in flight: those frames are encoded here, i
 });
 
 test('a frame of the wrong length is refused with a RangeError', async () => {
-  const thread = new OpusEncoderThread();
+  const thread = new OpusEncoderThread({ logger: silentLogger });
   try {
     await assert.rejects(thread.createStream().encode(new Int16Array(100)), RangeError);
   } finally {

@@ -17,6 +17,10 @@ import type { GuildConversation } from '../../src/voice/guildConversation.ts';
 import { SessionRegistry } from '../../src/voice/sessionRegistry.ts';
 import type { VoiceSession } from '../../src/voice/voiceSession.ts';
 import { eventually, freePort, parsePrometheus } from './helpers.ts';
+import { FrameClock, OpusEncoderThread } from '../../src/audio/index.ts';
+
+/** The clock and encoder thread a registry hands its voice sessions (these tests join no channel: the worker never starts). */
+const sharedVoiceObjects = () => ({ clock: new FrameClock({ logger: silentLogger }), encoderThread: new OpusEncoderThread({ logger: silentLogger }) });
 
 async function scrape(base: string): Promise<Map<string, number>> {
   const response = await fetch(`${base}/metrics`);
@@ -134,7 +138,7 @@ describe('metrics endpoint without a ready client', () => {
   test('/healthz is 503 while Discord is not ready, and when stopping', async () => {
     const config = loadConfig({ METRICS_HOST: '127.0.0.1' });
     const store = new BotStore(':memory:');
-    const sessions = new SessionRegistry({ config, store, logger: silentLogger });
+    const sessions = new SessionRegistry({ config, store, logger: silentLogger, ...sharedVoiceObjects() });
     const client = new Client({ intents: [GatewayIntentBits.Guilds] });
     const metrics = new BotMetrics({ client, sessions, model: config.realtime.model, processMetrics: false });
     const server = await startMetricsServer({ port: 0, host: config.metricsHost, client, sessions, metrics, logger: silentLogger });
@@ -160,7 +164,7 @@ describe('metrics never disturb the bot', () => {
   test('absurd counts from the model service (NaN, Infinity, negative) are ignored instead of throwing into the client', async () => {
     const config = loadConfig({});
     const store = new BotStore(':memory:');
-    const sessions = new SessionRegistry({ config, store, logger: silentLogger });
+    const sessions = new SessionRegistry({ config, store, logger: silentLogger, ...sharedVoiceObjects() });
     const client = new Client({ intents: [GatewayIntentBits.Guilds] });
     const metrics = new BotMetrics({ client, sessions, model: 'gpt-realtime', processMetrics: false });
     try {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { RealtimeSimulator } from '../../sim/realtime/index.ts';
 import { RealtimeClient, type Dialect, type ResponseResult } from '../../src/realtime/index.ts';
 import { cutTranscript } from '../../src/realtime/history.ts';
+import { silentLogger } from '../../src/log.ts';
 import { botSession, makeClient, silence, startSim, tone, until, waitFor } from './helpers.ts';
 
 for (const dialect of ['ga', 'beta'] as const satisfies Dialect[]) {
@@ -172,7 +173,7 @@ for (const dialect of ['ga', 'beta'] as const satisfies Dialect[]) {
 describe('realtime client construction', () => {
   it('rejects connect() on a closed client and reports state', async () => {
     const sim = await startSim();
-    const client = new RealtimeClient({ url: sim.url, model: 'gpt-realtime', dialect: 'ga', apiKey: sim.apiKey, session: botSession() });
+    const client = new RealtimeClient({ url: sim.url, model: 'gpt-realtime', dialect: 'ga', apiKey: sim.apiKey, session: botSession(), logger: silentLogger });
     assert.equal(client.state, 'idle');
     await client.connect();
     assert.equal(client.state, 'open');

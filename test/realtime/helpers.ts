@@ -1,6 +1,7 @@
 /** Shared test helpers: a simulator per test, clients with small timeouts, audio, waiting for events. */
 import { once, type EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { silentLogger } from '../../src/log.ts';
 import { RealtimeClient, type RealtimeClientOptions, type Dialect, type SessionConfig } from '../../src/realtime/index.ts';
 import { startRealtimeSimulator, type RealtimeSimulator, type RealtimeSimulatorOptions } from '../../sim/realtime/index.ts';
 
@@ -42,6 +43,7 @@ export function makeClient(sim: RealtimeSimulator, dialect: Dialect, overrides: 
     dialect,
     apiKey: sim.apiKey,
     session: botSession(),
+    logger: silentLogger,
     reconnect: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 5 },
     handshakeTimeoutMs: 2000,
     sessionTimeoutMs: 2000,

@@ -2,9 +2,14 @@ import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { VoiceConnection } from '@discordjs/voice';
-import { FrameClock, OpusFrameDecoder } from '../../src/audio/index.ts';
+import { FrameClock, OpusEncoderThread, OpusFrameDecoder } from '../../src/audio/index.ts';
 import { OPUS_SILENCE_FRAME, realtimeMsToBytes } from '../../src/audio/format.ts';
 import { VoicePlayback } from '../../src/voice/voicePlayback.ts';
+import { silentLogger } from '../../src/log.ts';
+import { after } from 'node:test';
+
+const encoderThread = new OpusEncoderThread({ logger: silentLogger });
+after(() => encoderThread.close());
 
 /** A connection that records what would go to Discord. */
 function recordingConnection() {
@@ -28,7 +33,7 @@ function tone(ms: number): Buffer {
 
 test('a reply plays as one packet per tick, then five silence frames and speaking off', async () => {
   const { connection, packets, speaking } = recordingConnection();
-  const playback = new VoicePlayback({ connection, clock: new FrameClock(), prebufferMs: 40 });
+  const playback = new VoicePlayback({ connection, clock: new FrameClock({ logger: silentLogger }), prebufferMs: 40, encoder: encoderThread.createStream() });
   playback.push('item1', tone(200));
   playback.endItem('item1');
   for (let i = 0; i < 100 && (playback.isPlaying || speaking.at(-1) !== false); i++) await sleep(20);
@@ -44,7 +49,7 @@ test('a reply plays as one packet per tick, then five silence frames and speakin
 
 test('stop() reports only what was sent: the packet encoded ahead is dropped, never played', async () => {
   const { connection, packets } = recordingConnection();
-  const playback = new VoicePlayback({ connection, clock: new FrameClock(), prebufferMs: 40 });
+  const playback = new VoicePlayback({ connection, clock: new FrameClock({ logger: silentLogger }), prebufferMs: 40, encoder: encoderThread.createStream() });
   playback.push('item1', tone(2_000));
   await sleep(150);
   const stopped = playback.stop();
