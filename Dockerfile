@@ -6,7 +6,9 @@
 #   docker run --rm --env-file .env realtime-voice-bot node bin/run.mjs scripts/deploy.ts
 
 # ---- build: production dependencies, native modules compiled here -----------------------------
-FROM node:22-bookworm-slim AS build
+# The same Node as the project's pinned `node` dependency (the one the npm scripts and tests run on);
+# at least the minimum of bin/runtimeRequirements.mjs (22.18.0).
+FROM node:22.23.3-bookworm-slim AS build
 # @discordjs/opus (optional, native Opus) builds with node-gyp; sodium-native ships prebuilds.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -20,7 +22,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 # ---- runtime ----------------------------------------------------------------------------------
-FROM node:22-bookworm-slim
+FROM node:22.23.3-bookworm-slim
 ENV NODE_ENV=production \
     DATABASE_PATH=/app/data/bot.sqlite
 WORKDIR /app

@@ -4,8 +4,21 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-/** Oldest Node that @discordjs/voice 0.19 supports (its `engines`). */
-export const MIN_NODE = '22.12.0';
+/**
+ * Oldest Node of each release line that runs the bot. What sets it (checked against Node's changelogs and
+ * by running `bin/run.mjs src/index.ts` under 22.17.1, 22.18.0, 23.5.0 and 23.6.0):
+ * - every npm script runs our `.ts` sources without a flag: type stripping is on by default from
+ *   22.18.0 and 23.6.0 (22.17 and 23.5 fail with ERR_UNKNOWN_FILE_EXTENSION);
+ * - `bin/sodiumCompat.mjs` needs `module.registerHooks` (22.15.0, 23.5.0);
+ * - node:sqlite without a flag (22.13.0, 23.4.0); @discordjs/voice 0.19 itself asks for >= 22.12.0.
+ * Node 24 and later have all of it. Keep `engines` in package.json, the Docker base image and the
+ * README in step (test/startup/runtimeRequirements.test.ts and test/ops/dockerfile.test.ts check).
+ */
+export const MIN_NODE_BY_MAJOR = Object.freeze({ 22: '22.18.0', 23: '23.6.0' });
+/** The oldest supported Node. */
+export const MIN_NODE = MIN_NODE_BY_MAJOR[22];
+/** The same requirement as an npm `engines.node` range. */
+export const NODE_RANGE = '^22.18.0 || >=23.6.0';
 /** Oldest @discordjs/voice with working DAVE receive (0.19.2 fixed the decrypt loops of #11419). */
 export const MIN_VOICE = '0.19.2';
 
@@ -40,6 +53,14 @@ export function installedVoiceVersion(fromUrl = import.meta.url) {
   return null;
 }
 
+/** Whether this Node version runs the bot (see {@link MIN_NODE_BY_MAJOR}). */
+export function nodeSupported(nodeVersion) {
+  const major = Number.parseInt(String(nodeVersion).replace(/^v/, ''), 10);
+  if (!Number.isInteger(major) || major < 22) return false;
+  const min = MIN_NODE_BY_MAJOR[major];
+  return min === undefined || compareVersions(nodeVersion, min) >= 0;
+}
+
 /**
  * Lists what is wrong with a runtime, as sentences a user can act on; empty when all is well.
  * @param {{ nodeVersion: string, voiceVersion: string | null }} runtime
@@ -47,11 +68,13 @@ export function installedVoiceVersion(fromUrl = import.meta.url) {
  */
 export function runtimeProblems({ nodeVersion, voiceVersion }) {
   const problems = [];
-  if (compareVersions(nodeVersion, MIN_NODE) < 0) {
+  if (!nodeSupported(nodeVersion)) {
+    const major = Number.parseInt(String(nodeVersion).replace(/^v/, ''), 10);
+    const needed = major === 23 ? `Node >= ${MIN_NODE} (on the 23 line: >= ${MIN_NODE_BY_MAJOR[23]})` : `Node >= ${MIN_NODE}`;
     problems.push(
-      `Node ${nodeVersion} is too old: this bot needs Node >= ${MIN_NODE} (required by @discordjs/voice ${MIN_VOICE}, ` +
-        `which implements Discord's mandatory DAVE encryption). Run it through npm (npm start / npm run demo), ` +
-        `which uses the Node 22 the project installs, or install Node 22.`,
+      `Node ${nodeVersion} is too old: this bot needs ${needed}, which runs its TypeScript sources without a flag ` +
+        `and has the module hooks it uses for @discordjs/voice ${MIN_VOICE} (Discord's mandatory DAVE encryption). ` +
+        `Run it through npm (npm start / npm run demo), which uses the Node 22 the project installs, or install Node ${MIN_NODE} or later.`,
     );
   }
   if (voiceVersion === null) {

@@ -11,6 +11,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT } from './helpers.ts';
 import { BOT_NODE_FLAGS } from '../../src/nodeFlags.ts';
+// @ts-expect-error plain JS module without declarations, kept JS so it loads on any Node
+import { MIN_NODE, nodeSupported } from '../../bin/runtimeRequirements.mjs';
 
 interface Instruction {
   keyword: string;
@@ -62,13 +64,14 @@ const copiedFromContext = of(runtime, 'COPY')
   .flatMap((copy) => copy.args.split(/\s+/).slice(0, -1));
 
 describe('Dockerfile', () => {
-  test('every stage is based on Node 22 (bookworm-slim)', () => {
+  test('every stage is based on the Node the project pins (bookworm-slim), which meets the minimum', () => {
     assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     for (const stage of stages) {
-      const match = /^node:(\d+)(?:[.-]|$)/.exec(stage.from);
-      assert.ok(match, `FROM ${stage.from} is an official node image`);
-      assert.equal(Number(match[1]), 22, `FROM ${stage.from}: Node major 22`);
-      assert.match(stage.from, /bookworm-slim$/);
+      const match = /^node:(\d+\.\d+\.\d+)-bookworm-slim$/.exec(stage.from);
+      assert.ok(match, `FROM ${stage.from} is an official node image with a full version`);
+      assert.equal(match[1], pkg.dependencies.node, `FROM ${stage.from}: the Node of package.json's "node" dependency`);
+      assert.ok(nodeSupported(match[1]), `FROM ${stage.from}: at least Node ${MIN_NODE}`);
     }
   });
 
