@@ -79,8 +79,6 @@ async function main(): Promise<number> {
     dialect = (values.dialect as Dialect | undefined) ?? preset.dialect;
     model = values.model ?? preset.model;
   }
-  const target = new URL(url);
-  if (!target.searchParams.has('model')) target.searchParams.set('model', model);
 
   const wav = await readWavFile(inPath).catch((err: unknown) => {
     if (err instanceof WavFormatError) throw new UsageError(`${inPath}: ${err.message}`);
@@ -90,8 +88,9 @@ async function main(): Promise<number> {
   const minBytes = realtimeMsToBytes(200); // the service needs ≥ 100 ms to commit
   if (pcm.length < minBytes) pcm = Buffer.concat([pcm, Buffer.alloc(minBytes - pcm.length)]);
 
+  // The client adds ?model= when the URL names none (the bot's one URL builder, realtimeUrl).
   const client = new RealtimeClient({
-    url: target.toString(),
+    url,
     model,
     dialect,
     apiKey,

@@ -1,14 +1,9 @@
 import { z } from 'zod';
+import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from './realtime/presets.ts';
 
 /** Voices the realtime models accept (GA adds marin and cedar; beta endpoints know the first eight). */
 export const SUPPORTED_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
 export type VoiceName = (typeof SUPPORTED_VOICES)[number];
-
-/** Where the realtime model lives, by provider name; `custom` takes REALTIME_URL and REALTIME_DIALECT. */
-export const PROVIDERS = {
-  openai: { url: 'wss://api.openai.com/v1/realtime', model: 'gpt-realtime', dialect: 'ga' },
-  cometapi: { url: 'wss://api.cometapi.com/v1/realtime', model: 'gpt-4o-realtime', dialect: 'beta' },
-} as const;
 
 export const DEFAULT_INSTRUCTIONS =
   'You are a friendly voice assistant in a Discord voice channel. Several people may talk to you; each of their ' +
@@ -99,7 +94,16 @@ export interface Config {
     /** discord.js `rest.api` override, for a local Discord. */
     apiUrl: string | undefined;
   };
-  realtime: { provider: string; url: string; dialect: 'ga' | 'beta'; model: string; apiKey: string | undefined; voice: VoiceName };
+  realtime: {
+    provider: string;
+    /** The URL the bot dials: the provider's or REALTIME_URL, with the model in its query. */
+    url: string;
+    dialect: 'ga' | 'beta';
+    /** The model in that URL (also the one priced). */
+    model: string;
+    apiKey: string | undefined;
+    voice: VoiceName;
+  };
   defaultInstructions: string;
   databasePath: string;
   logLevel: string;
@@ -134,27 +138,7 @@ export function loadConfig(
   const e = parsed.data;
   const problems: string[] = [];
 
-  const providerName = (e.REALTIME_PROVIDER ?? (e.REALTIME_URL ? 'custom' : 'openai')).toLowerCase();
-  let url: string | undefined;
-  let model: string | undefined;
-  let dialect: string | undefined;
-  if (providerName === 'openai' || providerName === 'cometapi') {
-    const preset = PROVIDERS[providerName];
-    url = e.REALTIME_URL ?? preset.url;
-    model = e.REALTIME_MODEL ?? preset.model;
-    dialect = e.REALTIME_DIALECT ?? preset.dialect;
-  } else if (providerName === 'custom') {
-    url = e.REALTIME_URL;
-    model = e.REALTIME_MODEL ?? 'gpt-realtime';
-    dialect = e.REALTIME_DIALECT ?? 'ga';
-    if (!url) problems.push('REALTIME_PROVIDER=custom needs REALTIME_URL (a ws:// or wss:// URL)');
-  } else {
-    problems.push(`REALTIME_PROVIDER must be openai, cometapi or custom (got "${e.REALTIME_PROVIDER}")`);
-  }
-  if (url !== undefined && !/^wss?:\/\/[^\s]+$/i.test(url)) problems.push(`REALTIME_URL must start with ws:// or wss:// (got "${url}")`);
-  if (dialect !== undefined && dialect !== 'ga' && dialect !== 'beta') {
-    problems.push(`REALTIME_DIALECT must be "ga" (OpenAI) or "beta" (OpenAI-Beta: realtime=v1, e.g. CometAPI) (got "${dialect}")`);
-  }
+  const endpoint = resolveEndpoint(e, problems);
   const apiKey = e.REALTIME_API_KEY ?? e.OPENAI_API_KEY;
   if (options.requireRealtimeKey && !apiKey) problems.push('REALTIME_API_KEY is missing: set it to your OpenAI or CometAPI key');
 
@@ -187,7 +171,7 @@ export function loadConfig(
 
   return {
     discord: { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, apiUrl: e.DISCORD_API_URL },
-    realtime: { provider: providerName, url: url!, dialect: dialect as 'ga' | 'beta', model: model!, apiKey, voice: voice as VoiceName },
+    realtime: { ...endpoint!, apiKey, voice: voice as VoiceName },
     defaultInstructions: e.DEFAULT_INSTRUCTIONS ?? DEFAULT_INSTRUCTIONS,
     databasePath: e.DATABASE_PATH ?? 'data/bot.sqlite',
     logLevel,
@@ -203,6 +187,49 @@ export function loadConfig(
     metricsHost,
     instructionsPermission,
   };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+/**
+ * Provider, URL, model and dialect: the preset of REALTIME_PROVIDER (default openai, or custom when
+ * only REALTIME_URL is set) with the REALTIME_* overrides, and the URL with the model in it (built by
+ * the one URL builder, `realtimeUrl`). Problems are appended; returns undefined if there are any.
+ */
+function resolveEndpoint(e: Env, problems: string[]): Pick<Config['realtime'], 'provider' | 'url' | 'dialect' | 'model'> | undefined {
+  const provider = (e.REALTIME_PROVIDER ?? (e.REALTIME_URL ? 'custom' : 'openai')).toLowerCase();
+  const preset = isProviderName(provider) ? PROVIDER_PRESETS[provider] : undefined;
+  const before = problems.length;
+  if (!preset && provider !== 'custom') {
+    problems.push(`REALTIME_PROVIDER must be ${[...Object.keys(PROVIDER_PRESETS), 'custom'].join(', ').replace(/, (\w+)$/, ' or $1')} (got "${e.REALTIME_PROVIDER}")`);
+  }
+  const base = e.REALTIME_URL ?? preset?.url;
+  if (provider === 'custom' && !base) problems.push('REALTIME_PROVIDER=custom needs REALTIME_URL (a ws:// or wss:// URL)');
+  if (base !== undefined && !isWebSocketUrl(base)) {
+    problems.push(`REALTIME_URL must be a ws:// or wss:// URL without spaces or a #fragment (got "${base}")`);
+  }
+  const urlModel = base === undefined ? null : modelInUrl(base);
+  if (urlModel === '') problems.push('REALTIME_URL has an empty model= parameter: put the model name there or remove it and set REALTIME_MODEL');
+  if (urlModel && e.REALTIME_MODEL !== undefined && e.REALTIME_MODEL !== urlModel) {
+    problems.push(`REALTIME_URL names the model "${urlModel}" but REALTIME_MODEL is "${e.REALTIME_MODEL}": set only one of them`);
+  }
+  const dialect = (e.REALTIME_DIALECT ?? preset?.dialect ?? 'ga').toLowerCase();
+  if (dialect !== 'ga' && dialect !== 'beta') {
+    problems.push(`REALTIME_DIALECT must be "ga" (OpenAI) or "beta" (OpenAI-Beta: realtime=v1, e.g. CometAPI) (got "${e.REALTIME_DIALECT}")`);
+  }
+  if (problems.length > before || base === undefined) return undefined;
+  const model = urlModel || e.REALTIME_MODEL || preset?.model || 'gpt-realtime';
+  return { provider, url: realtimeUrl(base, model), dialect: dialect as 'ga' | 'beta', model };
+}
+
+function isWebSocketUrl(url: string): boolean {
+  if (/\s|#/.test(url)) return false;
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') && parsed.host !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** How `npm run start:sharded` runs: which shards of how many, on this machine. */

@@ -6,7 +6,7 @@ test('defaults: OpenAI GA preset, sensible numbers', () => {
   const config = loadConfig({});
   assert.equal(config.realtime.provider, 'openai');
   assert.equal(config.realtime.dialect, 'ga');
-  assert.equal(config.realtime.url, 'wss://api.openai.com/v1/realtime');
+  assert.equal(config.realtime.url, 'wss://api.openai.com/v1/realtime?model=gpt-realtime');
   assert.equal(config.realtime.model, 'gpt-realtime');
   assert.equal(config.sessionRotateMs, 55 * 60_000);
   assert.equal(config.aloneTimeoutMs, 60_000);
@@ -58,7 +58,9 @@ test('every problem is reported at once, one sentence each', () => {
 
 test('an unknown provider and a non-websocket URL are refused', () => {
   assert.throws(() => loadConfig({ REALTIME_PROVIDER: 'acme' }), /REALTIME_PROVIDER must be openai, cometapi or custom/);
-  assert.throws(() => loadConfig({ REALTIME_URL: 'https://example.com' }), /must start with ws:\/\/ or wss:\/\//);
+  assert.throws(() => loadConfig({ REALTIME_URL: 'https://example.com' }), /REALTIME_URL must be a ws:\/\/ or wss:\/\/ URL/);
+  assert.throws(() => loadConfig({ REALTIME_URL: 'wss://example.com/v1/realtime#frag' }), /without spaces or a #fragment/);
+  assert.throws(() => loadConfig({ REALTIME_URL: 'wss:// example.com' }), /REALTIME_URL must be a ws:\/\/ or wss:\/\/ URL/);
 });
 
 test('the error message never echoes a token', () => {
@@ -69,4 +71,43 @@ test('the error message never echoes a token', () => {
     assert.ok(error instanceof ConfigError);
     assert.doesNotMatch(error.message, /short secret/);
   }
+});
+
+test('the model always reaches the URL: presets, REALTIME_MODEL, a URL without or with a model', () => {
+  const url = (env: Record<string, string>) => loadConfig(env).realtime;
+  assert.deepEqual(url({ REALTIME_PROVIDER: 'cometapi' }), {
+    ...url({ REALTIME_PROVIDER: 'cometapi' }),
+    url: 'wss://api.cometapi.com/v1/realtime?model=gpt-4o-realtime',
+    model: 'gpt-4o-realtime',
+  });
+  const mini = url({ REALTIME_MODEL: 'gpt-realtime-mini' });
+  assert.equal(mini.url, 'wss://api.openai.com/v1/realtime?model=gpt-realtime-mini');
+  assert.equal(mini.model, 'gpt-realtime-mini');
+  const custom = url({ REALTIME_URL: 'wss://gateway.example/v1/realtime', REALTIME_MODEL: 'gpt-realtime-2' });
+  assert.equal(custom.url, 'wss://gateway.example/v1/realtime?model=gpt-realtime-2');
+  assert.equal(custom.provider, 'custom');
+  const customDefault = url({ REALTIME_URL: 'wss://gateway.example/v1/realtime' });
+  assert.equal(customDefault.url, 'wss://gateway.example/v1/realtime?model=gpt-realtime');
+  // A model in the URL is the one dialed and priced; the URL is left exactly as written.
+  const inUrl = url({ REALTIME_URL: 'wss://gateway.example/v1/realtime?model=gpt-realtime-2.1&tenant=a%2Fb' });
+  assert.equal(inUrl.url, 'wss://gateway.example/v1/realtime?model=gpt-realtime-2.1&tenant=a%2Fb');
+  assert.equal(inUrl.model, 'gpt-realtime-2.1');
+  const sameModel = url({ REALTIME_URL: 'wss://gateway.example/v1/realtime?model=gpt-realtime-2', REALTIME_MODEL: 'gpt-realtime-2' });
+  assert.equal(sameModel.url, 'wss://gateway.example/v1/realtime?model=gpt-realtime-2');
+  // Other query parameters stay byte for byte; the model is appended with & and percent-encoded.
+  const query = url({ REALTIME_URL: 'wss://gateway.example/v1/realtime?api-version=2025-08-28&x=a+b', REALTIME_MODEL: 'my model/2' });
+  assert.equal(query.url, 'wss://gateway.example/v1/realtime?api-version=2025-08-28&x=a+b&model=my%20model%2F2');
+  assert.equal(query.model, 'my model/2');
+  // The preset's provider with an overriding URL keeps the provider's dialect.
+  const cometProxy = url({ REALTIME_PROVIDER: 'cometapi', REALTIME_URL: 'wss://proxy.example/realtime' });
+  assert.equal(cometProxy.url, 'wss://proxy.example/realtime?model=gpt-4o-realtime');
+  assert.equal(cometProxy.dialect, 'beta');
+});
+
+test('a model in REALTIME_URL that contradicts REALTIME_MODEL, or an empty one, is refused', () => {
+  assert.throws(
+    () => loadConfig({ REALTIME_URL: 'wss://gateway.example/v1/realtime?model=gpt-realtime', REALTIME_MODEL: 'gpt-realtime-mini' }),
+    /REALTIME_URL names the model "gpt-realtime" but REALTIME_MODEL is "gpt-realtime-mini"/,
+  );
+  assert.throws(() => loadConfig({ REALTIME_URL: 'wss://gateway.example/v1/realtime?model=' }), /REALTIME_URL has an empty model= parameter/);
 });

@@ -58,9 +58,22 @@ export interface SimFault {
   refuseUpgrades?: { count: number; status: number };
 }
 
+/** An HTTP upgrade request as the simulator received it (refused ones too). */
+export interface UpgradeRequest {
+  /** Path and query, as sent (`/v1/realtime?model=gpt-realtime`). */
+  path: string;
+  /** The Host header. */
+  host: string;
+  /** HTTP status of the answer (101 = accepted). */
+  status: number;
+}
+
 /** A running simulator. */
 export interface RealtimeSimulator {
-  /** `ws://127.0.0.1:PORT/v1/realtime` */
+  /**
+   * `ws://127.0.0.1:PORT/v1/realtime`: the endpoint without a model. Like the real service, the
+   * simulator refuses an upgrade without `?model=` (clients add it: RealtimeClient does).
+   */
   url: string;
   port: number;
   apiKey: string;
@@ -70,10 +83,22 @@ export interface RealtimeSimulator {
   received: ReceivedEvent[];
   /** Count of upgrade requests (including refused ones). */
   readonly handshakes: number;
+  /** The last 1,000 upgrade requests, oldest first. */
+  readonly upgrades: UpgradeRequest[];
   injectFault(fault: SimFault): void;
   /** Sessions still open. */
   openSessions(): SimSession[];
   close(): Promise<void>;
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+/** Answers an upgrade request with an HTTP error and the service's JSON error body, then closes. */
+function rejectUpgrade(socket: Duplex, status: number, error: { message: string; type: string; code: string | null; param?: string | null }): void {
+  const body = JSON.stringify({ error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Starts the simulator. */
@@ -84,6 +109,7 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
   let refuse: { count: number; status: number } | null = null;
   let sessionCounter = 0;
   let handshakes = 0;
+  const upgrades: UpgradeRequest[] = [];
   const sessions: SimSession[] = [];
   const received: ReceivedEvent[] = [];
   const maxReceived = options.maxReceived ?? 20_000;
@@ -102,22 +128,37 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'WebSocket upgrade required' } }));
   });
 
-  const reject = (socket: Duplex, status: number, error: { message: string; type: string; code: string | null }) => {
-    const body = JSON.stringify({ error: { ...error, param: null } });
-    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  };
-
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     handshakes++;
     socket.on('error', () => {});
+    const upgrade: UpgradeRequest = { path: req.url ?? '/', host: String(req.headers.host ?? ''), status: 101 };
+    upgrades.push(upgrade);
+    if (upgrades.length > 1000) upgrades.shift();
+    const reject = (status: number, error: { message: string; type: string; code: string | null; param?: string | null }) => {
+      upgrade.status = status;
+      rejectUpgrade(socket, status, error);
+    };
     const url = new URL(req.url ?? '/', 'http://sim');
-    if (!url.pathname.startsWith('/v1/realtime')) return reject(socket, 404, { message: 'Not found', type: 'invalid_request_error', code: null });
+    if (!url.pathname.startsWith('/v1/realtime')) return reject(404, { message: 'Not found', type: 'invalid_request_error', code: null });
     if (refuse && refuse.count > 0) {
       refuse.count--;
-      return reject(socket, refuse.status, { message: 'Injected refusal', type: 'server_error', code: null });
+      return reject(refuse.status, { message: 'Injected refusal', type: 'server_error', code: null });
     }
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
-      return reject(socket, 401, { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' });
+      return reject(401, { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' });
+    }
+    // The model is chosen in the URL: real endpoints and OpenAI-compatible gateways route the upgrade
+    // by it and refuse a URL without it (reference "Two dialects"; livekit/agents-js#1467,
+    // BerriAI/litellm#25437; OpenAI documents `?model=` or `?call_id=`, and this simulator has no
+    // calls). The body is OpenAI's JSON error object with its missing-parameter code and wording.
+    const model = url.searchParams.get('model');
+    if (!model) {
+      return reject(400, {
+        message: model === null ? "Missing required parameter: 'model'." : "Invalid value for 'model': expected a model name.",
+        type: 'invalid_request_error',
+        code: model === null ? 'missing_required_parameter' : 'invalid_value',
+        param: 'model',
+      });
     }
     const beta = /realtime=v1/.test(String(req.headers['openai-beta'] ?? ''));
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -125,7 +166,7 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
       const session = new SimSession(ws, {
         id,
         dialect: beta ? 'beta' : 'ga',
-        model: url.searchParams.get('model') ?? 'gpt-realtime',
+        model,
         naming: options.betaNaming ?? 'beta',
         stream,
         faults,
@@ -166,6 +207,7 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     get handshakes() {
       return handshakes;
     },
+    upgrades,
     openSessions,
     injectFault(fault: SimFault) {
       if (fault.delayMs !== undefined) faults.delayMs = fault.delayMs;

@@ -8,12 +8,12 @@ import type { Logger } from 'pino';
 import { realtimeBytesToMs, REALTIME_BYTES_PER_MS } from '../audio/format.ts';
 import { InputAttribution } from './attribution.ts';
 import { backoffDelay, Sleeper, type ReconnectOptions } from './backoff.ts';
-import { RealtimeConnection } from './connection.ts';
+import { RealtimeConnection, type ConnectionOptions } from './connection.ts';
 import { messageItem, sessionToWire, type WireEvent } from './dialect.ts';
 import { ConnectionError, RealtimeError } from './errors.ts';
 import { ConversationHistory, cutTranscript } from './history.ts';
 import { dispatchServerEvent } from './dispatch.ts';
-import { handshakeHeaders } from './presets.ts';
+import { handshakeHeaders, modelInUrl, realtimeUrl } from './presets.ts';
 import type { ResponseHandle } from './responseHandle.ts';
 import { ResponseTracker } from './responses.ts';
 import type { ClientState, CreateResponseOptions, Dialect, HistoryEntry, OutOfBandResponseOptions, RealtimeEventMap, ResponseResult, SessionConfig } from './types.ts';
@@ -21,7 +21,9 @@ import { addUsage, DEFAULT_PRICES, emptyTotals, estimateCost, UsageLedger, type 
 
 /** Options of {@link RealtimeClient}. */
 export interface RealtimeClientOptions {
+  /** The service's URL; `?model=` is added (by `realtimeUrl`) when it has no `model` parameter. */
   url: string;
+  /** The model: put in the URL when it names none, and used for prices (a model in the URL wins). */
   model: string;
   dialect: Dialect;
   apiKey: string;
@@ -41,6 +43,11 @@ export interface RealtimeClientOptions {
   usageKey?: string;
   /** Ledger shared between clients to total usage per key. */
   usageLedger?: UsageLedger;
+  /**
+   * How the TCP or TLS connection under the WebSocket is made (ws's `createConnection`); by default a
+   * normal connection to the URL's host. Tests use it to route a real host name to a local server.
+   */
+  createConnection?: ConnectionOptions['createConnection'];
   /** Limit for the TCP + HTTP upgrade (default 10 s). */
   handshakeTimeoutMs?: number;
   /** Limit for the session configuration to be confirmed (default 10 s). */
@@ -59,6 +66,10 @@ const MAX_APPEND_BYTES = 1 << 20;
 /** A realtime speech-to-speech conversation. See {@link RealtimeEventMap} for its events. */
 export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
   readonly #opts: RealtimeClientOptions;
+  /** The URL dialed for every session: the model always in it. */
+  readonly #url: string;
+  /** The model of that URL (priced). */
+  readonly #model: string;
   readonly #log: Logger;
   #session: SessionConfig;
   #state: ClientState = 'idle';
@@ -84,7 +95,9 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
   constructor(options: RealtimeClientOptions) {
     super();
     this.#opts = options;
-    this.#log = options.logger.child({ component: 'realtime', dialect: options.dialect, model: options.model });
+    this.#url = realtimeUrl(options.url, options.model);
+    this.#model = modelInUrl(this.#url) || options.model;
+    this.#log = options.logger.child({ component: 'realtime', dialect: options.dialect, model: this.#model });
     this.#session = { ...options.session };
     this.#ledger = options.usageLedger ?? new UsageLedger(options.prices ?? DEFAULT_PRICES);
     this.#responses = new ResponseTracker({
@@ -101,6 +114,14 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     });
   }
 
+  /** The URL every session is opened on (the model in its query). */
+  get url(): string {
+    return this.#url;
+  }
+  /** The model of that URL, used for prices. */
+  get model(): string {
+    return this.#model;
+  }
   /** Connection state. */
   get state(): ClientState {
     return this.#state;
@@ -302,7 +323,13 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
 
   async #openSession(): Promise<RealtimeConnection> {
     const headers = handshakeHeaders(this.#opts.dialect, this.#opts.apiKey, this.#opts.headers);
-    const conn = await RealtimeConnection.open({ url: this.#opts.url, headers, logger: this.#log, handshakeTimeoutMs: this.#opts.handshakeTimeoutMs });
+    const conn = await RealtimeConnection.open({
+      url: this.#url,
+      headers,
+      logger: this.#log,
+      handshakeTimeoutMs: this.#opts.handshakeTimeoutMs,
+      createConnection: this.#opts.createConnection,
+    });
     try {
       await conn.configure(sessionToWire(this.#session, this.#opts.dialect), this.#opts.sessionTimeoutMs ?? 10_000);
     } catch (err) {
@@ -364,10 +391,10 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
 
   #finished(handle: ResponseHandle, result: ResponseResult, usage: TokenUsage | null): void {
     if (usage) {
-      const cost = estimateCost(usage, this.#opts.model, this.#opts.prices ?? DEFAULT_PRICES);
+      const cost = estimateCost(usage, this.#model, this.#opts.prices ?? DEFAULT_PRICES);
       addUsage(this.#usage, usage, cost);
       addUsage(this.#sessionUsage, usage, cost);
-      this.#ledger.add(this.#opts.usageKey ?? 'default', usage, this.#opts.model);
+      this.#ledger.add(this.#opts.usageKey ?? 'default', usage, this.#model);
       this.emit('usage', this.usage);
     }
     if (result.outOfBand) return;

@@ -4,6 +4,7 @@
  * server events tolerantly, and performs the session configuration handshake.
  */
 import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, hostOf } from './errors.ts';
@@ -17,6 +18,8 @@ export interface ConnectionOptions {
   logger: Logger;
   /** Limit for the TCP + HTTP upgrade, in ms. */
   handshakeTimeoutMs?: number;
+  /** ws's `createConnection`: how the TCP/TLS connection is made (default: to the URL's host). */
+  createConnection?: WebSocket.ClientOptions['createConnection'];
 }
 
 let connectionCounter = 0;
@@ -67,12 +70,20 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     return new Promise((resolve, reject) => {
       let ws: WebSocket;
       try {
-        ws = new WebSocket(url, { headers, handshakeTimeout: options.handshakeTimeoutMs ?? 10_000, perMessageDeflate: false });
+        ws = new WebSocket(url, {
+          headers,
+          handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+          perMessageDeflate: false,
+          ...(options.createConnection ? { createConnection: options.createConnection } : {}),
+        });
       } catch (err) {
         reject(new ConnectionError(`invalid realtime URL: ${(err as Error).message}`, { cause: err, fatal: true }));
         return;
       }
+      let settled = false;
       const fail = (err: RealtimeError) => {
+        if (settled) return;
+        settled = true;
         ws.removeAllListeners();
         ws.on('error', () => {}); // a late error of an aborted handshake must not become an uncaught exception
         ws.terminate();
@@ -80,9 +91,19 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
       };
       ws.once('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
-        res.resume();
-        if (status === 401 || status === 403) fail(new AuthenticationError(status, url));
-        else fail(new ConnectionError(`${hostOf(url)} refused the WebSocket upgrade with HTTP ${status}`, { status, code: 'handshake_refused' }));
+        if (status === 401 || status === 403) {
+          res.resume();
+          fail(new AuthenticationError(status, url));
+          return;
+        }
+        // The service explains a refusal in a JSON error body (e.g. 400 "Missing required parameter:
+        // 'model'."): read a little of it for the message, without waiting on a slow body.
+        readErrorBody(res).then((detail) => {
+          const message = `${hostOf(url)} refused the WebSocket upgrade with HTTP ${status}${detail.message ? `: ${detail.message}` : ''}`;
+          // A malformed request (400, 404, 422) fails the same way every time: retrying cannot help.
+          const fatal = status === 400 || status === 404 || status === 422;
+          fail(new ConnectionError(message, { status, code: detail.code ?? 'handshake_refused', fatal }));
+        });
       });
       ws.once('error', (err) => {
         const code = (err as NodeJS.ErrnoException).code;
@@ -166,6 +187,43 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
     else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
   }
+}
+
+/** Longest part of a refused handshake's body that is read for its message. */
+const MAX_ERROR_BODY_BYTES = 4096;
+
+/**
+ * The `error.message` and `error.code` of a refused handshake's JSON body (OpenAI's error object),
+ * from at most 4 KiB read within 1 s; empty when there is none. Never rejects.
+ */
+function readErrorBody(res: IncomingMessage): Promise<{ message?: string; code?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      res.removeAllListeners('data');
+      res.resume();
+      try {
+        const error = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { message?: unknown; code?: unknown } }).error;
+        const clean = (value: unknown) => (typeof value === 'string' ? value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 300) : undefined);
+        resolve({ message: clean(error?.message), code: clean(error?.code) });
+      } catch {
+        resolve({});
+      }
+    };
+    const timer = setTimeout(finish, 1000);
+    res.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= MAX_ERROR_BODY_BYTES) finish();
+    });
+    res.once('end', finish);
+    res.once('error', finish);
+  });
 }
 
 /** Error shape of a server `error` event. */

@@ -1,7 +1,7 @@
 /** Public surface of the realtime client (no Discord concepts here). */
 export { RealtimeClient, type RealtimeClientOptions } from './client.ts';
 export { ResponseHandle, type ResponseHandleEvents } from './responseHandle.ts';
-export { PROVIDER_PRESETS, handshakeHeaders, type ProviderName, type ProviderPreset } from './presets.ts';
+export { PROVIDER_PRESETS, handshakeHeaders, isProviderName, modelInUrl, presetUrl, realtimeUrl, type ProviderName, type ProviderPreset } from './presets.ts';
 export { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, type RealtimeErrorInit } from './errors.ts';
 export {
   DEFAULT_PRICES,

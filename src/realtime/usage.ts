@@ -37,6 +37,7 @@ export type PriceTable = Record<string, ModelPrices>;
 
 const REALTIME_1_5: ModelPrices = { text: { input: 4, cached: 0.4, output: 16 }, audio: { input: 32, cached: 0.4, output: 64 } };
 const REALTIME_2: ModelPrices = { text: { input: 4, cached: 0.4, output: 24 }, audio: { input: 32, cached: 0.4, output: 64 } };
+const REALTIME_MINI: ModelPrices = { text: { input: 0.6, cached: 0.06, output: 2.4 }, audio: { input: 10, cached: 0.3, output: 20 } };
 const GPT_4O: ModelPrices = { text: { input: 5, cached: 2.5, output: 20 }, audio: { input: 40, cached: 2.5, output: 80 } };
 
 /**
@@ -48,6 +49,8 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-realtime-1.5': REALTIME_1_5,
   'gpt-realtime-2': REALTIME_2,
   'gpt-realtime-2.1': REALTIME_2,
+  'gpt-realtime-mini': REALTIME_MINI,
+  'gpt-realtime-2.1-mini': REALTIME_MINI,
   'gpt-4o-realtime': GPT_4O,
   'gpt-4o-realtime-preview': GPT_4O,
 };

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { RealtimeClient, estimateCost, type ResponseHandle, type SessionConfig, type TurnDetection, type UsageLedger } from '../realtime/index.ts';
+import { RealtimeClient, estimateCost, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TurnDetection, type UsageLedger } from '../realtime/index.ts';
 import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/store.ts';
 
 /** Where a guild's conversation with the model stands. */
@@ -16,6 +16,8 @@ export interface GuildConversationOptions {
   logger: Logger;
   /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
   mode: 'voice' | 'text';
+  /** How the model connection's TCP/TLS socket is made (default: to the URL's host; tests reroute it). */
+  createConnection?: RealtimeClientOptions['createConnection'];
 }
 
 /** Events of a {@link GuildConversation}. */
@@ -92,6 +94,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       historyTokenBudget: config.historyTokenBudget,
       usageKey: options.guildId,
       usageLedger: options.ledger,
+      createConnection: options.createConnection,
     });
     this.client.on('reconnecting', ({ reason }) => {
       this.#problem = `reconnecting to the model (${reason})`;

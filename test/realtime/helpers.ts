@@ -38,7 +38,7 @@ export function startSim(options: RealtimeSimulatorOptions = {}): Promise<Realti
 /** A client on the simulator with small timeouts and backoffs. */
 export function makeClient(sim: RealtimeSimulator, dialect: Dialect, overrides: Partial<RealtimeClientOptions> = {}): RealtimeClient {
   return new RealtimeClient({
-    url: `${sim.url}?model=gpt-realtime`,
+    url: sim.url, // the client adds ?model= (and the simulator refuses an upgrade without it)
     model: 'gpt-realtime',
     dialect,
     apiKey: sim.apiKey,
@@ -90,11 +90,11 @@ export interface RawClient {
   close(): void;
 }
 
-/** Opens a raw client; `beta` adds the beta header. */
-export async function rawClient(sim: RealtimeSimulator, options: { beta?: boolean; key?: string } = {}): Promise<RawClient> {
+/** Opens a raw client on `?model=gpt-realtime` (or `model`); `beta` adds the beta header. */
+export async function rawClient(sim: RealtimeSimulator, options: { beta?: boolean; key?: string; model?: string } = {}): Promise<RawClient> {
   const headers: Record<string, string> = { Authorization: `Bearer ${options.key ?? sim.apiKey}` };
   if (options.beta) headers['OpenAI-Beta'] = 'realtime=v1';
-  const ws = new WebSocket(sim.url, { headers });
+  const ws = new WebSocket(`${sim.url}?model=${encodeURIComponent(options.model ?? 'gpt-realtime')}`, { headers });
   const events: RawClient['events'] = [];
   const waiters = new Set<() => void>();
   const frames = { total: 0 };

@@ -24,6 +24,27 @@ describe('realtime client resilience', () => {
     await sim.close();
   });
 
+  it('reports a refused upgrade (400 without a model) with the service\'s message, once, without retrying', async () => {
+    const sim = await startSim();
+    try {
+      // An explicitly empty model is left alone by the URL builder, and the service refuses it.
+      const client = makeClient(sim, 'ga', { url: `${sim.url}?model=` });
+      const error = await client.connect().then(
+        () => assert.fail('connected'),
+        (err: unknown) => err,
+      );
+      assert.ok(error instanceof ConnectionError);
+      assert.equal(error.status, 400);
+      assert.equal(error.fatal, true);
+      assert.equal(error.code, 'invalid_value');
+      assert.match(error.message, /^127\.0\.0\.1:\d+ refused the WebSocket upgrade with HTTP 400: Invalid value for 'model'/);
+      assert.equal(sim.handshakes, 1);
+      assert.equal(client.state, 'idle');
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('reports an unreachable service as ConnectionError', async () => {
     const client = makeClient({ url: 'ws://127.0.0.1:1/v1/realtime', apiKey: 'k' } as never, 'ga');
     await assert.rejects(client.connect(), (err: unknown) => err instanceof ConnectionError && /cannot reach 127\.0\.0\.1:1/.test(err.message));

@@ -22,6 +22,30 @@ describe('realtime simulator', () => {
     res.resume();
   });
 
+  it('refuses an upgrade without a model with 400 and an OpenAI-style JSON error body', async () => {
+    for (const [query, code] of [
+      ['', 'missing_required_parameter'],
+      ['?foo=1', 'missing_required_parameter'],
+      ['?model=', 'invalid_value'],
+    ] as const) {
+      const ws = new WebSocket(`${sim.url}${query}`, { headers: { Authorization: `Bearer ${sim.apiKey}` } });
+      ws.on('error', () => {});
+      const [, res] = await once(ws, 'unexpected-response');
+      assert.equal(res.statusCode, 400);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      let body = '';
+      for await (const chunk of res) body += chunk;
+      const { error } = JSON.parse(body) as { error: Record<string, unknown> };
+      assert.deepEqual(Object.keys(error).sort(), ['code', 'message', 'param', 'type']);
+      assert.equal(error.code, code);
+      assert.equal(error.type, 'invalid_request_error');
+      assert.equal(error.param, 'model');
+      assert.match(String(error.message), /'model'/);
+      assert.equal(sim.upgrades.at(-1)!.status, 400);
+      assert.equal(sim.upgrades.at(-1)!.path, `/v1/realtime${query}`);
+    }
+  });
+
   it('chooses the dialect from the handshake: beta names with the beta header, GA names without', async () => {
     for (const beta of [false, true]) {
       const c = await rawClient(sim, { beta });
