@@ -40,7 +40,7 @@ const instructions: Command = {
     if (!['show', 'set', 'append', 'reset'].includes(sub)) {
       return replyPrivately(interaction, 'Unknown subcommand: use /instructions show, set, append or reset.');
     }
-    const saved = store.getSettings(guildId).instructions;
+    const saved = (await store.getSettings(guildId)).instructions;
     const current = saved ?? config.defaultInstructions;
 
     if (sub === 'show') {
@@ -66,7 +66,7 @@ const instructions: Command = {
         );
       }
     }
-    store.updateSettings(guildId, { instructions: next });
+    await store.updateSettings(guildId, { instructions: next });
     const effective = next ?? config.defaultInstructions;
     const live = sessions.applyInstructions(guildId, effective);
     const where = live ? ' Applied to the conversation in progress.' : '';

@@ -11,14 +11,14 @@ const status: Command = {
   async execute(interaction, { sessions, store }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /status in a server.');
     const report = sessions.status(interaction.guildId);
-    const guildUsage = store.getUsage(interaction.guildId);
+    const guildUsage = await store.getUsage(interaction.guildId);
     const lines = [
       `**Voice:** ${report.voiceChannelId ? `<#${report.voiceChannelId}> (${report.voiceState})` : 'not in a voice channel'}`,
       `**Model session:** ${report.conversationState}${report.problem ? ` — ${report.problem}` : ''}`,
       `**Hearing:** ${report.speakers.length > 0 ? report.speakers.join(', ') : 'nobody right now'}`,
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
       `**This session:** ${report.session.tokens} tokens, ~${formatUsd(report.session.costUsd)}`,
-      `**This server (all time):** ${guildUsage.textInput + guildUsage.textOutput + guildUsage.audioInput + guildUsage.audioOutput} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)}`,
+      `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)}`,
     ];
     await replyPrivately(interaction, lines.join('\n'));
   },

@@ -27,7 +27,7 @@ const voice: Command = {
     if (!(SUPPORTED_VOICES as readonly string[]).includes(name)) {
       return replyPrivately(interaction, `Unknown voice. Choose one of: ${SUPPORTED_VOICES.join(', ')}.`);
     }
-    store.updateSettings(interaction.guildId, { voice: name });
+    await store.updateSettings(interaction.guildId, { voice: name });
     const outcome = sessions.applyVoice(interaction.guildId, name);
     const when =
       outcome === 'rotating'

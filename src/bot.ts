@@ -8,7 +8,7 @@ import type { BotContext } from './context.ts';
 import { routeInteraction, type SlashCommand } from './discord/interactionRouter.ts';
 import { MentionHandler } from './discord/mentionHandler.ts';
 import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/index.ts';
-import { BotStore } from './store/store.ts';
+import { createStore } from './store/index.ts';
 import { SessionRegistry } from './voice/sessionRegistry.ts';
 
 /** A running bot: the Discord client and what it works with. */
@@ -47,7 +47,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
   const clock = new FrameClock({ logger });
   const encoderThread = new OpusEncoderThread({ logger });
   encoderThread.start(); // booted before the first reply needs it
-  const store = new BotStore(config.databasePath);
+  const store = createStore({ databasePath: config.databasePath });
   const sessions = new SessionRegistry({ config, store, logger, clock, encoderThread });
   const context: BotContext = { config, store, sessions, logger };
   const client = new Client({
@@ -88,6 +88,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
       return metricsServer;
     },
     async start() {
+      await store.open(); // migrations, and a clear failure when the database is unusable, before going online
       if (config.metricsPort > 0) {
         metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.metricsHost, client, sessions, metrics, logger });
       }
@@ -110,7 +111,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
       while (client.isReady() && inVoice().length > 0 && performance.now() < deadline) await sleep(20);
       const notConfirmed = client.isReady() ? inVoice() : [];
       await client.destroy();
-      store.close();
+      await store.close().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not close the database cleanly'));
       await encoderThread.close();
       await metricsServer?.close();
       metrics.detach();

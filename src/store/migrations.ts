@@ -1,7 +1,19 @@
-import type { Database } from './sqlite.ts';
+import type { SqlDriver } from './driver.ts';
 
-/** Schema changes in order; a database records the highest version applied. Never edit a shipped one. */
-export const MIGRATIONS: readonly { version: number; description: string; sql: string }[] = [
+/** A schema change. Its SQL is run as is by both backends, so it uses only what both accept. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/**
+ * Schema changes in order; a database records the highest version applied. Never change what a
+ * shipped migration does. Types are chosen for both backends: BIGINT and DOUBLE PRECISION have the
+ * same INTEGER and REAL affinity in SQLite as the INTEGER and REAL that version 1 was first shipped
+ * with (so SQLite databases created by older bots are the same), and are 64-bit in PostgreSQL.
+ */
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'guild settings and usage totals',
@@ -11,44 +23,47 @@ export const MIGRATIONS: readonly { version: number; description: string; sql: s
         instructions TEXT,
         voice TEXT,
         turn_detection TEXT,
-        updated_at INTEGER NOT NULL
+        updated_at BIGINT NOT NULL
       );
       CREATE TABLE guild_usage (
         guild_id TEXT NOT NULL,
         model TEXT NOT NULL,
-        text_input INTEGER NOT NULL DEFAULT 0,
-        text_cached INTEGER NOT NULL DEFAULT 0,
-        text_output INTEGER NOT NULL DEFAULT 0,
-        audio_input INTEGER NOT NULL DEFAULT 0,
-        audio_cached INTEGER NOT NULL DEFAULT 0,
-        audio_output INTEGER NOT NULL DEFAULT 0,
-        responses INTEGER NOT NULL DEFAULT 0,
-        cost_usd REAL NOT NULL DEFAULT 0,
+        text_input BIGINT NOT NULL DEFAULT 0,
+        text_cached BIGINT NOT NULL DEFAULT 0,
+        text_output BIGINT NOT NULL DEFAULT 0,
+        audio_input BIGINT NOT NULL DEFAULT 0,
+        audio_cached BIGINT NOT NULL DEFAULT 0,
+        audio_output BIGINT NOT NULL DEFAULT 0,
+        responses BIGINT NOT NULL DEFAULT 0,
+        cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
         PRIMARY KEY (guild_id, model)
       );`,
   },
 ];
 
-/** Applies the migrations the database has not seen yet, each in its own transaction. */
-export function migrate(db: Database): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
-  const current = row.version ?? 0;
-  const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  if (current > latest) {
-    throw new Error(`database schema version ${current} is newer than this bot knows (${latest}): upgrade the bot`);
-  }
-  for (const migration of MIGRATIONS) {
-    if (migration.version <= current) continue;
-    db.exec('BEGIN');
-    try {
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(migration.version, Date.now());
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
+/** The schema version this bot knows. */
+export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/**
+ * Applies the migrations the database has not seen yet, all in one transaction under the migration
+ * lock: two processes starting at once (two shards on one PostgreSQL) apply each exactly once, and a
+ * failed migration leaves the database as it was. Resolves with the schema version.
+ */
+export async function migrate(driver: SqlDriver, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
+  const latest = migrations.at(-1)?.version ?? 0;
+  return driver.migrationTransaction(async (tx) => {
+    // Created under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one.
+    await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const [row] = await tx.all<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations');
+    const current = Number(row?.version ?? 0);
+    if (current > latest) {
+      throw new Error(`database schema version ${current} is newer than this bot knows (${latest}): upgrade the bot`);
     }
-  }
-  return latest;
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      await tx.exec(migration.sql);
+      await tx.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [migration.version, Date.now()]);
+    }
+    return latest;
+  });
 }

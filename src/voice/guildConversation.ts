@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { RealtimeClient, estimateCost, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TurnDetection, type UsageLedger } from '../realtime/index.ts';
-import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/store.ts';
+import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/index.ts';
 
 /** Where a guild's conversation with the model stands. */
 export type ConversationState = 'connecting' | 'ready' | 'reconnecting' | 'failed' | 'closed';
@@ -12,6 +12,8 @@ export interface GuildConversationOptions {
   guildId: string;
   config: Config;
   store: BotStore;
+  /** The guild's saved settings, read by whoever creates the conversation. */
+  settings: GuildSettings;
   ledger: UsageLedger;
   logger: Logger;
   /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
@@ -72,6 +74,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #state: ConversationState = 'connecting';
   #mode: 'voice' | 'text';
   #problem: string | null = null;
+  /** The guild's settings as this conversation applies them (kept current by the setters). */
+  #settings: GuildSettings;
   #lastActivityAt = Date.now();
   /** Settles when the latest text question has been answered (questions are taken in order). */
   #textTurn: Promise<void> = Promise.resolve();
@@ -82,7 +86,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     this.guildId = options.guildId;
     this.#mode = options.mode;
     const { config } = options;
-    const settings = options.store.getSettings(options.guildId);
+    this.#settings = { ...options.settings };
+    const settings = this.#settings;
     this.client = new RealtimeClient({
       url: config.realtime.url,
       model: config.realtime.model,
@@ -119,20 +124,10 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       this.#lastActivityAt = Date.now();
       if (!result.usage) return;
       const usage = result.usage;
-      const cost = estimateCost(usage, config.realtime.model);
-      options.store.addUsage(
-        options.guildId,
-        config.realtime.model,
-        {
-          textInput: usage.inputTextTokens,
-          textCached: usage.cachedTextTokens,
-          textOutput: usage.outputTextTokens,
-          audioInput: usage.inputAudioTokens,
-          audioCached: usage.cachedAudioTokens,
-          audioOutput: usage.outputAudioTokens,
-        },
-        cost,
-      );
+      const model = config.realtime.model;
+      options.store.addUsage(options.guildId, model, usage, estimateCost(usage, model)).catch((error: unknown) => {
+        options.logger.error({ err: error instanceof Error ? error.message : String(error), model }, 'could not save usage');
+      });
     });
   }
 
@@ -173,13 +168,13 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   setMode(mode: 'voice' | 'text'): void {
     if (mode === this.#mode) return;
     this.#mode = mode;
-    const settings = this.#options.store.getSettings(this.guildId);
-    const session = this.#sessionConfig(settings, mode);
+    const session = this.#sessionConfig(this.#settings, mode);
     this.client.updateSession({ outputModalities: session.outputModalities, turnDetection: session.turnDetection, inputTranscription: session.inputTranscription });
   }
 
   /** Applies new instructions to the live session (and to every later session). */
   setInstructions(instructions: string): void {
+    this.#settings.instructions = instructions;
     this.client.updateSession({ instructions });
   }
 
@@ -188,6 +183,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
    * conversation moves to a fresh session (carrying the transcript) after the current reply.
    */
   setVoice(voice: string): 'rotating' | 'next-session' {
+    this.#settings.voice = voice;
     this.client.updateSession({ voice });
     if (this.#state !== 'ready') return 'next-session';
     this.client.rotate();

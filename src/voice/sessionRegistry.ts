@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
 import { UsageLedger } from '../realtime/index.ts';
-import type { BotStore } from '../store/store.ts';
+import type { BotStore } from '../store/index.ts';
 import { GuildConversation, type ConversationState } from './guildConversation.ts';
 import { VoiceSession } from './voiceSession.ts';
 
@@ -194,22 +194,24 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     if (existing && existing.state !== 'failed' && existing.state !== 'closed') return existing;
     const starting = this.#starting.get(guildId);
     if (starting) return starting;
-    const conversation = new GuildConversation({
-      guildId,
-      config: this.#options.config,
-      store: this.#options.store,
-      ledger: this.ledger,
-      logger: this.#options.logger.child({ guildId }),
-      mode,
-    });
-    this.emit('conversation', conversation);
-    const promise = conversation
-      .start()
-      .then(() => {
-        this.#conversations.set(guildId, conversation);
-        return conversation;
-      })
-      .finally(() => this.#starting.delete(guildId));
+    const start = async () => {
+      const settings = await this.#options.store.getSettings(guildId);
+      const conversation = new GuildConversation({
+        guildId,
+        config: this.#options.config,
+        store: this.#options.store,
+        settings,
+        ledger: this.ledger,
+        logger: this.#options.logger.child({ guildId }),
+        mode,
+      });
+      this.emit('conversation', conversation);
+      await conversation.start();
+      this.#conversations.set(guildId, conversation);
+      return conversation;
+    };
+    // Registered before the first await, so a second caller waits for this start instead of making another.
+    const promise = start().finally(() => this.#starting.delete(guildId));
     this.#starting.set(guildId, promise);
     if (existing) void existing.close();
     return promise;

@@ -157,7 +157,7 @@ describe('slash commands', () => {
     const refused = await command(bob(), 'instructions', { text: 'Be rude.' }, 'set');
     assert.equal(refused.record.ephemeral, true);
     assert.match(refused.content, /You need the ManageGuild permission/);
-    assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, null);
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, null);
 
     const since = Date.now();
     const { record, content } = await command(owner(), 'instructions', { text: 'You are a pirate. Answer like one.' }, 'set');
@@ -167,7 +167,7 @@ describe('slash commands', () => {
 
     const appended = await command(owner(), 'instructions', { text: 'Never say arr.' }, 'append');
     assert.match(appended.content, /Instructions extended/);
-    assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, 'You are a pirate. Answer like one.\nNever say arr.');
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, 'You are a pirate. Answer like one.\nNever say arr.');
 
     const shown = await command(bob(), 'instructions', {}, 'show');
     assert.equal(shown.record.ephemeral, true);
@@ -176,7 +176,7 @@ describe('slash commands', () => {
   });
 
   test('/instructions refuses text over INSTRUCTIONS_MAX_CHARS with a clear message (set and append)', async () => {
-    const before = stack.bot.context.store.getSettings(stack.discord.guildId).instructions;
+    const before = (await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions;
     const long = await command(owner(), 'instructions', { text: 'x'.repeat(6_000) }, 'set');
     assert.equal(long.record.ephemeral, true);
     assert.match(long.content, new RegExp(`6000 characters long; the limit is ${MAX_CHARS}`));
@@ -186,7 +186,7 @@ describe('slash commands', () => {
     const empty = await command(owner(), 'instructions', { text: '\u0007\u0001  ' }, 'set');
     assert.equal(empty.record.ephemeral, true);
     assert.match(empty.content, /empty/);
-    assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, before, 'nothing changed');
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, before, 'nothing changed');
   });
 
   test('hostile instruction text: mentions never ping, fences cannot break the quote, control characters are dropped', async () => {
@@ -196,7 +196,7 @@ describe('slash commands', () => {
     const set = await command(owner(), 'instructions', { text: hostile }, 'set');
     assert.match(set.content, /Instructions updated/);
     assertNoPings(set.record);
-    const stored = stack.bot.context.store.getSettings(discord.guildId).instructions!;
+    const stored = (await stack.bot.context.store.getSettings(discord.guildId)).instructions!;
     assert.ok(!/[\u0000-\u0008\u001b]/.test(stored), `control characters removed: ${JSON.stringify(stored)}`);
     assert.ok(stored.includes('@everyone') && stored.includes('end'));
 
@@ -212,7 +212,7 @@ describe('slash commands', () => {
     assert.match(reset.content, /reset to the default\. Applied to the conversation in progress\./);
     const defaults = stack.config.defaultInstructions;
     await eventually(() => received(stack, 'session.update', resetAt).some((entry) => JSON.stringify(entry.event).includes(JSON.stringify(defaults).slice(1, 60))), 'the default instructions applied live');
-    assert.equal(stack.bot.context.store.getSettings(discord.guildId).instructions, null);
+    assert.equal((await stack.bot.context.store.getSettings(discord.guildId)).instructions, null);
     const afterReset = await command(owner(), 'instructions', {}, 'show');
     assert.match(afterReset.content, /\(default, /);
   });
@@ -224,7 +224,7 @@ describe('slash commands', () => {
     const plain = await command(bob(), 'voice', { name: 'sage' });
     assert.equal(plain.record.ephemeral, true);
     assert.match(plain.content, /permission/);
-    assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).voice, null);
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).voice, null);
   });
 
   test('/voice stores the voice and rotates to a new realtime session that uses it; voice turns continue there', async () => {
@@ -233,7 +233,7 @@ describe('slash commands', () => {
     const { record, content } = await command(owner(), 'voice', { name: 'shimmer' });
     assert.match(content, /Voice set to \*\*shimmer\*\*/);
     assertNoPings(record);
-    assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).voice, 'shimmer');
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).voice, 'shimmer');
     const fresh = await eventually(() => realtime.sessions.length > sessionsBefore && realtime.sessions.at(-1), 'a new realtime session');
     await eventually(() => fresh.config.voice === 'shimmer', 'the new session to use shimmer', 10_000);
     await eventually(() => realtime.sessions.slice(0, -1).every((session) => session.closed), 'the old session to close');
@@ -247,15 +247,15 @@ describe('slash commands', () => {
   test('settings and usage survive a restart (same SQLite file)', async () => {
     const { discord } = stack;
     await command(owner(), 'instructions', { text: 'Remember me after a restart.' }, 'set');
-    const usageBefore = stack.bot.context.store.getUsage(discord.guildId);
+    const usageBefore = await stack.bot.context.store.getUsage(discord.guildId);
     assert.ok(usageBefore.responses >= 2 && usageBefore.costUsd > 0, JSON.stringify(usageBefore));
 
     await stack.restartBot();
     await eventually(() => discord.botVoiceChannel() === null, 'the old bot to leave voice');
     const store = stack.bot.context.store;
-    assert.equal(store.getSettings(discord.guildId).instructions, 'Remember me after a restart.');
-    assert.equal(store.getSettings(discord.guildId).voice, 'shimmer');
-    assert.deepEqual(store.getUsage(discord.guildId), usageBefore);
+    assert.equal((await store.getSettings(discord.guildId)).instructions, 'Remember me after a restart.');
+    assert.equal((await store.getSettings(discord.guildId)).voice, 'shimmer');
+    assert.deepEqual(await store.getUsage(discord.guildId), usageBefore);
 
     const shown = await command(owner(), 'instructions', {}, 'show');
     assert.match(shown.content, /Remember me after a restart\./);
@@ -263,7 +263,7 @@ describe('slash commands', () => {
     assert.match(status.content, /\*\*Voice:\*\* not in a voice channel/);
     assert.match(status.content, /p50 n\/a, p95 n\/a/);
     const guildTokens = Number(/\*\*This server \(all time\):\*\* (\d+) tokens in (\d+) replies/.exec(status.content)?.[1]);
-    const total = usageBefore.textInput + usageBefore.textOutput + usageBefore.audioInput + usageBefore.audioOutput;
+    const total = usageBefore.inputTextTokens + usageBefore.outputTextTokens + usageBefore.inputAudioTokens + usageBefore.outputAudioTokens;
     assert.equal(guildTokens, total);
 
     // A new conversation after the restart starts with the saved voice and instructions.

@@ -46,7 +46,7 @@ test('abusive command options are answered with clear errors, pinging nobody', a
     assert.match(content, expect, label);
     if (ephemeral) assert.equal(record.ephemeral, true, `${label}: answered privately`);
   }
-  assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, SAVED, 'no abusive option changed the settings');
+  assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, SAVED, 'no abusive option changed the settings');
 
   // Injection in accepted text: stored as given (minus control characters), echoed without pinging anyone.
   const injected = '@everyone <@&123> <@456> **bold** `code` ||spoiler|| \u202eevil\u0000';
@@ -57,7 +57,7 @@ test('abusive command options are answered with clear errors, pinging nobody', a
     return mentions === undefined || (mentions.parse?.length ?? 0) > 0;
   });
   assert.equal(pinging.length, 0, 'the answer disables every ping');
-  assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, injected.replace('\u0000', '').trim());
+  assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, injected.replace('\u0000', '').trim());
   const shown = await owner.runCommand('instructions', {}, 'show');
   assert.ok((await shown.waitForContent(10_000)).includes('@everyone'), 'shown back as text');
   assert.equal(shown.ephemeral, true);
@@ -85,7 +85,7 @@ test('a mention flood from several users: the per-user limit holds, bounded mess
   // 3 users × (3 admitted answers + 1 "asking a lot" notice), each answer at most a few messages long.
   assert.ok(posts >= 3 * 3, `the admitted mentions were answered (${posts} messages)`);
   assert.ok(posts <= 3 * (3 * 2 + 1), `a bounded number of messages for 300 mentions (${posts})`);
-  assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, SAVED, 'settings saved before the flood are intact');
+  assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, SAVED, 'settings saved before the flood are intact');
   const status = await stack.discord.member('Owner').runCommand('status');
   assert.match(await status.waitForContent(10_000), /Model session/);
 });

@@ -78,7 +78,7 @@ test('10,000 malformed realtime events: no crash, the conversation stays up, rep
   assert.ok(reply.content.length > 0);
   client.off('error', onError);
   // Every stored number stayed finite (no NaN or Infinity from garbage usage).
-  const usage = s.stack.bot.context.store.getUsage(s.stack.discord.guildId);
+  const usage = await s.stack.bot.context.store.getUsage(s.stack.discord.guildId);
   for (const [key, value] of Object.entries(usage)) assert.ok(Number.isFinite(value), `usage ${key} is ${value}`);
   const totals = client.usage;
   for (const [key, value] of Object.entries(totals)) if (typeof value === 'number') assert.ok(Number.isFinite(value), `client usage ${key} is ${value}`);

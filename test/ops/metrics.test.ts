@@ -12,7 +12,7 @@ import { utterance } from '../../sim/speech.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { BotMetrics, metricsPortFor, startMetricsServer } from '../../src/metrics/index.ts';
-import { BotStore } from '../../src/store/store.ts';
+import { createStore } from '../../src/store/index.ts';
 import type { GuildConversation } from '../../src/voice/guildConversation.ts';
 import { SessionRegistry } from '../../src/voice/sessionRegistry.ts';
 import type { VoiceSession } from '../../src/voice/voiceSession.ts';
@@ -137,7 +137,7 @@ describe('metrics endpoint during a conversation', () => {
 describe('metrics endpoint without a ready client', () => {
   test('/healthz is 503 while Discord is not ready, and when stopping', async () => {
     const config = loadConfig({ METRICS_HOST: '127.0.0.1' });
-    const store = new BotStore(':memory:');
+    const store = createStore({ databasePath: ':memory:' });
     const sessions = new SessionRegistry({ config, store, logger: silentLogger, ...sharedVoiceObjects() });
     const client = new Client({ intents: [GatewayIntentBits.Guilds] });
     const metrics = new BotMetrics({ client, sessions, model: config.realtime.model, processMetrics: false });
@@ -155,7 +155,7 @@ describe('metrics endpoint without a ready client', () => {
       await server.close();
       await sessions.shutdown();
       await client.destroy();
-      store.close();
+      await store.close();
     }
   });
 });
@@ -163,7 +163,7 @@ describe('metrics endpoint without a ready client', () => {
 describe('metrics never disturb the bot', () => {
   test('absurd counts from the model service (NaN, Infinity, negative) are ignored instead of throwing into the client', async () => {
     const config = loadConfig({});
-    const store = new BotStore(':memory:');
+    const store = createStore({ databasePath: ':memory:' });
     const sessions = new SessionRegistry({ config, store, logger: silentLogger, ...sharedVoiceObjects() });
     const client = new Client({ intents: [GatewayIntentBits.Guilds] });
     const metrics = new BotMetrics({ client, sessions, model: 'gpt-realtime', processMetrics: false });
@@ -192,7 +192,7 @@ describe('metrics never disturb the bot', () => {
       metrics.detach();
       await sessions.shutdown();
       await client.destroy();
-      store.close();
+      await store.close();
     }
   });
 });

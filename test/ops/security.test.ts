@@ -54,19 +54,19 @@ describe('who may change the instructions (default INSTRUCTIONS_PERMISSION=Manag
       assert.match(reply.content, /You need the ManageGuild permission/);
       assert.equal(reply.ephemeral, true, 'the refusal is private');
     }
-    assert.equal(stored().instructions, null);
+    assert.equal((await stored()).instructions, null);
     assert.equal(sessionUpdatesWith(stack, text), 0);
     const voice = await alice.runCommand('voice', { name: 'echo' });
     assert.match(await voice.waitForContent(10_000), /You need the ManageGuild permission/);
     assert.equal(voice.ephemeral, true);
-    assert.equal(stored().voice, null);
+    assert.equal((await stored()).voice, null);
   });
 
   test('the server owner is allowed', async () => {
     const text = 'You are the owner-approved assistant.';
     const reply = await setInstructions(stack.discord.member('Owner'), text);
     assert.doesNotMatch(reply.content, /You need/);
-    assert.equal(stored().instructions, text);
+    assert.equal((await stored()).instructions, text);
     assert.equal(sessionUpdatesWith(stack, text), 1, 'applied to the live session');
   });
 
@@ -74,7 +74,7 @@ describe('who may change the instructions (default INSTRUCTIONS_PERMISSION=Manag
     const text = 'You are the moderator-approved assistant.';
     const reply = await setInstructions(moderator, text);
     assert.doesNotMatch(reply.content, /You need/);
-    assert.equal(stored().instructions, text);
+    assert.equal((await stored()).instructions, text);
     assert.equal(sessionUpdatesWith(stack, text), 1);
   });
 });
@@ -96,7 +96,7 @@ describe('INSTRUCTIONS_PERMISSION names another permission', () => {
     assert.equal(refused.ephemeral, true);
     const allowed = await setInstructions(roles, 'Role keeper text.');
     assert.doesNotMatch(allowed.content, /You need/);
-    assert.equal(stack.bot.context.store.getSettings(stack.discord.guildId).instructions, 'Role keeper text.');
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, 'Role keeper text.');
   });
 });
 
