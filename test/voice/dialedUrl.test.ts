@@ -10,7 +10,7 @@ import { connect, type NetConnectOpts } from 'node:net';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { UsageLedger } from '../../src/realtime/index.ts';
-import { BotStore } from '../../src/store/store.ts';
+import { createStore, defaultSettings, type BotStore } from '../../src/store/index.ts';
 import { GuildConversation } from '../../src/voice/guildConversation.ts';
 import { startRealtimeSimulator, type RealtimeSimulator } from '../../sim/realtime/index.ts';
 
@@ -18,10 +18,10 @@ let sim: RealtimeSimulator;
 let store: BotStore;
 before(async () => {
   sim = await startRealtimeSimulator({ apiKey: 'k' });
-  store = new BotStore(':memory:');
+  store = createStore({ databasePath: ':memory:' });
 });
 after(async () => {
-  store.close();
+  await store.close();
   await sim.close();
 });
 
@@ -42,6 +42,7 @@ async function dial(env: Record<string, string>): Promise<Dial> {
     guildId: '1',
     config,
     store,
+    settings: defaultSettings(),
     ledger: new UsageLedger(),
     logger: silentLogger,
     mode: 'text',
