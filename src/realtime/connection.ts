@@ -121,20 +121,20 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     return this.#closed || this.#ws.readyState >= WebSocket.CLOSING;
   }
 
-  /** Delivers held events and every later one as they come. */
-  start(): void {
+  /** Delivers held events and every later one as they come (the consumer is attached). */
+  releaseEvents(): void {
     const held = this.#held;
     this.#held = null;
     for (let i = 0; i < (held?.length ?? 0); i++) {
-      // A listener may call hold() again while we replay (configure resolving): keep the rest held.
+      // A listener may call holdEvents() again while we replay (configure resolving): keep the rest held.
       const rest = this.#held as ServerEvent[] | null;
       if (rest) rest.push(held![i]!);
       else this.emit('event', held![i]!);
     }
   }
 
-  /** Holds events until the next {@link start}. */
-  hold(): void {
+  /** Holds events until the next {@link releaseEvents} (no consumer attached yet). */
+  holdEvents(): void {
     this.#held ??= [];
   }
 
@@ -165,7 +165,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
       const onEvent = (event: ServerEvent) => {
         if (event.type === 'session.updated') {
           cleanup();
-          this.hold(); // what follows waits for the client to attach
+          this.holdEvents(); // what follows waits for the client to attach
           resolve();
         } else if (event.type === 'error') {
           const err = sessionError(event.error, eventId);
@@ -178,7 +178,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
       this.on('event', onEvent);
       this.on('close', onClose);
       const eventId = this.send({ type: 'session.update', session });
-      this.start();
+      this.releaseEvents();
     });
   }
 

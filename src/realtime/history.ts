@@ -2,6 +2,7 @@
  * The conversation as text, kept by the client so that a new server session (after a reconnect or a
  * rotation) can be re-seeded with it. Audio is never replayed: transcripts stand in for it.
  */
+import { REALTIME_BYTES_PER_MS } from '../audio/format.ts';
 import type { HistoryEntry } from './types.ts';
 
 /** Rough token count of a text item: ~4 characters per token plus per-item overhead. */
@@ -9,10 +10,15 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4) + 4;
 }
 
+/** Truncation points remembered per session (a reply's transcript may finish after its truncation). */
+const MAX_TRUNCATIONS = 256;
+
 /** The remembered conversation, bounded in entries. */
 export class ConversationHistory {
   readonly #entries: HistoryEntry[] = [];
   readonly #limit: number;
+  /** Where assistant items of the current session were truncated (ms of their audio heard). */
+  readonly #truncatedMs = new Map<string, number>();
 
   constructor(limit = 1000) {
     this.#limit = limit;
@@ -29,6 +35,34 @@ export class ConversationHistory {
     this.#entries.push(full);
     if (this.#entries.length > this.#limit) this.#entries.splice(0, this.#entries.length - this.#limit);
     return full;
+  }
+
+  /**
+   * An assistant item's audio was truncated at `heardMs` of the `receivedMs` received: its transcript,
+   * now or when the reply finishes, keeps only what was heard.
+   */
+  truncated(itemId: string, heardMs: number, receivedMs: number): void {
+    this.#truncatedMs.set(itemId, heardMs);
+    if (this.#truncatedMs.size > MAX_TRUNCATIONS) this.#truncatedMs.delete(this.#truncatedMs.keys().next().value!);
+    const entry = this.byItemId(itemId);
+    if (entry) entry.text = cutTranscript(entry.text, heardMs, receivedMs);
+  }
+
+  /**
+   * Records a finished assistant reply (its audio transcript, else its text), cut to what was heard
+   * if it was truncated; `audioMs` is the audio received for it. Empty replies are not recorded.
+   */
+  addReply(reply: { transcript: string; text: string; itemId: string | undefined; audioMs: number }): void {
+    let text = reply.transcript || reply.text;
+    const heardMs = reply.itemId === undefined ? undefined : this.#truncatedMs.get(reply.itemId);
+    if (heardMs !== undefined) text = cutTranscript(text, heardMs, reply.audioMs);
+    if (!text) return;
+    this.add({ role: 'assistant', text, kind: reply.transcript ? 'transcript' : 'text', ...(reply.itemId ? { itemId: reply.itemId } : {}) });
+  }
+
+  /** A new server session starts: item ids of the previous one mean nothing there. */
+  newSession(): void {
+    this.#truncatedMs.clear();
   }
 
   /** The most recent entry for a server item id. */
@@ -54,6 +88,16 @@ export class ConversationHistory {
     }
     return picked.reverse();
   }
+}
+
+/**
+ * Where to truncate an assistant item asked to stop at `requestedMs`: floored to whole milliseconds
+ * (the service takes an integer) and clamped to the whole milliseconds of audio received for it
+ * (`receivedBytes`; the server refuses anything longer). Non-finite or negative requests give 0.
+ */
+export function truncationPointMs(requestedMs: number, receivedBytes: number): number {
+  const receivedMs = Math.floor(receivedBytes / REALTIME_BYTES_PER_MS);
+  return Math.min(receivedMs, Math.max(0, Math.floor(Number.isFinite(requestedMs) ? requestedMs : 0)));
 }
 
 /**

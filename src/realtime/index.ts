@@ -1,5 +1,6 @@
 /** Public surface of the realtime client (no Discord concepts here). */
-export { RealtimeClient, type RealtimeClientOptions } from './client.ts';
+export { RealtimeClient } from './client.ts';
+export type { RealtimeClientOptions } from './clientOptions.ts';
 export { ResponseHandle, type ResponseHandleEvents } from './responseHandle.ts';
 export { PROVIDER_PRESETS, handshakeHeaders, isProviderName, modelInUrl, presetUrl, realtimeUrl, type ProviderName, type ProviderPreset } from './presets.ts';
 export { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, type RealtimeErrorInit } from './errors.ts';

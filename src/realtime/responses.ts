@@ -96,7 +96,7 @@ export class ResponseTracker {
       return;
     }
     this.#requested = { handle, eventId };
-    this.#touch();
+    this.#rearmStallWatchdog();
   }
 
   /**
@@ -104,7 +104,7 @@ export class ResponseTracker {
    * (a lost or forged `response.created`, a server that never answers) would otherwise keep
    * `busy` true forever and every later request would wait behind it: the bot would go mute.
    */
-  #touch(): void {
+  #rearmStallWatchdog(): void {
     if (this.#stallTimer) clearTimeout(this.#stallTimer);
     this.#stallTimer = null;
     if (!this.busy) return;
@@ -155,7 +155,7 @@ export class ResponseTracker {
     this.#active = null;
     this.#requested = null;
     this.#cancelSent = false;
-    this.#touch();
+    this.#rearmStallWatchdog();
     this.#itemAudioBytes.clear();
     if (inFlight) {
       const result = inFlight.finish('failed', null, reason);
@@ -175,7 +175,7 @@ export class ResponseTracker {
     const requested = this.#requested;
     if (!requested || eventId !== requested.eventId) return false;
     this.#requested = null;
-    this.#touch();
+    this.#rearmStallWatchdog();
     if (code === 'conversation_already_has_active_response' || code === 'rate_limit_exceeded') {
       // Not the request's fault: it goes back to the head of the queue.
       this.#queue.unshift(requested.handle);
@@ -212,7 +212,7 @@ export class ResponseTracker {
     handle.responseId = id;
     this.#active = handle;
     this.#cancelSent = false;
-    this.#touch();
+    this.#rearmStallWatchdog();
     this.#deps.emit('response_started', { responseId: id });
   }
 
@@ -222,7 +222,7 @@ export class ResponseTracker {
 
   onOutputItem(event: EventOf<'response.output_item.added'>): void {
     const handle = this.#current(event.response_id);
-    if (handle) this.#touch();
+    if (handle) this.#rearmStallWatchdog();
     if (handle && !handle.itemIds.includes(event.item.id)) handle.itemIds.push(event.item.id);
   }
 
@@ -238,7 +238,7 @@ export class ResponseTracker {
     if (pcm.length % 2 !== 0) pcm = pcm.subarray(0, pcm.length - 1);
     this.#itemAudioBytes.set(event.item_id, (this.#itemAudioBytes.get(event.item_id) ?? 0) + pcm.length);
     if (this.#itemAudioBytes.size > 256) this.#itemAudioBytes.delete(this.#itemAudioBytes.keys().next().value!);
-    this.#touch();
+    this.#rearmStallWatchdog();
     handle.audioBytes += pcm.length;
     if (!handle.itemIds.includes(event.item_id)) handle.itemIds.push(event.item_id);
     handle.emit('audio', pcm);
@@ -248,7 +248,7 @@ export class ResponseTracker {
   onTranscriptDelta(event: EventOf<'response.output_audio_transcript.delta'>): void {
     const handle = this.#current(event.response_id);
     if (handle) {
-      this.#touch();
+      this.#rearmStallWatchdog();
       handle.transcript += event.delta;
       handle.emit('transcript', event.delta);
     }
@@ -258,7 +258,7 @@ export class ResponseTracker {
   onTextDelta(event: EventOf<'response.output_text.delta'>): void {
     const handle = this.#current(event.response_id);
     if (handle) {
-      this.#touch();
+      this.#rearmStallWatchdog();
       handle.text += event.delta;
       handle.emit('text', event.delta);
     }
@@ -273,7 +273,7 @@ export class ResponseTracker {
     }
     this.#active = null;
     this.#cancelSent = false;
-    this.#touch();
+    this.#rearmStallWatchdog();
     const raw = event.response.status ?? 'completed';
     const status: ResponseStatus = (STATUSES as readonly string[]).includes(raw) ? (raw as ResponseStatus) : 'failed';
     const details = event.response.status_details;

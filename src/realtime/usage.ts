@@ -130,3 +130,46 @@ export class UsageLedger {
     return [...this.#totals.keys()];
   }
 }
+
+/**
+ * One client's usage: over all its server sessions and over the current one, each response priced
+ * once, and also counted in a ledger shared between clients.
+ */
+export class UsageMeter {
+  readonly #model: string;
+  readonly #prices: PriceTable;
+  readonly #ledger: UsageLedger;
+  readonly #ledgerKey: string;
+  readonly #total = emptyTotals();
+  #session = emptyTotals();
+
+  constructor(options: { model: string; prices?: PriceTable; ledger?: UsageLedger; ledgerKey?: string }) {
+    this.#model = options.model;
+    this.#prices = options.prices ?? DEFAULT_PRICES;
+    this.#ledger = options.ledger ?? new UsageLedger(this.#prices);
+    this.#ledgerKey = options.ledgerKey ?? 'default';
+  }
+
+  /** Totals over every session (a copy). */
+  get total(): UsageTotals {
+    return { ...this.#total };
+  }
+
+  /** Totals of the current session (a copy). */
+  get session(): UsageTotals {
+    return { ...this.#session };
+  }
+
+  /** Counts one response's usage. */
+  add(usage: TokenUsage): void {
+    const cost = estimateCost(usage, this.#model, this.#prices);
+    addUsage(this.#total, usage, cost);
+    addUsage(this.#session, usage, cost);
+    this.#ledger.add(this.#ledgerKey, usage, this.#model);
+  }
+
+  /** A new server session starts: its totals start at zero. */
+  newSession(): void {
+    this.#session = emptyTotals();
+  }
+}
