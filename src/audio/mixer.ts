@@ -156,8 +156,8 @@ export class SpeakerMixer {
     const playout = this.#nextFrameIndex * REALTIME_FRAME_SAMPLES;
     const limit = playout + this.#maxBufferedSamples;
     const length = pcm24kMono.length;
-    const empty = speaker.frames.length === 0;
-    const paused = speaker.lastArrivalMs !== undefined && timing.arrivalMs - speaker.lastArrivalMs >= this.#reanchorAfterGapMs;
+    const nothingBuffered = speaker.frames.length === 0;
+    const afterPause = speaker.lastArrivalMs !== undefined && timing.arrivalMs - speaker.lastArrivalMs >= this.#reanchorAfterGapMs;
     speaker.lastArrivalMs = Math.max(speaker.lastArrivalMs ?? -Infinity, timing.arrivalMs);
     let start: number;
 
@@ -174,12 +174,18 @@ export class SpeakerMixer {
       const restarted = behindNewest > this.#maxBufferedSamples * 2;
       const anchor = speaker.anchor;
       const byTimestamp = anchor ? anchor.sample + Math.floor(rtpDelta(ts, anchor.rtp) / 2) : undefined;
-      const outOfBounds = byTimestamp === undefined || byTimestamp < playout || byTimestamp + length > limit;
-      if (byTimestamp === undefined || ((newest || restarted) && empty && (paused || outOfBounds))) {
+      const landsBehindPlayout = byTimestamp !== undefined && byTimestamp < playout;
+      const landsBeyondBound = byTimestamp !== undefined && byTimestamp + length > limit;
+      // A new stretch of speech: the newest frame (or a restart), nothing left to play before it.
+      const startsNewStretch = (newest || restarted) && nothingBuffered;
+      // The old timeline no longer fits: after a pause the sender's clock may have drifted from ours,
+      // and a frame that would land in the past or past the bound shows that it has.
+      const timelineBroken = afterPause || landsBehindPlayout || landsBeyondBound;
+      if (byTimestamp === undefined || (startsNewStretch && timelineBroken)) {
         if (anchor) speaker.stats.reanchors++;
         start = this.#anchorSample(timing.arrivalMs);
         speaker.anchor = { rtp: ts, sample: start };
-      } else if (byTimestamp < playout) {
+      } else if (landsBehindPlayout) {
         speaker.stats.late++;
         return;
       } else {
@@ -190,9 +196,9 @@ export class SpeakerMixer {
       if (newest || speaker.anchor?.rtp === ts) speaker.newestRtp = ts;
     } else {
       // Still playing the previous frame (or just finished it): continue right after it.
-      const contiguous = speaker.nextSample !== undefined && speaker.nextSample >= playout;
-      if (!contiguous && speaker.nextSample !== undefined) speaker.stats.reanchors++;
-      start = contiguous ? speaker.nextSample! : this.#anchorSample(timing.arrivalMs);
+      const continuesPrevious = speaker.nextSample !== undefined && speaker.nextSample >= playout;
+      if (!continuesPrevious && speaker.nextSample !== undefined) speaker.stats.reanchors++;
+      start = continuesPrevious ? speaker.nextSample! : this.#anchorSample(timing.arrivalMs);
       if (!this.#fits(speaker, start, length, limit)) return;
       speaker.nextSample = start + length;
     }
@@ -211,11 +217,10 @@ export class SpeakerMixer {
     const contributors: string[] = [];
     // Frames due in this output frame, over all speakers. With one (one speaker talking, frames on
     // the 20 ms grid: the common case) its samples are copied straight into the output, with no
-    // int32 accumulator to clear, add into and saturate back. With the pooled output array
-    // (pcmPool.ts: a fresh Int16Array(480) alone cost up to ≈ 2.6 µs), 1 speaker push + pull went
-    // from ≈ 3–4 µs to ≈ 0.4 µs on the 2-core development machine (mixer_push_and_pull in `npm run
-    // bench`). Otherwise the frames are summed in the accumulator and saturated once at the end
-    // (never per addition, which could clip a sum that comes back into range).
+    // int32 accumulator to clear, add into and saturate back (and the output array is pooled:
+    // pcmPool.ts); `mixer_push_and_pull` in `npm run bench` measures it (figures in bench/README.md).
+    // Otherwise the frames are summed in the accumulator and saturated once at the end (never per
+    // addition, which could clip a sum that comes back into range).
     let due = 0;
     for (const speaker of this.#speakers.values()) {
       const frames = speaker.frames;

@@ -135,6 +135,35 @@ describe('SpeakerMixer', () => {
     assert.equal(mixer.stats().speakers.a!.reanchors, 1);
   });
 
+  it('re-anchors after a pause just over reanchorAfterGapMs even when the timestamps say to wait longer', () => {
+    // Frames 0–4 play at output frames 3–7; the speaker is then silent for 300 ms (the default
+    // threshold is 200 ms) and its clock says 500 ms passed (a sender whose clock runs apart from
+    // ours). By timestamp frame 29 would wait until output frame 32; re-anchored, it plays 60 ms
+    // after it arrived (380 ms → output frame 22).
+    const arrivals: Arrival[] = range(0, 5).map((k) => ({ speaker: 'a', k, arrivalMs: 20 * k }));
+    arrivals.push({ speaker: 'a', k: 29, arrivalMs: 80 + 300 });
+    const { out, mixer } = run(arrivals, 35);
+    const expected = expectedValues(35, 3, range(0, 5));
+    expected[22] = valueOf(29);
+    assert.deepEqual(frameValues(out), expected);
+    assert.equal(mixer.stats().speakers.a!.reanchors, 1);
+  });
+
+  it('re-anchors a frame that, with nothing buffered and no pause, would land beyond the buffer bound', () => {
+    // Frames 0–2 play at output frames 3–5. 80 ms after frame 2 (no pause), a frame arrives whose
+    // timestamp is 2 s ahead — past the 1 s bound. It is re-anchored (plays 60 ms after arriving,
+    // output frame 9), not dropped as overflow.
+    const arrivals: Arrival[] = range(0, 3).map((k) => ({ speaker: 'a', k, arrivalMs: 20 * k }));
+    arrivals.push({ speaker: 'a', k: 102, arrivalMs: 120 });
+    const { out, mixer } = run(arrivals, 12);
+    const expected = expectedValues(12, 3, range(0, 3));
+    expected[9] = valueOf(102);
+    assert.deepEqual(frameValues(out), expected);
+    const stats = mixer.stats().speakers.a!;
+    assert.equal(stats.overflow, 0);
+    assert.equal(stats.reanchors, 1);
+  });
+
   it('places frames by timestamp to the sample, across the 2^32 wrap', () => {
     const base = 2 ** 32 - 960 * 2; // wraps after the second frame
     const arrivals: Arrival[] = [
@@ -190,6 +219,18 @@ describe('SpeakerMixer', () => {
     for (const k of range(10, 15)) expected[k + 20 + 3] = valueOf(k);
     assert.deepEqual(frameValues(out), expected);
     assert.equal(mixer.stats().speakers.a!.reanchors, 1);
+  });
+
+  it('without timestamps, a frame arriving just as the previous one finished playing continues it (no re-anchor)', () => {
+    // Frame 0 arrives at 0 ms and plays at output frame 3 (ends at the start of frame 4). Frame 1
+    // arrives at 80 ms, when the playout point is exactly there: it continues at frame 4.
+    const arrivals: Arrival[] = [
+      { speaker: 'a', k: 0, arrivalMs: 0, rtp: null },
+      { speaker: 'a', k: 1, arrivalMs: 80, rtp: null },
+    ];
+    const { out, mixer } = run(arrivals, 10);
+    assert.deepEqual(frameValues(out), expectedValues(10, 3, [0, 1]));
+    assert.equal(mixer.stats().speakers.a!.reanchors, 0);
   });
 
   it('bounds a flooding speaker to maxBufferedMs and keeps playing it in real time', () => {
