@@ -37,6 +37,12 @@ export interface RealtimeSimulatorOptions {
   rejectBeta?: boolean;
   /** Event names used on beta connections (default 'beta'; 'mixed' imitates CometAPI). */
   betaNaming?: BetaNaming;
+  /**
+   * Error codes sent with `event_id: null` although a client event with an id caused them (the real
+   * service does this for `cannot_update_voice`, which is always anonymous here; add e.g.
+   * `conversation_already_has_active_response` to test that the client copes without ids).
+   */
+  errorsWithoutEventId?: readonly string[];
   /** Cap of the global received-event log (default 20 000; oldest dropped). */
   maxReceived?: number;
   logger?: Logger;
@@ -52,8 +58,15 @@ export interface SimFault {
   error?: SimError;
   /** Send this many garbage frames now to the most recent open session. */
   garbage?: number;
-  /** Answer the next client event of `eventType` with `error` instead of processing it. */
-  failNext?: { eventType: string; error: SimError };
+  /** Answer the next client event of `eventType` with `error` instead of processing it (`withoutEventId`: `event_id: null`). */
+  failNext?: { eventType: string; error: SimError; withoutEventId?: boolean };
+  /**
+   * Refuse the next `count` (default 1) response.create events for rate limiting, in one of the two
+   * forms of the real service: an `error` (code `rate_limit_exceeded`) or a response that ends at once
+   * with `status: "failed"`; both hint "Please try again in …" (1m26.4s / 6s / 20ms style). Until that
+   * time has passed every response.create is refused the same way.
+   */
+  rateLimit?: { form: 'error' | 'response'; retryAfterMs: number; count?: number; code?: string; withoutEventId?: boolean };
   /** Refuse the next `count` WebSocket upgrades with this HTTP status. */
   refuseUpgrades?: { count: number; status: number };
 }
@@ -105,7 +118,15 @@ function rejectUpgrade(socket: Duplex, status: number, error: { message: string;
 export async function startRealtimeSimulator(options: RealtimeSimulatorOptions = {}): Promise<RealtimeSimulator> {
   const log = options.logger ?? pino({ level: 'silent' });
   const apiKey = options.apiKey ?? 'sim-key';
-  const faults: FaultState = { dropAfter: null, delayMs: 0, failNext: new Map() };
+  const faults: FaultState = {
+    dropAfter: null,
+    delayMs: 0,
+    failNext: new Map(),
+    errorsWithoutEventId: new Set(options.errorsWithoutEventId ?? []),
+    rateLimit: null,
+    rateLimitedUntil: 0,
+    lastRateLimit: null,
+  };
   let refuse: { count: number; status: number } | null = null;
   let sessionCounter = 0;
   let handshakes = 0;
@@ -212,7 +233,11 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     injectFault(fault: SimFault) {
       if (fault.delayMs !== undefined) faults.delayMs = fault.delayMs;
       if (fault.dropAfterEvents !== undefined) faults.dropAfter = fault.dropAfterEvents;
-      if (fault.failNext) faults.failNext.set(fault.failNext.eventType, fault.failNext.error);
+      if (fault.failNext) faults.failNext.set(fault.failNext.eventType, { error: fault.failNext.error, withoutEventId: fault.failNext.withoutEventId ?? false });
+      if (fault.rateLimit) {
+        const { form, retryAfterMs, count, code, withoutEventId } = fault.rateLimit;
+        faults.rateLimit = { form, retryAfterMs, code: code ?? 'rate_limit_exceeded', withoutEventId: withoutEventId ?? false, left: count ?? 1 };
+      }
       if (fault.refuseUpgrades) refuse = { ...fault.refuseUpgrades };
       const target = openSessions().at(-1);
       if (fault.error && target) {

@@ -5,7 +5,7 @@
  */
 import { REALTIME_BYTES_PER_MS } from '../../src/audio/format.ts';
 import { replySignal, type ReplyGenerator, type SimItem } from './replies.ts';
-import type { SimDialect } from './wire.ts';
+import type { SimDialect, SimError } from './wire.ts';
 
 /** Streaming parameters. */
 export interface StreamOptions {
@@ -29,6 +29,8 @@ export interface ResponseHost {
   newItemId(): string;
   /** Input tokens of the previous response (for the cached-token estimate), updated by each response. */
   previousInputTokens: number;
+  /** The response sent assistant audio (the session's voice is fixed from then on). */
+  assistantAudioSent(): void;
   finished(response: SimResponse): void;
 }
 
@@ -73,6 +75,11 @@ export class SimResponse {
     return this.item.audioMs !== null;
   }
 
+  /**
+   * The `response` object, with the quirks of real payloads (reference "Limits and errors"):
+   * `status_details: null`, `usage: null`, `conversation_id`, `metadata: {request_id}` when the
+   * client gave none, and `max_output_tokens: "inf"` — a string where the types say number.
+   */
   #wireResponse(status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const { dialect } = this.#host;
     return {
@@ -83,10 +90,38 @@ export class SimResponse {
       output: [],
       conversation_id: this.params.outOfBand ? null : 'conv_sim',
       [dialect === 'ga' ? 'output_modalities' : 'modalities']: dialect === 'ga' ? this.params.modalities : this.#audioMode ? ['text', 'audio'] : ['text'],
-      metadata: this.params.metadata,
+      max_output_tokens: 'inf',
+      metadata: this.params.metadata ?? { request_id: `req_sim_${this.params.id}` },
       usage: null,
       ...extra,
     };
+  }
+
+  /** `rate_limits.updated`, sent when a response starts (openai package: "Emitted at the beginning of a Response"). */
+  #rateLimits(remaining: number): void {
+    this.#host.send('rate_limits.updated', {
+      rate_limits: [
+        { name: 'requests', limit: 5000, remaining: Math.max(0, remaining), reset_seconds: 0.012 },
+        { name: 'tokens', limit: 40000, remaining: Math.max(0, remaining * 8), reset_seconds: 1.5 },
+      ],
+    });
+  }
+
+  /**
+   * The response form of a rate limit: created, then done at once with `status: "failed"` and the
+   * error in `status_details.error` (livekit/agents#2967), the retry hint in its message.
+   */
+  failAtOnce(error: SimError): void {
+    const h = this.#host;
+    this.#done = true;
+    h.send('response.created', { response: this.#wireResponse('in_progress') });
+    this.#rateLimits(0);
+    h.send('response.done', {
+      response: this.#wireResponse('failed', {
+        status_details: { type: 'failed', reason: null, error: { type: error.type ?? 'invalid_request_error', code: error.code, message: error.message } },
+      }),
+    });
+    h.finished(this);
   }
 
   #wireItem(): Record<string, unknown> {
@@ -102,6 +137,7 @@ export class SimResponse {
     const h = this.#host;
     this.#startedAt = Date.now();
     h.send('response.created', { response: this.#wireResponse('in_progress') });
+    this.#rateLimits(4999 - this.params.n);
     if (!this.params.outOfBand) h.addItem(this.item);
     h.send('response.output_item.added', { response_id: this.params.id, output_index: 0, item: this.#wireItem() });
     if (!this.params.outOfBand) h.send('conversation.item.added', { previous_item_id: null, item: this.#wireItem() });
@@ -120,6 +156,7 @@ export class SimResponse {
       this.#sentBytes += chunk.length;
       this.item.audioMs = this.#sentBytes / REALTIME_BYTES_PER_MS;
       this.#host.send('response.output_audio.delta', { ...ids, delta: chunk.toString('base64') });
+      this.#host.assistantAudioSent();
       // Transcript keeps pace with the audio, cut at word ends.
       const target = this.#sentBytes >= this.#audio.length ? this.text.length : wordEnd(this.text, Math.floor((this.text.length * this.#sentBytes) / this.#audio.length));
       this.#sendText('response.output_audio_transcript.delta', ids, target);
@@ -171,7 +208,6 @@ export class SimResponse {
     if (!this.params.outOfBand && h.dialect === 'ga') h.send('conversation.item.done', { previous_item_id: null, item: this.#wireItem() });
     const statusDetails = status === 'cancelled' ? { type: 'cancelled', reason } : null;
     h.send('response.done', { response: this.#wireResponse(status, { status_details: statusDetails, output: [this.#wireItem()], usage: this.#usage() }) });
-    h.send('rate_limits.updated', { rate_limits: [{ name: 'tokens', limit: 40000, remaining: 39000, reset_seconds: 1.5 }] });
     h.finished(this);
   }
 

@@ -8,10 +8,10 @@ import type { Logger } from 'pino';
 import { realtimeBytesToMs } from '../../src/audio/format.ts';
 import { SimResponse, type ResponseHost, type StreamOptions } from './responder.ts';
 import type { SimItem } from './replies.ts';
-import { applySessionUpdate, configToWire, defaultConfig, type SimConfig } from './sessionConfig.ts';
+import { applySessionUpdate, configToWire, defaultConfig, setsVoice, type SimConfig } from './sessionConfig.ts';
 import { validateClientEvent, parseItem, parseResponseCreate } from './validate.ts';
 import { EnergyVad } from './vad.ts';
-import { errorBody, eventName, SimRequestError, type BetaNaming, type SimDialect, type SimError } from './wire.ts';
+import { errorBody, eventName, SimRequestError, simErrors, type BetaNaming, type SimDialect, type SimError } from './wire.ts';
 
 /** A client event as recorded by the simulator (audio payloads replaced by their size). */
 export interface ReceivedEvent {
@@ -27,7 +27,15 @@ export interface FaultState {
   /** Delay added to every server event. */
   delayMs: number;
   /** Next client event of a type answered with an error instead of being processed. */
-  failNext: Map<string, SimError>;
+  failNext: Map<string, { error: SimError; withoutEventId: boolean }>;
+  /** Error codes sent with `event_id: null` even when a client event with an id caused them. */
+  errorsWithoutEventId: Set<string>;
+  /** Armed rate limit: the next `left` response.create events are refused in this form. */
+  rateLimit: { form: 'error' | 'response'; retryAfterMs: number; code: string; withoutEventId: boolean; left: number } | null;
+  /** Rate limits are per organization, not per session: until then every response.create is refused again. */
+  rateLimitedUntil: number;
+  /** How the last refusal was made (repeated while `rateLimitedUntil` lasts). */
+  lastRateLimit: { form: 'error' | 'response'; code: string; withoutEventId: boolean } | null;
 }
 
 /** Options of a session. */
@@ -53,6 +61,10 @@ export class SimSession implements ResponseHost {
   readonly received: ReceivedEvent[] = [];
   /** Responses created in this session (including out-of-band). */
   responsesCreated = 0;
+  /** Whether the session has produced assistant audio (after which the voice cannot change). */
+  hasAssistantAudio = false;
+  /** Rate-limit refusals of this session (both forms). */
+  rateLimitRefusals = 0;
   previousInputTokens = 0;
   closed = false;
   /** WebSocket close code once closed (1000 = the client closed the session properly; 1006 = dropped). */
@@ -176,12 +188,13 @@ export class SimSession implements ResponseHost {
       const injected = this.#opts.faults.failNext.get(event.type);
       if (injected) {
         this.#opts.faults.failNext.delete(event.type);
-        throw new SimRequestError(injected);
+        throw new SimRequestError(injected.error, { withoutEventId: injected.withoutEventId });
       }
       this.#handle(event);
     } catch (err) {
       if (err instanceof SimRequestError) {
-        this.sendError(err.error, eventId ?? extractEventId(data));
+        const anonymous = err.withoutEventId || this.#opts.faults.errorsWithoutEventId.has(err.error.code);
+        this.sendError(err.error, anonymous ? null : (eventId ?? extractEventId(data)));
       } else {
         this.#opts.log.error({ err }, 'simulator bug while handling a client event');
         this.sendError({ type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request.' }, eventId);
@@ -192,6 +205,9 @@ export class SimSession implements ResponseHost {
   #handle(event: Record<string, unknown> & { type: string }): void {
     switch (event.type) {
       case 'session.update':
+        // The whole update is refused: the voice cannot change once the conversation has assistant
+        // audio, even to the same voice (openai/openai-agents-python#1661 re-sent its initial voice).
+        if (this.hasAssistantAudio && setsVoice(event.session)) throw new SimRequestError(simErrors.cannotUpdateVoice(), { withoutEventId: true });
         this.config = applySessionUpdate(this.config, event.session, this.dialect);
         this.send('session.updated', { session: configToWire(this.config, this.dialect, this.id, this.model) });
         return;
@@ -270,7 +286,13 @@ export class SimSession implements ResponseHost {
       const transcript = `[speech ${(audioMs / 1000).toFixed(2)} s]`;
       item.text = transcript;
       this.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
-      this.send('conversation.item.input_audio_transcription.completed', { item_id: itemId, content_index: 0, transcript });
+      this.send('conversation.item.input_audio_transcription.completed', {
+        item_id: itemId,
+        content_index: 0,
+        transcript,
+        usage: transcriptionUsage(this.config.transcription.model, audioMs, transcript),
+        logprobs: null,
+      });
     }
   }
 
@@ -313,6 +335,18 @@ export class SimSession implements ResponseHost {
 
   #createResponse(body: unknown): void {
     const request = parseResponseCreate(body, this.dialect, this.items);
+    const refusal = this.#rateLimitRefusal();
+    if (refusal) {
+      this.rateLimitRefusals++;
+      const error = simErrors.rateLimited(this.model, refusal.retryAfterMs, refusal.code);
+      if (refusal.form === 'error') throw new SimRequestError(error, { withoutEventId: refusal.withoutEventId });
+      // The other form: a response that fails at once (livekit/agents#2967), with the hint in the
+      // error message (not promised by the types: an extra field).
+      const n = ++this.responsesCreated;
+      const params = { id: `resp_${this.id.slice(5)}_${n}`, n, outOfBand: request.outOfBand, modalities: request.modalities ?? this.config.modalities, instructions: '', metadata: request.metadata, context: [] };
+      new SimResponse(this, params).failAtOnce(error);
+      return;
+    }
     if (this.#active) {
       throw new SimRequestError({
         code: 'conversation_already_has_active_response',
@@ -336,6 +370,29 @@ export class SimSession implements ResponseHost {
     response.start();
   }
 
+  /**
+   * Whether this response.create is rate-limited: an armed fault refuses the next ones, and until the
+   * hinted time has passed every request is refused again (the service's limit is still reached).
+   */
+  #rateLimitRefusal(): { form: 'error' | 'response'; retryAfterMs: number; code: string; withoutEventId: boolean } | null {
+    const faults = this.#opts.faults;
+    const now = Date.now();
+    if (faults.rateLimit && faults.rateLimit.left > 0) {
+      const armed = faults.rateLimit;
+      if (--armed.left <= 0) faults.rateLimit = null;
+      faults.rateLimitedUntil = now + armed.retryAfterMs;
+      faults.lastRateLimit = { form: armed.form, code: armed.code, withoutEventId: armed.withoutEventId };
+      return armed;
+    }
+    if (now < faults.rateLimitedUntil && faults.lastRateLimit) return { ...faults.lastRateLimit, retryAfterMs: faults.rateLimitedUntil - now };
+    return null;
+  }
+
+  /** A response sent assistant audio (the voice is fixed from now on). */
+  assistantAudioSent(): void {
+    this.hasAssistantAudio = true;
+  }
+
   addItem(item: SimItem): void {
     this.items.push(item);
   }
@@ -343,6 +400,18 @@ export class SimSession implements ResponseHost {
   finished(response: SimResponse): void {
     if (this.#active === response) this.#active = null;
   }
+}
+
+/**
+ * Usage of an input transcription, in the two shapes of the `openai` package's
+ * ConversationItemInputAudioTranscriptionCompletedEvent: whisper-1 is billed by duration, the
+ * gpt-4o transcribe models by tokens (about 10 audio tokens per second in, 4 characters per token out).
+ */
+function transcriptionUsage(model: string, audioMs: number, transcript: string): Record<string, unknown> {
+  if (model === 'whisper-1') return { type: 'duration', seconds: Math.round(audioMs) / 1000 };
+  const audioTokens = Math.max(1, Math.round(audioMs / 100));
+  const outputTokens = Math.ceil(transcript.length / 4);
+  return { type: 'tokens', input_tokens: audioTokens, output_tokens: outputTokens, total_tokens: audioTokens + outputTokens, input_token_details: { audio_tokens: audioTokens, text_tokens: 0 } };
 }
 
 function extractEventId(data: string): string | null {

@@ -3,7 +3,7 @@
  * (GA refuses beta-only fields as unknown parameters, as OpenAI does; the beta endpoint accepts both
  * shapes, as CometAPI does), and its wire representation in `session.created` / `session.updated`.
  */
-import { expect, isObject, onlyKeys, SimRequestError, simErrors, type SimDialect } from './wire.ts';
+import { expect, GA_ONLY_VOICES, isObject, onlyKeys, SimRequestError, simErrors, VOICES, type SimDialect } from './wire.ts';
 
 /** Turn detection as the simulator applies it. */
 export interface SimTurnDetection {
@@ -63,7 +63,7 @@ export function applySessionUpdate(current: SimConfig, session: unknown, dialect
   if (modalities !== undefined) next.modalities = parseModalities(modalities, session.output_modalities !== undefined ? 'session.output_modalities' : 'session.modalities', dialect);
   const max = session.max_output_tokens ?? session.max_response_output_tokens;
   if (max !== undefined) next.maxOutputTokens = parseMaxTokens(max, 'session.max_output_tokens');
-  if (session.voice !== undefined) next.voice = parseVoice(session.voice, 'session.voice');
+  if (session.voice !== undefined) next.voice = parseVoice(session.voice, 'session.voice', dialect);
   if (session.turn_detection !== undefined) next.turnDetection = parseTurnDetection(session.turn_detection, 'session.turn_detection');
   if (session.input_audio_transcription !== undefined) next.transcription = parseTranscription(session.input_audio_transcription, 'session.input_audio_transcription');
   if (session.input_audio_format !== undefined) expect(session.input_audio_format === 'pcm16', 'session.input_audio_format', "'pcm16'");
@@ -82,7 +82,7 @@ export function applySessionUpdate(current: SimConfig, session: unknown, dialect
       expect(isObject(output), 'session.audio.output', 'an object');
       onlyKeys(output, ['format', 'voice', 'speed'], 'session.audio.output');
       checkFormat(output.format, 'session.audio.output.format');
-      if (output.voice !== undefined) next.voice = parseVoice(output.voice, 'session.audio.output.voice');
+      if (output.voice !== undefined) next.voice = parseVoice(output.voice, 'session.audio.output.voice', dialect);
     }
   }
   return next;
@@ -103,9 +103,24 @@ export function parseMaxTokens(value: unknown, param: string): number | 'inf' {
   return value;
 }
 
-function parseVoice(value: unknown, param: string): string {
+/**
+ * A voice the service has: unknown names are refused with the service's supported-values wording, and
+ * the GA-only voices on a beta connection (reference: "a beta-dialect endpoint may refuse them").
+ */
+function parseVoice(value: unknown, param: string, dialect: SimDialect): string {
   expect(typeof value === 'string' && value.length > 0, param, 'a voice name');
+  const known = dialect === 'ga' ? VOICES : VOICES.filter((voice) => !GA_ONLY_VOICES.includes(voice));
+  if (!(known as readonly string[]).includes(value)) {
+    throw new SimRequestError({ code: 'invalid_value', message: `Invalid value: '${value.slice(0, 64)}'. Supported values are: ${known.map((v) => `'${v}'`).join(', ')}.`, param });
+  }
   return value;
+}
+
+/** Whether a `session.update` body sets the voice (beta `voice` or GA `audio.output.voice`), whatever the value. */
+export function setsVoice(session: unknown): boolean {
+  if (!isObject(session)) return false;
+  if (session.voice !== undefined) return true;
+  return isObject(session.audio) && isObject(session.audio.output) && session.audio.output.voice !== undefined;
 }
 
 function checkFormat(value: unknown, param: string): void {
@@ -187,6 +202,13 @@ export function configToWire(config: SimConfig, dialect: SimDialect, id: string,
       input_audio_transcription: config.transcription,
       turn_detection: turnDetectionToWire(config.turnDetection),
       max_response_output_tokens: config.maxOutputTokens,
+      // Fields real payloads carry that the bot does not use (nulls and odd types on purpose).
+      tools: [],
+      tool_choice: 'auto',
+      temperature: 0.8,
+      input_audio_noise_reduction: null,
+      tracing: null,
+      expires_at: Math.floor(Date.now() / 1000) + 3600,
     };
   }
   return {
@@ -197,9 +219,17 @@ export function configToWire(config: SimConfig, dialect: SimDialect, id: string,
     output_modalities: config.modalities,
     instructions: config.instructions,
     audio: {
-      input: { format: { type: 'audio/pcm', rate: 24000 }, transcription: config.transcription, turn_detection: turnDetectionToWire(config.turnDetection) },
+      input: { format: { type: 'audio/pcm', rate: 24000 }, transcription: config.transcription, turn_detection: turnDetectionToWire(config.turnDetection), noise_reduction: null },
       output: { format: { type: 'audio/pcm', rate: 24000 }, voice: config.voice, speed: 1 },
     },
     max_output_tokens: config.maxOutputTokens,
+    // Fields real payloads carry that the bot does not use (nulls and odd types on purpose).
+    tools: [],
+    tool_choice: 'auto',
+    tracing: null,
+    prompt: null,
+    include: null,
+    truncation: 'auto',
+    expires_at: Math.floor(Date.now() / 1000) + 3600,
   };
 }

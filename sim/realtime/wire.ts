@@ -52,14 +52,45 @@ export function errorBody(error: SimError, eventId: string | null): Record<strin
 /** Thrown inside event handling to answer the client event with an error. */
 export class SimRequestError extends Error {
   readonly error: SimError;
-  constructor(error: SimError) {
+  /**
+   * The error names no client event (`error.event_id: null`) even though one caused it, as the real
+   * service does for some errors (e.g. `cannot_update_voice`, openai/openai-agents-python#1661).
+   */
+  readonly withoutEventId: boolean;
+  constructor(error: SimError, options: { withoutEventId?: boolean } = {}) {
     super(error.message);
     this.error = error;
+    this.withoutEventId = options.withoutEventId ?? false;
   }
+}
+
+/** Voices the service knows (reference "Session changes the service refuses"). */
+export const VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+/** Voices only the GA dialect has: a beta endpoint may refuse them, so the simulator does. */
+export const GA_ONLY_VOICES: readonly string[] = ['marin', 'cedar'];
+
+/**
+ * A rate-limit hint as OpenAI writes it in "Please try again in 1m26.4s." / "in 6s" / "in 20ms"
+ * (openai/openai-agents-js#1022).
+ */
+export function retryHint(ms: number): string {
+  const rounded = Math.max(0, Math.round(ms));
+  if (rounded < 1000) return `${rounded}ms`;
+  const seconds = (value: number) => `${Number(value.toFixed(3))}s`;
+  if (rounded < 60_000) return seconds(rounded / 1000);
+  return `${Math.floor(rounded / 60_000)}m${seconds((rounded % 60_000) / 1000)}`;
 }
 
 /** Errors with the service's codes and wording. */
 export const simErrors = {
+  /** openai/openai-agents-python#1661: message, type and code as the service sent them, with `event_id: null`. */
+  cannotUpdateVoice: (): SimError => ({ type: 'invalid_request_error', code: 'cannot_update_voice', message: "Cannot update a conversation's voice if assistant audio is present." }),
+  /** The error-event form of a rate limit (openai/openai-agents-js#1022 wording). */
+  rateLimited: (model: string, retryAfterMs: number, code = 'rate_limit_exceeded'): SimError => ({
+    type: 'invalid_request_error',
+    code,
+    message: `Rate limit reached for ${model} in organization org-sim on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${retryHint(retryAfterMs)}. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+  }),
   unknownParameter: (param: string): SimError => ({ code: 'unknown_parameter', message: `Unknown parameter: '${param}'.`, param }),
   missingParameter: (param: string): SimError => ({ code: 'missing_required_parameter', message: `Missing required parameter: '${param}'.`, param }),
   invalidValue: (param: string, detail: string): SimError => ({ code: 'invalid_value', message: `Invalid value for '${param}': ${detail}.`, param }),

@@ -22,7 +22,7 @@ export function silence(ms: number): Buffer {
 export function botSession(overrides: Partial<SessionConfig> = {}): SessionConfig {
   return {
     instructions: 'You are a test.',
-    voice: 'marin',
+    voice: 'alloy', // a voice of both dialects (beta endpoints refuse marin and cedar)
     outputModalities: ['audio'],
     inputTranscription: { model: 'whisper-1' },
     turnDetection: { type: 'server_vad', createResponse: false, interruptResponse: false, silenceDurationMs: 300, prefixPaddingMs: 100 },
