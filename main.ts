@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { commands } from './commands/index.ts';
-import { loadConfig, loadOrExit } from './src/config.ts';
+import { configSecrets, loadConfig, loadOrExit } from './src/config.ts';
 import { createBot } from './src/bot.ts';
 import { createLogger } from './src/log.ts';
 import { metricsPortFor } from './src/metrics/index.ts';
@@ -18,7 +18,7 @@ const loaded = loadOrExit(() => loadConfig(process.env, { requireDiscord: true, 
 // Under the sharding manager (src/sharding.ts) every shard process runs this file; each shard's
 // metrics endpoint is METRICS_PORT + its shard id.
 const config = { ...loaded, metricsPort: metricsPortFor(loaded.metricsPort, shardIds) };
-const root = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] });
+const root = createLogger({ level: config.logLevel, secrets: configSecrets(config) });
 const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
 const bot = createBot(config, logger, { commands });
 logger.info({ pid: process.pid, node: process.versions.node, metricsPort: config.metricsPort || undefined }, 'starting');

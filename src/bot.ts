@@ -47,7 +47,12 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
   const clock = new FrameClock({ logger });
   const encoderThread = new OpusEncoderThread({ logger });
   encoderThread.start(); // booted before the first reply needs it
-  const store = createStore({ databasePath: config.databasePath });
+  const store = createStore({
+    databaseUrl: config.databaseUrl,
+    databasePath: config.databasePath,
+    poolMax: config.databasePoolMax,
+    logger: logger.child({ component: 'store' }),
+  });
   const sessions = new SessionRegistry({ config, store, logger, clock, encoderThread });
   const context: BotContext = { config, store, sessions, logger };
   const client = new Client({
@@ -89,6 +94,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     },
     async start() {
       await store.open(); // migrations, and a clear failure when the database is unusable, before going online
+      logger.info({ backend: store.backend }, 'database ready');
       if (config.metricsPort > 0) {
         metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.metricsHost, client, sessions, metrics, logger });
       }

@@ -67,6 +67,8 @@ const envSchema = z.object({
   REALTIME_VOICE: optionalText,
   DEFAULT_INSTRUCTIONS: optionalText,
   DATABASE_PATH: optionalText,
+  DATABASE_URL: optionalText,
+  DATABASE_POOL_MAX: integer('DATABASE_POOL_MAX', 1, 100, 5),
   LOG_LEVEL: optionalText,
   ALONE_TIMEOUT_SECONDS: integer('ALONE_TIMEOUT_SECONDS', 0, 86_400, 60),
   BARGE_IN_MIN_MS: integer('BARGE_IN_MIN_MS', 0, 5_000, 500),
@@ -105,7 +107,12 @@ export interface Config {
     voice: VoiceName;
   };
   defaultInstructions: string;
+  /** SQLite file, used when there is no {@link databaseUrl}. */
   databasePath: string;
+  /** PostgreSQL connection URL (`postgres://…`), shared by every shard; undefined = SQLite. */
+  databaseUrl: string | undefined;
+  /** Connections in each process's PostgreSQL pool. */
+  databasePoolMax: number;
   logLevel: string;
   aloneTimeoutMs: number;
   bargeIn: { minSpeechMs: number; minLevelDbfs: number };
@@ -167,6 +174,9 @@ export function loadConfig(
   }
   const metricsHost = e.METRICS_HOST ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(metricsHost)) problems.push(`METRICS_HOST must be an IP address or host name such as 127.0.0.1 or 0.0.0.0 (got "${metricsHost}")`);
+  if (e.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(e.DATABASE_URL)) {
+    problems.push('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/voicebot (leave it empty for SQLite)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -174,6 +184,8 @@ export function loadConfig(
     realtime: { ...endpoint!, apiKey, voice: voice as VoiceName },
     defaultInstructions: e.DEFAULT_INSTRUCTIONS ?? DEFAULT_INSTRUCTIONS,
     databasePath: e.DATABASE_PATH ?? 'data/bot.sqlite',
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     logLevel,
     aloneTimeoutMs: e.ALONE_TIMEOUT_SECONDS * 1000,
     bargeIn: { minSpeechMs: e.BARGE_IN_MIN_MS, minLevelDbfs: e.BARGE_IN_MIN_DBFS },
@@ -187,6 +199,19 @@ export function loadConfig(
     metricsHost,
     instructionsPermission,
   };
+}
+
+/** Every secret in a configuration, for the logger to scrub: the Discord token, the model key, the database password. */
+export function configSecrets(config: Config): string[] {
+  const secrets = [config.discord.token, config.realtime.apiKey];
+  if (config.databaseUrl) {
+    try {
+      secrets.push(decodeURIComponent(new URL(config.databaseUrl).password) || undefined);
+    } catch {
+      // validated above; an unparsable URL has no password to hide
+    }
+  }
+  return secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length > 0);
 }
 
 type Env = z.infer<typeof envSchema>;

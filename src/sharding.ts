@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import { ShardingManager, type Shard } from 'discord.js';
-import { loadConfig, loadOrExit, loadShardingConfig } from './config.ts';
+import { configSecrets, loadConfig, loadOrExit, loadShardingConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { BOT_NODE_FLAGS } from './nodeFlags.ts';
 
@@ -27,7 +27,7 @@ const { config, sharding } = loadOrExit(() => ({
   config: loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }),
   sharding: loadShardingConfig(process.env),
 }));
-const logger = createLogger({ level: config.logLevel, secrets: [config.discord.token, config.realtime.apiKey] }).child({ component: 'sharding' });
+const logger = createLogger({ level: config.logLevel, secrets: configSecrets(config) }).child({ component: 'sharding' });
 
 /**
  * Discord's recommended shard count (GET /gateway/bot), read from DISCORD_API_URL when set. discord.js's

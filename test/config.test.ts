@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, configSecrets, loadConfig } from '../src/config.ts';
 
 test('defaults: OpenAI GA preset, sensible numbers', () => {
   const config = loadConfig({});
@@ -110,4 +110,18 @@ test('a model in REALTIME_URL that contradicts REALTIME_MODEL, or an empty one, 
     /REALTIME_URL names the model "gpt-realtime" but REALTIME_MODEL is "gpt-realtime-mini"/,
   );
   assert.throws(() => loadConfig({ REALTIME_URL: 'wss://gateway.example/v1/realtime?model=' }), /REALTIME_URL has an empty model= parameter/);
+});
+
+test('database: SQLite by default, PostgreSQL with DATABASE_URL; a bad URL or pool size is refused; the password is a secret', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.databaseUrl, undefined);
+  assert.equal(defaults.databasePath, 'data/bot.sqlite');
+  assert.equal(defaults.databasePoolMax, 5);
+  const shared = loadConfig({ DATABASE_URL: 'postgres://bot:s%40cret@db.internal:5432/voicebot?sslmode=require', DATABASE_POOL_MAX: '8' });
+  assert.equal(shared.databaseUrl, 'postgres://bot:s%40cret@db.internal:5432/voicebot?sslmode=require');
+  assert.equal(shared.databasePoolMax, 8);
+  assert.ok(configSecrets(shared).includes('s@cret'), 'the decoded password is scrubbed from logs');
+  assert.deepEqual(configSecrets(loadConfig({ DATABASE_URL: 'postgresql://localhost/voicebot' })), [], 'no password, no secret');
+  assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://bot@db/voicebot' }), (error: ConfigError) => error.problems.some((problem) => /^DATABASE_URL must be a PostgreSQL URL/.test(problem)));
+  assert.throws(() => loadConfig({ DATABASE_POOL_MAX: '0' }), (error: ConfigError) => error.problems.some((problem) => /^DATABASE_POOL_MAX must be a whole number from 1 to 100/.test(problem)));
 });

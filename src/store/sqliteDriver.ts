@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatementSync } from 'node:sqlite';
 import type { SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
 import { DatabaseSync, type Database } from './sqlite.ts';
@@ -15,15 +16,19 @@ export class SqliteDriver implements SqlDriver {
   readonly #db: Database;
   readonly #statements = new Map<string, StatementSync>();
   /** Settles when the operation that holds the connection is done (the turn of the next one). */
-  #tail: Promise<unknown> = Promise.resolve();
+  #tail: Promise<unknown>;
+  /** Settles when the file is in WAL mode; every operation but close() waits for it (and fails with it). */
+  readonly #ready: Promise<void>;
   readonly #direct: SqlExecutor;
 
   constructor(path: string) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
-    // busy_timeout: another process (a second shard on the same file) may hold the write lock briefly.
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    // Another process (a second shard on the same file) may hold the write lock briefly.
+    this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
+    this.#ready = this.#useWal();
+    this.#tail = this.#ready.catch(() => undefined);
     this.#direct = {
       all: async <Row>(sql: string, params: readonly SqlValue[] = []) => this.#prepare(sql).all(...params) as Row[],
       run: async (sql, params = []) => Number(this.#prepare(sql).run(...params).changes),
@@ -65,6 +70,23 @@ export class SqliteDriver implements SqlDriver {
     }, 'run');
   }
 
+  /**
+   * Switches the file to write-ahead logging (it stays so). A new file is switched by whichever process
+   * gets it first; SQLite answers "database is locked" at once rather than waiting while another process
+   * is switching or reading it, so this retries for a while.
+   */
+  async #useWal(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.#db.exec('PRAGMA journal_mode = WAL');
+        return;
+      } catch (error) {
+        if (!/locked|busy/i.test((error as Error).message) || attempt >= 100) throw error;
+        await sleep(20 + Math.random() * 30);
+      }
+    }
+  }
+
   async #inTransaction<T>(begin: string, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     this.#db.exec(begin);
     try {
@@ -78,8 +100,10 @@ export class SqliteDriver implements SqlDriver {
   }
 
   #exclusive<T>(operation: () => Promise<T>, whenClosed: 'throw' | 'run' = 'throw'): Promise<T> {
-    const result = this.#tail.then(() => {
-      if (whenClosed === 'throw' && !this.#db.isOpen) throw new Error('the database is closed');
+    const result = this.#tail.then(async () => {
+      if (whenClosed === 'run') return operation();
+      await this.#ready;
+      if (!this.#db.isOpen) throw new Error('the database is closed');
       return operation();
     });
     this.#tail = result.catch(() => undefined);

@@ -27,6 +27,9 @@ const REALTIME_KEY = 'sk-sim-3f9a1c7e5b2d4086af1e9c3b7d5a2e60';
  */
 const PROCESS_LEVEL = new Set([
   'starting',
+  'database ready',
+  'database connection lost; it will be replaced',
+  'could not close the database cleanly',
   'logged in',
   'shutting down',
   'shutdown complete',
