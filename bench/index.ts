@@ -4,12 +4,13 @@
  * from a file under bench/ and append it to `modules`.
  */
 import { audioBenchmarks } from './audio.ts';
+import { fidelityBenchmarks } from './fidelity.ts';
 import type { BenchModule, BenchRow } from './harness.ts';
 import { loadBenchmarks } from './load.ts';
 import { realtimeBenchmarks } from './realtime.ts';
 import { voiceBenchmarks } from './voice.ts';
 
-const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, loadBenchmarks];
+const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, loadBenchmarks];
 
 const report = (row: BenchRow) => console.log(JSON.stringify(row));
 const only = process.argv[2]; // optional: run just the module with this name

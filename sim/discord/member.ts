@@ -14,6 +14,8 @@ export interface SpeakOptions {
   loss?: number;
   reorder?: number;
   duplicate?: number;
+  /** Source of randomness for the imperfections (default Math.random); pass a seeded PRNG to repeat a run. */
+  random?: () => number;
 }
 
 /** One packet the member heard from the bot. */
@@ -80,22 +82,24 @@ export class SimulatedMember extends EventEmitter {
    */
   async speak(audio: Int16Array | { wavPath: string }, options: SpeakOptions = {}): Promise<{ startedAt: number; endedAt: number }> {
     const pcm = audio instanceof Int16Array ? audio : await loadWav(audio.wavPath);
+    const random = options.random ?? Math.random;
     const frameSamples = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
     const frameCount = Math.ceil(pcm.length / frameSamples);
-    // Frames are Opus-encoded when they are sent, one per 20 ms, as a real client does: encoding a
-    // whole utterance up front would block the simulator and send the audio in bursts.
-    const encoded = new Map<number, Buffer>();
+    // Frames are Opus-encoded as they are sent, one per 20 ms, as a real client does (encoding a
+    // whole utterance up front would block the simulator and send the audio in bursts), and always in
+    // capture order, every frame, whether or not the network then delays, reorders or loses its
+    // packet: Opus is stateful, so a real client's packet k is encoded right after packet k − 1.
+    const encoded: Buffer[] = [];
     const opusFor = (index: number): Buffer => {
       if (index >= frameCount) return Buffer.from(OPUS_SILENCE_FRAME);
-      let opus = encoded.get(index);
-      if (!opus) {
+      while (encoded.length <= index) {
+        const k = encoded.length;
         const frame = Buffer.alloc(DISCORD_FRAME_BYTES);
-        const chunk = pcm.subarray(index * frameSamples, (index + 1) * frameSamples);
+        const chunk = pcm.subarray(k * frameSamples, (k + 1) * frameSamples);
         Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
-        opus = this.#codec.encode(frame);
-        encoded.set(index, opus);
+        encoded.push(this.#codec.encode(frame));
       }
-      return opus;
+      return encoded[index]!;
     };
     const startedAt = performance.now();
     // The RTP clock keeps running while the member is silent, as in a real client.
@@ -105,13 +109,13 @@ export class SimulatedMember extends EventEmitter {
       this.#sequence = (this.#sequence + 1) & 0xffff;
       this.#timestamp = (this.#timestamp + DISCORD_FRAME_SAMPLES) >>> 0;
       const header = { sequence: this.#sequence, timestamp: this.#timestamp, ssrc: this.ssrc };
-      if (options.loss && Math.random() < options.loss) continue;
-      const at = startedAt + i * FRAME_MS + (options.jitterMs ? Math.random() * options.jitterMs : 0);
+      if (options.loss && random() < options.loss) continue;
+      const at = startedAt + i * FRAME_MS + (options.jitterMs ? random() * options.jitterMs : 0);
       schedule.push({ at, header, index: i });
-      if (options.duplicate && Math.random() < options.duplicate) schedule.push({ at: at + 1, header, index: i });
+      if (options.duplicate && random() < options.duplicate) schedule.push({ at: at + 1, header, index: i });
     }
     for (let i = 0; i + 1 < schedule.length; i++) {
-      if (options.reorder && Math.random() < options.reorder) {
+      if (options.reorder && random() < options.reorder) {
         const a = schedule[i]!;
         const b = schedule[i + 1]!;
         [a.at, b.at] = [b.at, a.at];

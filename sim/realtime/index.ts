@@ -25,6 +25,10 @@ export interface RealtimeSimulatorOptions {
   /** Length of audio replies, ms (default 1500). */
   replyAudioMs?: number;
   replyGenerator?: ReplyGenerator;
+  /** The audio of every audio reply (24 kHz mono PCM16), instead of the default arpeggio (the fidelity benchmark plays known signals). */
+  replyAudio?: () => Buffer;
+  /** Called with every chunk of input audio a client appends, as received (the fidelity benchmark records what the bot sends). */
+  onInputAudio?: (pcm: Buffer, sessionId: string) => void;
   /** Audio per delta, ms (default 100). */
   deltaMs?: number;
   /** Deltas are sent this many times faster than real time (default 4). */
@@ -140,6 +144,7 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     burstFactor: options.burstFactor ?? 4,
     firstDeltaDelayMs: options.firstDeltaDelayMs ?? 0,
     replyGenerator: options.replyGenerator ?? defaultReplyGenerator,
+    replyAudio: options.replyAudio,
   };
   const random = prng(12345);
   let garbageIndex = 0;
@@ -192,6 +197,7 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
         stream,
         faults,
         log,
+        onInputAudio: options.onInputAudio,
         record: (entry) => {
           received.push(entry);
           if (received.length > maxReceived) received.splice(0, received.length - maxReceived);

@@ -17,6 +17,8 @@ export interface StreamOptions {
   /** Delay before the first delta (model "thinking" time). */
   firstDeltaDelayMs: number;
   replyGenerator: ReplyGenerator;
+  /** The audio of each audio reply (24 kHz mono PCM16); default: `replySignal(replyAudioMs)`. */
+  replyAudio?: () => Buffer;
 }
 
 /** What a response needs from its session. */
@@ -63,7 +65,7 @@ export class SimResponse {
     this.params = params;
     const audio = params.modalities.includes('audio');
     this.text = host.stream.replyGenerator({ n: params.n, items: params.context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
-    this.#audio = audio ? replySignal(host.stream.replyAudioMs) : Buffer.alloc(0);
+    this.#audio = audio ? (host.stream.replyAudio?.() ?? replySignal(host.stream.replyAudioMs)) : Buffer.alloc(0);
     this.item = { id: host.newItemId(), type: 'message', role: 'assistant', text: '', audioMs: audio ? 0 : null, status: 'in_progress' };
   }
 

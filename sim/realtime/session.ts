@@ -48,6 +48,8 @@ export interface SimSessionOptions {
   faults: FaultState;
   log: Logger;
   record: (entry: ReceivedEvent) => void;
+  /** Sees every appended chunk of input audio (the fidelity benchmark's probe). */
+  onInputAudio?: (pcm: Buffer, sessionId: string) => void;
 }
 
 /** A simulated session. Public fields are for tests to inspect. */
@@ -239,6 +241,7 @@ export class SimSession implements ResponseHost {
   }
 
   #append(pcm: Buffer): void {
+    this.#opts.onInputAudio?.(pcm, this.id);
     this.#totalMs += realtimeBytesToMs(pcm.length - (pcm.length % 2));
     const td = this.config.turnDetection;
     if (!td) return;

@@ -1,0 +1,105 @@
+/**
+ * The ideal references the fidelity benchmark compares the bot with:
+ * - an ideal resampler: libsamplerate's SINC_BEST_QUALITY (a long windowed-sinc filter, ≈ 97%
+ *   bandwidth, > 140 dB stopband) run over the whole signal at once, which is zero-delay;
+ * - an Opus-only path: the same Opus encoder as the sender, fed every frame in order, and a fresh
+ *   decoder fed every packet in order — what a perfect network and a perfect receiver would deliver.
+ */
+import * as libsamplerateNamespace from '@alexanderolsen/libsamplerate-js';
+import { DISCORD_FRAME_SAMPLES, OPUS_SILENCE_FRAME } from '../../src/audio/format.ts';
+import { OpusFrameDecoder, OpusFrameEncoder } from '../../src/audio/opusCodec.ts';
+import { createOpusCodec } from '../../sim/discord/opus.ts';
+
+type Libsamplerate = typeof import('@alexanderolsen/libsamplerate-js');
+const libsamplerate: Libsamplerate = (libsamplerateNamespace as unknown as { default?: Libsamplerate }).default ?? libsamplerateNamespace;
+
+/** Samples of delay Opus adds at 48 kHz (2.5 ms look-ahead + 4 ms delay compensation). */
+export const OPUS_DELAY_48K = 312;
+
+/** Resamples a whole mono float signal (any scale) with libsamplerate's best sinc converter, zero-delay. */
+export async function idealResample(signal: ArrayLike<number>, fromRate: number, toRate: number): Promise<Float64Array> {
+  const src = await libsamplerate.create(1, fromRate, toRate, { converterType: 0 });
+  try {
+    const input = Float32Array.from(signal, (v) => v / 32768);
+    return Float64Array.from(src.simple(input), (v) => v * 32768);
+  } finally {
+    src.destroy();
+  }
+}
+
+/** Mean of the two channels of interleaved stereo, as floats. */
+export function downmix(stereo: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(Math.floor(stereo.length / 2));
+  for (let i = 0; i < out.length; i++) out[i] = (stereo[2 * i]! + stereo[2 * i + 1]!) / 2;
+  return out;
+}
+
+/** Left channel of interleaved stereo, as floats. */
+export function left(stereo: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: Math.floor(stereo.length / 2) }, (_, i) => stereo[2 * i]!);
+}
+
+/** Cuts interleaved 48 kHz stereo into 20 ms frames, the last one zero-padded. */
+function frames(stereo: Int16Array): Buffer[] {
+  const size = DISCORD_FRAME_SAMPLES * 2;
+  const out: Buffer[] = [];
+  for (let offset = 0; offset < stereo.length; offset += size) {
+    const frame = Buffer.alloc(size * 2);
+    const chunk = stereo.subarray(offset, offset + size);
+    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
+    out.push(frame);
+  }
+  return out;
+}
+
+/**
+ * What a member's speech sounds like after a perfect network, utterance by utterance: the member's
+ * Opus encoder and the bot's decoder carry state from one burst to the next, so this reference
+ * keeps one encoder and one decoder and must be given every utterance the member spoke, in order.
+ * Each is encoded as the simulated member does (its codec, every frame in order; the five silence
+ * frames that end a burst are canned, not encoded) and decoded in order with those silence frames.
+ */
+export class MemberOpusReference {
+  readonly #encoder = createOpusCodec();
+  readonly #decoder = createOpusCodec();
+
+  /** The next utterance as decoded: 48 kHz stereo, delayed by {@link OPUS_DELAY_48K}, plus 100 ms of the silence frames. */
+  next(stereo: Int16Array): Int16Array {
+    const packets = [...frames(stereo).map((frame) => this.#encoder.encode(frame)), ...Array.from({ length: 5 }, () => Buffer.from(OPUS_SILENCE_FRAME))];
+    const decoded = packets.map((packet) => this.#decoder.decode(packet));
+    const out = new Int16Array(decoded.reduce((n, b) => n + b.length / 2, 0));
+    let at = 0;
+    for (const pcm of decoded) {
+      out.set(new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength)), at);
+      at += pcm.length / 2;
+    }
+    return out;
+  }
+}
+
+/**
+ * What a reply sounds like through a perfect bot: ideally upsampled, encoded by a fresh encoder with
+ * the bot's settings (64 kb/s) with one more frame of silence so nothing stays in the encoder's
+ * look-ahead, and decoded in order by a fresh decoder. 48 kHz stereo, delayed by {@link OPUS_DELAY_48K}.
+ * (The benchmark plays each reply in a fresh voice session, so the bot's encoder is fresh too.)
+ */
+export async function replyOpusReference(mono24k: Int16Array): Promise<Int16Array> {
+  const up = await idealResample(mono24k, 24_000, 48_000);
+  const stereo = new Int16Array(up.length * 2 + DISCORD_FRAME_SAMPLES * 2);
+  for (let i = 0; i < up.length; i++) stereo[2 * i] = stereo[2 * i + 1] = Math.max(-32768, Math.min(32767, Math.round(up[i]!)));
+  const encoder = new OpusFrameEncoder({ bitrate: 64_000 });
+  const decoder = new OpusFrameDecoder();
+  try {
+    const size = DISCORD_FRAME_SAMPLES * 2;
+    const out = new Int16Array(Math.ceil(stereo.length / size) * size);
+    for (let offset = 0; offset < stereo.length; offset += size) {
+      const frame = new Int16Array(size);
+      frame.set(stereo.subarray(offset, offset + size));
+      out.set(decoder.decode(encoder.encode(frame)), offset);
+    }
+    return out;
+  } finally {
+    encoder.destroy();
+    decoder.destroy();
+  }
+}

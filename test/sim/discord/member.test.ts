@@ -1,0 +1,68 @@
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { DISCORD_FRAME_BYTES, OPUS_SILENCE_FRAME } from '../../../src/audio/format.ts';
+import { SimulatedMember, type MemberHub } from '../../../sim/discord/member.ts';
+import { createOpusCodec } from '../../../sim/discord/opus.ts';
+import type { RtpHeader } from '../../../sim/discord/rtp.ts';
+import { prng, utterance } from '../../../sim/speech.ts';
+
+/** A hub that only records what the member sends. */
+function recordingHub(): { hub: MemberHub; sent: { header: RtpHeader; opus: Buffer }[] } {
+  const sent: { header: RtpHeader; opus: Buffer }[] = [];
+  const hub = {
+    defaultVoiceChannelId: 'voice',
+    setVoiceChannel: () => {},
+    deliverAudio: (_member: SimulatedMember, header: RtpHeader, opus: Buffer) => void sent.push({ header, opus }),
+    runCommand: () => {
+      throw new Error('not used');
+    },
+    say: () => {
+      throw new Error('not used');
+    },
+  } as unknown as MemberHub;
+  return { hub, sent };
+}
+
+describe('SimulatedMember.speak', () => {
+  test('encodes every frame in capture order, whatever the network loses, delays or reorders', async () => {
+    const { hub, sent } = recordingHub();
+    const member = new SimulatedMember('1', 'Alice', hub);
+    const pcm = utterance(0.6, 3);
+    await member.speak(pcm, { loss: 0.3, reorder: 0.3, jitterMs: 30, random: prng(7) });
+
+    // The reference: one encoder fed every frame in order, as a real client's.
+    const encoder = createOpusCodec();
+    const inOrder: Buffer[] = [];
+    for (let offset = 0; offset < pcm.length; offset += DISCORD_FRAME_BYTES / 2) {
+      const frame = Buffer.alloc(DISCORD_FRAME_BYTES);
+      const chunk = pcm.subarray(offset, offset + DISCORD_FRAME_BYTES / 2);
+      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
+      inOrder.push(encoder.encode(frame));
+    }
+    // The first frames may be lost: frame k of the lowest sequence number that arrived is where that
+    // packet's bytes are found in the reference (the only unknown; every other packet must then match).
+    const lowest = sent.reduce((a, b) => (((b.header.sequence - a.header.sequence + 65536) % 65536) > 32768 ? b : a));
+    const skipped = inOrder.findIndex((packet) => packet.equals(lowest.opus));
+    assert.ok(skipped >= 0 && skipped < 10, 'the earliest packet that arrived is one of the first frames');
+    const first = (lowest.header.sequence - skipped + 65536) % 65536;
+    const arrivalOrder = sent.map((p) => (p.header.sequence - first + 65536) % 65536);
+    assert.ok(arrivalOrder.length < inOrder.length + 5, 'some packets were lost');
+    assert.ok(arrivalOrder.some((k, i) => i > 0 && k < arrivalOrder[i - 1]!), 'some packets arrived out of order');
+    for (const { header, opus } of sent) {
+      const k = (header.sequence - first + 65536) % 65536;
+      if (k >= inOrder.length) assert.deepEqual(opus, OPUS_SILENCE_FRAME, `packet ${k} ends the burst`);
+      else assert.deepEqual(opus, inOrder[k], `packet ${k} is what an in-order encoder produced for frame ${k}`);
+    }
+  });
+
+  test('a seeded random source repeats the same losses', async () => {
+    const runs: number[][] = [];
+    for (let run = 0; run < 2; run++) {
+      const { hub, sent } = recordingHub();
+      await new SimulatedMember('1', 'Alice', hub).speak(utterance(0.3, 1), { loss: 0.4, random: prng(11) });
+      const first = sent[0]!.header.sequence;
+      runs.push(sent.map((p) => (p.header.sequence - first + 65536) % 65536));
+    }
+    assert.deepEqual(runs[0], runs[1]);
+  });
+});
