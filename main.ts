@@ -9,11 +9,13 @@ import { configSecrets, loadConfig, loadOrExit } from './src/config.ts';
 import { createBot } from './src/bot.ts';
 import { createLogger } from './src/log.ts';
 import { metricsPortFor } from './src/metrics/index.ts';
+import { keepShardVariablesForTheManager, watchParent } from './src/lifecycle.ts';
 
 /** Graceful shutdown must finish within this, or the process exits anyway (with status 1). */
 const SHUTDOWN_LIMIT_MS = 5_000;
 
 const shardIds = process.env.SHARDING_MANAGER ? process.env.SHARDS : undefined;
+keepShardVariablesForTheManager(process.env);
 const loaded = loadOrExit(() => loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }));
 // Under the sharding manager (src/sharding.ts) every shard process runs this file; each shard's
 // metrics endpoint is METRICS_PORT + its shard id.
@@ -44,8 +46,9 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
-// A shard whose manager went away (killed, crashed) must not linger as an orphan.
+// A shard whose manager went away (killed, crashed) must not linger as an orphan; nor must a bot whose npm did.
 if (process.env.SHARDING_MANAGER && process.send) process.on('disconnect', () => void shutdown('manager disconnected'));
+watchParent(() => void shutdown('parent process exited'));
 process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
 
 try {

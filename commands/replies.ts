@@ -1,4 +1,5 @@
-import { MessageFlags, PermissionFlagsBits, PermissionsBitField, type ChatInputCommandInteraction, type InteractionReplyOptions, type PermissionResolvable } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction, type InteractionReplyOptions } from 'discord.js';
+import type { PermissionName } from '../src/config.ts';
 
 /** Mentions in anything the bot echoes are never turned into pings. */
 export const NO_PINGS = { parse: [] as never[] };
@@ -24,10 +25,7 @@ export function quoteBlock(text: string, max = 1_700): string {
  * needed to change the persona or voice. Checked at run time because server admins may loosen a
  * command's default permission in Server Settings → Integrations.
  */
-export function hasSettingsPermission(interaction: ChatInputCommandInteraction<'cached'>, permission: string): boolean {
-  try {
-    return interaction.memberPermissions.has(new PermissionsBitField(permission as PermissionResolvable));
-  } catch {
-    return interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild);
-  }
+export function hasSettingsPermission(interaction: ChatInputCommandInteraction<'cached'>, permission: PermissionName): boolean {
+  // The name was validated against PermissionFlagsBits once, in config (no fallback that hides a typo).
+  return interaction.memberPermissions.has(PermissionFlagsBits[permission]);
 }

@@ -3,14 +3,13 @@
  * (instant) or globally (up to an hour to appear).
  */
 import { commands } from '../commands/index.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { loadConfig, loadOrExit } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
 
+const config = loadOrExit(() => loadConfig(process.env, { requireDiscord: true, requireApplicationId: true }));
 try {
-  const config = loadConfig(process.env, { requireDiscord: true });
-  if (!config.discord.applicationId) throw new ConfigError(['DISCORD_APPLICATION_ID is missing: copy the Application ID from the developer portal']);
   const { count, scope } = await deployCommands(
-    { token: config.discord.token!, applicationId: config.discord.applicationId, guildId: config.discord.guildId, api: config.discord.apiUrl },
+    { token: config.discord.token!, applicationId: config.discord.applicationId!, guildId: config.discord.guildId, api: config.discord.apiUrl },
     commands,
   );
   console.log(`Registered ${count} commands ${scope === 'guild' ? `in guild ${config.discord.guildId}` : 'globally (may take up to an hour to appear)'}.`);

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PermissionFlagsBits } from 'discord.js';
 import { z } from 'zod';
 import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from './realtime/presets.ts';
 
@@ -126,8 +129,41 @@ export interface Config {
   metricsPort: number;
   /** Interface the metrics endpoint binds to (default 127.0.0.1: not reachable from other machines). */
   metricsHost: string;
-  /** Discord permission flag name needed for /instructions set|append|reset and /voice. */
-  instructionsPermission: string;
+  /** Discord permission flag needed for /instructions set|append|reset and /voice (validated name). */
+  instructionsPermission: PermissionName;
+}
+
+/** A discord.js `PermissionFlagsBits` name, such as `ManageGuild`. */
+export type PermissionName = keyof typeof PermissionFlagsBits;
+
+/**
+ * Names Discord's own interface shows for permissions whose API flag is named differently, so that a
+ * mistaken `INSTRUCTIONS_PERMISSION=ManageServer` gets a pointer to the right flag.
+ */
+const PERMISSION_UI_NAMES: Record<string, PermissionName> = {
+  manageserver: 'ManageGuild',
+  manageexpressions: 'ManageGuildExpressions',
+  createexpressions: 'CreateGuildExpressions',
+  timeoutmembers: 'ModerateMembers',
+  usevoiceactivity: 'UseVAD',
+  managepermissions: 'ManageRoles',
+  video: 'Stream',
+};
+
+const squash = (name: string) => name.replace(/[\s_-]/g, '').toLowerCase();
+
+/**
+ * Resolves a permission name against discord.js's `PermissionFlagsBits`, ignoring case, spaces and
+ * underscores (`ManageGuild`, `manage guild`, `MANAGE_GUILD`); returns the flag name, or a sentence
+ * saying what is wrong.
+ */
+export function resolvePermissionName(value: string): { name: PermissionName } | { problem: string } {
+  const names = Object.keys(PermissionFlagsBits) as PermissionName[];
+  const found = names.find((name) => squash(name) === squash(value));
+  if (found) return { name: found };
+  const meant = PERMISSION_UI_NAMES[squash(value)];
+  const hint = meant ? `; Discord shows ${meant} as "${value.replace(/([a-z])([A-Z])/g, '$1 $2')}": use ${meant}` : ' such as ManageGuild, ManageRoles or Administrator';
+  return { problem: `INSTRUCTIONS_PERMISSION must be a Discord permission name (discord.js PermissionFlagsBits)${hint} (got "${value}")` };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -138,18 +174,23 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
-  options: { requireDiscord?: boolean; requireRealtimeKey?: boolean } = {},
+  options: { requireDiscord?: boolean; requireRealtimeKey?: boolean; requireApplicationId?: boolean } = {},
 ): Config {
+  // Field errors first, but without stopping: the fields that failed fall back to their defaults for
+  // the checks that follow, so one message lists every problem.
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
-  const e = parsed.data;
-  const problems: string[] = [];
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  const failed = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const e = parsed.success ? parsed.data : envSchema.parse(Object.fromEntries(Object.entries(env).filter(([name]) => !failed.has(name))));
 
   const endpoint = resolveEndpoint(e, problems);
   const apiKey = e.REALTIME_API_KEY ?? e.OPENAI_API_KEY;
   if (options.requireRealtimeKey && !apiKey) problems.push('REALTIME_API_KEY is missing: set it to your OpenAI or CometAPI key');
 
   if (options.requireDiscord && !e.DISCORD_TOKEN) problems.push('DISCORD_TOKEN is missing: copy the bot token from the Discord developer portal');
+  if (options.requireApplicationId && !e.DISCORD_APPLICATION_ID) {
+    problems.push('DISCORD_APPLICATION_ID is missing: copy the Application ID from the Discord developer portal (General Information)');
+  }
   if (e.DISCORD_TOKEN !== undefined && !/^[\w.-]{20,}$/.test(e.DISCORD_TOKEN)) {
     problems.push('DISCORD_TOKEN does not look like a bot token (letters, digits, dots, dashes, underscores)');
   }
@@ -168,10 +209,9 @@ export function loadConfig(
   }
   const logLevel = (e.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${e.LOG_LEVEL}")`);
-  const instructionsPermission = e.INSTRUCTIONS_PERMISSION ?? 'ManageGuild';
-  if (!/^[A-Za-z]+$/.test(instructionsPermission)) {
-    problems.push(`INSTRUCTIONS_PERMISSION must be a Discord permission name such as ManageGuild (got "${instructionsPermission}")`);
-  }
+  const permission = resolvePermissionName(e.INSTRUCTIONS_PERMISSION ?? 'ManageGuild');
+  if ('problem' in permission) problems.push(permission.problem);
+  const instructionsPermission = 'name' in permission ? permission.name : 'ManageGuild';
   const metricsHost = e.METRICS_HOST ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(metricsHost)) problems.push(`METRICS_HOST must be an IP address or host name such as 127.0.0.1 or 0.0.0.0 (got "${metricsHost}")`);
   if (e.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(e.DATABASE_URL)) {
@@ -273,6 +313,13 @@ export interface ShardingConfig {
  * Running a part of the shards needs an explicit total, the same on every machine.
  */
 export function loadShardingConfig(env: NodeJS.ProcessEnv = process.env): ShardingConfig {
+  const { sharding, problems } = readShardingConfig(env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return sharding;
+}
+
+/** {@link loadShardingConfig} without throwing: what could be read (defaults where not) and the problems. */
+function readShardingConfig(env: NodeJS.ProcessEnv): { sharding: ShardingConfig; problems: string[] } {
   const problems: string[] = [];
   const count = env.SHARD_COUNT?.trim() || undefined;
   const total = env.TOTAL_SHARDS?.trim() || undefined;
@@ -294,7 +341,7 @@ export function loadShardingConfig(env: NodeJS.ProcessEnv = process.env): Shardi
       const range = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
       const from = Number(range?.[1]);
       const to = range?.[2] === undefined ? from : Number(range[2]);
-      if (!range || to < from) {
+      if (!range || to < from || to >= 10_000) {
         problems.push(`SHARD_LIST must be shard ids and ranges such as "0-3" or "4,5,6" (got "${env.SHARD_LIST}")`);
         break;
       }
@@ -309,13 +356,56 @@ export function loadShardingConfig(env: NodeJS.ProcessEnv = process.env): Shardi
   }
   const respawnText = (env.SHARD_RESPAWN?.trim() || 'true').toLowerCase();
   if (respawnText !== 'true' && respawnText !== 'false') problems.push(`SHARD_RESPAWN must be true or false (got "${env.SHARD_RESPAWN}")`);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { totalShards, shardList, respawn: respawnText === 'true' };
+  return { sharding: { totalShards, shardList, respawn: respawnText !== 'false' }, problems };
 }
 
 /**
- * For entry points: runs `load` and, on a {@link ConfigError}, prints every problem with a pointer to
- * .env.example and exits with 78 (EX_CONFIG) instead of a stack trace. Other errors propagate.
+ * The configuration of `npm run start:sharded`: the bot's and the sharding settings, checked together
+ * so that one message lists the problems of both, and of how they combine (each shard serves metrics
+ * on METRICS_PORT + its id, which must stay a valid port).
+ */
+export function loadShardedConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { requireDiscord?: boolean; requireRealtimeKey?: boolean } = {},
+): { config: Config; sharding: ShardingConfig } {
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  const config = attempt(() => loadConfig(env, options));
+  const { sharding, problems: shardingProblems } = readShardingConfig(env);
+  problems.push(...shardingProblems);
+  if (sharding.totalShards !== 'auto') {
+    const port = config?.metricsPort ?? Number(env.METRICS_PORT);
+    const highestShard = sharding.shardList === 'auto' ? sharding.totalShards - 1 : Math.max(...sharding.shardList);
+    if (Number.isInteger(port) && port > 0 && port + highestShard > 65_535) {
+      problems.push(`METRICS_PORT ${port} + shard id ${highestShard} is above 65535: each shard serves metrics on METRICS_PORT + its id; use a lower METRICS_PORT`);
+    }
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return { config, sharding };
+}
+
+/**
+ * Where the settings come from, for configuration error messages: the environment and, under the npm
+ * scripts (`node --env-file-if-exists=.env`), the `.env` file of the working directory.
+ */
+export function settingsSourceHint(cwd: string = process.cwd()): string {
+  const envFile = join(cwd, '.env');
+  return existsSync(envFile)
+    ? `Settings come from the environment and, with the npm scripts, from ${envFile} (the environment wins). See .env.example for every setting.`
+    : `There is no .env file in ${cwd}: the npm scripts read one when it exists (cp .env.example .env and fill it in), or set the variables in the environment. See .env.example for every setting.`;
+}
+
+/**
+ * For entry points: runs `load` and, on a {@link ConfigError}, prints every problem and where settings
+ * come from, and exits with 78 (EX_CONFIG) instead of a stack trace. Other errors propagate.
  */
 export function loadOrExit<T>(load: () => T): T {
   try {
@@ -323,7 +413,7 @@ export function loadOrExit<T>(load: () => T): T {
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      console.error('See .env.example for every setting.');
+      console.error(settingsSourceHint());
       process.exit(78);
     }
     throw error;

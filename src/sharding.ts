@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import { ShardingManager, type Shard } from 'discord.js';
-import { configSecrets, loadConfig, loadOrExit, loadShardingConfig } from './config.ts';
+import { configSecrets, loadOrExit, loadShardedConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { BOT_NODE_FLAGS } from './nodeFlags.ts';
 
@@ -23,10 +23,7 @@ const SHARD_READY_TIMEOUT_MS = 60_000;
 const ROOT = resolve(import.meta.dirname, '..');
 
 // Validate the whole configuration here, once, rather than in every shard process.
-const { config, sharding } = loadOrExit(() => ({
-  config: loadConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }),
-  sharding: loadShardingConfig(process.env),
-}));
+const { config, sharding } = loadOrExit(() => loadShardedConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }));
 const logger = createLogger({ level: config.logLevel, secrets: configSecrets(config) }).child({ component: 'sharding' });
 
 /**

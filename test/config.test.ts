@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { ConfigError, configSecrets, loadConfig } from '../src/config.ts';
+import { ConfigError, configSecrets, loadConfig, loadShardedConfig } from '../src/config.ts';
 
 test('defaults: OpenAI GA preset, sensible numbers', () => {
   const config = loadConfig({});
@@ -28,10 +28,10 @@ test('a custom URL with a dialect is accepted; OPENAI_API_KEY is a fallback key'
   assert.equal(config.realtime.apiKey, 'x');
 });
 
-test('every problem is reported at once, one sentence each', () => {
+test('every problem is reported at once, one sentence each: field errors do not hide the rest', () => {
   try {
     loadConfig(
-      { REALTIME_DIALECT: 'gamma', ALONE_TIMEOUT_SECONDS: 'soon', REALTIME_VOICE: 'robot', DISCORD_GUILD_ID: 'abc' },
+      { REALTIME_DIALECT: 'gamma', ALONE_TIMEOUT_SECONDS: 'soon', MENTION_RATE_LIMIT: '0', REALTIME_VOICE: 'robot', DISCORD_GUILD_ID: 'abc' },
       { requireDiscord: true, requireRealtimeKey: true },
     );
     assert.fail('should throw');
@@ -39,21 +39,61 @@ test('every problem is reported at once, one sentence each', () => {
     assert.ok(error instanceof ConfigError);
     const text = error.problems.join('\n');
     assert.match(text, /ALONE_TIMEOUT_SECONDS must be a whole number/);
-    // the schema stage stops before the semantic stage; fix numbers first, then the rest is reported
-  }
-  try {
-    loadConfig({ REALTIME_DIALECT: 'gamma', REALTIME_VOICE: 'robot', DISCORD_GUILD_ID: 'abc' }, { requireDiscord: true, requireRealtimeKey: true });
-    assert.fail('should throw');
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    const text = error.problems.join('\n');
+    assert.match(text, /MENTION_RATE_LIMIT must be a whole number/);
     assert.match(text, /REALTIME_DIALECT must be "ga"/);
     assert.match(text, /REALTIME_VOICE must be one of/);
     assert.match(text, /DISCORD_GUILD_ID must be a numeric Discord id/);
     assert.match(text, /DISCORD_TOKEN is missing/);
     assert.match(text, /REALTIME_API_KEY is missing/);
-    assert.equal(error.problems.length, 5);
+    assert.equal(error.problems.length, 7, text);
   }
+});
+
+test('one mistake of each kind (field, cross-field, unknown provider, permission name, sharding) in one message', () => {
+  const env = {
+    ALONE_TIMEOUT_SECONDS: 'soon', // a field
+    METRICS_PORT: '65534', // with SHARD_COUNT=4, shard 3 would serve metrics on 65537: cross-field
+    SHARD_COUNT: '4',
+    REALTIME_PROVIDER: 'acme', // unknown provider
+    INSTRUCTIONS_PERMISSION: 'ManageServer', // Discord's UI name, not a PermissionFlagsBits name
+    SHARD_RESPAWN: 'sometimes', // sharding
+    REALTIME_API_KEY: 'k',
+    DISCORD_TOKEN: 'MTIzNDU2Nzg5MDEyMzQ1Njc4.abcdef.ghijklmnopqrstuvwxyz',
+  };
+  try {
+    loadShardedConfig(env, { requireDiscord: true, requireRealtimeKey: true });
+    assert.fail('should throw');
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    const expected = [
+      /^ALONE_TIMEOUT_SECONDS must be a whole number from 0 to 86400 \(got "soon"\)$/,
+      /^METRICS_PORT 65534 \+ shard id 3 is above 65535/,
+      /^REALTIME_PROVIDER must be openai, cometapi or custom \(got "acme"\)$/,
+      /^INSTRUCTIONS_PERMISSION must be a Discord permission name .*use ManageGuild \(got "ManageServer"\)$/,
+      /^SHARD_RESPAWN must be true or false \(got "sometimes"\)$/,
+    ];
+    for (const pattern of expected) assert.ok(error.problems.some((problem) => pattern.test(problem)), `${pattern} in:\n${error.message}`);
+    assert.equal(error.problems.length, expected.length, error.message);
+    for (const pattern of expected) assert.match(error.message, new RegExp(pattern.source.slice(1).replace(/\$$/, '')), 'all in the one message');
+  }
+});
+
+test('INSTRUCTIONS_PERMISSION is checked against discord.js PermissionFlagsBits and stored as the flag name', () => {
+  assert.equal(loadConfig({}).instructionsPermission, 'ManageGuild');
+  assert.equal(loadConfig({ INSTRUCTIONS_PERMISSION: 'ManageRoles' }).instructionsPermission, 'ManageRoles');
+  assert.equal(loadConfig({ INSTRUCTIONS_PERMISSION: 'MANAGE_GUILD' }).instructionsPermission, 'ManageGuild');
+  assert.equal(loadConfig({ INSTRUCTIONS_PERMISSION: 'administrator' }).instructionsPermission, 'Administrator');
+  assert.throws(() => loadConfig({ INSTRUCTIONS_PERMISSION: 'ManageServer' }), /Discord shows ManageGuild as "Manage Server": use ManageGuild/);
+  assert.throws(() => loadConfig({ INSTRUCTIONS_PERMISSION: 'Moderator' }), /INSTRUCTIONS_PERMISSION must be a Discord permission name .*\(got "Moderator"\)/);
+  assert.throws(() => loadConfig({ INSTRUCTIONS_PERMISSION: 'constructor' }), /INSTRUCTIONS_PERMISSION must be/);
+});
+
+test('sharding settings that are fine together pass; metrics ports must fit every shard', () => {
+  const { sharding, config } = loadShardedConfig({ SHARD_COUNT: '8', SHARD_LIST: '4-7', METRICS_PORT: '9464' });
+  assert.deepEqual(sharding.shardList, [4, 5, 6, 7]);
+  assert.equal(config.metricsPort, 9464);
+  assert.doesNotThrow(() => loadShardedConfig({ SHARD_COUNT: '2', METRICS_PORT: '65534' }));
+  assert.throws(() => loadShardedConfig({ SHARD_COUNT: '3', METRICS_PORT: '65534' }), /METRICS_PORT 65534 \+ shard id 2/);
 });
 
 test('an unknown provider and a non-websocket URL are refused', () => {

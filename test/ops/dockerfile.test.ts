@@ -100,12 +100,15 @@ describe('Dockerfile', () => {
     assert.ok(chown >= 0 && chown < order.findIndex((line) => line.startsWith('USER')), 'the volume directory belongs to that user');
   });
 
-  test('starts like npm start: node with the bot\'s V8 flags, bin/run.mjs main.ts (exec form), stopped with SIGTERM', () => {
+  test('starts like npm start: node with the bot\'s V8 flags, bin/run.mjs main.ts (exec form: node gets the signals), stopped with SIGTERM', () => {
     const cmd = of(runtime, 'CMD').at(-1);
     assert.ok(cmd);
+    assert.equal(of(runtime, 'ENTRYPOINT').length, 0, 'no entry point wrapping the command in a shell');
     assert.deepEqual(JSON.parse(cmd.args), ['node', ...BOT_NODE_FLAGS, 'bin/run.mjs', 'main.ts']);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.equal(pkg.scripts.start, ['node', ...BOT_NODE_FLAGS, 'bin/run.mjs', 'main.ts'].join(' '));
+    // npm start: the same command, exec'd by npm's shell (so SIGTERM reaches node), reading .env when present
+    // (the image has no .env: docker passes the environment).
+    assert.equal(pkg.scripts.start, ['exec', 'node', ...BOT_NODE_FLAGS, '--env-file-if-exists=.env', 'bin/run.mjs', 'main.ts'].join(' '));
     // The demo and the benchmarks measure the bot as it is started.
     for (const script of ['demo', 'bench']) assert.ok(pkg.scripts[script]!.startsWith(['node', ...BOT_NODE_FLAGS, 'bin/run.mjs'].join(' ')), script);
     const stop = of(runtime, 'STOPSIGNAL').at(-1)?.args ?? 'SIGTERM';

@@ -79,10 +79,18 @@ export interface BotProcess {
 
 /** Starts `node bin/run.mjs <entry>` with the given environment on top of a clean one. */
 export function spawnBot(entry: string, env: Record<string, string>): BotProcess {
-  const child = spawn(process.execPath, ['bin/run.mjs', entry], {
-    cwd: ROOT,
+  return spawnProcess(process.execPath, ['bin/run.mjs', entry], { cwd: ROOT, env });
+}
+
+/**
+ * Starts any command (`npm start`, say) with the given environment on top of a clean one, collecting
+ * its output like {@link spawnBot}.
+ */
+export function spawnProcess(command: string, args: string[], options: { cwd: string; env: Record<string, string> }): BotProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
     // Only what the bot needs (no inherited LOG_LEVEL, METRICS_PORT, tokens of the developer's shell).
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
