@@ -8,12 +8,16 @@ import { pino, type Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { garbageFrame, prng } from './garbage.ts';
 import { defaultReplyGenerator, type ReplyGenerator } from './replies.ts';
+import { SimMcpNetwork, type SimMcpServer } from './mcp.ts';
 import { SimSession, type FaultState, type ReceivedEvent } from './session.ts';
+import type { SimToolTrigger } from './tools.ts';
 import type { BetaNaming, SimError } from './wire.ts';
 
 export { defaultReplyGenerator, replySignal, type ReplyContext, type ReplyGenerator, type SimItem } from './replies.ts';
 export type { ReceivedEvent } from './session.ts';
 export { SimSession } from './session.ts';
+export { SimMcpNetwork, type SimMcpError, type SimMcpRequest, type SimMcpServer, type SimMcpServerTool } from './mcp.ts';
+export type { SimToolTrigger } from './tools.ts';
 
 /** Options of {@link startRealtimeSimulator}. */
 export interface RealtimeSimulatorOptions {
@@ -47,6 +51,10 @@ export interface RealtimeSimulatorOptions {
    * `conversation_already_has_active_response` to test that the client copes without ids).
    */
   errorsWithoutEventId?: readonly string[];
+  /** Phrases that make the simulated model call a tool (besides the inline `⟦call …⟧` syntax; see tools.ts). */
+  toolTriggers?: SimToolTrigger[];
+  /** Remote MCP servers the simulated service can reach, by URL. */
+  mcpServers?: Record<string, SimMcpServer>;
   /** Cap of the global received-event log (default 20 000; oldest dropped). */
   maxReceived?: number;
   logger?: Logger;
@@ -103,6 +111,15 @@ export interface RealtimeSimulator {
   /** The last 1,000 upgrade requests, oldest first. */
   readonly upgrades: UpgradeRequest[];
   injectFault(fault: SimFault): void;
+  /** Tool triggers in use (tests may add some). */
+  toolTriggers: SimToolTrigger[];
+  /** The simulated MCP servers and the requests the service made to them. */
+  mcp: SimMcpNetwork;
+  /**
+   * The transcripts of the next committed audio turns, in order (else `[speech N.NN s]`): what the
+   * simulated members "said", for tool triggers in voice.
+   */
+  scriptTranscript(...texts: string[]): void;
   /** Sessions still open. */
   openSessions(): SimSession[];
   close(): Promise<void>;
@@ -147,6 +164,9 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     replyAudio: options.replyAudio,
   };
   const random = prng(12345);
+  const toolTriggers = [...(options.toolTriggers ?? [])];
+  const mcp = new SimMcpNetwork(options.mcpServers);
+  const transcripts: string[] = [];
   let garbageIndex = 0;
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
@@ -198,6 +218,8 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
         faults,
         log,
         onInputAudio: options.onInputAudio,
+        tools: { triggers: toolTriggers, mcp },
+        transcripts,
         record: (entry) => {
           received.push(entry);
           if (received.length > maxReceived) received.splice(0, received.length - maxReceived);
@@ -236,6 +258,11 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     },
     upgrades,
     openSessions,
+    toolTriggers,
+    mcp,
+    scriptTranscript(...texts: string[]) {
+      transcripts.push(...texts);
+    },
     injectFault(fault: SimFault) {
       if (fault.delayMs !== undefined) faults.delayMs = fault.delayMs;
       if (fault.dropAfterEvents !== undefined) faults.dropAfter = fault.dropAfterEvents;

@@ -7,7 +7,8 @@ import { REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
 /** A conversation item as the simulator keeps it. */
 export interface SimItem {
   id: string;
-  type: 'message';
+  type: 'message' | 'function_call' | 'function_call_output' | 'mcp_list_tools' | 'mcp_call' | 'mcp_approval_request' | 'mcp_approval_response';
+  /** Messages' role; tool items count as the model's (calls, approval requests) or the client's (outputs, approvals). */
   role: 'user' | 'assistant' | 'system';
   /** Text of the item: typed text, or the (possibly truncated) transcript of assistant audio. */
   text: string;
@@ -16,6 +17,20 @@ export interface SimItem {
   /** Audio length before any truncation (assistant items). */
   fullAudioMs?: number;
   status: 'in_progress' | 'completed' | 'incomplete';
+  /** What a tool item carries. */
+  tool?: SimToolItem;
+}
+
+/** The tool part of a {@link SimItem}. */
+export interface SimToolItem {
+  callId?: string;
+  name?: string;
+  arguments?: string;
+  output?: string;
+  error?: string;
+  serverLabel?: string;
+  approvalRequestId?: string;
+  approve?: boolean;
 }
 
 /** What the reply generator gets. */
@@ -42,6 +57,8 @@ const ONLY_LABEL = /^\s*\[speakers?: [^\]]+\]\s*$/i;
  * assistant item) names speakers like "[speaker: Alice]" or "[speakers: Alice, Bob]".
  */
 export const defaultReplyGenerator: ReplyGenerator = ({ n, items }) => {
+  const afterTools = toolReply(n, items);
+  if (afterTools !== null) return afterTools;
   let lastAssistant = -1;
   for (let i = items.length - 1; i >= 0; i--) {
     if (items[i]?.role === 'assistant') {
@@ -65,6 +82,34 @@ export const defaultReplyGenerator: ReplyGenerator = ({ n, items }) => {
   const reply = `Reply ${n}. ${greeting}You said: "${subject.text}"`;
   return /\blong answer\b/i.test(subject.text) ? lengthen(reply, 4500) : reply;
 };
+
+/**
+ * The reply to tool results, when the conversation ends with them: `The NAME tool answered: OUTPUT` for
+ * each function result just sent, an MCP call's output or failure, or a refused MCP approval.
+ */
+function toolReply(n: number, items: readonly SimItem[]): string | null {
+  const relevant = items.filter((item) => item.type !== 'mcp_list_tools');
+  const last = relevant.at(-1);
+  if (!last) return null;
+  if (last.type === 'function_call_output') {
+    const outputs: SimItem[] = [];
+    for (let i = relevant.length - 1; i >= 0 && relevant[i]!.type === 'function_call_output'; i--) outputs.unshift(relevant[i]!);
+    const said = outputs.map((output) => {
+      const call = items.find((item) => item.type === 'function_call' && item.tool?.callId === output.tool?.callId);
+      return `The ${call?.tool?.name ?? 'unknown'} tool answered: ${output.tool?.output ?? ''}`;
+    });
+    return `Reply ${n}. ${said.join(' ')}`;
+  }
+  if (last.type === 'mcp_call') {
+    const { serverLabel, name, output, error } = last.tool ?? {};
+    return error === undefined ? `Reply ${n}. The ${serverLabel} ${name} tool answered: ${output ?? ''}` : `Reply ${n}. The ${serverLabel} ${name} tool failed: ${error}`;
+  }
+  if (last.type === 'mcp_approval_response' && last.tool?.approve === false) {
+    const request = items.find((item) => item.id === last.tool?.approvalRequestId);
+    return `Reply ${n}. The ${request?.tool?.name ?? 'tool'} call was not approved.`;
+  }
+  return null;
+}
 
 function lengthen(text: string, target: number): string {
   let out = text;

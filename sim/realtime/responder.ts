@@ -4,7 +4,9 @@
  * `response.done` with usage. Cancellation stops it where it is, like the service.
  */
 import { REALTIME_BYTES_PER_MS } from '../../src/audio/format.ts';
+import type { SimMcpNetwork } from './mcp.ts';
 import { replySignal, type ReplyGenerator, type SimItem } from './replies.ts';
+import { runStep, speaksAfter, type ToolStep } from './toolSteps.ts';
 import type { SimDialect, SimError } from './wire.ts';
 
 /** Streaming parameters. */
@@ -34,6 +36,10 @@ export interface ResponseHost {
   /** The response sent assistant audio (the session's voice is fixed from then on). */
   assistantAudioSent(): void;
   finished(response: SimResponse): void;
+  /** The MCP servers the service can reach. */
+  readonly mcp: SimMcpNetwork;
+  /** The conversation's items now. */
+  conversation(): readonly SimItem[];
 }
 
 /** Parameters of one response. */
@@ -45,14 +51,23 @@ export interface ResponseParams {
   instructions: string;
   metadata: Record<string, string> | null;
   context: readonly SimItem[];
+  /** Tool output items before the message (function calls, MCP calls, approval requests); see toolSteps.ts. */
+  steps?: ToolStep[];
 }
 
 /** A response being streamed. */
 export class SimResponse {
   readonly params: ResponseParams;
   readonly item: SimItem;
-  readonly text: string;
+  /** The reply text, chosen when the message starts (after any tool items, whose results it may use). */
+  text = '';
   #host: ResponseHost;
+  /** Final wire form of the tool items produced so far. */
+  readonly #toolItems: Record<string, unknown>[] = [];
+  #messageStarted = false;
+  /** Set when a cancel arrives while tool items stream: they end first (cut short), then the response. */
+  #cancelWhileSteps: 'client_cancelled' | 'turn_detected' | null = null;
+  #stepsRunning = false;
   #timer: NodeJS.Timeout | null = null;
   #audio: Buffer;
   #sentBytes = 0;
@@ -64,7 +79,6 @@ export class SimResponse {
     this.#host = host;
     this.params = params;
     const audio = params.modalities.includes('audio');
-    this.text = host.stream.replyGenerator({ n: params.n, items: params.context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
     this.#audio = audio ? (host.stream.replyAudio?.() ?? replySignal(host.stream.replyAudioMs)) : Buffer.alloc(0);
     this.item = { id: host.newItemId(), type: 'message', role: 'assistant', text: '', audioMs: audio ? 0 : null, status: 'in_progress' };
   }
@@ -134,24 +148,64 @@ export class SimResponse {
     return { id: this.item.id, object: 'realtime.item', type: 'message', role: 'assistant', status: this.item.status, content };
   }
 
-  /** Sends the opening events and schedules the stream. */
+  /** Output index of the message (after the tool items). */
+  get #messageIndex(): number {
+    return this.params.steps?.length ?? 0;
+  }
+
+  /** Sends the opening events, then the tool items (if any), then streams the message. */
   start(): void {
     const h = this.#host;
     this.#startedAt = Date.now();
     h.send('response.created', { response: this.#wireResponse('in_progress') });
     this.#rateLimits(4999 - this.params.n);
+    const steps = this.params.steps ?? [];
+    if (steps.length === 0) return this.#startMessage();
+    void this.#runSteps(steps);
+  }
+
+  async #runSteps(steps: ToolStep[]): Promise<void> {
+    const h = this.#host;
+    const stepHost = {
+      dialect: h.dialect,
+      deltaPauseMs: h.stream.deltaMs / h.stream.burstFactor,
+      mcp: h.mcp,
+      send: (name: string, body: Record<string, unknown>) => h.send(name, body),
+      addItem: (item: SimItem) => h.addItem(item),
+      newItemId: () => h.newItemId(),
+      cancelled: () => this.#done || this.#cancelWhileSteps !== null,
+    };
+    this.#stepsRunning = true;
+    for (const [index, step] of steps.entries()) {
+      if (this.#done || this.#cancelWhileSteps !== null) break;
+      this.#toolItems.push(await runStep(stepHost, step, this.params.id, index));
+    }
+    this.#stepsRunning = false;
+    if (this.#done) return;
+    if (this.#cancelWhileSteps !== null) this.#finish('cancelled', this.#cancelWhileSteps);
+    else if (speaksAfter(steps)) this.#startMessage();
+    else this.#finish('completed');
+  }
+
+  #startMessage(): void {
+    const h = this.#host;
+    const { params } = this;
+    this.#messageStarted = true;
+    // Chosen now: the context includes the tool items this response produced (an MCP call's result).
+    const context = params.steps?.length ? h.conversation() : params.context;
+    this.text = h.stream.replyGenerator({ n: params.n, items: context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
     if (!this.params.outOfBand) h.addItem(this.item);
-    h.send('response.output_item.added', { response_id: this.params.id, output_index: 0, item: this.#wireItem() });
+    h.send('response.output_item.added', { response_id: this.params.id, output_index: this.#messageIndex, item: this.#wireItem() });
     if (!this.params.outOfBand) h.send('conversation.item.added', { previous_item_id: null, item: this.#wireItem() });
     const part = this.#audioMode ? { type: h.dialect === 'ga' ? 'output_audio' : 'audio', transcript: '' } : { type: h.dialect === 'ga' ? 'output_text' : 'text', text: '' };
-    h.send('response.content_part.added', { response_id: this.params.id, item_id: this.item.id, output_index: 0, content_index: 0, part });
+    h.send('response.content_part.added', { response_id: this.params.id, item_id: this.item.id, output_index: this.#messageIndex, content_index: 0, part });
     this.#timer = setTimeout(() => this.#tick(), h.stream.firstDeltaDelayMs);
   }
 
   #tick(): void {
     if (this.#done) return;
     const { stream } = this.#host;
-    const ids = { response_id: this.params.id, item_id: this.item.id, output_index: 0, content_index: 0 };
+    const ids = { response_id: this.params.id, item_id: this.item.id, output_index: this.#messageIndex, content_index: 0 };
     if (this.#audioMode) {
       const step = Math.max(2, Math.round(stream.deltaMs * REALTIME_BYTES_PER_MS) & ~1);
       const chunk = this.#audio.subarray(this.#sentBytes, this.#sentBytes + step);
@@ -180,7 +234,8 @@ export class SimResponse {
 
   /** Stops the response (client cancel or turn detected). */
   cancel(reason: 'client_cancelled' | 'turn_detected'): void {
-    this.#finish('cancelled', reason);
+    if (this.#stepsRunning) this.#cancelWhileSteps ??= reason;
+    else this.#finish('cancelled', reason);
   }
 
   /** Stops silently (socket gone). */
@@ -194,7 +249,13 @@ export class SimResponse {
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
     const h = this.#host;
-    const ids = { response_id: this.params.id, item_id: this.item.id, output_index: 0, content_index: 0 };
+    const statusDetails = status === 'cancelled' ? { type: 'cancelled', reason } : null;
+    if (!this.#messageStarted) {
+      h.send('response.done', { response: this.#wireResponse(status, { status_details: statusDetails, output: this.#toolItems, usage: this.#usage() }) });
+      h.finished(this);
+      return;
+    }
+    const ids = { response_id: this.params.id, item_id: this.item.id, output_index: this.#messageIndex, content_index: 0 };
     this.item.status = status === 'completed' ? 'completed' : 'incomplete';
     if (this.item.audioMs !== null) this.item.fullAudioMs = this.item.audioMs;
     if (status === 'completed') {
@@ -206,10 +267,9 @@ export class SimResponse {
       }
       h.send('response.content_part.done', { ...ids, part: (this.#wireItem().content as unknown[])[0] });
     }
-    h.send('response.output_item.done', { response_id: this.params.id, output_index: 0, item: this.#wireItem() });
+    h.send('response.output_item.done', { response_id: this.params.id, output_index: this.#messageIndex, item: this.#wireItem() });
     if (!this.params.outOfBand && h.dialect === 'ga') h.send('conversation.item.done', { previous_item_id: null, item: this.#wireItem() });
-    const statusDetails = status === 'cancelled' ? { type: 'cancelled', reason } : null;
-    h.send('response.done', { response: this.#wireResponse(status, { status_details: statusDetails, output: [this.#wireItem()], usage: this.#usage() }) });
+    h.send('response.done', { response: this.#wireResponse(status, { status_details: statusDetails, output: [...this.#toolItems, this.#wireItem()], usage: this.#usage() }) });
     h.finished(this);
   }
 

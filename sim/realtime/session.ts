@@ -11,6 +11,8 @@ import type { SimItem } from './replies.ts';
 import { applySessionUpdate, configToWire, defaultConfig, setsVoice, type SimConfig } from './sessionConfig.ts';
 import { validateClientEvent, parseItem, parseResponseCreate } from './validate.ts';
 import { EnergyVad } from './vad.ts';
+import type { SimMcpNetwork } from './mcp.ts';
+import { SessionTools, type SimToolsOptions } from './sessionTools.ts';
 import { errorBody, eventName, SimRequestError, simErrors, type BetaNaming, type SimDialect, type SimError } from './wire.ts';
 
 /** A client event as recorded by the simulator (audio payloads replaced by their size). */
@@ -50,6 +52,9 @@ export interface SimSessionOptions {
   record: (entry: ReceivedEvent) => void;
   /** Sees every appended chunk of input audio (the fidelity benchmark's probe). */
   onInputAudio?: (pcm: Buffer, sessionId: string) => void;
+  tools: SimToolsOptions;
+  /** Transcripts scripted by a test, taken in order by the next committed audio turns (of any session). */
+  transcripts: string[];
 }
 
 /** A simulated session. Public fields are for tests to inspect. */
@@ -83,6 +88,7 @@ export class SimSession implements ResponseHost {
   #active: SimResponse | null = null;
   #delayed: Promise<void> = Promise.resolve();
   #pendingDelayed = 0;
+  readonly #tools: SessionTools;
 
   constructor(ws: WebSocket, opts: SimSessionOptions) {
     this.#ws = ws;
@@ -92,6 +98,7 @@ export class SimSession implements ResponseHost {
     this.model = opts.model;
     this.stream = opts.stream;
     this.config = defaultConfig(opts.dialect);
+    this.#tools = new SessionTools(this, opts.tools);
     ws.on('message', (data, isBinary) => this.#onMessage(isBinary ? '' : data.toString()));
     ws.on('close', (code) => {
       this.closed = true;
@@ -105,6 +112,16 @@ export class SimSession implements ResponseHost {
   /** The active response, if any. */
   get activeResponse(): SimResponse | null {
     return this.#active;
+  }
+
+  /** The MCP servers the simulated service reaches. */
+  get mcp(): SimMcpNetwork {
+    return this.#opts.tools.mcp;
+  }
+
+  /** The conversation's items now. */
+  conversation(): readonly SimItem[] {
+    return this.items;
   }
 
   /** Milliseconds of audio appended in this session. */
@@ -195,7 +212,7 @@ export class SimSession implements ResponseHost {
       this.#handle(event);
     } catch (err) {
       if (err instanceof SimRequestError) {
-        const anonymous = err.withoutEventId || this.#opts.faults.errorsWithoutEventId.has(err.error.code);
+        const anonymous = err.withoutEventId || (err.error.code !== null && this.#opts.faults.errorsWithoutEventId.has(err.error.code));
         this.sendError(err.error, anonymous ? null : (eventId ?? extractEventId(data)));
       } else {
         this.#opts.log.error({ err }, 'simulator bug while handling a client event');
@@ -210,8 +227,12 @@ export class SimSession implements ResponseHost {
         // The whole update is refused: the voice cannot change once the conversation has assistant
         // audio, even to the same voice (openai/openai-agents-python#1661 re-sent its initial voice).
         if (this.hasAssistantAudio && setsVoice(event.session)) throw new SimRequestError(simErrors.cannotUpdateVoice(), { withoutEventId: true });
-        this.config = applySessionUpdate(this.config, event.session, this.dialect);
-        this.send('session.updated', { session: configToWire(this.config, this.dialect, this.id, this.model) });
+        {
+          const before = this.config.tools;
+          this.config = applySessionUpdate(this.config, event.session, this.dialect);
+          this.send('session.updated', { session: configToWire(this.config, this.dialect, this.id, this.model) });
+          this.#tools.toolsUpdated(before, this.config.tools);
+        }
         return;
       case 'input_audio_buffer.append':
         return this.#append(Buffer.from(event.audio as string, 'base64'));
@@ -286,7 +307,7 @@ export class SimSession implements ResponseHost {
     this.send('conversation.item.added', { previous_item_id: previous, item: wire });
     if (this.dialect === 'ga') this.send('conversation.item.done', { previous_item_id: previous, item: wire });
     if (this.config.transcription) {
-      const transcript = `[speech ${(audioMs / 1000).toFixed(2)} s]`;
+      const transcript = this.#opts.transcripts.shift() ?? `[speech ${(audioMs / 1000).toFixed(2)} s]`;
       item.text = transcript;
       this.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
       this.send('conversation.item.input_audio_transcription.completed', {
@@ -300,6 +321,15 @@ export class SimSession implements ResponseHost {
   }
 
   #createItem(event: Record<string, unknown>): void {
+    const toolItem = this.#tools.createItem(event.item);
+    if (toolItem) {
+      const previous = this.items.at(-1)?.id ?? null;
+      this.items.push(toolItem);
+      const wire = this.#tools.wireItem(toolItem);
+      this.send('conversation.item.added', { previous_item_id: previous, item: wire });
+      if (this.dialect === 'ga') this.send('conversation.item.done', { previous_item_id: previous, item: wire });
+      return;
+    }
     const item = parseItem(event.item, this.dialect, 'item');
     if (item.id && this.items.some((i) => i.id === item.id)) {
       throw new SimRequestError({ code: 'item_already_exists', message: `Item with id '${item.id}' already exists.`, param: 'item.id' });
@@ -368,7 +398,9 @@ export class SimSession implements ResponseHost {
   #startResponse(r: { outOfBand: boolean; modalities: ('audio' | 'text')[]; instructions: string; metadata: Record<string, string> | null; input: SimItem[] | null }): void {
     const n = ++this.responsesCreated;
     const context = r.input ?? [...this.items];
-    const response = new SimResponse(this, { id: `resp_${this.id.slice(5)}_${n}`, n, outOfBand: r.outOfBand, modalities: r.modalities, instructions: r.instructions, metadata: r.metadata, context });
+    // The model may call tools in an in-band response over the conversation (see tools.ts).
+    const steps = r.outOfBand || r.input ? [] : this.#tools.stepsForResponse(this.config.tools);
+    const response = new SimResponse(this, { id: `resp_${this.id.slice(5)}_${n}`, n, outOfBand: r.outOfBand, modalities: r.modalities, instructions: r.instructions, metadata: r.metadata, context, steps });
     this.#active = response;
     response.start();
   }

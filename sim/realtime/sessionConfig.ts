@@ -3,6 +3,7 @@
  * (GA refuses beta-only fields as unknown parameters, as OpenAI does; the beta endpoint accepts both
  * shapes, as CometAPI does), and its wire representation in `session.created` / `session.updated`.
  */
+import { parseSessionTools, parseToolChoice, toolsToWire, type SimTool } from './tools.ts';
 import { expect, GA_ONLY_VOICES, isObject, onlyKeys, SimRequestError, simErrors, VOICES, type SimDialect } from './wire.ts';
 
 /** Turn detection as the simulator applies it. */
@@ -24,6 +25,7 @@ export interface SimConfig {
   transcription: { model: string; language?: string } | null;
   turnDetection: SimTurnDetection | null;
   maxOutputTokens: number | 'inf';
+  tools: SimTool[];
 }
 
 /** The service's defaults: server VAD that answers and interrupts on its own. */
@@ -35,6 +37,7 @@ export function defaultConfig(dialect: SimDialect): SimConfig {
     transcription: null,
     turnDetection: { type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500, createResponse: true, interruptResponse: true },
     maxOutputTokens: 'inf',
+    tools: [],
   };
 }
 
@@ -64,6 +67,8 @@ export function applySessionUpdate(current: SimConfig, session: unknown, dialect
   const max = session.max_output_tokens ?? session.max_response_output_tokens;
   if (max !== undefined) next.maxOutputTokens = parseMaxTokens(max, 'session.max_output_tokens');
   if (session.voice !== undefined) next.voice = parseVoice(session.voice, 'session.voice', dialect);
+  if (session.tools !== undefined) next.tools = parseSessionTools(session.tools, dialect, 'session.tools');
+  if (session.tool_choice !== undefined) parseToolChoice(session.tool_choice, 'session.tool_choice');
   if (session.turn_detection !== undefined) next.turnDetection = parseTurnDetection(session.turn_detection, 'session.turn_detection');
   if (session.input_audio_transcription !== undefined) next.transcription = parseTranscription(session.input_audio_transcription, 'session.input_audio_transcription');
   if (session.input_audio_format !== undefined) expect(session.input_audio_format === 'pcm16', 'session.input_audio_format', "'pcm16'");
@@ -203,7 +208,7 @@ export function configToWire(config: SimConfig, dialect: SimDialect, id: string,
       turn_detection: turnDetectionToWire(config.turnDetection),
       max_response_output_tokens: config.maxOutputTokens,
       // Fields real payloads carry that the bot does not use (nulls and odd types on purpose).
-      tools: [],
+      tools: toolsToWire(config.tools),
       tool_choice: 'auto',
       temperature: 0.8,
       input_audio_noise_reduction: null,
@@ -224,7 +229,7 @@ export function configToWire(config: SimConfig, dialect: SimDialect, id: string,
     },
     max_output_tokens: config.maxOutputTokens,
     // Fields real payloads carry that the bot does not use (nulls and odd types on purpose).
-    tools: [],
+    tools: toolsToWire(config.tools),
     tool_choice: 'auto',
     tracing: null,
     prompt: null,

@@ -31,7 +31,8 @@ export function eventName(gaName: string, dialect: SimDialect, naming: BetaNamin
 /** An error of the service. */
 export interface SimError {
   type?: string;
-  code: string;
+  /** The error code; null for the errors the service sends without one. */
+  code: string | null;
   message: string;
   param?: string | null;
 }

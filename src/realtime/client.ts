@@ -22,6 +22,7 @@ import { SessionLifecycle } from './sessionLifecycle.ts';
 import { modelInUrl, realtimeUrl } from './presets.ts';
 import type { ResponseHandle } from './responseHandle.ts';
 import { ResponseTracker } from './responses.ts';
+import { ToolCallTracker } from './toolCalls.ts';
 import type { ClientState, CreateResponseOptions, Dialect, HistoryEntry, OutOfBandResponseOptions, RealtimeEventMap, ResponseResult, SessionConfig } from './types.ts';
 import { UsageMeter, type TokenUsage, type UsageTotals } from './usage.ts';
 
@@ -39,6 +40,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
   readonly #responses: ResponseTracker;
   readonly #usage: UsageMeter;
   readonly #input: SessionInput;
+  readonly #tools: ToolCallTracker;
   #speechActive = false;
   #pausedUntil = 0;
   #pauseTimer: NodeJS.Timeout | null = null;
@@ -62,6 +64,14 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
         this.#pump();
       },
       stallMs: options.responseStallMs,
+    });
+    this.#tools = new ToolCallTracker({
+      log: this.#log,
+      emit: (name, ...args) => this.#emitTyped(name, args),
+      send: (event) => this.#send(event),
+      handleOf: (responseId) => this.#responses.handleOf(responseId),
+      cancelRequested: (responseId) => this.#responses.cancelRequested(responseId),
+      active: () => this.#responses.active,
     });
     this.#input = new SessionInput(
       {
@@ -96,7 +106,8 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
       },
       reportError: (error) => this.#emitError(error),
       emit: (name, ...args) => this.#emitTyped(name, args),
-      responseInFlight: () => this.#responses.busy,
+      // A function call waiting for its result is part of the response: the new session could not take the result.
+      responseInFlight: () => this.#responses.busy || this.#tools.owed > 0,
       userTurnInProgress: () => this.#speechActive || (this.#session.turnDetection.type === 'manual' && this.#input.attribution.uncommittedMs > 0),
       flushInput: () => this.#input.flush(),
       pausedUntil: () => this.#pausedUntil,
@@ -189,6 +200,25 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     return handle;
   }
 
+  /**
+   * Sends a function call's result (a `function_call_output` item). Returns false when the call is not
+   * owed in the current session (already answered, or made in a session that was replaced since): the
+   * service would refuse it. The caller then creates the follow-up response itself.
+   */
+  sendFunctionOutput(callId: string, output: string): boolean {
+    return this.#tools.sendOutput(callId, output, (name) => this.#history.add({ role: 'user', kind: 'note', text: `[${name} result: ${output.slice(0, 300)}]` }));
+  }
+
+  /** Answers a remote MCP approval request; false when the request is not known in this session. */
+  answerMcpApproval(requestId: string, approve: boolean, reason?: string): boolean {
+    return this.#tools.answerApproval(requestId, approve, reason);
+  }
+
+  /** Function calls of the current session still waiting for their result. */
+  get owedFunctionResults(): number {
+    return this.#tools.owed;
+  }
+
   /** Cancels the active response if there really is one (else nothing is sent). Queued ones stay. */
   cancelResponse(): void {
     this.#responses.cancelActive();
@@ -275,6 +305,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     this.#speechActive = false;
     this.#history.newSession();
     this.#responses.newSession();
+    this.#tools.newSession();
     const context = this.#dispatchContext();
     conn.on('event', (event) => {
       if (this.#lifecycle.connection === conn) dispatchServerEvent(context, event);
@@ -289,6 +320,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     return {
       log: this.#log,
       responses: this.#responses,
+      tools: this.#tools,
       attribution: this.#input.attribution,
       history: this.#history,
       transcribing: () => Boolean(this.#session.inputTranscription),

@@ -3,7 +3,7 @@
  * /work/shared/reference/realtime-api.md). Outgoing events take the configured dialect's shape;
  * incoming event names of both dialects map to one canonical (GA) name, because CometAPI mixes them.
  */
-import type { ConversationInput, CreateResponseOptions, Dialect, Modality, SessionConfig, TurnDetection } from './types.ts';
+import type { ConversationInput, CreateResponseOptions, Dialect, McpApprovalPolicy, Modality, SessionConfig, ToolSpec, TurnDetection } from './types.ts';
 
 /** A client event as sent on the wire. */
 export type WireEvent = { type: string; event_id?: string } & Record<string, unknown>;
@@ -43,6 +43,27 @@ export interface GaSessionWire {
     output?: { format?: typeof GA_PCM; voice?: string };
   };
   max_output_tokens?: number | 'inf';
+  tools?: (GaFunctionToolWire | GaMcpToolWire)[];
+  tool_choice?: 'auto';
+}
+
+/** A function tool on the wire (both dialects). */
+export interface GaFunctionToolWire {
+  type: 'function';
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** A remote MCP server on the wire (GA only). */
+export interface GaMcpToolWire {
+  type: 'mcp';
+  server_label: string;
+  server_url: string;
+  server_description?: string;
+  allowed_tools?: string[];
+  require_approval: 'always' | 'never' | { always?: { tool_names: string[] }; never?: { tool_names: string[] } };
+  headers?: Record<string, string>;
 }
 
 /** The beta `session` object of `session.update`. */
@@ -55,6 +76,41 @@ export interface BetaSessionWire {
   input_audio_transcription?: { model: string; language?: string };
   turn_detection?: WireTurnDetection;
   max_response_output_tokens?: number | 'inf';
+  tools?: GaFunctionToolWire[];
+  tool_choice?: 'auto';
+}
+
+function approvalToWire(policy: McpApprovalPolicy): GaMcpToolWire['require_approval'] {
+  if (typeof policy === 'string') return policy;
+  return compact({
+    always: policy.always && { tool_names: [...policy.always] },
+    never: policy.never && { tool_names: [...policy.never] },
+  });
+}
+
+/**
+ * Tools in a dialect. Function tools have one shape in both; remote MCP servers exist only in GA
+ * (the beta API's tools are functions only, so a beta session never gets them).
+ */
+export function toolsToWire(tools: readonly ToolSpec[], dialect: Dialect): (GaFunctionToolWire | GaMcpToolWire)[] {
+  const out: (GaFunctionToolWire | GaMcpToolWire)[] = [];
+  for (const tool of tools) {
+    if (tool.type === 'function') out.push({ type: 'function', name: tool.name, description: tool.description, parameters: tool.parameters });
+    else if (dialect === 'ga') {
+      out.push(
+        compact({
+          type: 'mcp' as const,
+          server_label: tool.serverLabel,
+          server_url: tool.serverUrl,
+          server_description: tool.description,
+          allowed_tools: tool.allowedTools && [...tool.allowedTools],
+          require_approval: approvalToWire(tool.requireApproval),
+          headers: tool.headers && { ...tool.headers },
+        }),
+      );
+    }
+  }
+  return out;
 }
 
 function turnDetectionToWire(td: TurnDetection): WireTurnDetection {
@@ -114,6 +170,8 @@ export function gaSession(config: Partial<SessionConfig>): GaSessionWire {
     output_modalities: config.outputModalities && gaModalities(config.outputModalities),
     audio: input || output ? compact({ input: input && compact(input), output }) : undefined,
     max_output_tokens: config.maxOutputTokens,
+    tools: config.tools && toolsToWire(config.tools, 'ga'),
+    tool_choice: config.tools ? ('auto' as const) : undefined,
   });
 }
 
@@ -128,6 +186,8 @@ export function betaSession(config: Partial<SessionConfig>): BetaSessionWire {
     input_audio_transcription: transcriptionToWire(config),
     turn_detection: config.turnDetection === undefined ? undefined : turnDetectionToWire(config.turnDetection),
     max_response_output_tokens: config.maxOutputTokens,
+    tools: config.tools && (toolsToWire(config.tools, 'beta') as GaFunctionToolWire[]),
+    tool_choice: config.tools ? ('auto' as const) : undefined,
   });
 }
 
@@ -162,6 +222,16 @@ export function betaMessage(role: 'user' | 'assistant' | 'system', text: string)
 /** A message item with text content, in the dialect's content types. */
 export function messageItem(role: 'user' | 'assistant' | 'system', text: string, dialect: Dialect): GaMessageWire | BetaMessageWire {
   return dialect === 'ga' ? gaMessage(role, text) : betaMessage(role, text);
+}
+
+/** The item carrying a function tool's result (same shape in both dialects). */
+export function functionOutputItem(callId: string, output: string): { type: 'function_call_output'; call_id: string; output: string } {
+  return { type: 'function_call_output', call_id: callId, output };
+}
+
+/** The item answering an MCP approval request (GA only). */
+export function mcpApprovalItem(requestId: string, approve: boolean, reason?: string): { type: 'mcp_approval_response'; approval_request_id: string; approve: boolean; reason?: string } {
+  return compact({ type: 'mcp_approval_response' as const, approval_request_id: requestId, approve, reason });
 }
 
 /** What a response request carries, before translation. */

@@ -8,12 +8,14 @@ import { DialectError, RealtimeError } from './errors.ts';
 import type { ConversationHistory } from './history.ts';
 import { retryAfterFromMessage, type ServerEvent } from './protocol.ts';
 import type { ResponseTracker } from './responses.ts';
+import type { ToolCallTracker } from './toolCalls.ts';
 import type { RealtimeEventMap } from './types.ts';
 
 /** What the dispatcher may touch. */
 export interface DispatchContext {
   log: Logger;
   responses: ResponseTracker;
+  tools: ToolCallTracker;
   attribution: InputAttribution;
   history: ConversationHistory;
   transcribing: () => boolean;
@@ -71,6 +73,31 @@ export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): v
       break;
     case 'response.output_item.added':
       ctx.responses.onOutputItem(event);
+      ctx.tools.onOutputItemAdded(event);
+      break;
+    case 'response.output_item.done':
+      ctx.tools.onOutputItemDone(event);
+      break;
+    case 'response.function_call_arguments.done':
+      ctx.tools.onArgumentsDone(event);
+      break;
+    case 'conversation.item.added':
+      ctx.tools.onConversationItem(event.item, 'added');
+      break;
+    case 'conversation.item.done':
+      ctx.tools.onConversationItem(event.item, 'done');
+      break;
+    case 'mcp_list_tools.in_progress':
+      ctx.tools.onListStatus(event.item_id, 'in_progress');
+      break;
+    case 'mcp_list_tools.completed':
+      ctx.tools.onListStatus(event.item_id, 'completed');
+      break;
+    case 'mcp_list_tools.failed':
+      ctx.tools.onListStatus(event.item_id, 'failed');
+      break;
+    case 'response.mcp_call.failed':
+      ctx.tools.onMcpCallFailed(event.item_id);
       break;
     case 'response.output_audio.delta':
       ctx.responses.onAudioDelta(event);
@@ -85,6 +112,7 @@ export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): v
       ctx.responses.onTextDelta(event);
       break;
     case 'response.done':
+      ctx.tools.onResponseDone(event.response.id);
       ctx.responses.onDone(event);
       ctx.afterResponse();
       break;
@@ -93,7 +121,6 @@ export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): v
       break;
     case 'session.created':
     case 'input_audio_buffer.cleared':
-    case 'conversation.item.added':
       break;
     case 'unknown':
       ctx.log.debug({ type: event.originalType }, 'ignored server event');

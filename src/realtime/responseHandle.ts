@@ -36,6 +36,10 @@ export class ResponseHandle extends EventEmitter<ResponseHandleEvents> {
   text = '';
   transcript = '';
   audioBytes = 0;
+  /** Function calls made by the response (call ids). */
+  readonly functionCallIds: string[] = [];
+  /** MCP approval requests the response made (request item ids). */
+  readonly mcpApprovalIds: string[] = [];
   #settled = false;
   #resolve!: (result: ResponseResult) => void;
   readonly #cancel: (handle: ResponseHandle) => void;
@@ -71,6 +75,8 @@ export class ResponseHandle extends EventEmitter<ResponseHandleEvents> {
       outOfBand: this.request.outOfBand,
       ...(this.request.metadata ? { metadata: this.request.metadata } : {}),
       audioMs: this.audioBytes / REALTIME_BYTES_PER_MS,
+      functionCallIds: [...this.functionCallIds],
+      mcpApprovalIds: [...this.mcpApprovalIds],
     };
     if (this.#settled) return result;
     this.#settled = true;

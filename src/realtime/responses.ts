@@ -66,6 +66,21 @@ export class ResponseTracker {
     return this.#queue.length;
   }
 
+  /** The handle of the active response with this id (null when it is not the active one). */
+  handleOf(responseId: string): ResponseHandle | null {
+    return this.#current(responseId);
+  }
+
+  /** The active response's handle, if any. */
+  get active(): ResponseHandle | null {
+    return this.#active;
+  }
+
+  /** Whether a cancel was sent for the active response with this id. */
+  cancelRequested(responseId: string): boolean {
+    return this.#cancelSent && this.#current(responseId) !== null;
+  }
+
   /** Audio received for an assistant item in this session, in bytes (undefined if unknown). */
   itemAudioBytes(itemId: string): number | undefined {
     return this.#itemAudioBytes.get(itemId);
@@ -223,6 +238,8 @@ export class ResponseTracker {
   onOutputItem(event: EventOf<'response.output_item.added'>): void {
     const handle = this.#current(event.response_id);
     if (handle) this.#rearmStallWatchdog();
+    // Only messages are reply items (played, truncated, remembered); tool items are the tracker's.
+    if (event.item.type !== undefined && event.item.type !== 'message') return;
     if (handle && !handle.itemIds.includes(event.item.id)) handle.itemIds.push(event.item.id);
   }
 

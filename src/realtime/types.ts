@@ -3,6 +3,7 @@
  * Nothing here mentions Discord; the bot maps its own concepts (guilds, speakers) onto these.
  */
 import type { RealtimeError } from './errors.ts';
+import type { ResponseHandle } from './responseHandle.ts';
 import type { TokenUsage, UsageTotals } from './usage.ts';
 
 /** Wire dialect: `ga` (OpenAI today) or `beta` (`OpenAI-Beta: realtime=v1`, e.g. CometAPI). */
@@ -44,6 +45,83 @@ export interface SessionConfig {
   inputTranscription?: { model: string; language?: string } | null;
   turnDetection: TurnDetection;
   maxOutputTokens?: number | 'inf';
+  /** Tools the model may call (function tools run by the bot, remote MCP servers run by the service); absent = none. */
+  tools?: ToolSpec[];
+}
+
+/** A function tool: the model asks for it, the bot runs it and sends the result back. */
+export interface FunctionToolSpec {
+  type: 'function';
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments (an object schema). */
+  parameters: Record<string, unknown>;
+}
+
+/** Which MCP tools need an approval before the service runs them. */
+export type McpApprovalPolicy = 'always' | 'never' | { always?: string[]; never?: string[] };
+
+/**
+ * A remote MCP server: the service lists its tools and runs them itself (GA dialect only). `headers`
+ * hold credentials: they are sent to the service and must never be logged.
+ */
+export interface McpToolSpec {
+  type: 'mcp';
+  serverLabel: string;
+  serverUrl: string;
+  description?: string;
+  /** Only these of the server's tools are offered to the model (absent = all of them). */
+  allowedTools?: string[];
+  requireApproval: McpApprovalPolicy;
+  headers?: Record<string, string>;
+}
+
+/** A tool of the session configuration. */
+export type ToolSpec = FunctionToolSpec | McpToolSpec;
+
+/** The model asked the bot to run a function tool. */
+export interface FunctionCall {
+  /** The response that made the call (its handle, when the response was requested by this client). */
+  responseId: string;
+  handle: ResponseHandle | null;
+  itemId: string;
+  callId: string;
+  name: string;
+  /** The arguments exactly as the model wrote them (a JSON text that may be malformed). */
+  arguments: string;
+  /** The client had asked to cancel the response: the call was cut off and must not run (it still needs an answer). */
+  interrupted: boolean;
+}
+
+/** Progress of the service listing a remote MCP server's tools. */
+export interface McpToolsEvent {
+  itemId: string;
+  serverLabel: string;
+  status: 'in_progress' | 'completed' | 'failed';
+  /** The tools listed (on `completed`). */
+  tools: string[];
+}
+
+/** A remote MCP tool call the service ran, once it ended. */
+export interface McpCallEvent {
+  itemId: string;
+  responseId: string | null;
+  serverLabel: string;
+  name: string;
+  status: 'completed' | 'failed';
+  /** What went wrong (on `failed`): the error's type and message as the service reported them. */
+  error?: string;
+}
+
+/** The service asks whether an MCP tool call may run. */
+export interface McpApprovalRequest {
+  /** Id of the approval request item (answer it with {@link RealtimeClient.answerMcpApproval}). */
+  id: string;
+  responseId: string | null;
+  handle: ResponseHandle | null;
+  serverLabel: string;
+  name: string;
+  arguments: string;
 }
 
 /** One remembered turn of the conversation, used to re-seed a new server session. */
@@ -89,6 +167,10 @@ export interface ResponseResult {
   metadata?: Record<string, string>;
   /** Milliseconds of audio received for the response. */
   audioMs: number;
+  /** Function calls the response made (the bot owes their results, then a follow-up response). */
+  functionCallIds: string[];
+  /** MCP approval requests the response ended with (answered, then a follow-up response). */
+  mcpApprovalIds: string[];
 }
 
 /** Options of {@link RealtimeClient.createResponse}. */
@@ -129,4 +211,9 @@ export interface RealtimeEventMap {
   item_truncated: [{ itemId: string; audioEndMs: number }];
   rate_limited: [{ retryAfterMs: number; message: string }];
   usage: [UsageTotals];
+  /** The model asked for a function tool (once per call, when its arguments are complete). */
+  function_call: [FunctionCall];
+  mcp_tools: [McpToolsEvent];
+  mcp_call: [McpCallEvent];
+  mcp_approval_request: [McpApprovalRequest];
 }

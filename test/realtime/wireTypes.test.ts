@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RealtimeClientEvent } from 'openai/resources/realtime/realtime';
 import type { RealtimeClientEvent as BetaRealtimeClientEvent } from 'openai/resources/beta/realtime/realtime';
-import { betaMessage, betaResponse, betaSession, gaMessage, gaResponse, gaSession } from '../../src/realtime/dialect.ts';
-import type { SessionConfig } from '../../src/realtime/index.ts';
+import { betaMessage, betaResponse, betaSession, functionOutputItem, gaMessage, gaResponse, gaSession, mcpApprovalItem } from '../../src/realtime/dialect.ts';
+import type { SessionConfig, ToolSpec } from '../../src/realtime/index.ts';
 
 const config: SessionConfig = {
   instructions: 'Be kind.',
@@ -81,5 +81,32 @@ describe('wire shapes match the openai package types', () => {
     assert.deepEqual(create.response.modalities, ['text', 'audio']);
     assert.equal(oob.response.conversation, 'none');
     void user;
+  });
+
+  it('tools: function tools in both dialects, remote MCP in GA, function results and MCP approvals', () => {
+    const tools: ToolSpec[] = [
+      { type: 'function', name: 'who_is_here', description: 'Who is here', parameters: { type: 'object', properties: {} } },
+      { type: 'mcp', serverLabel: 'docs', serverUrl: 'https://docs.example/mcp', allowedTools: ['search'], requireApproval: { never: ['search'] }, headers: { Authorization: 'Bearer x' } },
+      { type: 'mcp', serverLabel: 'open', serverUrl: 'https://open.example/mcp', requireApproval: 'always' },
+    ];
+    const ga = { type: 'session.update', session: gaSession({ tools }) } satisfies RealtimeClientEvent;
+    const { turn_detection: _none, ...betaTools } = betaSession({ tools });
+    const beta = { type: 'session.update', session: betaTools } satisfies BetaRealtimeClientEvent;
+    const output = { type: 'conversation.item.create', item: functionOutputItem('call_1', '{"ok":true}') } satisfies RealtimeClientEvent;
+    const betaOutput = { type: 'conversation.item.create', item: functionOutputItem('call_1', '{"ok":true}') } satisfies BetaRealtimeClientEvent;
+    // The package types an approval response's `id` as required; the service assigns one when it is
+    // left out (openai-agents-js sends none), so the type is checked with the id the service adds.
+    const approval = { type: 'conversation.item.create', item: { id: 'item_1', ...mcpApprovalItem('mcpr_1', false, 'not allowed') } } satisfies RealtimeClientEvent;
+    assert.deepEqual(JSON.parse(JSON.stringify(ga.session.tools)), [
+      { type: 'function', name: 'who_is_here', description: 'Who is here', parameters: { type: 'object', properties: {} } },
+      { type: 'mcp', server_label: 'docs', server_url: 'https://docs.example/mcp', allowed_tools: ['search'], require_approval: { never: { tool_names: ['search'] } }, headers: { Authorization: 'Bearer x' } },
+      { type: 'mcp', server_label: 'open', server_url: 'https://open.example/mcp', require_approval: 'always' },
+    ]);
+    assert.equal(ga.session.tool_choice, 'auto');
+    assert.deepEqual(beta.session.tools?.map((tool) => tool.type), ['function'], 'no MCP in the beta dialect');
+    assert.deepEqual(output.item, { type: 'function_call_output', call_id: 'call_1', output: '{"ok":true}' });
+    assert.deepEqual(approval.item, { id: 'item_1', type: 'mcp_approval_response', approval_request_id: 'mcpr_1', approve: false, reason: 'not allowed' });
+    assert.equal(gaSession({ instructions: 'x' }).tools, undefined, 'a live change without tools leaves them alone');
+    void betaOutput;
   });
 });
