@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
+import { writeWavFile } from '../../src/audio/wav.ts';
 import { eventually, spawnProcess, startSimulators, type BotProcess, type Simulators } from './helpers.ts';
 import { commandLine, isRunning, npmCommand, operatorInstall, processTree, type OperatorInstall } from './install.ts';
 
@@ -32,9 +33,9 @@ function operatorValues(sims: Simulators): Record<string, string> {
 }
 
 /** Runs `npm run <script>` in the install, with only what an operator's shell would add to the environment. */
-function npmRun(install: OperatorInstall, script: string, env: Record<string, string>): BotProcess {
+function npmRun(install: OperatorInstall, script: string, env: Record<string, string>, args: string[] = []): BotProcess {
   const npm = npmCommand();
-  return spawnProcess(npm.command, [...npm.args, 'run', script], { cwd: install.dir, env });
+  return spawnProcess(npm.command, [...npm.args, 'run', script, ...(args.length > 0 ? ['--', ...args] : [])], { cwd: install.dir, env });
 }
 
 /** Sends SIGTERM to npm (the outermost process) and checks that every process below it stops in time. */
@@ -107,6 +108,22 @@ describe('npm start, configured by .env as the README says', () => {
       for (const pid of processTree(run.child.pid ?? 0).slice(1)) process.kill(pid, 'SIGKILL');
       run.kill();
     }
+  });
+
+  test('npm run talk uses the bot\'s provider settings from the same .env (a flag overrides one)', async () => {
+    install.writeEnvFromExample({ ...operatorValues(sims), REALTIME_MODEL: 'gpt-realtime-mini' });
+    const input = join(install.dir, 'hello.wav');
+    const samples = new Int16Array(24_000).map((_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 220 * i) / 24_000)));
+    await writeWavFile(input, { sampleRate: 24_000, channels: 1, samples });
+    const before = sims.realtime.sessions.length;
+    const run = npmRun(install, 'talk', {}, ['--voice', 'sage', 'hello.wav', 'reply.wav']);
+    const exit = await run.exited;
+    assert.equal(exit.code, 0, run.lines.join('\n'));
+    assert.equal(sims.realtime.sessions.length, before + 1, 'it talked to the model service of .env');
+    const session = sims.realtime.sessions.at(-1)!;
+    assert.equal(session.model, 'gpt-realtime-mini');
+    assert.equal(session.config.voice, 'sage', 'the flag wins');
+    assert.ok(existsSync(join(install.dir, 'reply.wav')));
   });
 
   test('npm killed outright (SIGKILL, as a process manager does after its timeout): the bot notices and stops', async () => {

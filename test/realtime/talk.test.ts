@@ -14,14 +14,16 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `npm run talk` (via bin/run.mjs) with no API key in the environment. */
-function talk(args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env.OPENAI_API_KEY;
-  delete env.REALTIME_API_KEY;
+/**
+ * Runs `npm run talk` (via bin/run.mjs) with none of the model settings of the developer's environment,
+ * plus `env`. A run that does not end within 30 s is killed and reported as a hang.
+ */
+function talk(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(REALTIME_|OPENAI_API_KEY$)/.test(name)));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/run.mjs', 'scripts/talk.ts', ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    execFile(process.execPath, ['bin/run.mjs', 'scripts/talk.ts', ...args], { env: { ...clean, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+      const killed = (err as { killed?: boolean } | null)?.killed;
+      resolve({ code: killed ? -1 : err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: killed ? `HUNG: ${stderr}` : stderr });
     });
   });
 }
@@ -67,6 +69,54 @@ describe('npm run talk', () => {
     assert.equal(user.audioMs, 1200);
     assert.equal((await readWavFile(output)).samples.length, 800 * 24);
   });
+
+  it('connects as the bot would: REALTIME_* from the environment, resolved by the bot\'s configuration (model in the URL)', async () => {
+    const before = sim.sessions.length;
+    const env = { REALTIME_PROVIDER: 'custom', REALTIME_URL: sim.url, REALTIME_API_KEY: sim.apiKey, REALTIME_MODEL: 'gpt-realtime-mini', REALTIME_VOICE: 'coral' };
+    const run = await talk([input, join(dir, 'env.wav')], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /talking to 127\.0\.0\.1:\d+, model gpt-realtime-mini, dialect ga, voice coral/);
+    assert.equal(sim.sessions.length, before + 1, 'the simulator configured in the environment, not OpenAI and not a local one');
+    const session = sim.sessions.at(-1)!;
+    assert.equal(session.model, 'gpt-realtime-mini', 'REALTIME_MODEL reached the URL');
+    assert.equal(session.config.voice, 'coral', 'REALTIME_VOICE as the bot uses it');
+  });
+
+  it('flags override the environment', async () => {
+    const env = { REALTIME_PROVIDER: 'custom', REALTIME_URL: 'ws://127.0.0.1:1/v1/realtime', REALTIME_API_KEY: 'wrong-key', REALTIME_MODEL: 'gpt-realtime-mini' };
+    const run = await talk(['--url', sim.url, '--key', sim.apiKey, '--model', 'gpt-realtime-2', input, join(dir, 'flags.wav')], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(sim.sessions.at(-1)!.model, 'gpt-realtime-2');
+  });
+
+  it('a CometAPI operator\'s settings never send the key to OpenAI: the provider decides the host', async () => {
+    // The key is refused by nobody here: the point is which host is dialled (cometapi, beta dialect).
+    const run = await talk([input, join(dir, 'comet.wav')], { REALTIME_PROVIDER: 'cometapi', REALTIME_API_KEY: 'sk-comet-test', REALTIME_URL: sim.url.replace(/\/v1\/realtime$/, '/v1/realtime?model=gpt-4o-realtime') });
+    assert.match(run.stdout, /talking to 127\.0\.0\.1:\d+, model gpt-4o-realtime, dialect beta/);
+    assert.doesNotMatch(run.stdout + run.stderr, /openai\.com/);
+  });
+
+  const missing = () => join(dir, 'missing.wav');
+  const notWav = () => join(import.meta.dirname, 'talk.test.ts');
+  const out = () => join(dir, 'never.wav');
+  for (const [name, argv, pattern, env] of [
+    ['an unknown flag', () => ['--frobnicate', 'x', input, out()], /^error: Unknown option '--frobnicate'.*usage: npm run talk/, {}],
+    ['a flag without its value', () => [input, out(), '--url'], /^error: Option '--url <value>' argument missing/, {}],
+    ['a missing output folder', () => [input, join(dir, 'nowhere', 'out.wav')], /^error: the output folder \S+nowhere does not exist: create it first/, {}],
+    ['a missing input file (local simulator: nothing left running)', () => ['--local', missing(), out()], /^error: cannot read \S+missing\.wav: ENOENT$/, {}],
+    ['a file that is not a WAV', () => ['--local', notWav(), out()], /^error: \S+talk\.test\.ts: /, {}],
+    ['a bad setting in the environment', () => [input, out()], /^error: REALTIME_DIALECT must be "ga" .*\(from the environment, \.env and the flags\)$/, { REALTIME_DIALECT: 'gamma', REALTIME_API_KEY: 'k' }],
+    ['a key but an unknown provider', () => [input, out()], /^error: REALTIME_PROVIDER must be openai, cometapi or custom \(got "acme"\)/, { REALTIME_PROVIDER: 'acme', REALTIME_API_KEY: 'k' }],
+    ['a bad timeout', () => ['--timeout', 'soon', input, out()], /^error: --timeout must be a number of seconds above 0/, {}],
+    ['one file only', () => [input], /^error: IN\.wav and OUT\.wav are needed/, {}],
+  ] as const) {
+    it(`explains ${name} in one line and exits non-zero, without hanging`, async () => {
+      const run = await talk([...argv()], env);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr.trimEnd(), pattern);
+      assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line: ${run.stderr}`);
+    });
+  }
 
   for (const [name, args, pattern] of [
     ['a bad key', () => ['--url', sim.url, '--key', 'wrong-key'], /^error: bad API key: 127\.0\.0\.1:\d+ refused the connection with HTTP 401\n$/],
