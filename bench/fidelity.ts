@@ -127,7 +127,7 @@ async function run(report: Report): Promise<void> {
     const ctx: Context = {
       alice, bob, carol, captured,
       onDelta: (listener) => {
-        const client = stack.bot.context.sessions.conversation(discord.guildId)!.client;
+        const client = stack.bot.context.sessions.conversation(discord.guildId)!.realtime;
         client.on('audio_delta', listener);
         return () => client.off('audio_delta', listener);
       },

@@ -1,7 +1,15 @@
 import { ChannelType, InteractionContextType, PermissionFlagsBits, SlashCommandBuilder, type GuildBasedChannel } from 'discord.js';
-import { JoinError } from '../src/voice/sessionRegistry.ts';
+import { JoinError, type JoinResult } from '../src/voice/sessionRegistry.ts';
 import type { Command } from './index.ts';
 import { NO_PINGS, replyPrivately } from './replies.ts';
+
+/** How the reply starts for each outcome of a join. */
+const JOINED: Record<JoinResult, string> = {
+  joined: 'Joined',
+  moved: 'Moved to',
+  already: "I'm already in",
+  reconnected: 'Reconnected to the AI model in',
+};
 
 const join: Command = {
   data: new SlashCommandBuilder()
@@ -17,18 +25,24 @@ const join: Command = {
     )
     .toJSON(),
 
-  async execute(interaction, { sessions }) {
+  async execute(interaction, { sessions, logger }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /join in a server.');
+    const log = logger.child({ guildId: interaction.guildId, command: 'join', by: interaction.user.id });
+    /** Every /join that does not happen is logged (at warn, with the reason) and answered privately. */
+    const refuse = (reason: string, message: string) => {
+      log.warn({ reason }, 'join refused');
+      return replyPrivately(interaction, message);
+    };
     const member = interaction.member;
     const chosen = interaction.options.getChannel('channel');
     const channel: GuildBasedChannel | null | undefined = chosen ? interaction.guild.channels.cache.get(chosen.id) : member.voice.channel;
-    if (!channel) return replyPrivately(interaction, 'Join a voice channel first, or pick one with `/join channel:`.');
-    if (!channel.isVoiceBased()) return replyPrivately(interaction, `<#${channel.id}> is not a voice channel.`);
+    if (!channel) return refuse('no voice channel given or joined', 'Join a voice channel first, or pick one with `/join channel:`.');
+    if (!channel.isVoiceBased()) return refuse('not a voice channel', `<#${channel.id}> is not a voice channel.`);
 
     // Cheap checks first, answered privately before anything slow happens.
     const callerPermissions = channel.permissionsFor(member);
     if (!callerPermissions.has(PermissionFlagsBits.ViewChannel) || !callerPermissions.has(PermissionFlagsBits.Connect)) {
-      return replyPrivately(interaction, `You can't connect to <#${channel.id}>, so I won't join it for you.`);
+      return refuse('the caller cannot connect to the channel', `You can't connect to <#${channel.id}>, so I won't join it for you.`);
     }
     const me = interaction.guild.members.me;
     const botPermissions = me ? channel.permissionsFor(me) : null;
@@ -40,20 +54,23 @@ const join: Command = {
       .filter(([, flag]) => !botPermissions?.has(flag as bigint))
       .map(([name]) => name);
     if (missing.length > 0) {
-      return replyPrivately(interaction, `I'm missing the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in <#${channel.id}>.`);
+      return refuse(`missing permissions: ${missing.join(', ')}`, `I'm missing the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in <#${channel.id}>.`);
     }
     const alreadyThere = me?.voice.channelId === channel.id;
     if (!alreadyThere && channel.userLimit > 0 && channel.members.size >= channel.userLimit && !botPermissions?.has(PermissionFlagsBits.MoveMembers)) {
-      return replyPrivately(interaction, `<#${channel.id}> is full (${channel.userLimit} people).`);
+      return refuse('the channel is full', `<#${channel.id}> is full (${channel.userLimit} people).`);
     }
 
     // Connecting can take seconds: acknowledge first so Discord never says "the application did not respond".
     await interaction.deferReply();
+    // Where the bot says so if the model connection later fails for good (and when it leaves because of it).
+    const textChannel = interaction.channel;
+    const announce = textChannel?.isSendable() ? (content: string) => textChannel.send({ content, allowedMentions: NO_PINGS }) : undefined;
     try {
-      const result = await sessions.join(channel, member);
-      const verb = result === 'moved' ? 'Moved to' : result === 'already' ? "I'm already in" : 'Joined';
-      await interaction.editReply({ content: `${verb} <#${channel.id}>. Talk to me!`, allowedMentions: NO_PINGS });
+      const result = await sessions.join(channel, member, { announce });
+      await interaction.editReply({ content: `${JOINED[result]} <#${channel.id}>. Talk to me!`, allowedMentions: NO_PINGS });
     } catch (error) {
+      // Logged (with the reason) by the registry.
       const message = error instanceof JoinError ? error.message : 'Something went wrong while joining; please try again.';
       await interaction.editReply({ content: `Couldn't join <#${channel.id}>: ${message}`, allowedMentions: NO_PINGS });
     }

@@ -7,11 +7,13 @@ const leave: Command = {
 
   async execute(interaction, { sessions }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /leave in a server.');
-    const channelId = sessions.voiceChannelOf(interaction.guildId);
-    if (!channelId) return replyPrivately(interaction, "I'm not in a voice channel here.");
+    if (!sessions.voiceChannelOf(interaction.guildId) && !sessions.voiceOperationPending(interaction.guildId)) {
+      return replyPrivately(interaction, "I'm not in a voice channel here.");
+    }
     await interaction.deferReply();
-    await sessions.leave(interaction.guildId, 'command');
-    await interaction.editReply({ content: `Left <#${channelId}>. Bye!`, allowedMentions: NO_PINGS });
+    // Waits for a /join under way, then leaves whatever channel that ended in.
+    const left = await sessions.leave(interaction.guildId, 'command');
+    await interaction.editReply({ content: left ? `Left <#${left}>. Bye!` : "I'm not in a voice channel here.", allowedMentions: NO_PINGS });
   },
 };
 

@@ -1,8 +1,8 @@
 import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction, type InteractionReplyOptions } from 'discord.js';
 import type { PermissionName } from '../src/config.ts';
+import { NO_PINGS } from '../src/discord/noPings.ts';
 
-/** Mentions in anything the bot echoes are never turned into pings. */
-export const NO_PINGS = { parse: [] as never[] };
+export { NO_PINGS } from '../src/discord/noPings.ts';
 
 /** Replies (or edits a deferred reply) with a message only the caller sees, and no pings. */
 export async function replyPrivately(interaction: ChatInputCommandInteraction, content: string): Promise<void> {

@@ -14,7 +14,9 @@ const status: Command = {
     const guildUsage = await store.getUsage(interaction.guildId);
     const lines = [
       `**Voice:** ${report.voiceChannelId ? `<#${report.voiceChannelId}> (${report.voiceState})` : 'not in a voice channel'}`,
-      `**Model session:** ${report.conversationState}${report.problem ? ` — ${report.problem}` : ''}`,
+      `**Model session:** ${report.conversationState}${report.problem ? ` — ${report.problem}` : ''}${
+        report.leavingInSeconds !== null ? ` (use /join to start a fresh one; leaving voice in ${report.leavingInSeconds} s otherwise)` : ''
+      }`,
       `**Hearing:** ${report.speakers.length > 0 ? report.speakers.join(', ') : 'nobody right now'}`,
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
       `**This session:** ${report.session.tokens} tokens, ~${formatUsd(report.session.costUsd)}`,

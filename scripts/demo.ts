@@ -111,7 +111,7 @@ async function runScenario(stack: LocalStack): Promise<void> {
       const latency = reply.firstAt - endedAt;
       latencies.push(Math.round(latency));
       replyAudioMs.push(Math.round(reply.ms));
-      const transcript = conversation()?.client.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
+      const transcript = conversation()?.realtime.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
       return `${Math.round(reply.ms)} ms of reply, first audio ${Math.round(latency)} ms after speech ended — "${transcript}"`;
     });
   };

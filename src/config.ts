@@ -74,6 +74,7 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: integer('DATABASE_POOL_MAX', 1, 100, 5),
   LOG_LEVEL: optionalText,
   ALONE_TIMEOUT_SECONDS: integer('ALONE_TIMEOUT_SECONDS', 0, 86_400, 60),
+  MODEL_UNAVAILABLE_LEAVE_SECONDS: integer('MODEL_UNAVAILABLE_LEAVE_SECONDS', 0, 86_400, 120),
   BARGE_IN_MIN_MS: integer('BARGE_IN_MIN_MS', 0, 5_000, 500),
   BARGE_IN_MIN_DBFS: number('BARGE_IN_MIN_DBFS', -100, 0, -45),
   PLAYBACK_PREBUFFER_MS: integer('PLAYBACK_PREBUFFER_MS', 0, 1_000, 40),
@@ -118,6 +119,8 @@ export interface Config {
   databasePoolMax: number;
   logLevel: string;
   aloneTimeoutMs: number;
+  /** Leave the voice channel after the model conversation has been failed (unrecovered) this long. */
+  modelUnavailableLeaveMs: number;
   bargeIn: { minSpeechMs: number; minLevelDbfs: number };
   playbackPrebufferMs: number;
   sessionRotateMs: number;
@@ -228,6 +231,7 @@ export function loadConfig(
     databasePoolMax: e.DATABASE_POOL_MAX,
     logLevel,
     aloneTimeoutMs: e.ALONE_TIMEOUT_SECONDS * 1000,
+    modelUnavailableLeaveMs: e.MODEL_UNAVAILABLE_LEAVE_SECONDS * 1000,
     bargeIn: { minSpeechMs: e.BARGE_IN_MIN_MS, minLevelDbfs: e.BARGE_IN_MIN_DBFS },
     playbackPrebufferMs: e.PLAYBACK_PREBUFFER_MS,
     sessionRotateMs: Math.round(e.SESSION_ROTATE_MINUTES * 60_000),

@@ -1,13 +1,24 @@
 import type { Message } from 'discord.js';
 import type { Logger } from 'pino';
 import type { BotContext } from '../context.ts';
+import type { ResponseHandle } from '../realtime/index.ts';
+import { NO_PINGS } from './noPings.ts';
 import { SlidingWindowLimiter } from './rateLimiter.ts';
 import { StreamedReply } from './streamedReply.ts';
 
-/** Replies never ping anyone, not even the person asked. */
-const NO_PINGS = { parse: [] as never[], repliedUser: false };
 /** Discord shows "typing…" for about 10 s per call. */
 const TYPING_REFRESH_MS = 8_000;
+/** Longest a mention waits for its whole answer by default (a long streamed answer takes ~20 s). */
+const DEFAULT_ANSWER_TIMEOUT_MS = 90_000;
+
+/** Options of {@link MentionHandler}. */
+export interface MentionHandlerOptions {
+  /** Longest time from the mention to the end of the answer; then the bot apologises (default 90 s). */
+  answerTimeoutMs?: number;
+}
+
+/** An answer that did not finish within the handler's timeout. */
+class AnswerTimeout extends Error {}
 
 /**
  * Answers `@bot question` in text channels: in the guild's voice conversation when one is active
@@ -18,9 +29,11 @@ export class MentionHandler {
   readonly #context: BotContext;
   readonly #limiter: SlidingWindowLimiter;
   readonly #log: Logger;
+  readonly #answerTimeoutMs: number;
 
-  constructor(context: BotContext) {
+  constructor(context: BotContext, options: MentionHandlerOptions = {}) {
     this.#context = context;
+    this.#answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
     this.#limiter = new SlidingWindowLimiter(context.config.mentionRateLimit.count, context.config.mentionRateLimit.windowMs);
     this.#log = context.logger.child({ component: 'mentions' });
   }
@@ -60,20 +73,33 @@ export class MentionHandler {
         await sent.edit({ content, allowedMentions: NO_PINGS });
       },
     });
+    // Every way out — answered, failed, closed conversation, timeout — stops typing and says something.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new AnswerTimeout()), this.#answerTimeoutMs);
+    });
+    let handle: ResponseHandle | undefined;
     try {
-      const conversation = await this.#context.sessions.conversationForText(message.guildId);
-      const handle = await conversation.askText(name, question);
+      const conversation = await Promise.race([this.#context.sessions.conversationForText(message.guildId), timedOut]);
+      handle = await Promise.race([conversation.askText(name, question), timedOut]);
       handle.on('text', (delta) => {
         clearInterval(typing);
         reply.append(delta);
       });
-      const result = await handle.done;
+      const result = await Promise.race([handle.done, timedOut]);
       const fallback = result.status === 'completed' ? '(no answer)' : `Sorry, I couldn't answer that (${result.status}).`;
       await reply.finish(fallback);
     } catch (error) {
-      this.#log.warn({ guildId: message.guildId, err: error instanceof Error ? error.message : String(error) }, 'mention reply failed');
-      await reply.finish(`Sorry, the AI model is unavailable right now.`);
+      const timeout = error instanceof AnswerTimeout;
+      handle?.cancel();
+      this.#log.warn(
+        { guildId: message.guildId, reason: timeout ? `no answer within ${this.#answerTimeoutMs} ms` : error instanceof Error ? error.message : String(error) },
+        'mention reply failed',
+      );
+      if (timeout) reply.append(reply.text.trim().length === 0 ? "Sorry, I couldn't answer in time." : ' … (cut short: it took too long)');
+      await reply.finish("Sorry, I can't answer right now: the AI model is unavailable.");
     } finally {
+      clearTimeout(timer);
       clearInterval(typing);
     }
   }

@@ -124,10 +124,7 @@ export class BotMetrics {
       collect() {
         this.reset();
         for (const state of ['connecting', 'ready', 'reconnecting', 'failed']) this.set({ state }, 0);
-        for (const conversation of conversations) {
-          if (conversation.state === 'closed') conversations.delete(conversation);
-          else this.inc({ state: conversation.state });
-        }
+        for (const conversation of conversations) this.inc({ state: conversation.state });
       },
     });
     this.#turnLatency = new Histogram({
@@ -173,7 +170,11 @@ export class BotMetrics {
 
     const onConversation = (conversation: GuildConversation) => {
       conversations.add(conversation);
-      const realtime = conversation.client;
+      // Dropped as soon as it closes (scraped or not): the set never outgrows the live conversations.
+      conversation.on('stateChange', (_previous, next) => {
+        if (next === 'closed') conversations.delete(conversation);
+      });
+      const realtime = conversation.realtime;
       realtime.on('reconnecting', () => this.#reconnects.inc());
       realtime.on('rate_limited', () => this.#rateLimited.inc());
       realtime.on('response_done', (result) => {
@@ -189,8 +190,7 @@ export class BotMetrics {
       session.on('turn', ({ firstAudioAfterSpeechEndMs: ms }) => {
         if (Number.isFinite(ms) && ms >= 0) this.#turnLatency.observe(ms / 1000);
       });
-      // /leave stops playback through the same path as a barge-in, with 'leave' as the user.
-      session.on('bargeIn', ({ userId }) => userId !== 'leave' && this.#bargeIns.inc());
+      session.on('bargeIn', () => this.#bargeIns.inc());
       session.once('destroyed', () => {
         this.#addPlayback(session);
         voiceSessions.delete(session);

@@ -186,14 +186,14 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     this.#input.submit({ kind: 'clear' });
   }
 
-  /** Requests a response; queued while another is active. */
+  /** Requests a response; queued while another is active. On a closed client it fails at once (reason `client_closed`). */
   createResponse(options: CreateResponseOptions = {}): ResponseHandle {
     const handle = this.#responses.request({ ...options, outOfBand: false });
     this.#pump();
     return handle;
   }
 
-  /** Requests a response outside the conversation (`conversation: "none"`), e.g. a summary. */
+  /** Requests a response outside the conversation (`conversation: "none"`), e.g. a summary. Fails at once on a closed client. */
   createOutOfBandResponse(options: OutOfBandResponseOptions): ResponseHandle {
     const handle = this.#responses.request({ modalities: ['text'], ...options, outOfBand: true });
     this.#pump();

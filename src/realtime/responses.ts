@@ -34,6 +34,9 @@ export interface ResponseTrackerDeps {
 
 const STATUSES: readonly ResponseStatus[] = ['completed', 'cancelled', 'failed', 'incomplete'];
 
+/** Reason of a response requested after the client closed (it fails at once). */
+export const CLIENT_CLOSED = 'client_closed';
+
 /** Tracks and sequences responses of the current server session. */
 export class ResponseTracker {
   readonly #deps: ResponseTrackerDeps;
@@ -46,6 +49,8 @@ export class ResponseTracker {
   /** Bytes of audio received per assistant item (bounded), to clamp truncation. */
   readonly #itemAudioBytes = new Map<string, number>();
   #stallTimer: NodeJS.Timeout | null = null;
+  /** Set once the client closed: later requests settle at once instead of waiting for a session that never comes. */
+  #closedReason: string | null = null;
 
   constructor(deps: ResponseTrackerDeps) {
     this.#deps = deps;
@@ -94,7 +99,8 @@ export class ResponseTracker {
   /** Creates a handle and queues it. */
   request(request: ResponseRequest): ResponseHandle {
     const handle = new ResponseHandle(request, (h) => this.cancel(h));
-    this.#queue.push(handle);
+    if (this.#closedReason !== null) this.#settleUnsent(handle, 'failed', CLIENT_CLOSED);
+    else this.#queue.push(handle);
     return handle;
   }
 
@@ -179,8 +185,9 @@ export class ResponseTracker {
     }
   }
 
-  /** The client is closing: everything resolves. */
+  /** The client is closing: everything resolves, and so will every later request, at once. */
   closeAll(reason: string): void {
+    this.#closedReason = reason;
     this.sessionLost(reason);
     for (const handle of this.#queue.splice(0)) this.#settleUnsent(handle, 'cancelled', reason);
   }

@@ -1,11 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { RealtimeClient, estimateCost, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TurnDetection, type UsageLedger } from '../realtime/index.ts';
+import { RealtimeClient, estimateCost, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TurnDetection } from '../realtime/index.ts';
 import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/index.ts';
 
-/** Where a guild's conversation with the model stands. */
+/**
+ * Where a guild's conversation with the model stands: `connecting` → `ready` ⇄ `reconnecting`, then
+ * `failed` (the model connection ended for good: a revoked key, the service down beyond retries) or
+ * `closed` (closed on purpose; also a conversation that never started). Both are final.
+ */
 export type ConversationState = 'connecting' | 'ready' | 'reconnecting' | 'failed' | 'closed';
+
+/** A request on a conversation that failed or was closed: settles at once with this error. */
+export class ConversationUnavailableError extends Error {
+  override name = 'ConversationUnavailableError';
+}
 
 /** Options of {@link GuildConversation}. */
 export interface GuildConversationOptions {
@@ -14,7 +23,6 @@ export interface GuildConversationOptions {
   store: BotStore;
   /** The guild's saved settings, read by whoever creates the conversation. */
   settings: GuildSettings;
-  ledger: UsageLedger;
   logger: Logger;
   /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
   mode: 'voice' | 'text';
@@ -25,6 +33,8 @@ export interface GuildConversationOptions {
 /** Events of a {@link GuildConversation}. */
 export interface GuildConversationEvents {
   stateChange: [previous: ConversationState, next: ConversationState];
+  /** The conversation failed for good (emitted once), with the reason shown to people. */
+  failed: [reason: string];
 }
 
 /** Transcription model for user speech (used for history re-seeding and shown in logs at debug). */
@@ -69,11 +79,14 @@ export function toTurnDetection(stored: StoredTurnDetection | null): TurnDetecti
  */
 export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   readonly guildId: string;
-  readonly client: RealtimeClient;
+  /** The conversation's realtime model client. */
+  readonly realtime: RealtimeClient;
   readonly #options: GuildConversationOptions;
   #state: ConversationState = 'connecting';
   #mode: 'voice' | 'text';
   #problem: string | null = null;
+  /** Why the conversation failed for good (the last fatal error), once it has. */
+  #failure: string | null = null;
   /** The guild's settings as this conversation applies them (kept current by the setters). */
   #settings: GuildSettings;
   #lastActivityAt = Date.now();
@@ -88,7 +101,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     const { config } = options;
     this.#settings = { ...options.settings };
     const settings = this.#settings;
-    this.client = new RealtimeClient({
+    this.realtime = new RealtimeClient({
       url: config.realtime.url,
       model: config.realtime.model,
       dialect: config.realtime.dialect,
@@ -98,29 +111,29 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       rotateAfterMs: config.sessionRotateMs,
       historyTokenBudget: config.historyTokenBudget,
       usageKey: options.guildId,
-      usageLedger: options.ledger,
       createConnection: options.createConnection,
     });
-    this.client.on('reconnecting', ({ reason }) => {
+    this.realtime.on('reconnecting', ({ reason }) => {
       this.#problem = `reconnecting to the model (${reason})`;
       this.#setState('reconnecting');
     });
-    this.client.on('reconnected', () => {
+    this.realtime.on('reconnected', () => {
       this.#problem = null;
       this.#setState('ready');
     });
-    this.client.on('rate_limited', ({ retryAfterMs }) => {
+    this.realtime.on('rate_limited', ({ retryAfterMs }) => {
       this.#problem = `rate limited by the model service, retrying in ${Math.ceil(retryAfterMs / 1000)} s`;
     });
-    this.client.on('error', (error) => {
+    this.realtime.on('error', (error) => {
       this.#problem = `${error.code ?? error.type ?? 'error'}: ${error.message}`;
       options.logger.warn({ code: error.code, type: error.type, fatal: error.fatal }, 'realtime error');
-      if (error.fatal) this.#setState('failed');
+      if (error.fatal) this.#failure = error.message;
     });
-    this.client.on('closed', () => {
-      if (this.#state !== 'closed') this.#setState('failed');
+    this.realtime.on('closed', (reason) => {
+      // The client closes itself only when it cannot go on (fatal error, reconnecting given up).
+      if (this.#state !== 'closed') this.#fail(this.#failure ?? reason);
     });
-    this.client.on('response_done', (result) => {
+    this.realtime.on('response_done', (result) => {
       this.#lastActivityAt = Date.now();
       if (!result.usage) return;
       const usage = result.usage;
@@ -141,6 +154,16 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     return this.#mode;
   }
 
+  /** Why the conversation failed for good, or null. */
+  get failure(): string | null {
+    return this.#state === 'failed' ? this.#failure : null;
+  }
+
+  /** Whether requests can still be made (not failed, not closed). */
+  get usable(): boolean {
+    return this.#state !== 'failed' && this.#state !== 'closed';
+  }
+
   /** The last problem worth showing in /status, or null when all is well. */
   get problem(): string | null {
     return this.#problem;
@@ -151,17 +174,21 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     return this.#lastActivityAt;
   }
 
-  /** Connects to the model; rejects with the client's error (bad key, wrong dialect, unreachable). */
+  /**
+   * Connects to the model; rejects with the client's error (bad key, wrong dialect, unreachable).
+   * A conversation that could not start is closed (nothing of it lingers) and keeps its problem.
+   */
   async start(): Promise<void> {
     try {
-      await this.client.connect();
-      this.#problem = null;
-      this.#setState('ready');
+      await this.realtime.connect();
     } catch (error) {
       this.#problem = error instanceof Error ? error.message : String(error);
-      this.#setState('failed');
+      await this.close();
       throw error;
     }
+    if (this.#state !== 'connecting') return; // closed while connecting
+    this.#problem = null;
+    this.#setState('ready');
   }
 
   /** Switches between voice and text-only use, reconfiguring the live session. */
@@ -169,13 +196,13 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     if (mode === this.#mode) return;
     this.#mode = mode;
     const session = this.#sessionConfig(this.#settings, mode);
-    this.client.updateSession({ outputModalities: session.outputModalities, turnDetection: session.turnDetection, inputTranscription: session.inputTranscription });
+    this.realtime.updateSession({ outputModalities: session.outputModalities, turnDetection: session.turnDetection, inputTranscription: session.inputTranscription });
   }
 
   /** Applies new instructions to the live session (and to every later session). */
   setInstructions(instructions: string): void {
     this.#settings.instructions = instructions;
-    this.client.updateSession({ instructions });
+    this.realtime.updateSession({ instructions });
   }
 
   /**
@@ -184,9 +211,9 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
    */
   setVoice(voice: string): 'rotating' | 'next-session' {
     this.#settings.voice = voice;
-    this.client.updateSession({ voice });
+    this.realtime.updateSession({ voice });
     if (this.#state !== 'ready') return 'next-session';
-    this.client.rotate();
+    this.realtime.rotate();
     return 'rotating';
   }
 
@@ -196,6 +223,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
    * queued response never answers a later question instead of its own.
    */
   async askText(authorName: string, text: string): Promise<ResponseHandle> {
+    this.#assertUsable();
     this.#lastActivityAt = Date.now();
     const previous = this.#textTurn;
     let release!: () => void;
@@ -203,8 +231,9 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     await previous;
     this.#lastActivityAt = Date.now();
     try {
-      this.client.addUserText(`[speaker: ${labelName(authorName)}] ${text}`, { name: authorName });
-      const handle = this.client.createResponse({ modalities: ['text'] });
+      this.#assertUsable(); // it may have failed or closed while the previous question was answered
+      this.realtime.addUserText(`[speaker: ${labelName(authorName)}] ${text}`, { name: authorName });
+      const handle = this.realtime.createResponse({ modalities: ['text'] });
       void handle.done.finally(release);
       return handle;
     } catch (error) {
@@ -213,11 +242,27 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     }
   }
 
-  /** Closes the model session. */
+  /** Closes the model session (pending requests settle). Safe to call twice. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    await this.client.close();
+    await this.realtime.close();
+  }
+
+  #assertUsable(): void {
+    if (this.usable) return;
+    throw new ConversationUnavailableError(
+      this.#state === 'failed' ? `the conversation with the AI model failed (${this.#failure ?? 'unknown reason'})` : 'the conversation with the AI model is closed',
+    );
+  }
+
+  #fail(reason: string): void {
+    if (!this.usable) return;
+    this.#failure = reason;
+    this.#problem = reason;
+    this.#options.logger.warn({ reason }, 'conversation with the model failed');
+    this.#setState('failed');
+    this.emit('failed', reason);
   }
 
   #sessionConfig(settings: GuildSettings, mode: 'voice' | 'text'): SessionConfig {

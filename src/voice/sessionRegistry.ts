@@ -3,14 +3,23 @@ import type { GuildMember, VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
 import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
-import { UsageLedger } from '../realtime/index.ts';
 import type { BotStore } from '../store/index.ts';
 import { GuildConversation, type ConversationState } from './guildConversation.ts';
+import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { VoiceSession } from './voiceSession.ts';
 
 /** A join that cannot happen; the message is shown to the user. */
 export class JoinError extends Error {
   override name = 'JoinError';
+}
+
+/** How a /join ended: a new session, a move, nothing to do, or a fresh conversation for the session there. */
+export type JoinResult = 'joined' | 'moved' | 'already' | 'reconnected';
+
+/** Options of {@link SessionRegistry.join}. */
+export interface JoinOptions {
+  /** Posts a message where /join was used (the model failing for good, leaving because of it). */
+  announce?: (content: string) => Promise<unknown>;
 }
 
 /** What /status shows about a guild. */
@@ -19,6 +28,8 @@ export interface GuildStatusReport {
   voiceState: string;
   conversationState: ConversationState | 'none';
   problem: string | null;
+  /** When the conversation failed for good: seconds until the bot leaves voice (null otherwise). */
+  leavingInSeconds: number | null;
   speakers: string[];
   latency: { p50: number | null; p95: number | null; turns: number };
   session: { tokens: number; costUsd: number };
@@ -41,17 +52,23 @@ export interface SessionRegistryOptions {
   encoderThread: OpusEncoderThread;
 }
 
+/** Longest failure reason quoted in a channel message. */
+const MAX_REASON_CHARS = 200;
+
 /**
- * All live conversations and voice sessions, one of each per guild at most. Voice and text share the
- * guild's conversation; a text-only conversation closes after `textSessionIdleMs` without use.
+ * All live conversations and voice sessions: at most one of each per guild, whatever the
+ * interleaving of /join, /leave, moves, mentions and reconnects. Voice operations of a guild (join,
+ * move, leave, recovery) run one at a time; a conversation is started once however many callers
+ * want it at the same moment. Voice and text share the guild's conversation; a text-only one closes
+ * after `textSessionIdleMs` without use. A conversation that failed for good is announced where
+ * /join was used, shown by /status, replaced by the next /join (or mention), and after
+ * `modelUnavailableLeaveMs` the bot leaves voice.
  */
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
-  readonly ledger = new UsageLedger();
   readonly #options: SessionRegistryOptions;
-  readonly #conversations = new Map<string, GuildConversation>();
-  readonly #starting = new Map<string, Promise<GuildConversation>>();
-  readonly #voice = new Map<string, VoiceSession>();
+  readonly #guilds = new GuildSlots();
   readonly #idleTimer: NodeJS.Timeout;
+  #voiceSessionCount = 0;
 
   constructor(options: SessionRegistryOptions) {
     super();
@@ -62,77 +79,83 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   /** The voice session of a guild, if the bot is in a channel there. */
   voiceSession(guildId: string): VoiceSession | undefined {
-    return this.#voice.get(guildId);
+    return this.#guilds.peek(guildId)?.voice ?? undefined;
   }
 
-  /** The conversation of a guild, if one is open. */
+  /** The conversation of a guild, if one is open (or failed and not yet replaced). */
   conversation(guildId: string): GuildConversation | undefined {
-    return this.#conversations.get(guildId);
+    return this.#guilds.peek(guildId)?.conversation ?? undefined;
   }
 
   /** The voice channel the bot is in, in this guild. */
   voiceChannelOf(guildId: string): string | null {
-    return this.#voice.get(guildId)?.channelId ?? null;
+    return this.voiceSession(guildId)?.channelId ?? null;
+  }
+
+  /** Whether a /join, /leave or recovery is under way (or waiting) in this guild. */
+  voiceOperationPending(guildId: string): boolean {
+    return (this.#guilds.peek(guildId)?.pendingOperations ?? 0) > 0;
   }
 
   /** Number of voice sessions. */
   get voiceSessionCount(): number {
-    return this.#voice.size;
+    return this.#voiceSessionCount;
   }
 
-  /** Joins (or moves to) a voice channel and starts the voice conversation. */
-  async join(channel: VoiceBasedChannel, requestedBy: GuildMember): Promise<'joined' | 'moved' | 'already'> {
+  /** Guilds with any state here (bounded by activity: emptied slots are forgotten). */
+  get guildCount(): number {
+    return this.#guilds.size;
+  }
+
+  /**
+   * Joins (or moves to) a voice channel and starts the voice conversation. A second /join while one
+   * is under way waits for it and then answers "already" (or moves); /join on a session whose
+   * conversation failed starts a fresh conversation for it.
+   */
+  async join(channel: VoiceBasedChannel, requestedBy: GuildMember, options: JoinOptions = {}): Promise<JoinResult> {
     const guildId = channel.guild.id;
-    const log = this.#options.logger.child({ guildId });
-    const existing = this.#voice.get(guildId);
-    if (existing && existing.status !== 'destroyed') {
-      if (existing.channelId === channel.id) return 'already';
-      log.info({ channelId: channel.id, by: requestedBy.id }, 'moving voice channel');
-      try {
-        await existing.moveTo(channel);
-      } catch {
-        throw new JoinError('the voice connection did not become ready in time.');
-      }
-      return 'moved';
-    }
-    let conversation: GuildConversation;
+    const log = this.#options.logger.child({ guildId, channelId: channel.id });
     try {
-      conversation = await this.#conversationFor(guildId, 'voice');
+      return await this.#guilds.exclusive(guildId, async (slot) => {
+        if (options.announce) slot.announce = options.announce;
+        const existing = slot.voice;
+        if (existing) {
+          let result: JoinResult = 'already';
+          if (!existing.conversation.usable) {
+            await this.#conversationFor(guildId, 'voice');
+            result = 'reconnected';
+          }
+          if (existing.channelId !== channel.id) {
+            log.info({ by: requestedBy.id }, 'moving voice channel');
+            try {
+              await existing.moveTo(channel);
+            } catch {
+              throw new JoinError('the voice connection did not become ready in time.');
+            }
+            result = 'moved';
+          }
+          return result;
+        }
+        const conversation = await this.#conversationFor(guildId, 'voice');
+        const session = this.#startVoice(slot, channel, conversation, log);
+        try {
+          await session.ready();
+        } catch {
+          throw new JoinError('the voice connection did not become ready in time.');
+        }
+        log.info({ by: requestedBy.id }, 'joined voice channel');
+        return 'joined';
+      });
     } catch (error) {
-      throw new JoinError(`the AI model is unavailable (${error instanceof Error ? error.message : String(error)}).`);
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn({ by: requestedBy.id, reason }, 'join failed');
+      throw error;
     }
-    conversation.setMode('voice');
-    const session = new VoiceSession({
-      channel,
-      conversation,
-      config: this.#options.config,
-      clock: this.#options.clock,
-      encoderThread: this.#options.encoderThread,
-      logger: log,
-    });
-    this.#voice.set(guildId, session);
-    this.emit('voiceSession', session);
-    session.once('destroyed', () => {
-      if (this.#voice.get(guildId) === session) this.#voice.delete(guildId);
-      // Mentions may keep using the conversation in text; it closes when idle.
-      if (this.#conversations.get(guildId) === conversation) conversation.setMode('text');
-    });
-    try {
-      await session.ready();
-    } catch {
-      throw new JoinError('the voice connection did not become ready in time.');
-    }
-    log.info({ channelId: channel.id, by: requestedBy.id }, 'joined voice channel');
-    return 'joined';
   }
 
-  /** Leaves the guild's voice channel (and closes the conversation unless text keeps using it). */
-  async leave(guildId: string, reason: string): Promise<boolean> {
-    const session = this.#voice.get(guildId);
-    if (!session) return false;
-    session.interrupt('leave');
-    session.destroy(reason);
-    return true;
+  /** Leaves the guild's voice channel; returns the channel left, or null when the bot was in none. */
+  async leave(guildId: string, reason: string): Promise<string | null> {
+    return this.#guilds.exclusive(guildId, async (slot) => this.#leaveNow(slot, reason));
   }
 
   /** The guild's conversation for a text mention: the voice one if any, else a text-only one. */
@@ -142,32 +165,35 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   /** Applies instructions to the live conversation, if any; returns whether one was live. */
   applyInstructions(guildId: string, instructions: string): boolean {
-    const conversation = this.#conversations.get(guildId);
-    if (!conversation) return false;
+    const conversation = this.conversation(guildId);
+    if (!conversation?.usable) return false;
     conversation.setInstructions(instructions);
     return true;
   }
 
   /** Applies a voice to the live conversation, if any. */
   applyVoice(guildId: string, voice: string): 'rotating' | 'next-session' {
-    return this.#conversations.get(guildId)?.setVoice(voice) ?? 'next-session';
+    const conversation = this.conversation(guildId);
+    return conversation?.usable ? conversation.setVoice(voice) : 'next-session';
   }
 
   /** Forwards a voice state change to the guild's voice session. */
   onVoiceStateUpdate(_previous: VoiceState, next: VoiceState): void {
-    this.#voice.get(next.guild.id)?.onVoiceStateChanged(next.id, next.channelId);
+    this.voiceSession(next.guild.id)?.onVoiceStateChanged(next.id, next.channelId);
   }
 
   /** What /status shows. */
   status(guildId: string): GuildStatusReport {
-    const session = this.#voice.get(guildId);
-    const conversation = this.#conversations.get(guildId);
-    const usage = conversation?.client.usage;
+    const slot = this.#guilds.peek(guildId);
+    const session = slot?.voice ?? undefined;
+    const conversation = slot?.conversation ?? undefined;
+    const usage = conversation?.realtime.usage;
     return {
       voiceChannelId: session?.channelId ?? null,
       voiceState: session?.status ?? 'none',
       conversationState: conversation?.state ?? 'none',
       problem: conversation?.problem ?? null,
+      leavingInSeconds: slot?.failedLeaveAt ? Math.max(0, Math.ceil((slot.failedLeaveAt - Date.now()) / 1000)) : null,
       speakers: session?.activeSpeakers ?? [],
       latency: {
         p50: session?.metrics.percentile(50) ?? null,
@@ -184,47 +210,133 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   /** Leaves every channel and closes every conversation (graceful shutdown). */
   async shutdown(): Promise<void> {
     clearInterval(this.#idleTimer);
-    for (const [guildId] of this.#voice) await this.leave(guildId, 'shutting down');
-    await Promise.allSettled([...this.#conversations.values()].map((conversation) => conversation.close()));
-    this.#conversations.clear();
+    const slots = this.#guilds.all();
+    for (const slot of slots) this.#leaveNow(slot, 'shutting down');
+    await Promise.allSettled(slots.map((slot) => this.#dropConversation(slot)));
   }
 
+  #startVoice(slot: GuildSlot, channel: VoiceBasedChannel, conversation: GuildConversation, log: Logger): VoiceSession {
+    conversation.setMode('voice');
+    const { config, clock, encoderThread } = this.#options;
+    const session = new VoiceSession({ channel, conversation, config, clock, encoderThread, logger: log });
+    slot.voice = session;
+    this.#voiceSessionCount++;
+    this.emit('voiceSession', session);
+    session.once('destroyed', () => {
+      this.#voiceSessionCount--;
+      if (slot.voice !== session) return;
+      slot.voice = null;
+      slot.clearFailedLeave();
+      // Mentions may keep using the conversation in text (it closes when idle); a failed one goes.
+      const current = slot.conversation;
+      if (current?.usable) current.setMode('text');
+      else if (current) void this.#dropConversation(slot);
+      this.#guilds.release(slot);
+    });
+    return session;
+  }
+
+  #leaveNow(slot: GuildSlot, reason: string): string | null {
+    const session = slot.voice;
+    if (!session) return null;
+    const channelId = session.channelId;
+    session.stopReply({ kind: 'leave' });
+    session.destroy(reason);
+    return channelId;
+  }
+
+  /**
+   * The guild's usable conversation, started once however many callers ask at the same moment. A
+   * fresh one replaces a failed one, also in the voice session (a mention or /join recovers voice).
+   */
   async #conversationFor(guildId: string, mode: 'voice' | 'text'): Promise<GuildConversation> {
-    const existing = this.#conversations.get(guildId);
-    if (existing && existing.state !== 'failed' && existing.state !== 'closed') return existing;
-    const starting = this.#starting.get(guildId);
-    if (starting) return starting;
-    const start = async () => {
-      const settings = await this.#options.store.getSettings(guildId);
-      const conversation = new GuildConversation({
-        guildId,
-        config: this.#options.config,
-        store: this.#options.store,
-        settings,
-        ledger: this.ledger,
-        logger: this.#options.logger.child({ guildId }),
-        mode,
-      });
-      this.emit('conversation', conversation);
-      await conversation.start();
-      this.#conversations.set(guildId, conversation);
-      return conversation;
-    };
+    const slot = this.#guilds.get(guildId);
+    if (slot.conversation?.usable) return slot.conversation;
     // Registered before the first await, so a second caller waits for this start instead of making another.
-    const promise = start().finally(() => this.#starting.delete(guildId));
-    this.#starting.set(guildId, promise);
-    if (existing) void existing.close();
-    return promise;
+    slot.starting ??= this.#startConversation(slot, mode).finally(() => {
+      slot.starting = null;
+      this.#guilds.release(slot);
+    });
+    try {
+      return await slot.starting;
+    } catch (error) {
+      throw error instanceof JoinError ? error : new JoinError(`the AI model is unavailable (${error instanceof Error ? error.message : String(error)}).`);
+    }
+  }
+
+  async #startConversation(slot: GuildSlot, mode: 'voice' | 'text'): Promise<GuildConversation> {
+    const { config, store, logger } = this.#options;
+    const settings = await store.getSettings(slot.guildId);
+    const conversation = new GuildConversation({
+      guildId: slot.guildId,
+      config,
+      store,
+      settings,
+      logger: logger.child({ guildId: slot.guildId }),
+      mode: slot.voice ? 'voice' : mode,
+    });
+    this.emit('conversation', conversation);
+    await conversation.start(); // a failed start closes the conversation: nothing of it lingers
+    const previous = slot.conversation;
+    slot.conversation = conversation;
+    conversation.on('failed', (reason) => this.#onConversationFailed(slot, conversation, reason));
+    if (slot.voice) {
+      conversation.setMode('voice');
+      slot.voice.useConversation(conversation);
+    }
+    slot.clearFailedLeave();
+    if (previous && previous !== conversation) void previous.close();
+    return conversation;
+  }
+
+  #onConversationFailed(slot: GuildSlot, conversation: GuildConversation, reason: string): void {
+    if (slot.conversation !== conversation) return;
+    const session = slot.voice;
+    if (!session) {
+      void this.#dropConversation(slot); // text only: the next mention starts a fresh one
+      return;
+    }
+    const leaveMs = this.#options.config.modelUnavailableLeaveMs;
+    const shortReason = reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason;
+    void this.#announce(
+      slot,
+      `I lost my connection to the AI model (${shortReason}), so I can't hear or answer in <#${session.channelId}> right now. ` +
+        `Use /join to try again; otherwise I'll leave the voice channel in ${Math.round(leaveMs / 1000)} s.`,
+    );
+    slot.armFailedLeave(leaveMs, () => {
+      void this.#guilds.exclusive(slot.guildId, async (current) => {
+        if (current.conversation !== conversation || !current.voice) return; // recovered or gone meanwhile
+        const left = this.#leaveNow(current, 'model unavailable');
+        this.#options.logger.warn({ guildId: current.guildId, channelId: left, reason }, 'left voice: the model conversation stayed failed');
+        if (left) void this.#announce(current, `Left <#${left}>: the AI model is still unavailable. Use /join when it's back.`);
+      });
+    });
+  }
+
+  async #announce(slot: GuildSlot, content: string): Promise<void> {
+    try {
+      await slot.announce?.(content);
+    } catch (error) {
+      this.#options.logger.warn({ guildId: slot.guildId, err: error instanceof Error ? error.message : String(error) }, 'could not post a notice in the channel');
+    }
+  }
+
+  async #dropConversation(slot: GuildSlot): Promise<void> {
+    const conversation = slot.conversation;
+    slot.conversation = null;
+    slot.clearFailedLeave();
+    this.#guilds.release(slot);
+    await conversation?.close();
   }
 
   async #closeIdleTextConversations(): Promise<void> {
     const now = Date.now();
-    for (const [guildId, conversation] of this.#conversations) {
-      if (this.#voice.has(guildId)) continue;
+    for (const slot of this.#guilds.all()) {
+      const conversation = slot.conversation;
+      if (!conversation || slot.voice || slot.starting) continue;
       if (now - conversation.lastActivityAt < this.#options.config.textSessionIdleMs) continue;
-      if (conversation.client.activeResponseId) continue;
-      this.#conversations.delete(guildId);
-      await conversation.close();
+      if (conversation.realtime.activeResponseId) continue;
+      await this.#dropConversation(slot);
     }
   }
 }

@@ -14,6 +14,8 @@ export interface VoicePlaybackOptions {
    * of the item's first audio delta (both performance.now()): their difference is what playback adds.
    */
   onFirstPacket?(itemId: string, sentAtMs: number, firstDeltaAtMs: number): void;
+  /** Called when everything queued has been sent (trailing silence included) and playback goes idle. */
+  onIdle?(): void;
   /** Where frames are Opus-encoded (a stream of the bot's encoder thread; destroyed with the playback). */
   encoder: OpusEncodeStream;
 }
@@ -162,6 +164,7 @@ export class VoicePlayback {
     if (!this.#speaking && !this.isPlaying) {
       this.#unsubscribe?.(); // idle: leave the shared clock until the next reply
       this.#unsubscribe = undefined;
+      this.#options.onIdle?.();
     }
   }
 

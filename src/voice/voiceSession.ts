@@ -14,11 +14,13 @@ import type { Logger } from 'pino';
 import { SpeakerMixer, samplesToPcmBuffer, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
 import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
+import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
 import { BargeInGate } from './bargeInGate.ts';
 import { guardReceiver } from './receiverGuard.ts';
 import { labelName, type GuildConversation } from './guildConversation.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
+import { TurnTaking, type StopReason, type TurnState } from './turnTaking.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 
 /** Where a voice session stands. */
@@ -31,6 +33,8 @@ export interface VoiceSessionEvents {
   bargeIn: [{ itemId: string | null; playedMs: number | null; userId: string }];
   /** A voice turn was answered; latency from the end of speech to the first packet sent. */
   turn: [{ speakers: string[]; firstAudioAfterSpeechEndMs: number }];
+  /** The bot stopped talking before the end of a reply: barge-in, /leave, a replaced conversation. */
+  replyStopped: [{ reason: StopReason; itemId: string | null; playedMs: number | null }];
   /** A reply item started playing; `firstDeltaToPacketMs` is the delay playback added (pre-buffer, encoding). */
   replyStarted: [{ itemId: string; firstDeltaToPacketMs: number }];
   destroyed: [reason: string];
@@ -70,20 +74,18 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly #inputs: SpeakerInputs;
   readonly #playback: VoicePlayback;
   readonly #gate: BargeInGate;
-  readonly #interrupted = new Set<string>();
   readonly #unsubscribeTick: () => void;
-  readonly #detachConversation: () => void;
+  #conversation: GuildConversation;
+  /** Turn-taking with the current conversation (a new one when the conversation is replaced). */
+  #turns: TurnTaking;
+  #detachConversation: () => void;
   #channel: VoiceBasedChannel;
   #status: VoiceSessionStatus = 'connecting';
   #lastVoicedAt = -Infinity;
   #lastVoicedBy = new Map<string, number>();
-  /** Voice turn waiting for its first reply packet: when the speech ended and who spoke. */
-  #pendingTurn: { speechEndAt: number; speakers: string[]; responseId: string | null } | null = null;
-  #audioResponseId: string | null = null;
+  /** Voiced time heard (all speakers) since the last committed turn: how much a turn really said. */
+  #voicedSinceCommitMs = 0;
   #aloneTimer: NodeJS.Timeout | undefined;
-  lastBargeIn: { itemId: string | null; playedMs: number | null; at: number } | null = null;
-  /** Voice datagrams the receiver could not handle, dropped instead of crashing. */
-  droppedDatagrams = 0;
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -100,7 +102,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       selfMute: false,
     });
     guardReceiver(this.connection, (error) => {
-      this.droppedDatagrams++;
       this.#log.debug({ err: error instanceof Error ? error.message : String(error) }, 'malformed voice datagram dropped');
     });
     this.connection.on('stateChange', (previous, next) => this.#onConnectionState(previous, next));
@@ -110,7 +111,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       mixer: this.#mixer,
       shouldHear: (userId) => this.#isHuman(userId),
       onFrame: (userId, level) => this.#onSpeakerFrame(userId, level),
-      onPersistentDecryptFailure: (userId) => this.#onDeaf(userId),
+      onPersistentDecryptFailure: (userId) => this.#onPersistentDecryptFailure(userId),
       logger: this.#log,
     });
     this.#playback = new VoicePlayback({
@@ -119,11 +120,13 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       prebufferMs: options.config.playbackPrebufferMs,
       encoder: options.encoderThread.createStream(),
       onFirstPacket: (itemId, sentAt, firstDeltaAt) => this.#onFirstPacket(itemId, sentAt, firstDeltaAt),
+      onIdle: () => this.#turns.playbackIdle(),
     });
     // Input work runs after every session's output packet of this tick has been sent (setImmediate),
     // so feeding the model never delays what people hear.
     this.#unsubscribeTick = options.clock.subscribe(() => setImmediate(() => this.#onInputTick()));
-    this.#detachConversation = this.#attachConversation(options.conversation);
+    this.#conversation = options.conversation;
+    [this.#turns, this.#detachConversation] = this.#attachConversation(options.conversation);
     this.#checkAlone();
   }
 
@@ -153,6 +156,16 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return this.#mixer.stats();
   }
 
+  /** Where turn-taking stands (idle, thinking, speaking…). */
+  get turnState(): TurnState {
+    return this.#turns.state;
+  }
+
+  /** The conversation this session talks in. */
+  get conversation(): GuildConversation {
+    return this.#conversation;
+  }
+
   /** Decryption failures recovered by re-subscribing. */
   get decryptFailures(): number {
     return this.#inputs.decryptFailures;
@@ -170,9 +183,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Moves to another channel of the same guild. */
   async moveTo(channel: VoiceBasedChannel): Promise<void> {
-    this.#channel = channel;
     this.connection.rejoin({ channelId: channel.id, selfDeaf: false, selfMute: false });
     await entersState(this.connection, VoiceConnectionStatus.Ready, this.#options.readyTimeoutMs ?? 20_000);
+    // Recorded only once the move succeeded: a failed move leaves the session where it was.
+    this.#channel = channel;
     this.#checkAlone();
   }
 
@@ -186,19 +200,26 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#checkAlone();
   }
 
-  /** Stops talking at once: the barge-in path, also used by /leave. */
-  interrupt(userId: string): void {
-    const stopped = this.#playback.stop();
-    const client = this.#options.conversation.client;
-    const responseId = this.#audioResponseId;
-    if (responseId && client.activeResponseId === responseId) client.cancelResponse();
-    if (responseId) this.#interrupted.add(responseId);
-    this.#audioResponseId = null;
-    if (stopped && stopped.playedMs >= 0) client.truncate(stopped.itemId, Math.floor(stopped.playedMs));
-    this.lastBargeIn = { itemId: stopped?.itemId ?? null, playedMs: stopped?.playedMs ?? null, at: Date.now() };
-    this.#gate.reset();
-    this.#log.info({ userId, itemId: stopped?.itemId, playedMs: stopped?.playedMs }, 'barge-in: playback stopped');
-    this.emit('bargeIn', { itemId: stopped?.itemId ?? null, playedMs: stopped?.playedMs ?? null, userId });
+  /** Stops talking at once (the pending answer is cancelled, what was heard is kept): barge-in, /leave. */
+  stopReply(reason: StopReason): void {
+    this.#turns.stop(reason);
+  }
+
+  /** Asks the model to speak now, outside a user turn (see {@link TurnTaking.requestReply}); returns the request. */
+  requestReply(): ResponseHandle {
+    return this.#turns.requestReply();
+  }
+
+  /**
+   * Talks in another conversation from now on (the guild's previous one failed and a fresh one
+   * replaced it): any answer in progress is dropped and turn-taking starts afresh.
+   */
+  useConversation(conversation: GuildConversation): void {
+    if (conversation === this.#conversation) return;
+    this.#turns.stop({ kind: 'conversationChanged' });
+    this.#detachConversation();
+    this.#conversation = conversation;
+    [this.#turns, this.#detachConversation] = this.#attachConversation(conversation);
   }
 
   /** Leaves the channel and releases everything. Safe to call twice. */
@@ -215,33 +236,40 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.emit('destroyed', reason);
   }
 
-  #attachConversation(conversation: GuildConversation): () => void {
-    const client = conversation.client;
-    const onCommitted = ({ contributors }: { contributors: string[] }) => this.#onTurnCommitted(contributors);
-    const onAudio = ({ responseId, itemId, pcm }: { responseId: string; itemId: string; pcm: Buffer }) => {
-      if (this.#interrupted.has(responseId)) return; // stale audio of an interrupted reply never plays
-      this.#audioResponseId = responseId;
-      this.#playback.push(itemId, pcm);
+  /** Turn-taking on `conversation`'s realtime client, fed by its events; returns it and how to detach. */
+  #attachConversation(conversation: GuildConversation): [TurnTaking, () => void] {
+    const client = conversation.realtime;
+    const turns = new TurnTaking(
+      { model: client, playback: this.#playback, logger: this.#log, answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs },
+      (names) => `[${names.length > 1 ? 'speakers' : 'speaker'}: ${names.map(labelName).join(', ')}]`,
+    );
+    turns.on('bargeIn', (event) => {
+      this.#gate.reset();
+      this.emit('bargeIn', event);
+    });
+    turns.on('stopped', (event) => this.emit('replyStopped', event));
+    turns.on('answered', (turn) => {
+      this.metrics.record(turn.firstAudioAfterSpeechEndMs);
+      this.emit('turn', turn);
+    });
+    const listeners = {
+      speech_started: () => turns.speechStarted(),
+      speech_stopped: () => turns.speechStopped(),
+      input_committed: ({ contributors }: { contributors: string[] }) => {
+        const voicedMs = this.#voicedSinceCommitMs;
+        this.#voicedSinceCommitMs = 0;
+        turns.turnCommitted({ speechEndAt: this.#lastVoicedAt, speakers: [...new Set(contributors)].map((id) => this.#displayName(id)), voicedMs });
+      },
+      audio_delta: ({ responseId, itemId, pcm }: { responseId: string; itemId: string; pcm: Buffer }) => turns.audio(responseId, itemId, pcm),
+      audio_done: ({ responseId, itemId }: { responseId: string; itemId: string }) => turns.audioDone(responseId, itemId),
+      response_done: (result: ResponseResult) => turns.responseDone(result),
+    } as const;
+    for (const [name, listener] of Object.entries(listeners)) client.on(name as keyof typeof listeners, listener as never);
+    const detach = () => {
+      for (const [name, listener] of Object.entries(listeners)) client.off(name as keyof typeof listeners, listener as never);
+      turns.removeAllListeners();
     };
-    const onAudioDone = ({ itemId }: { itemId: string }) => this.#playback.endItem(itemId);
-    const onDone = ({ responseId, itemIds }: { responseId: string | null; itemIds: string[] }) => {
-      // A reply cut short (socket dropped, failed) never gets audio_done: end its items so what was
-      // received plays out and the next reply is not queued behind an item that never ends.
-      for (const itemId of itemIds) this.#playback.endItem(itemId);
-      if (responseId === null) return;
-      if (this.#audioResponseId === responseId) this.#audioResponseId = null;
-      this.#interrupted.delete(responseId);
-    };
-    client.on('input_committed', onCommitted);
-    client.on('audio_delta', onAudio);
-    client.on('audio_done', onAudioDone);
-    client.on('response_done', onDone);
-    return () => {
-      client.off('input_committed', onCommitted);
-      client.off('audio_delta', onAudio);
-      client.off('audio_done', onAudioDone);
-      client.off('response_done', onDone);
-    };
+    return [turns, detach];
   }
 
   #onInputTick(): void {
@@ -250,42 +278,27 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const frame = this.#mixer.pull(now);
     // Only stream while someone is (or just was) talking: silence between turns costs nothing.
     if (now - this.#lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;
-    if (this.#options.conversation.state !== 'ready') return;
-    this.#options.conversation.client.appendAudio(samplesToPcmBuffer(frame.pcm), frame.contributors);
+    if (this.#conversation.state !== 'ready') return;
+    this.#conversation.realtime.appendAudio(samplesToPcmBuffer(frame.pcm), frame.contributors);
   }
 
   #onSpeakerFrame(userId: string, level: number): void {
     const now = performance.now();
     if (level >= VOICED_DBFS) {
+      this.#voicedSinceCommitMs += FRAME_MS;
       this.#lastVoicedAt = now;
       this.#lastVoicedBy.set(userId, now);
     }
-    if (this.#gate.observe(userId, level, FRAME_MS, now) && (this.#playback.isPlaying || this.#audioResponseId !== null)) {
-      this.interrupt(userId);
-    }
-  }
-
-  #onTurnCommitted(contributorIds: string[]): void {
-    // A short sound while the bot talks (cough, "uh-huh") is not a turn to answer: the gate let it pass.
-    if (this.#playback.isPlaying || this.#audioResponseId !== null) return;
-    const speakers = [...new Set(contributorIds)].map((id) => this.#displayName(id));
-    const client = this.#options.conversation.client;
-    if (speakers.length > 0) client.addContextNote(`[${speakers.length > 1 ? 'speakers' : 'speaker'}: ${speakers.map(labelName).join(', ')}]`);
-    const handle = client.createResponse({ modalities: ['audio'] });
-    this.#pendingTurn = { speechEndAt: this.#lastVoicedAt, speakers, responseId: handle.responseId };
+    // Talking over the bot interrupts it whether it is already speaking or still thinking.
+    if (this.#gate.observe(userId, level, FRAME_MS, now)) this.#turns.talkedOver(userId);
   }
 
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
     this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
-    const turn = this.#pendingTurn;
-    if (!turn) return;
-    this.#pendingTurn = null;
-    const latency = sentAt - turn.speechEndAt;
-    this.metrics.record(latency);
-    this.emit('turn', { speakers: turn.speakers, firstAudioAfterSpeechEndMs: latency });
+    this.#turns.firstPacket(sentAt);
   }
 
-  #onDeaf(userId: string): void {
+  #onPersistentDecryptFailure(userId: string): void {
     this.#log.warn({ userId }, 'receive keeps failing to decrypt; rejoining the channel');
     if (this.#status === 'ready') this.connection.rejoin();
   }

@@ -112,9 +112,11 @@ describe('voice conversation', () => {
     const endedAt = Math.max(...results.map((result) => result.endedAt));
     const reply = await waitForReply(carol, endedAt);
     assert.ok(reply.ms >= REPLY_MS - 100, `heard ${reply.ms} ms`);
+    // Usually one label for the turn; if the server found a pause mid-way, the part before it was
+    // labelled on its own (and its answer cancelled as they went on talking): the last names both.
     const notes = notesSince(stack, since);
-    assert.equal(notes.length, 1, JSON.stringify(notes));
-    assert.match(notes[0]!, /^\[speakers: (Alice, Bob|Bob, Alice)\]$/);
+    assert.ok(notes.length >= 1 && notes.every((note) => /^\[speakers?: (Alice|Bob|Alice, Bob|Bob, Alice)\]$/.test(note)), JSON.stringify(notes));
+    assert.match(notes.at(-1)!, /^\[speakers: (Alice, Bob|Bob, Alice)\]$/);
     const text = lastAssistantText(stack);
     assert.match(text, /Hello (Alice, Bob|Bob, Alice)\. I heard \d\.\d seconds/);
     // Mixed, not queued one after the other: the model heard about one utterance's length
@@ -200,7 +202,7 @@ describe('voice conversation', () => {
       const { endedAt } = await member('Bob').speak(utterance(0.8, 14));
       await carol.waitForAudio({ minMs: 1_000, timeoutMs: 20_000, after: endedAt });
       const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId)!;
-      await eventually(() => conversation.client.activeResponseId === null, 'the response to be done on the server');
+      await eventually(() => conversation.realtime.activeResponseId === null, 'the response to be done on the server');
       const since = Date.now();
       const bargeIn = nextBargeIn(session);
       const interruption = member('Alice').speak(utterance(1.2, 15));

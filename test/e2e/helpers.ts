@@ -48,7 +48,7 @@ export function voiceSession(stack: LocalStack): VoiceSession {
 /** Text of the last assistant item in the guild conversation's history. */
 export function lastAssistantText(stack: LocalStack): string {
   const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
-  return conversation?.client.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
+  return conversation?.realtime.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
 }
 
 /** Runs /join as `member` and waits until the bot says it joined (and is ready in the channel). */
@@ -89,6 +89,17 @@ export function nextBargeIn(session: VoiceSession, timeoutMs = 10_000): Promise<
     session.once('bargeIn', (event) => {
       clearTimeout(timer);
       resolve({ ...event, at: performance.now() });
+    });
+  });
+}
+
+/** Resolves when the session next stops a reply for any reason (barge-in, /leave…), with the time it did. */
+export function nextReplyStop(session: VoiceSession, timeoutMs = 10_000): Promise<{ reason: string; itemId: string | null; playedMs: number | null; at: number }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the bot did not stop talking')), timeoutMs);
+    session.once('replyStopped', (event) => {
+      clearTimeout(timer);
+      resolve({ reason: event.reason.kind, itemId: event.itemId, playedMs: event.playedMs, at: performance.now() });
     });
   });
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { FRAME_MS } from '../../src/audio/format.ts';
-import { assertNoPings, command, eventually, joinBot, lastAssistantText, nextBargeIn, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+import { assertNoPings, command, eventually, joinBot, lastAssistantText, nextBargeIn, nextReplyStop, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 describe('voice lifecycle', () => {
   let stack: LocalStack;
@@ -100,9 +100,15 @@ describe('voice lifecycle', () => {
     try {
       const { endedAt } = await member('Alice').speak(utterance(0.8, 5));
       await carol.waitForAudio({ minMs: 300, timeoutMs: 20_000, after: endedAt });
-      const stopped = nextBargeIn(voiceSession(stack)); // /leave stops playback through the interrupt path
+      const session = voiceSession(stack);
+      let bargeIns = 0;
+      session.on('bargeIn', () => bargeIns++);
+      const stopped = nextReplyStop(session);
       const record = await member('Alice').runCommand('leave');
-      const stoppedAt = (await stopped).at;
+      const stop = await stopped;
+      assert.equal(stop.reason, 'leave');
+      assert.equal(bargeIns, 0, '/leave is not counted as a barge-in');
+      const stoppedAt = stop.at;
       await record.waitForContent();
       await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
       await sleep(500);

@@ -57,7 +57,7 @@ describe('mentions', () => {
     await message.waitForReply((candidate) => candidate.content.startsWith('Reply'), 15_000);
     const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId)!;
     const full = await eventually(() => {
-      const text = conversation.client.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
+      const text = conversation.realtime.history.filter((entry) => entry.role === 'assistant').at(-1)?.text ?? '';
       return text.length > 4_000 ? text : undefined;
     }, 'the whole answer');
     const messages = await eventually(() => {
@@ -159,7 +159,7 @@ describe('mentions', () => {
     assert.equal(realtime.openSessions().length, 1);
     const { endedAt } = await member('Alice').speak(utterance(0.8, 2));
     await waitForReply(member('Carol'), endedAt);
-    assert.match(stack.bot.context.sessions.conversation(discord.guildId)!.client.history.filter((entry) => entry.role === 'assistant').at(-1)!.text, /Hello Alice\. I heard/);
+    assert.match(stack.bot.context.sessions.conversation(discord.guildId)!.realtime.history.filter((entry) => entry.role === 'assistant').at(-1)!.text, /Hello Alice\. I heard/);
     await member('Alice').runCommand('leave');
     await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
   });

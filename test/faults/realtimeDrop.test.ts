@@ -29,7 +29,7 @@ test('50 drops of the realtime socket mid-reply: reconnects, keeps history and v
   assert.ok((await voiceTurn(alice, carol, 1)) >= 300);
   await waitForPlaybackIdle(s.voice);
 
-  const client = s.conversation().client;
+  const client = s.conversation().realtime;
   const listeners = () => Object.fromEntries(WATCHED_EVENTS.map((name) => [name, client.listenerCount(name)]));
   const listenersBefore = listeners();
   let heapBaseline = 0;
@@ -38,7 +38,7 @@ test('50 drops of the realtime socket mid-reply: reconnects, keeps history and v
   for (let i = 0; i < 50; i++) {
     client.addUserText(`remember fact ${i}: the code word is word${i}`, { name: 'Alice' });
     const heardBefore = carol.heardMs();
-    const handle = client.createResponse({ modalities: ['audio'] });
+    const handle = s.voice().requestReply(); // a spoken reply, through the session's turn-taking
     await once(client, 'audio_delta');
     const reconnected = once(client, 'reconnected');
     realtime.injectFault({ dropAfterEvents: 3 }); // mid-reply: ~20 deltas remain

@@ -30,7 +30,7 @@ describe('session rotation at the time limit', () => {
 
   test('rotates repeatedly between turns, keeps talking and keeps the history', async () => {
     const realtime = s.stack.realtime!;
-    const client = s.conversation().client;
+    const client = s.conversation().realtime;
     let rotations = 0;
     client.on('rotated', () => rotations++);
     for (let i = 0; i < 4; i++) {
@@ -63,7 +63,7 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
     realtime.injectFault({
       failNext: { eventType: 'response.create', error: { type: 'tokens', code: 'rate_limit_exceeded', message: 'Rate limit reached for gpt-realtime. Please try again in 2.5s.' } },
     });
-    const limited = once(s.conversation().client, 'rate_limited');
+    const limited = once(s.conversation().realtime, 'rate_limited');
     const { endedAt } = await s.alice.speak(utterance(0.8, 301));
     const [info] = (await limited) as [{ retryAfterMs: number }];
     assert.equal(info.retryAfterMs, 2_500);
@@ -80,7 +80,7 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
   test('a rate_limit_exceeded error event: responses pause, then the next turn is answered', async () => {
     const realtime = s.stack.realtime!;
     realtime.injectFault({ error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached. Please try again in 1500ms.' } });
-    await once(s.conversation().client, 'rate_limited');
+    await once(s.conversation().realtime, 'rate_limited');
     assert.match(await statusLine(s), /rate limited by the model service, retrying in 2 s/);
     assert.ok((await voiceTurn(s.alice, s.carol, 302)) >= 300);
     await waitForPlaybackIdle(s.voice);
@@ -99,7 +99,7 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
     const realtime = s.stack.realtime!;
     const before = realtime.sessions.length;
     // (events.once would reject on the 'error' event the expiry also emits)
-    const reconnected = new Promise<void>((resolve) => s.conversation().client.once('reconnected', () => resolve()));
+    const reconnected = new Promise<void>((resolve) => s.conversation().realtime.once('reconnected', () => resolve()));
     realtime.injectFault({ error: { type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' } });
     await reconnected;
     assert.equal(realtime.sessions.length, before + 1);
@@ -109,7 +109,7 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
 
   test('the socket drops and the first reconnects are refused (503): /status shows reconnecting, then it recovers', async () => {
     const realtime = s.stack.realtime!;
-    const client = s.conversation().client;
+    const client = s.conversation().realtime;
     realtime.injectFault({ refuseUpgrades: { count: 2, status: 503 } });
     const attempts: number[] = [];
     const onReconnecting = ({ attempt }: { attempt: number }) => attempts.push(attempt);

@@ -78,7 +78,7 @@ test('a mention flood from several users: the per-user limit holds, bounded mess
   // Let the admitted answers stream and every notice go out.
   await eventually(() => {
     const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
-    return conversation !== undefined && conversation.client.activeResponseId === null && conversation.client.queuedResponses === 0;
+    return conversation !== undefined && conversation.realtime.activeResponseId === null && conversation.realtime.queuedResponses === 0;
   }, 'the admitted mentions to be answered', 60_000);
   await sleep(1_500);
   const posts = stack.discord.recorded.messages.filter((entry) => entry.method === 'POST').length - messagesBefore;

@@ -50,7 +50,7 @@ function validButWrong(i: number): string {
 test('10,000 malformed realtime events: no crash, the conversation stays up, replies still arrive', async () => {
   const realtime = s.stack.realtime!;
   const session = realtime.openSessions().at(-1)!;
-  const client = s.conversation().client;
+  const client = s.conversation().realtime;
   const errors: string[] = [];
   const onError = (error: Error) => errors.push(error.message.slice(0, 80));
   client.on('error', onError);

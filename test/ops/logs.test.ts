@@ -92,7 +92,7 @@ describe('logs over the demo scenario at LOG_LEVEL=debug', () => {
     const set = await owner.runCommand('instructions', { text: PIRATE }, 'set');
     await set.waitForContent(10_000);
     const conversation = stack.bot.context.sessions.conversation(guildId)!;
-    transcripts = conversation.client.history.map((entry) => entry.text ?? '').filter((text) => text.length >= 12);
+    transcripts = conversation.realtime.history.map((entry) => entry.text ?? '').filter((text) => text.length >= 12);
     // Leave.
     const leave = await alice.runCommand('leave');
     await leave.waitForContent(10_000);
@@ -107,7 +107,7 @@ describe('logs over the demo scenario at LOG_LEVEL=debug', () => {
 
   test('the scenario logged at debug (the check below has something to look at)', () => {
     assert.ok(lines.some((line) => (line.level as number) < INFO), 'debug lines were written');
-    for (const msg of ['joined voice channel', 'barge-in: playback stopped', 'left voice channel']) {
+    for (const msg of ['joined voice channel', 'reply stopped', 'left voice channel']) {
       assert.ok(lines.some((line) => line.msg === msg), `logged "${msg}"`);
     }
     assert.ok(transcripts.length >= 3, 'the conversation had transcripts to look for');

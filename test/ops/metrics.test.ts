@@ -169,7 +169,7 @@ describe('metrics never disturb the bot', () => {
     const metrics = new BotMetrics({ client, sessions, model: 'gpt-realtime', processMetrics: false });
     try {
       const realtime = new EventEmitter();
-      const conversation = { client: realtime, state: 'ready' };
+      const conversation = Object.assign(new EventEmitter(), { realtime, state: 'ready' });
       sessions.emit('conversation', conversation as unknown as GuildConversation);
       const usage = { inputTextTokens: Number.NaN, inputAudioTokens: Number.POSITIVE_INFINITY, cachedTextTokens: -5, cachedAudioTokens: 0, outputTextTokens: 7, outputAudioTokens: 1e308 };
       assert.doesNotThrow(() => realtime.emit('response_done', { status: 'completed', usage }));

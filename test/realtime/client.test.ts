@@ -181,4 +181,20 @@ describe('realtime client construction', () => {
     await assert.rejects(client.connect(), /state closed/);
     await sim.close();
   });
+
+  it('settles a response requested after close at once, as failed with reason client_closed', async () => {
+    const sim = await startSim();
+    const client = makeClient(sim, 'ga');
+    await client.connect();
+    const queued = client.createResponse({ modalities: ['text'] });
+    await client.close();
+    assert.equal(queued.settled, true, 'a request pending at close settles with the close');
+    for (const late of [client.createResponse({ modalities: ['text'] }), client.createOutOfBandResponse({ input: [{ role: 'user', text: 'hi' }] })]) {
+      assert.equal(late.settled, true, 'settled synchronously, not left waiting for a session');
+      const result = await late.done;
+      assert.equal(result.status, 'failed');
+      assert.equal(result.reason, 'client_closed');
+    }
+    await sim.close();
+  });
 });

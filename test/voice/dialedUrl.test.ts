@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { connect, type NetConnectOpts } from 'node:net';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { UsageLedger } from '../../src/realtime/index.ts';
 import { createStore, defaultSettings, type BotStore } from '../../src/store/index.ts';
 import { GuildConversation } from '../../src/voice/guildConversation.ts';
 import { startRealtimeSimulator, type RealtimeSimulator } from '../../sim/realtime/index.ts';
@@ -43,7 +42,6 @@ async function dial(env: Record<string, string>): Promise<Dial> {
     config,
     store,
     settings: defaultSettings(),
-    ledger: new UsageLedger(),
     logger: silentLogger,
     mode: 'text',
     // Whatever the host (api.openai.com…), the TCP connection goes to the simulator (plain TCP even

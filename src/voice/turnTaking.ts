@@ -1,0 +1,287 @@
+/**
+ * Turn-taking in a voice channel: when the bot asks the model for an answer, what it plays, and when
+ * it stops. One owner for the pending request, the reply being played and the rules, as an explicit
+ * state machine:
+ *
+ *   idle ─speech─► userSpeaking ─turn committed─► thinking{request} ─first audio─► speaking{request, item}
+ *     ▲                                              │  ▲ turn committed: cancel, ask once for all   │
+ *     │                                              │  └───────────────────────────────────────────┤ (reply done and played out → idle)
+ *     │                                 talked over: │                                               │ talked over:
+ *     │                                              ▼                                               ▼
+ *     └──────── cancelled response done ──── interrupted{cancelled} ◄──────── stop, cancel, truncate ┘
+ *
+ * The rules:
+ * - A finished turn while the model is still thinking cancels the pending response and asks once for
+ *   the whole turn: the bot never plays two answers to one turn.
+ * - Talking over the bot counts as barge-in while it is thinking exactly as while it is speaking.
+ * - A turn finished while the bot speaks without interrupting it (too short or quiet for the barge-in
+ *   gate) is answered after the reply when it lasted at least `answerAfterReplyMinMs`; shorter ones
+ *   (a cough, "uh-huh") stay in the conversation as context. Nothing someone said is dropped silently.
+ * - Audio of any response but the current request's never plays (a cancelled or stale reply).
+ * - What was heard of an interrupted reply is counted once, in whole milliseconds, here.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { CreateResponseOptions, ResponseHandle, ResponseResult } from '../realtime/index.ts';
+
+/** A finished user turn waiting for (or getting) its answer. */
+export interface PendingTurn {
+  /** When the last voiced frame of the turn arrived (performance.now()), for the latency figure. */
+  speechEndAt: number;
+  /** Display names of who spoke in it. */
+  speakers: string[];
+  /** Voiced time heard in it (all speakers, measured by the bot from the frames it received). */
+  voicedMs: number;
+}
+
+/** Where turn-taking stands. */
+export type TurnState =
+  | { status: 'idle' }
+  | { status: 'userSpeaking' }
+  | { status: 'thinking'; request: ResponseHandle; turn: PendingTurn }
+  | { status: 'speaking'; request: ResponseHandle; itemId: string; turn: PendingTurn | null; replyDone: boolean }
+  | { status: 'interrupted'; cancelled: ResponseHandle };
+
+/** Why the bot stopped talking. */
+export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' };
+
+/** The model side: the conversation's realtime client. */
+export interface TurnModel {
+  addContextNote(text: string): void;
+  createResponse(options: CreateResponseOptions): ResponseHandle;
+  truncate(itemId: string, audioEndMs: number): void;
+}
+
+/** The playback side. */
+export interface TurnPlayback {
+  readonly isPlaying: boolean;
+  push(itemId: string, pcm24kMono: Buffer): void;
+  endItem(itemId: string): void;
+  /** Drops everything queued; returns the item being heard and how much of it was sent. */
+  stop(): { itemId: string; playedMs: number } | null;
+}
+
+/** Events of {@link TurnTaking}. */
+export interface TurnTakingEvents {
+  stateChange: [previous: TurnState, next: TurnState];
+  /** Someone talked over the bot; `playedMs` is what the interrupted item was truncated to (null: nothing had played). */
+  bargeIn: [{ itemId: string | null; playedMs: number | null; userId: string }];
+  /** The first packet of the answer to a turn left: latency from the end of speech. */
+  answered: [{ speakers: string[]; firstAudioAfterSpeechEndMs: number }];
+  /** The bot stopped an answer (any reason: barge-in, /leave…); `playedMs` as for `bargeIn`. */
+  stopped: [{ reason: StopReason; itemId: string | null; playedMs: number | null }];
+}
+
+/** Options of {@link TurnTaking}. */
+export interface TurnTakingOptions {
+  model: TurnModel;
+  playback: TurnPlayback;
+  logger: Logger;
+  /** A turn finished during a reply, and that lasted at least this long, is answered after the reply. */
+  answerAfterReplyMinMs: number;
+}
+
+/** How a speaker label names the people of a turn (brackets cannot close it early: see labelName). */
+export type SpeakerLabel = (names: string[]) => string;
+
+/** The turn-taking state machine of one voice session. */
+export class TurnTaking extends EventEmitter<TurnTakingEvents> {
+  readonly #options: TurnTakingOptions;
+  readonly #label: SpeakerLabel;
+  #state: TurnState = { status: 'idle' };
+  /** A long enough turn finished while the bot was speaking: answered when the reply is over. */
+  #heardDuringReply: PendingTurn | null = null;
+  /** The speaker label last added, until the bot answers: a turn resumed by the same people is not labelled again. */
+  #lastLabel: string | null = null;
+
+  constructor(options: TurnTakingOptions, label: SpeakerLabel) {
+    super();
+    this.#options = options;
+    this.#label = label;
+  }
+
+  /** The current state. */
+  get state(): TurnState {
+    return this.#state;
+  }
+
+  /** Whether the bot has an answer in progress (asked for, or playing): talking over it interrupts it. */
+  get busy(): boolean {
+    return this.#state.status === 'thinking' || this.#state.status === 'speaking';
+  }
+
+  /** The server heard speech start. */
+  speechStarted(): void {
+    if (this.#state.status === 'idle') this.#set({ status: 'userSpeaking' });
+  }
+
+  /** The server heard speech stop (a commit normally follows). */
+  speechStopped(): void {
+    if (this.#state.status === 'userSpeaking') this.#set({ status: 'idle' });
+  }
+
+  /**
+   * A user turn was committed (the server's VAD found its end). Asks for an answer, or — while the
+   * model is still thinking about the previous part — cancels that request and asks once for all of it.
+   */
+  turnCommitted(turn: PendingTurn): void {
+    const state = this.#state;
+    switch (state.status) {
+      case 'idle':
+      case 'userSpeaking':
+      case 'interrupted':
+        this.#ask(turn);
+        return;
+      case 'thinking': {
+        // The person went on after a pause: the answer being prepared covers only the first part.
+        // The new request is made first, so the state never passes through idle; then the old one goes.
+        const speakers = [...new Set([...state.turn.speakers, ...turn.speakers])];
+        this.#options.logger.debug({ speakers: speakers.length }, 'turn continued while the model was thinking: asking once for the whole turn');
+        this.#ask({ speechEndAt: turn.speechEndAt, speakers, voicedMs: state.turn.voicedMs + turn.voicedMs }, turn.speakers);
+        state.request.cancel();
+        return;
+      }
+      case 'speaking':
+        // Not loud or long enough to interrupt (the gate let it pass). A real sentence is answered
+        // after the reply; a cough or "uh-huh" stays in the conversation as context.
+        if (turn.voicedMs >= this.#options.answerAfterReplyMinMs) {
+          const earlier = this.#heardDuringReply;
+          this.#heardDuringReply = {
+            speechEndAt: turn.speechEndAt,
+            speakers: [...new Set([...(earlier?.speakers ?? []), ...turn.speakers])],
+            voicedMs: (earlier?.voicedMs ?? 0) + turn.voicedMs,
+          };
+        } else {
+          this.#options.logger.debug({ voicedMs: turn.voicedMs }, 'short sound while the bot was speaking kept as context, not answered');
+        }
+        return;
+    }
+  }
+
+  /**
+   * Asks the model to speak now, outside a user turn (what it says comes from the conversation: a
+   * greeting, a tool's result, a text added just before). An answer in progress is stopped first:
+   * every spoken reply goes through here or {@link turnCommitted}, so there is only ever one.
+   */
+  requestReply(): ResponseHandle {
+    this.stop({ kind: 'replaced' });
+    this.#heardDuringReply = null;
+    // No speech ended this turn: no latency is reported for it.
+    return this.#ask({ speechEndAt: Number.NaN, speakers: [], voicedMs: 0 }, []);
+  }
+
+  /** Someone is talking over the bot (the barge-in gate opened): stops the answer if there is one. */
+  talkedOver(userId: string): boolean {
+    if (!this.busy) return false;
+    this.stop({ kind: 'bargeIn', userId });
+    return true;
+  }
+
+  /** Stops any answer now: the pending request is cancelled, playback emptied, the item truncated to what was heard. */
+  stop(reason: StopReason): void {
+    const state = this.#state;
+    if (state.status !== 'thinking' && state.status !== 'speaking') return;
+    const { request } = state;
+    const stopped = this.#options.playback.stop();
+    // The one place the played time is rounded: the truncation and the event use the same number.
+    const playedMs = stopped ? Math.floor(stopped.playedMs) : null;
+    this.#heardDuringReply = null;
+    // The state moves first: cancelling a request still queued settles it (response_done) at once.
+    this.#set({ status: 'interrupted', cancelled: request });
+    request.cancel();
+    if (stopped && playedMs !== null) this.#options.model.truncate(stopped.itemId, playedMs);
+    if (request.settled) this.#leaveInterrupted(request);
+    this.#options.logger.info({ reason: reason.kind, itemId: stopped?.itemId, playedMs }, 'reply stopped');
+    this.emit('stopped', { reason, itemId: stopped?.itemId ?? null, playedMs });
+    if (reason.kind === 'bargeIn') this.emit('bargeIn', { itemId: stopped?.itemId ?? null, playedMs, userId: reason.userId });
+  }
+
+  /** Reply audio arrived. Plays it only if it belongs to the current request. */
+  audio(responseId: string, itemId: string, pcm: Buffer): void {
+    const state = this.#state;
+    if ((state.status !== 'thinking' && state.status !== 'speaking') || state.request.responseId !== responseId) return;
+    if (state.status === 'thinking') {
+      this.#lastLabel = null; // the bot answers: whoever speaks next is labelled again
+      this.#set({ status: 'speaking', request: state.request, itemId, turn: state.turn, replyDone: false });
+    }
+    else if (state.itemId !== itemId) this.#set({ ...state, itemId });
+    this.#options.playback.push(itemId, pcm);
+  }
+
+  /** An item of a response has all its audio. */
+  audioDone(responseId: string, itemId: string): void {
+    const state = this.#state;
+    if (state.status === 'speaking' && state.request.responseId === responseId) this.#options.playback.endItem(itemId);
+  }
+
+  /** A response finished (any status): the current request's end, or a cancelled one's. */
+  responseDone(result: ResponseResult): void {
+    const state = this.#state;
+    // Which response ended is told by the handles (a response that never started has no id).
+    if (state.status === 'interrupted') {
+      if (state.cancelled.settled) this.#leaveInterrupted(state.cancelled);
+      return;
+    }
+    if (state.status === 'thinking' && state.request.settled) {
+      // No audio came (failed, cancelled by the service, or a text-only answer).
+      if (result.status !== 'completed') this.#options.logger.info({ status: result.status, reason: result.reason }, 'voice answer ended without audio');
+      this.#set({ status: 'idle' });
+      this.#answerHeardDuringReply();
+      return;
+    }
+    if (state.status === 'speaking' && state.request.settled && !state.replyDone) {
+      // A reply cut short (socket dropped, failed) never gets audio_done: end its items so what was
+      // received plays out and the next reply is not queued behind an item that never ends.
+      for (const itemId of result.itemIds) this.#options.playback.endItem(itemId);
+      this.#set({ ...state, replyDone: true });
+      if (!this.#options.playback.isPlaying) this.playbackIdle();
+    }
+  }
+
+  /** Playback has sent everything it had. The reply is over once the response is done too. */
+  playbackIdle(): void {
+    const state = this.#state;
+    if (state.status !== 'speaking' || !state.replyDone) return;
+    this.#set({ status: 'idle' });
+    this.#answerHeardDuringReply();
+  }
+
+  /** The first packet of a reply item left: the answered turn's latency, once per turn. */
+  firstPacket(sentAt: number): void {
+    const state = this.#state;
+    if (state.status !== 'speaking' || !state.turn) return;
+    const { turn } = state;
+    this.#set({ ...state, turn: null });
+    if (!Number.isFinite(turn.speechEndAt)) return; // asked for without a turn (requestReply)
+    this.emit('answered', { speakers: turn.speakers, firstAudioAfterSpeechEndMs: sentAt - turn.speechEndAt });
+  }
+
+  #ask(turn: PendingTurn, newSpeakers: string[] = turn.speakers): ResponseHandle {
+    const { model } = this.#options;
+    const label = newSpeakers.length > 0 ? this.#label(newSpeakers) : null;
+    if (label !== null && label !== this.#lastLabel) {
+      model.addContextNote(label);
+      this.#lastLabel = label;
+    }
+    const request = model.createResponse({ modalities: ['audio'] });
+    this.#set(request.settled ? { status: 'idle' } : { status: 'thinking', request, turn });
+    return request;
+  }
+
+  #leaveInterrupted(cancelled: ResponseHandle): void {
+    const state = this.#state;
+    if (state.status === 'interrupted' && state.cancelled === cancelled) this.#set({ status: 'idle' });
+  }
+
+  #answerHeardDuringReply(): void {
+    const turn = this.#heardDuringReply;
+    this.#heardDuringReply = null;
+    if (turn && this.#state.status === 'idle') this.#ask(turn, []);
+  }
+
+  #set(next: TurnState): void {
+    const previous = this.#state;
+    this.#state = next;
+    if (previous.status !== next.status) this.emit('stateChange', previous, next);
+  }
+}

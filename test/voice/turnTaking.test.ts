@@ -1,0 +1,282 @@
+/**
+ * The turn-taking state machine on its own, with a scripted model and playback: which requests it
+ * makes and cancels, what it plays, and the numbers it reports.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { silentLogger } from '../../src/log.ts';
+import { ResponseHandle, type CreateResponseOptions, type ResponseResult } from '../../src/realtime/index.ts';
+import { TurnTaking, type PendingTurn, type TurnModel, type TurnPlayback } from '../../src/voice/turnTaking.ts';
+
+/** A model that records what it is asked; each request is a real ResponseHandle the test settles. */
+class ScriptedModel implements TurnModel {
+  readonly notes: string[] = [];
+  readonly requests: ResponseHandle[] = [];
+  readonly truncations: { itemId: string; audioEndMs: number }[] = [];
+  readonly cancelled: ResponseHandle[] = [];
+  /** Called with the result of every settled request (wired to TurnTaking.responseDone, as the client's event). */
+  onDone: (result: ResponseResult) => void = () => {};
+
+  addContextNote(text: string): void {
+    this.notes.push(text);
+  }
+  createResponse(options: CreateResponseOptions): ResponseHandle {
+    const handle = new ResponseHandle({ ...options, outOfBand: false }, (h) => {
+      this.cancelled.push(h);
+      this.finish(h, 'cancelled');
+    });
+    this.requests.push(handle);
+    return handle;
+  }
+  truncate(itemId: string, audioEndMs: number): void {
+    this.truncations.push({ itemId, audioEndMs });
+  }
+  /** The server created the response (it has an id from now on). */
+  created(handle: ResponseHandle, id: string): void {
+    handle.responseId = id;
+  }
+  finish(handle: ResponseHandle, status: 'completed' | 'cancelled' | 'failed', itemIds: string[] = []): void {
+    if (handle.settled) return;
+    handle.itemIds.push(...itemIds.filter((id) => !handle.itemIds.includes(id)));
+    this.onDone(handle.finish(status, null));
+  }
+}
+
+class ScriptedPlayback implements TurnPlayback {
+  readonly pushed: { itemId: string; bytes: number }[] = [];
+  readonly ended: string[] = [];
+  stops = 0;
+  playing = false;
+  /** What stop() reports. */
+  nextStop: { itemId: string; playedMs: number } | null = null;
+
+  get isPlaying(): boolean {
+    return this.playing;
+  }
+  push(itemId: string, pcm: Buffer): void {
+    this.playing = true;
+    this.pushed.push({ itemId, bytes: pcm.length });
+  }
+  endItem(itemId: string): void {
+    this.ended.push(itemId);
+  }
+  stop(): { itemId: string; playedMs: number } | null {
+    this.stops++;
+    this.playing = false;
+    return this.nextStop;
+  }
+}
+
+function setup(answerAfterReplyMinMs = 500) {
+  const model = new ScriptedModel();
+  const playback = new ScriptedPlayback();
+  const turns = new TurnTaking({ model, playback, logger: silentLogger, answerAfterReplyMinMs }, (names) => `[speaker: ${names.join(', ')}]`);
+  model.onDone = (result) => turns.responseDone(result);
+  const events: { bargeIns: unknown[]; stopped: unknown[]; answered: unknown[] } = { bargeIns: [], stopped: [], answered: [] };
+  turns.on('bargeIn', (event) => events.bargeIns.push(event));
+  turns.on('stopped', (event) => events.stopped.push(event));
+  turns.on('answered', (event) => events.answered.push(event));
+  return { model, playback, turns, events };
+}
+
+const turn = (speakers: string[], voicedMs = 800, speechEndAt = 1_000): PendingTurn => ({ speakers, voicedMs, speechEndAt });
+const pcm = (ms: number) => Buffer.alloc(48 * ms);
+
+describe('TurnTaking', () => {
+  it('asks once per finished turn, labelled with its speakers, and plays the answer of that request', () => {
+    const { model, playback, turns } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    assert.equal(turns.state.status, 'thinking');
+    assert.deepEqual(model.notes, ['[speaker: Alice]']);
+    assert.equal(model.requests.length, 1);
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(100));
+    assert.equal(turns.state.status, 'speaking');
+    assert.deepEqual(playback.pushed, [{ itemId: 'item_1', bytes: 4_800 }]);
+  });
+
+  it('a turn finished while the model is still thinking cancels the pending answer and asks once for the whole turn', () => {
+    const { model, playback, turns } = setup();
+    turns.turnCommitted(turn(['Alice'], 800, 1_000));
+    const first = model.requests[0]!;
+    model.created(first, 'resp_1');
+    turns.turnCommitted(turn(['Bob'], 300, 2_000));
+    assert.equal(model.requests.length, 2, 'one more request, for the whole turn');
+    assert.deepEqual(model.cancelled, [first], 'the first answer is cancelled');
+    assert.deepEqual(model.notes, ['[speaker: Alice]', '[speaker: Bob]'], 'only the new speaker is labelled again');
+    const state = turns.state;
+    assert.equal(state.status, 'thinking');
+    assert.equal(state.status === 'thinking' && state.request, model.requests[1]);
+    assert.deepEqual(state.status === 'thinking' && state.turn, { speakers: ['Alice', 'Bob'], voicedMs: 1_100, speechEndAt: 2_000 });
+    // Audio of the cancelled answer that was already on its way never plays; the new one does.
+    turns.audio('resp_1', 'item_old', pcm(100));
+    assert.equal(playback.pushed.length, 0);
+    model.created(model.requests[1]!, 'resp_2');
+    turns.audio('resp_2', 'item_2', pcm(100));
+    assert.deepEqual(playback.pushed.map((p) => p.itemId), ['item_2']);
+  });
+
+  it('talking over the bot while it is thinking is a barge-in: the request is cancelled, nothing plays', () => {
+    const { model, playback, turns, events } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    assert.equal(turns.talkedOver('bob'), true);
+    assert.deepEqual(model.cancelled, [model.requests[0]]);
+    assert.deepEqual(events.bargeIns, [{ itemId: null, playedMs: null, userId: 'bob' }]);
+    assert.deepEqual(model.truncations, []);
+    assert.equal(turns.state.status, 'idle', 'the cancelled request is done');
+    turns.audio('resp_1', 'item_1', pcm(100));
+    assert.deepEqual(playback.pushed, []);
+  });
+
+  it('talking over the bot while it speaks truncates to the played time, rounded once, the same number in the event', () => {
+    const { model, playback, turns, events } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    const request = model.requests[0]!;
+    model.created(request, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(2_000));
+    playback.nextStop = { itemId: 'item_1', playedMs: 1_234.96 };
+    turns.talkedOver('carol');
+    assert.deepEqual(model.truncations, [{ itemId: 'item_1', audioEndMs: 1_234 }]);
+    assert.deepEqual(events.bargeIns, [{ itemId: 'item_1', playedMs: 1_234, userId: 'carol' }]);
+    assert.equal(playback.stops, 1);
+    assert.equal(turns.state.status, 'idle');
+    // Nothing to interrupt any more.
+    assert.equal(turns.talkedOver('carol'), false);
+    assert.equal(playback.stops, 1);
+  });
+
+  it('a turn resumed by the same speaker after an interruption is not labelled twice; after an answer it is', () => {
+    const { model, playback, turns } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    turns.talkedOver('alice'); // she went on talking while the model was thinking
+    turns.turnCommitted(turn(['Alice']));
+    assert.deepEqual(model.notes, ['[speaker: Alice]']);
+    assert.equal(model.requests.length, 2);
+    model.created(model.requests[1]!, 'resp_2');
+    turns.audio('resp_2', 'item_2', pcm(100));
+    model.finish(model.requests[1]!, 'completed', ['item_2']);
+    playback.playing = false;
+    turns.playbackIdle();
+    turns.turnCommitted(turn(['Alice']));
+    assert.deepEqual(model.notes, ['[speaker: Alice]', '[speaker: Alice]']);
+  });
+
+  it('requestReply() speaks now: an answer in progress is stopped first, and no turn latency is reported', () => {
+    const { model, playback, turns, events } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(1_000));
+    playback.nextStop = { itemId: 'item_1', playedMs: 200 };
+    const reply = turns.requestReply();
+    assert.equal(model.requests.length, 2);
+    assert.equal(reply, model.requests[1]);
+    assert.deepEqual(model.cancelled, [model.requests[0]]);
+    assert.deepEqual(events.stopped, [{ reason: { kind: 'replaced' }, itemId: 'item_1', playedMs: 200 }]);
+    model.created(reply, 'resp_2');
+    turns.audio('resp_2', 'item_2', pcm(100));
+    turns.firstPacket(5_000);
+    assert.deepEqual(events.answered, []);
+    assert.deepEqual(events.bargeIns, []);
+  });
+
+  it('talking while nobody waits for an answer does nothing', () => {
+    const { model, playback, turns, events } = setup();
+    assert.equal(turns.talkedOver('alice'), false);
+    turns.speechStarted();
+    assert.equal(turns.state.status, 'userSpeaking');
+    assert.equal(turns.talkedOver('alice'), false);
+    assert.equal(playback.stops, 0);
+    assert.deepEqual(model.requests, []);
+    assert.deepEqual(events.bargeIns, []);
+  });
+
+  it('a real sentence finished during the reply (too quiet to interrupt) is answered once the reply has played out', () => {
+    const { model, playback, turns } = setup(500);
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(1_000));
+    turns.turnCommitted(turn(['Bob'], 600));
+    assert.equal(model.requests.length, 1, 'not while the bot talks');
+    model.finish(model.requests[0]!, 'completed', ['item_1']);
+    assert.deepEqual(playback.ended, ['item_1']);
+    assert.equal(turns.state.status, 'speaking', 'still playing the end of the reply');
+    playback.playing = false;
+    turns.playbackIdle();
+    assert.equal(model.requests.length, 2, 'answered after the reply');
+    assert.equal(turns.state.status, 'thinking');
+    assert.deepEqual(model.notes, ['[speaker: Alice]'], 'its speaker label went with the turn when it was committed');
+  });
+
+  it('a cough during the reply is kept as context, not answered', () => {
+    const { model, playback, turns } = setup(500);
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(1_000));
+    turns.turnCommitted(turn(['Bob'], 499));
+    model.finish(model.requests[0]!, 'completed', ['item_1']);
+    playback.playing = false;
+    turns.playbackIdle();
+    assert.equal(model.requests.length, 1);
+    assert.equal(turns.state.status, 'idle');
+  });
+
+  it('an answer that ends without audio (failed, refused) leaves the bot idle and ready for the next turn', () => {
+    const { model, turns } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    model.finish(model.requests[0]!, 'failed');
+    assert.equal(turns.state.status, 'idle');
+    turns.turnCommitted(turn(['Alice']));
+    assert.equal(model.requests.length, 2);
+    assert.equal(turns.state.status, 'thinking');
+  });
+
+  it('a reply done on the server stays "speaking" until playback has played it out; playback running dry mid-reply does not end it', () => {
+    const { model, playback, turns } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(500));
+    playback.playing = false;
+    turns.playbackIdle(); // an underrun: the model is slower than real time
+    assert.equal(turns.state.status, 'speaking');
+    playback.playing = true;
+    model.finish(model.requests[0]!, 'completed', ['item_1']);
+    assert.equal(turns.state.status, 'speaking');
+    playback.playing = false;
+    turns.playbackIdle();
+    assert.equal(turns.state.status, 'idle');
+  });
+
+  it('reports the latency of the answered turn once, from the end of speech to the first packet', () => {
+    const { model, turns, events } = setup();
+    turns.turnCommitted(turn(['Alice'], 800, 1_000));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(100));
+    turns.firstPacket(1_420);
+    turns.firstPacket(1_440);
+    assert.deepEqual(events.answered, [{ speakers: ['Alice'], firstAudioAfterSpeechEndMs: 420 }]);
+  });
+
+  it('/leave stops the reply with its own reason: not a barge-in', () => {
+    const { model, playback, turns, events } = setup();
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(1_000));
+    playback.nextStop = { itemId: 'item_1', playedMs: 300 };
+    turns.stop({ kind: 'leave' });
+    assert.deepEqual(events.bargeIns, []);
+    assert.deepEqual(events.stopped, [{ reason: { kind: 'leave' }, itemId: 'item_1', playedMs: 300 }]);
+    assert.deepEqual(model.truncations, [{ itemId: 'item_1', audioEndMs: 300 }]);
+  });
+
+  it('a request the model refuses at once (closed conversation) leaves the bot idle, never waiting', () => {
+    const { model, turns } = setup();
+    model.createResponse = (options) => {
+      const handle = new ResponseHandle({ ...options, outOfBand: false }, () => {});
+      handle.finish('failed', null, 'client_closed');
+      return handle;
+    };
+    turns.turnCommitted(turn(['Alice']));
+    assert.equal(turns.state.status, 'idle');
+  });
+});
