@@ -5,6 +5,12 @@ import { replyPrivately } from './replies.ts';
 const formatMs = (ms: number | null) => (ms === null ? 'n/a' : `${Math.round(ms)} ms`);
 const formatUsd = (usd: number) => `$${usd < 0.01 && usd > 0 ? usd.toFixed(4) : usd.toFixed(2)}`;
 
+/** Input transcription, billed apart from the model and included in the cost. */
+const transcribed = ({ seconds, tokens }: { seconds: number; tokens: number }) => {
+  const parts = [...(seconds > 0 ? [`${seconds.toFixed(1)} s`] : []), ...(tokens > 0 ? [`${tokens} tokens`] : [])];
+  return parts.length > 0 ? ` + ${parts.join(', ')} of speech transcribed` : '';
+};
+
 const status: Command = {
   data: new SlashCommandBuilder().setName('status').setDescription('Show the voice session, latency and cost').setContexts(InteractionContextType.Guild).toJSON(),
 
@@ -19,8 +25,8 @@ const status: Command = {
       }`,
       `**Hearing:** ${report.speakers.length > 0 ? report.speakers.join(', ') : 'nobody right now'}`,
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
-      `**This session:** ${report.session.tokens} tokens, ~${formatUsd(report.session.costUsd)}`,
-      `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)}`,
+      `**This session:** ${report.session.tokens} tokens${transcribed(report.session.transcription)}, ~${formatUsd(report.session.costUsd)}`,
+      `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)} (transcription included)`,
     ];
     await replyPrivately(interaction, lines.join('\n'));
   },

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { readWavFile, writeWavFile, pcmBufferToSamples, samplesToPcmBuffer, WavFormatError } from '../src/audio/wav.ts';
 import { REALTIME_SAMPLE_RATE, realtimeMsToBytes } from '../src/audio/format.ts';
 import { ConfigError, loadConfig, type VoiceName } from '../src/config.ts';
-import { RealtimeClient, RealtimeError, estimateCost } from '../src/realtime/index.ts';
+import { RealtimeClient, RealtimeError } from '../src/realtime/index.ts';
 import { hostOf } from '../src/realtime/errors.ts';
 import { startRealtimeSimulator, type RealtimeSimulator } from '../sim/realtime/index.ts';
 import { silentLogger } from '../src/log.ts';
@@ -200,13 +200,13 @@ async function talkOnce(options: {
     timer = setTimeout(() => reject(new UsageError(`no complete reply within ${options.timeoutMs / 1000} s (--timeout)`)), options.timeoutMs);
   });
   try {
-    return await Promise.race([turn(client, pcm, outPath, model), timedOut]);
+    return await Promise.race([turn(client, pcm, outPath), timedOut]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function turn(client: RealtimeClient, pcm: Buffer, outPath: string, model: string): Promise<number> {
+async function turn(client: RealtimeClient, pcm: Buffer, outPath: string): Promise<number> {
   await client.connect();
   client.appendAudio(pcm);
   client.commitAudio();
@@ -227,7 +227,7 @@ async function turn(client: RealtimeClient, pcm: Buffer, outPath: string, model:
   if (u) {
     console.log(
       `usage: input text ${u.inputTextTokens} (cached ${u.cachedTextTokens}), input audio ${u.inputAudioTokens} (cached ${u.cachedAudioTokens}), ` +
-        `output text ${u.outputTextTokens}, output audio ${u.outputAudioTokens}; ≈ $${estimateCost(u, model).toFixed(5)} (${model})`,
+        `output text ${u.outputTextTokens}, output audio ${u.outputAudioTokens}; ≈ $${result.costUsd.toFixed(5)} (${client.model}; priced by the client)`,
     );
   }
   return 0;

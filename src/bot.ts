@@ -79,7 +79,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     logger.warn({ route: info.route, method: info.method, retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limited'),
   );
   // Process metrics (GC observer, event-loop monitor) cannot be switched off again: only when served.
-  const metrics = new BotMetrics({ client, sessions, model: config.realtime.model, processMetrics: config.metricsPort > 0 });
+  const metrics = new BotMetrics({ client, sessions, processMetrics: config.metricsPort > 0 });
 
   let metricsServer: MetricsServer | null = null;
   let stopped = false;

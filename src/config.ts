@@ -7,6 +7,13 @@ import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from './rea
 /** Voices the realtime models accept (GA adds marin and cedar; beta endpoints know the first eight). */
 export const SUPPORTED_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
 export type VoiceName = (typeof SUPPORTED_VOICES)[number];
+/** Voices only the GA dialect has: a beta-dialect endpoint may refuse them (reference "Session changes"). */
+export const GA_ONLY_VOICES: readonly VoiceName[] = ['marin', 'cedar'];
+
+/** The voices a dialect offers. */
+export function voicesFor(dialect: 'ga' | 'beta'): string[] {
+  return SUPPORTED_VOICES.filter((voice) => dialect === 'ga' || !GA_ONLY_VOICES.includes(voice));
+}
 
 export const DEFAULT_INSTRUCTIONS =
   'You are a friendly voice assistant in a Discord voice channel. Several people may talk to you; each of their ' +
@@ -209,6 +216,8 @@ export function loadConfig(
   const voice = (e.REALTIME_VOICE ?? 'alloy').toLowerCase();
   if (!(SUPPORTED_VOICES as readonly string[]).includes(voice)) {
     problems.push(`REALTIME_VOICE must be one of ${SUPPORTED_VOICES.join(', ')} (got "${e.REALTIME_VOICE}")`);
+  } else if (endpoint?.dialect === 'beta' && !voicesFor('beta').includes(voice)) {
+    problems.push(`REALTIME_VOICE ${voice} is GA-only; with the beta dialect use one of ${voicesFor('beta').join(', ')}`);
   }
   const logLevel = (e.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${e.LOG_LEVEL}")`);

@@ -8,7 +8,7 @@
  */
 import type { Client } from 'discord.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { estimateCost, type TokenUsage } from '../realtime/index.ts';
+import type { TokenUsage } from '../realtime/index.ts';
 import type { GuildConversation } from '../voice/guildConversation.ts';
 import type { SessionRegistry } from '../voice/sessionRegistry.ts';
 import type { VoiceSession } from '../voice/voiceSession.ts';
@@ -40,8 +40,6 @@ function addCount<T extends string>(counter: Counter<T>, value: number, labels?:
 export interface BotMetricsOptions {
   client: Client;
   sessions: SessionRegistry;
-  /** Model name, for the cost estimate. */
-  model: string;
   /** Also export prom-client's process metrics (CPU, memory, event loop lag, GC); default true. */
   processMetrics?: boolean;
 }
@@ -66,7 +64,7 @@ export class BotMetrics {
   readonly #detach: () => void;
 
   constructor(options: BotMetricsOptions) {
-    const { client, sessions, model } = options;
+    const { client, sessions } = options;
     const registers = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const playback = () => this.#collectPlayback();
@@ -140,7 +138,7 @@ export class BotMetrics {
       labelNames: ['kind'],
       registers,
     });
-    this.#cost = new Counter({ name: 'voicebot_cost_usd_total', help: 'Estimated cost of the realtime model usage, in US dollars.', registers });
+    this.#cost = new Counter({ name: 'voicebot_cost_usd_total', help: 'Estimated cost of the realtime model usage (responses and input transcription), in US dollars.', registers });
     this.#responses = new Counter({
       name: 'voicebot_responses_total',
       help: 'Realtime model responses finished, by status (completed, cancelled, incomplete, failed).',
@@ -181,8 +179,9 @@ export class BotMetrics {
         this.#responses.inc({ status: String(result.status) });
         if (!result.usage) return;
         for (const [kind, field] of TOKEN_KINDS) addCount(this.#tokens, result.usage[field], { kind });
-        addCount(this.#cost, estimateCost(result.usage, model));
+        addCount(this.#cost, result.costUsd); // priced once, by the realtime client
       });
+      realtime.on('transcription_usage', ({ costUsd }) => addCount(this.#cost, costUsd));
     };
     const onVoiceSession = (session: VoiceSession) => {
       voiceSessions.add(session);

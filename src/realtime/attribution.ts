@@ -22,6 +22,8 @@ export class InputAttribution {
   #bufferStartMs = 0;
   readonly #speechStarts = new Map<string, number>();
   readonly #turnContributors = new Map<string, string[]>();
+  /** Items already committed in this session (the last 1,024): the service commits an item once. */
+  readonly #committedIds = new Set<string>();
 
   /** Total ms appended in this session. */
   get appendedMs(): number {
@@ -65,6 +67,17 @@ export class InputAttribution {
     this.#turnContributors.set(itemId, labels);
     this.#bufferStartMs = Math.max(this.#bufferStartMs, audioEndMs);
     return labels;
+  }
+
+  /**
+   * Whether `itemId` is committed for the first time in this session (and records it). A repeated
+   * commit is a duplicated or forged event: answering it again would make the bot reply twice.
+   */
+  firstCommit(itemId: string): boolean {
+    if (this.#committedIds.has(itemId)) return false;
+    this.#committedIds.add(itemId);
+    if (this.#committedIds.size > 1024) this.#committedIds.delete(this.#committedIds.values().next().value!);
+    return true;
   }
 
   /** The input buffer was committed as an item: its contributors (VAD turn, or everything since the last commit). */

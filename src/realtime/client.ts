@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { realtimeBytesToMs } from '../audio/format.ts';
 import type { RealtimeClientOptions } from './clientOptions.ts';
 import type { RealtimeConnection } from './connection.ts';
-import { messageItem, sessionToWire, type WireEvent } from './dialect.ts';
+import { messageItem, sessionToWire, voiceOfWireSession, type WireEvent } from './dialect.ts';
 import type { RealtimeError } from './errors.ts';
 import { ConversationHistory, truncationPointMs } from './history.ts';
 import { dispatchServerEvent, type DispatchContext } from './dispatch.ts';
@@ -24,7 +24,7 @@ import type { ResponseHandle } from './responseHandle.ts';
 import { ResponseTracker } from './responses.ts';
 import { ToolCallTracker } from './toolCalls.ts';
 import type { ClientState, CreateResponseOptions, Dialect, HistoryEntry, OutOfBandResponseOptions, RealtimeEventMap, ResponseResult, SessionConfig } from './types.ts';
-import { UsageMeter, type TokenUsage, type UsageTotals } from './usage.ts';
+import { UsageMeter, type TranscriptionTotals, type UsageTotals } from './usage.ts';
 
 /** A realtime speech-to-speech conversation. See {@link RealtimeEventMap} for its events. */
 export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
@@ -58,7 +58,9 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
       log: this.#log,
       emit: (name, ...args) => this.#emitTyped(name, args),
       send: (event) => this.#send(event),
-      finished: (handle, result, usage) => this.#finished(handle, result, usage),
+      price: (usage) => this.#usage.price(usage),
+      finished: (handle, result) => this.#finished(handle, result),
+      rateLimited: (retryAfterMs, message) => this.#rateLimited(retryAfterMs, message),
       idle: () => {
         this.#lifecycle.maybeRotate();
         this.#pump();
@@ -134,9 +136,17 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
   get history(): readonly HistoryEntry[] {
     return this.#history.entries();
   }
-  /** This client's usage over all its server sessions. */
+  /** This client's usage over all its server sessions (`costUsd` includes input transcription). */
   get usage(): UsageTotals {
     return this.#usage.total;
+  }
+  /** Input transcription usage over all its server sessions. */
+  get transcriptionUsage(): TranscriptionTotals {
+    return this.#usage.transcription;
+  }
+  /** Until when responses are paused for a rate limit (epoch ms; in the past when they are not). */
+  get pausedUntil(): number {
+    return this.#pausedUntil;
   }
   /** Usage of the current server session. */
   get sessionUsage(): UsageTotals {
@@ -145,6 +155,10 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
   /** Id of the active response, once the server created it. */
   get activeResponseId(): string | null {
     return this.#responses.activeResponseId;
+  }
+  /** Whether a response is requested (awaiting the server) or active. */
+  get responseInFlight(): boolean {
+    return this.#responses.busy;
   }
   /** Number of requested responses waiting for the active one to finish. */
   get queuedResponses(): number {
@@ -164,10 +178,43 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     this.#lifecycle.close('client closed');
   }
 
-  /** Applies a configuration change now (`session.update`) and remembers it for new sessions. */
-  updateSession(patch: Partial<SessionConfig>): void {
+  /**
+   * Applies a configuration change now (`session.update`) and remembers it for new sessions. The voice
+   * is the exception: the service refuses to change it once the session has assistant audio
+   * (`cannot_update_voice`), and a reply in flight could produce audio before the update lands. Then
+   * the voice is not sent: it applies through a fresh session after the reply in flight (a rotation,
+   * carrying the conversation) and this returns `'next-session'`; else the change is live (`'now'`).
+   * Without a live session every change applies to the next one (`'next-session'`).
+   */
+  updateSession(patch: Partial<SessionConfig>): 'now' | 'next-session' {
     this.#session = { ...this.#session, ...patch };
-    if (this.#lifecycle.connection) this.#send({ type: 'session.update', session: sessionToWire(patch, this.#opts.dialect) });
+    if (!this.#lifecycle.connection) return 'next-session';
+    let wire = patch;
+    let outcome: 'now' | 'next-session' = 'now';
+    if (patch.voice !== undefined && !this.#voiceChangeableNow()) {
+      const { voice: _voice, ...rest } = patch;
+      wire = rest;
+      outcome = 'next-session';
+      this.#log.info({ assistantAudio: this.#responses.hasAssistantAudio, responseInFlight: this.#responses.busy }, 'voice change held for a fresh session');
+      this.#lifecycle.rotate();
+    }
+    if (Object.keys(wire).length > 0) this.#send({ type: 'session.update', session: sessionToWire(wire, this.#opts.dialect) });
+    return outcome;
+  }
+
+  /** Whether the current session has produced assistant audio (its voice can no longer change). */
+  get hasAssistantAudio(): boolean {
+    return this.#responses.hasAssistantAudio;
+  }
+
+  /**
+   * Whether a voice change sent now is sure to land before any assistant audio: the session has
+   * none, nothing is requested or playing, and the server will not start a response on its own.
+   */
+  #voiceChangeableNow(): boolean {
+    const td = this.#session.turnDetection;
+    const serverMayRespond = td.type !== 'manual' && td.createResponse !== false && this.#speechActive;
+    return !this.#lifecycle.handingOver && !this.#responses.hasAssistantAudio && !this.#responses.busy && !serverMayRespond;
   }
 
   /** Appends 24 kHz mono PCM16. `contributors` are the speaker labels whose audio is in this chunk. */
@@ -300,13 +347,18 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
 
   /** A server session becomes current: per-session state starts afresh, its events are routed, it is re-seeded. */
   #prepareSession(conn: RealtimeConnection): void {
+    // A session opened before the latest voice change (a rotation's standby) gets it now: it has no audio yet.
+    const configuredVoice = voiceOfWireSession(conn.configuredSession);
+    if (configuredVoice !== undefined && configuredVoice !== this.#session.voice) {
+      conn.send({ type: 'session.update', session: sessionToWire({ voice: this.#session.voice }, this.#opts.dialect) });
+    }
     this.#input.newSession();
     this.#usage.newSession();
     this.#speechActive = false;
     this.#history.newSession();
     this.#responses.newSession();
     this.#tools.newSession();
-    const context = this.#dispatchContext();
+    const context = this.#dispatchContext(conn);
     conn.on('event', (event) => {
       if (this.#lifecycle.connection === conn) dispatchServerEvent(context, event);
     });
@@ -316,14 +368,20 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     this.#input.flush();
   }
 
-  #dispatchContext(): DispatchContext {
+  #dispatchContext(conn: RealtimeConnection): DispatchContext {
     return {
       log: this.#log,
       responses: this.#responses,
       tools: this.#tools,
       attribution: this.#input.attribution,
       history: this.#history,
-      transcribing: () => Boolean(this.#session.inputTranscription),
+      transcriptionModel: () => this.#session.inputTranscription?.model ?? null,
+      countTranscription: (usage, model) => {
+        const costUsd = this.#usage.addTranscription(usage, model);
+        this.emit('usage', this.usage);
+        return costUsd;
+      },
+      sentEventType: (eventId) => conn.sentEventType(eventId),
       emit: <K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]) => this.#emitTyped(name, args),
       emitError: (err: RealtimeError) => this.#emitError(err),
       setSpeechActive: (active: boolean) => {
@@ -334,16 +392,23 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
         this.#lifecycle.maybeRotate();
         this.#pump();
       },
-      pauseResponses: (ms: number) => this.pauseResponses(ms),
+      rateLimited: (retryAfterMs, message) => this.#rateLimited(retryAfterMs, message),
       retrySoon: () => setTimeout(() => this.#pump(), 250),
+      voiceChangeRefused: () => this.#lifecycle.rotate(),
       expecting: (reason: string) => this.#lifecycle.expectClose(reason),
       fatal: (err: RealtimeError) => this.#lifecycle.fail(err),
     };
   }
 
-  #finished(handle: ResponseHandle, result: ResponseResult, usage: TokenUsage | null): void {
-    if (usage) {
-      this.#usage.add(usage);
+  /** The service rate-limits us: responses pause for the hinted time (capped), and listeners hear why. */
+  #rateLimited(retryAfterMs: number, message: string): void {
+    this.pauseResponses(retryAfterMs);
+    this.emit('rate_limited', { retryAfterMs, message });
+  }
+
+  #finished(handle: ResponseHandle, result: ResponseResult): void {
+    if (result.usage) {
+      this.#usage.addResponse(result.usage, result.costUsd);
       this.emit('usage', this.usage);
     }
     if (result.outOfBand) return;

@@ -30,6 +30,8 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
   readonly #log: Logger;
   readonly #prefix: string;
   #sent = 0;
+  /** Types of the recently sent client events by id, to tell what a server error is about. */
+  readonly #sentTypes = new Map<string, string>();
   #closed = false;
   /**
    * Events held until a consumer is ready. ws emits every frame of a TCP chunk synchronously, so an
@@ -143,11 +145,25 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     if (this.closed) return null;
     const eventId = `${this.#prefix}${++this.#sent}`;
     this.#ws.send(JSON.stringify({ ...event, event_id: eventId }));
+    // Audio appends are most of the traffic and the service answers them with nothing: not kept.
+    if (event.type !== 'input_audio_buffer.append') {
+      this.#sentTypes.set(eventId, event.type);
+      if (this.#sentTypes.size > MAX_REMEMBERED_EVENTS) this.#sentTypes.delete(this.#sentTypes.keys().next().value!);
+    }
     return eventId;
   }
 
+  /** Type of a client event sent on this socket, by its `event_id` (the last few hundred are remembered). */
+  sentEventType(eventId: string): string | undefined {
+    return this.#sentTypes.get(eventId);
+  }
+
+  /** The `session` object this session was configured with (null before {@link configure}). */
+  configuredSession: object | null = null;
+
   /** Sends `session.update` and waits for `session.updated`; rejects if the server refuses it or closes. */
   configure(session: object, timeoutMs: number): Promise<void> {
+    this.configuredSession = session;
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);
@@ -188,6 +204,9 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
   }
 }
+
+/** Client events remembered for matching errors (errors answer within moments; appends are not counted). */
+const MAX_REMEMBERED_EVENTS = 512;
 
 /** Longest part of a refused handshake's body that is read for its message. */
 const MAX_ERROR_BODY_BYTES = 4096;

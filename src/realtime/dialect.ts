@@ -288,3 +288,11 @@ export function compact<T extends object>(object: T): T {
   for (const [key, value] of Object.entries(object)) if (value !== undefined) out[key] = value;
   return out as T;
 }
+
+/** The voice a wire `session` object sets (GA `audio.output.voice`, beta `voice`), if any. */
+export function voiceOfWireSession(session: unknown): string | undefined {
+  if (typeof session !== 'object' || session === null) return undefined;
+  const wire = session as { voice?: unknown; audio?: { output?: { voice?: unknown } } };
+  const voice = wire.voice ?? wire.audio?.output?.voice;
+  return typeof voice === 'string' ? voice : undefined;
+}

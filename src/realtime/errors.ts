@@ -9,6 +9,8 @@ export interface RealtimeErrorInit {
   param?: string | null;
   /** Id of the client event that caused it, as echoed by the server. */
   eventId?: string | null;
+  /** Type of that client event, when the id matched one the client sent (e.g. `session.update`). */
+  eventType?: string;
   cause?: unknown;
 }
 
@@ -22,6 +24,8 @@ export class RealtimeError extends Error {
   readonly fatal: boolean;
   readonly param: string | null;
   readonly eventId: string | null;
+  /** Type of the client event that caused it, when the service named one the client sent. */
+  readonly eventType: string | null;
 
   constructor(message: string, init: RealtimeErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -30,6 +34,7 @@ export class RealtimeError extends Error {
     this.fatal = init.fatal ?? false;
     this.param = init.param ?? null;
     this.eventId = init.eventId ?? null;
+    this.eventType = init.eventType ?? null;
   }
 }
 

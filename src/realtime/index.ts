@@ -6,15 +6,22 @@ export { PROVIDER_PRESETS, handshakeHeaders, isProviderName, modelInUrl, presetU
 export { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, type RealtimeErrorInit } from './errors.ts';
 export {
   DEFAULT_PRICES,
+  DEFAULT_TRANSCRIPTION_PRICES,
   UsageLedger,
   estimateCost,
   emptyUsage,
   emptyTotals,
   pricesFor,
+  transcriptionAsTokenUsage,
+  transcriptionCost,
   type ModelPrices,
   type PriceTable,
   type TokenPrices,
   type TokenUsage,
+  type TranscriptionPrices,
+  type TranscriptionPriceTable,
+  type TranscriptionTotals,
+  type TranscriptionUsage,
   type UsageTotals,
 } from './usage.ts';
 export { backoffDelay, type ReconnectOptions } from './backoff.ts';

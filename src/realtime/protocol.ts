@@ -6,48 +6,91 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { canonicalEventType } from './dialect.ts';
-import type { TokenUsage } from './usage.ts';
+import type { TokenUsage, TranscriptionUsage } from './usage.ts';
 
 const id = z.string().min(1);
-const nullableString = z.string().nullish();
+
+/**
+ * A number, also from a numeric string ("1.5"); anything else (null, "inf", an object) becomes
+ * undefined. Real payloads put strings where the types say number (`max_output_tokens: "inf"`), so a
+ * field the client only reads must never make it drop the event.
+ */
+const lenientNumber = z
+  .unknown()
+  .transform((value): number | undefined => {
+    if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+    if (typeof value === 'string' && value.trim() !== '') {
+      const parsed = Number(value);
+      return Number.isFinite(parsed) ? parsed : undefined;
+    }
+    return undefined;
+  })
+  .optional();
+/** A string, or null for anything else (absent, null, numbers, objects). Never fails. */
+const lenientString = z
+  .unknown()
+  .transform((value): string | null => (typeof value === 'string' ? value : null))
+  .optional()
+  .transform((value) => value ?? null);
+/** An object the client only reads: parsed when it can be, else null (never drops the event). */
+const lenient = <T extends z.ZodType>(schema: T) => schema.nullish().catch(null);
 
 const usageSchema = z.looseObject({
-  input_token_details: z
-    .looseObject({
-      text_tokens: z.number().optional(),
-      audio_tokens: z.number().optional(),
-      cached_tokens: z.number().optional(),
-      cached_tokens_details: z.looseObject({ text_tokens: z.number().optional(), audio_tokens: z.number().optional() }).nullish(),
-    })
-    .nullish(),
-  output_token_details: z.looseObject({ text_tokens: z.number().optional(), audio_tokens: z.number().optional() }).nullish(),
+  input_token_details: lenient(
+    z.looseObject({
+      text_tokens: lenientNumber,
+      audio_tokens: lenientNumber,
+      cached_tokens: lenientNumber,
+      cached_tokens_details: lenient(z.looseObject({ text_tokens: lenientNumber, audio_tokens: lenientNumber })),
+    }),
+  ),
+  output_token_details: lenient(z.looseObject({ text_tokens: lenientNumber, audio_tokens: lenientNumber })),
 });
 
-/** Schemas by canonical (GA) event name. */
+/** Input transcription usage: by tokens (gpt-4o transcribe models) or by duration (whisper-1). */
+const transcriptionUsageSchema = z.looseObject({
+  type: lenientString,
+  seconds: lenientNumber,
+  input_tokens: lenientNumber,
+  output_tokens: lenientNumber,
+  input_token_details: lenient(z.looseObject({ text_tokens: lenientNumber, audio_tokens: lenientNumber })),
+});
+
+/**
+ * Schemas by canonical (GA) event name. Only what identifies an event (its ids, a delta) is required;
+ * every other field is read leniently: extra fields pass, nulls and odd types become null/undefined.
+ */
 export const SERVER_EVENT_SCHEMAS = {
   error: z.looseObject({
-    error: z.looseObject({
-      type: nullableString,
-      code: nullableString,
-      message: z.string().default('unknown error'),
-      param: nullableString,
-      event_id: nullableString,
-    }),
+    error: z
+      .looseObject({
+        type: lenientString,
+        code: lenientString,
+        message: z
+          .unknown()
+          .optional()
+          .transform((value) => (typeof value === 'string' && value !== '' ? value : 'unknown error')),
+        param: lenientString,
+        event_id: lenientString,
+      })
+      .catch({ type: null, code: null, message: 'unknown error', param: null, event_id: null }),
   }),
-  'session.created': z.looseObject({ session: z.looseObject({ id: z.string().optional() }) }),
-  'session.updated': z.looseObject({ session: z.looseObject({ id: z.string().optional() }) }),
-  'input_audio_buffer.speech_started': z.looseObject({ item_id: id, audio_start_ms: z.number() }),
-  'input_audio_buffer.speech_stopped': z.looseObject({ item_id: id, audio_end_ms: z.number() }),
-  'input_audio_buffer.committed': z.looseObject({ item_id: id, previous_item_id: nullableString }),
+  'session.created': z.looseObject({ session: lenient(z.looseObject({ id: lenientString })) }),
+  'session.updated': z.looseObject({ session: lenient(z.looseObject({ id: lenientString })) }),
+  'input_audio_buffer.speech_started': z.looseObject({ item_id: id, audio_start_ms: lenientNumber }),
+  'input_audio_buffer.speech_stopped': z.looseObject({ item_id: id, audio_end_ms: lenientNumber }),
+  'input_audio_buffer.committed': z.looseObject({ item_id: id, previous_item_id: lenientString }),
   'input_audio_buffer.cleared': z.looseObject({}),
-  'conversation.item.input_audio_transcription.completed': z.looseObject({ item_id: id, transcript: z.string() }),
-  'conversation.item.added': z.looseObject({
-    item: z.looseObject({ id, type: z.string(), role: z.string().optional() }),
-    previous_item_id: nullableString,
+  'conversation.item.input_audio_transcription.completed': z.looseObject({
+    item_id: id,
+    transcript: lenientString,
+    usage: lenient(transcriptionUsageSchema),
   }),
-  'conversation.item.truncated': z.looseObject({ item_id: id, audio_end_ms: z.number() }),
+  // The item identifies the event (tool calls are tracked by it): required, its other fields lenient.
+  'conversation.item.added': z.looseObject({ item: z.looseObject({ id, type: z.string(), role: z.string().nullish().catch(undefined) }), previous_item_id: lenientString }),
+  'conversation.item.truncated': z.looseObject({ item_id: id, audio_end_ms: lenientNumber }),
   'response.created': z.looseObject({
-    response: z.looseObject({ id, metadata: z.record(z.string(), z.unknown()).nullish() }),
+    response: z.looseObject({ id, metadata: lenient(z.record(z.string(), z.unknown())) }),
   }),
   'response.output_item.added': z.looseObject({ response_id: id, item: z.looseObject({ id, type: z.string().optional() }) }),
   // Tools (reference "Tools"; openai package ResponseFunctionCallArgumentsDoneEvent, McpListTools*,
@@ -66,16 +109,22 @@ export const SERVER_EVENT_SCHEMAS = {
   'response.done': z.looseObject({
     response: z.looseObject({
       id,
-      status: z.string().optional(),
-      status_details: z
-        .looseObject({ type: nullableString, reason: nullableString, error: z.looseObject({ code: nullableString }).nullish() })
-        .nullish(),
-      usage: usageSchema.nullish(),
-      metadata: z.record(z.string(), z.unknown()).nullish(),
+      status: lenientString,
+      status_details: lenient(
+        z.looseObject({
+          type: lenientString,
+          reason: lenientString,
+          error: lenient(z.looseObject({ code: lenientString, type: lenientString, message: lenientString })),
+        }),
+      ),
+      usage: lenient(usageSchema),
+      metadata: lenient(z.record(z.string(), z.unknown())),
     }),
   }),
   'rate_limits.updated': z.looseObject({
-    rate_limits: z.array(z.looseObject({ name: z.string().optional(), remaining: z.number().optional(), reset_seconds: z.number().optional() })),
+    rate_limits: z
+      .array(z.looseObject({ name: lenientString, limit: lenientNumber, remaining: lenientNumber, reset_seconds: lenientNumber }).catch({ name: null, limit: undefined, remaining: undefined, reset_seconds: undefined }))
+      .catch([]),
   }),
 } as const;
 
@@ -122,35 +171,50 @@ export function parseServerEvent(data: string, log: Logger): ServerEvent | null 
   return { ...result.data, type } as KnownServerEvent;
 }
 
-/** Token usage of a `response.done` usage object (missing counts are 0). */
+/** Token usage of a `response.done` usage object (missing or unusable counts are 0). */
 export function usageFromWire(usage: z.infer<typeof usageSchema> | null | undefined): TokenUsage | null {
   if (!usage) return null;
   const input = usage.input_token_details;
   const cached = input?.cached_tokens_details;
   const output = usage.output_token_details;
-  const n = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
   return {
-    inputTextTokens: n(input?.text_tokens),
-    inputAudioTokens: n(input?.audio_tokens),
-    cachedTextTokens: n(cached?.text_tokens),
-    cachedAudioTokens: n(cached?.audio_tokens),
-    outputTextTokens: n(output?.text_tokens),
-    outputAudioTokens: n(output?.audio_tokens),
+    inputTextTokens: count(input?.text_tokens),
+    inputAudioTokens: count(input?.audio_tokens),
+    cachedTextTokens: count(cached?.text_tokens),
+    cachedAudioTokens: count(cached?.audio_tokens),
+    outputTextTokens: count(output?.text_tokens),
+    outputAudioTokens: count(output?.audio_tokens),
   };
+}
+
+/** Input transcription usage of a `…input_audio_transcription.completed` event, or null if it has none. */
+export function transcriptionUsageFromWire(usage: z.infer<typeof transcriptionUsageSchema> | null | undefined): TranscriptionUsage | null {
+  if (!usage) return null;
+  if (usage.type === 'duration' || (usage.type !== 'tokens' && usage.seconds !== undefined)) {
+    return { seconds: count(usage.seconds), inputTokens: 0, outputTokens: 0 };
+  }
+  return { seconds: 0, inputTokens: count(usage.input_tokens), outputTokens: count(usage.output_tokens) };
+}
+
+/** A count as reported: a finite, non-negative number, else 0. */
+function count(value: number | undefined): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 /** Longest pause a rate-limit hint may impose: a hostile or garbled hint must not mute the bot for hours. */
 export const MAX_RATE_LIMIT_PAUSE_MS = 60_000;
 
 /**
- * Retry delay hinted by a rate-limit message ("…try again in 1.5s" / "in 200ms"), else the fallback;
+ * Retry delay hinted by a rate-limit message, in the forms the service writes ("Please try again in
+ * 1m26.4s." / "in 6s" / "in 20ms", openai/openai-agents-js#1022; also hours), else the fallback;
  * clamped to 0…{@link MAX_RATE_LIMIT_PAUSE_MS}.
  */
-export function retryAfterFromMessage(message: string, fallbackMs = 1000): number {
-  const match = /try again in ([\d.]+)\s*(ms|s)\b/i.exec(message);
+export function retryAfterFromMessage(message: string | null | undefined, fallbackMs = 1000): number {
+  const match = /try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s)\s*)+)/i.exec(message ?? '');
   if (!match?.[1]) return fallbackMs;
-  const value = Number(match[1]);
-  if (!Number.isFinite(value)) return fallbackMs;
-  const ms = Math.round(match[2]?.toLowerCase() === 'ms' ? value : value * 1000);
-  return Math.min(Math.max(ms, 0), MAX_RATE_LIMIT_PAUSE_MS);
+  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let ms = 0;
+  for (const part of match[1].matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/gi)) ms += Number(part[1]) * unitMs[part[2]!.toLowerCase()]!;
+  if (!Number.isFinite(ms)) return fallbackMs;
+  return Math.min(Math.max(Math.round(ms), 0), MAX_RATE_LIMIT_PAUSE_MS);
 }

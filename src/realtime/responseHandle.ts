@@ -15,6 +15,8 @@ export interface ResponseHandleEvents {
 export interface ResponseRequest extends CreateResponseOptions {
   input?: ConversationInput[];
   outOfBand: boolean;
+  /** A response the server started on its own (server VAD), not requested by the client. */
+  serverCreated?: boolean;
 }
 
 let handleCounter = 0;
@@ -40,6 +42,8 @@ export class ResponseHandle extends EventEmitter<ResponseHandleEvents> {
   readonly functionCallIds: string[] = [];
   /** MCP approval requests the response made (request item ids). */
   readonly mcpApprovalIds: string[] = [];
+  /** Times the request was refused for rate limiting and put back in the queue. */
+  rateLimitRetries = 0;
   #settled = false;
   #resolve!: (result: ResponseResult) => void;
   readonly #cancel: (handle: ResponseHandle) => void;
@@ -62,8 +66,14 @@ export class ResponseHandle extends EventEmitter<ResponseHandleEvents> {
     if (!this.#settled) this.#cancel(this);
   }
 
-  /** @internal resolves the handle (once) and returns the result. */
-  finish(status: ResponseStatus, usage: TokenUsage | null, reason?: string): ResponseResult {
+  /** @internal the server refused or failed this request without output: it will be sent again. */
+  prepareRetry(): void {
+    this.responseId = null;
+    this.itemIds.length = 0;
+  }
+
+  /** @internal resolves the handle (once) and returns the result; `costUsd` is the usage's price. */
+  finish(status: ResponseStatus, usage: TokenUsage | null, reason?: string, costUsd = 0): ResponseResult {
     const result: ResponseResult = {
       responseId: this.responseId,
       status,
@@ -71,6 +81,7 @@ export class ResponseHandle extends EventEmitter<ResponseHandleEvents> {
       text: this.text,
       transcript: this.transcript,
       usage,
+      costUsd,
       itemIds: [...this.itemIds],
       outOfBand: this.request.outOfBand,
       ...(this.request.metadata ? { metadata: this.request.metadata } : {}),

@@ -6,10 +6,31 @@
 import type { Logger } from 'pino';
 import { responseToWire, type WireEvent } from './dialect.ts';
 import type { KnownServerEvent } from './protocol.ts';
-import { usageFromWire } from './protocol.ts';
+import { retryAfterFromMessage, usageFromWire } from './protocol.ts';
 import { ResponseHandle, type ResponseRequest } from './responseHandle.ts';
 import type { Dialect, RealtimeEventMap, ResponseResult, ResponseStatus } from './types.ts';
 import type { TokenUsage } from './usage.ts';
+
+/** A server `error` as the tracker needs it. */
+export interface ServerErrorInfo {
+  code: string;
+  type: string | null;
+  message: string;
+  param: string | null;
+  /** The client event it names; null when the service named none. */
+  eventId: string | null;
+}
+
+/** What a server error did to the pending request. */
+export type RequestErrorOutcome = 'unrelated' | 'requeued' | 'failed';
+
+/** How many times one request is retried after rate limits before it fails (the turn is stale by then). */
+export const MAX_RATE_LIMIT_RETRIES = 3;
+
+/** Whether an error code is a rate limit (`rate_limit_exceeded`, or `inference_rate_limit_exceeded`: livekit/agents#2967). */
+export function isRateLimitCode(code: string | null | undefined): boolean {
+  return typeof code === 'string' && /^(?:inference_)?rate_limit_exceeded$/.test(code);
+}
 
 type Emit = <K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]) => void;
 type EventOf<T extends KnownServerEvent['type']> = Extract<KnownServerEvent, { type: T }>;
@@ -24,8 +45,12 @@ export interface ResponseTrackerDeps {
   emit: Emit;
   /** Sends on the current session; null when there is none. */
   send: (event: WireEvent) => string | null;
-  /** Called once per finished response that the server reported (usage, history). */
-  finished: (handle: ResponseHandle, result: ResponseResult, usage: TokenUsage | null) => void;
+  /** The estimated cost of a response's usage: computed once here, then carried by the result. */
+  price: (usage: TokenUsage) => number;
+  /** Called once per finished response that the server reported (usage, history), before `response_done`. */
+  finished: (handle: ResponseHandle, result: ResponseResult) => void;
+  /** A request was refused for rate limiting: pause responses this long (the request waits at the head of the queue). */
+  rateLimited: (retryAfterMs: number, message: string) => void;
   /** Called when a stalled response was given up, so the next queued one can be sent. */
   idle?: () => void;
   /** A request or active response with no event about it for this long is given up (default 20 s). */
@@ -48,6 +73,8 @@ export class ResponseTracker {
   #echoesMetadata = false;
   /** Bytes of audio received per assistant item (bounded), to clamp truncation. */
   readonly #itemAudioBytes = new Map<string, number>();
+  /** Whether this session has produced assistant audio (the service then refuses a voice change). */
+  #sessionHasAudio = false;
   #stallTimer: NodeJS.Timeout | null = null;
   /** Set once the client closed: later requests settle at once instead of waiting for a session that never comes. */
   #closedReason: string | null = null;
@@ -91,9 +118,15 @@ export class ResponseTracker {
     return this.#itemAudioBytes.get(itemId);
   }
 
+  /** Whether the current server session has produced assistant audio. */
+  get hasAssistantAudio(): boolean {
+    return this.#sessionHasAudio;
+  }
+
   /** A new server session starts: item ids of the previous one mean nothing there. */
   newSession(): void {
     this.#itemAudioBytes.clear();
+    this.#sessionHasAudio = false;
   }
 
   /** Creates a handle and queues it. */
@@ -142,7 +175,7 @@ export class ResponseTracker {
     this.#requested = null;
     this.#cancelSent = false;
     const result = inFlight.finish('failed', null, 'stalled');
-    this.#deps.finished(inFlight, result, null);
+    this.#deps.finished(inFlight, result);
     this.#deps.emit('response_done', result);
     this.#deps.idle?.();
   }
@@ -180,7 +213,7 @@ export class ResponseTracker {
     this.#itemAudioBytes.clear();
     if (inFlight) {
       const result = inFlight.finish('failed', null, reason);
-      this.#deps.finished(inFlight, result, null);
+      this.#deps.finished(inFlight, result);
       this.#deps.emit('response_done', result);
     }
   }
@@ -192,19 +225,45 @@ export class ResponseTracker {
     for (const handle of this.#queue.splice(0)) this.#settleUnsent(handle, 'cancelled', reason);
   }
 
-  /** A server `error` event: returns true if it concerned the pending request (and was handled). */
-  requestFailed(code: string, eventId: string | null): boolean {
+  /**
+   * A server `error` event, matched to the pending request by its `event_id`. An error without one
+   * (the service leaves it null for some errors) is taken as the pending request's when only a
+   * `response.create` could have caused it (see concernsRequest): waiting for the stall watchdog
+   * would leave the turn unanswered for 20 s. A busy conversation or a rate limit puts the request back at
+   * the head of the queue; any other error fails it at once.
+   */
+  requestError(error: ServerErrorInfo): RequestErrorOutcome {
     const requested = this.#requested;
-    if (!requested || eventId !== requested.eventId) return false;
+    if (!requested || !concernsRequest(error, requested.eventId)) return 'unrelated';
     this.#requested = null;
     this.#rearmStallWatchdog();
-    if (code === 'conversation_already_has_active_response' || code === 'rate_limit_exceeded') {
-      // Not the request's fault: it goes back to the head of the queue.
+    if (error.code === 'conversation_already_has_active_response') {
+      // Not the request's fault (a response of the server's own started first): it waits for that one.
       this.#queue.unshift(requested.handle);
-    } else {
-      this.#deps.log.warn({ code }, 'response request refused');
-      this.#settleUnsent(requested.handle, 'failed', code);
+      return 'requeued';
     }
+    if (isRateLimitCode(error.code)) return this.#rateLimited(requested.handle, error.message) ? 'requeued' : 'failed';
+    this.#deps.log.warn({ code: error.code, anonymous: error.eventId === null }, 'response request refused');
+    this.#settleUnsent(requested.handle, 'failed', error.code);
+    return 'failed';
+  }
+
+  /**
+   * A request refused for rate limiting: back to the head of the queue and a pause for the hinted
+   * time, up to {@link MAX_RATE_LIMIT_RETRIES} times. Returns false (and fails the request) after that.
+   */
+  #rateLimited(handle: ResponseHandle, message: string | null): boolean {
+    const retryAfterMs = retryAfterFromMessage(message);
+    if (handle.rateLimitRetries >= MAX_RATE_LIMIT_RETRIES) {
+      this.#deps.log.warn({ retries: handle.rateLimitRetries }, 'response request still rate-limited; giving up on it');
+      this.#deps.rateLimited(retryAfterMs, message ?? 'rate limit exceeded');
+      this.#settleUnsent(handle, 'failed', 'rate_limit_exceeded');
+      return false;
+    }
+    handle.rateLimitRetries++;
+    handle.prepareRetry();
+    this.#queue.unshift(handle);
+    this.#deps.rateLimited(retryAfterMs, message ?? 'rate limit exceeded');
     return true;
   }
 
@@ -220,7 +279,7 @@ export class ResponseTracker {
       this.#requested = null;
     } else {
       // Created by the server itself (server VAD with create_response).
-      handle = new ResponseHandle({ outOfBand: false }, (h) => this.cancel(h));
+      handle = new ResponseHandle({ outOfBand: false, serverCreated: true }, (h) => this.cancel(h));
     }
     const previous = this.#active;
     if (previous && previous !== handle && previous.responseId !== id) {
@@ -228,7 +287,7 @@ export class ResponseTracker {
       this.#deps.log.warn({ previous: previous.responseId, next: id }, 'response.created while another response was active; giving up on the previous one');
       this.#active = null;
       const result = previous.finish('failed', null, 'superseded');
-      this.#deps.finished(previous, result, null);
+      this.#deps.finished(previous, result);
       this.#deps.emit('response_done', result);
     }
     handle.responseId = id;
@@ -260,6 +319,7 @@ export class ResponseTracker {
     }
     let pcm = Buffer.from(event.delta, 'base64');
     if (pcm.length % 2 !== 0) pcm = pcm.subarray(0, pcm.length - 1);
+    this.#sessionHasAudio = true;
     this.#itemAudioBytes.set(event.item_id, (this.#itemAudioBytes.get(event.item_id) ?? 0) + pcm.length);
     if (this.#itemAudioBytes.size > 256) this.#itemAudioBytes.delete(this.#itemAudioBytes.keys().next().value!);
     this.#rearmStallWatchdog();
@@ -301,10 +361,19 @@ export class ResponseTracker {
     const raw = event.response.status ?? 'completed';
     const status: ResponseStatus = (STATUSES as readonly string[]).includes(raw) ? (raw as ResponseStatus) : 'failed';
     const details = event.response.status_details;
+    // The other form of a rate limit: the response fails at once with the code in status_details
+    // (livekit/agents#2967). A request of ours is retried after the pause, like a refused request.
+    if (status === 'failed' && isRateLimitCode(details?.error?.code)) {
+      if (!handle.request.serverCreated) {
+        this.#rateLimited(handle, details?.error?.message ?? null);
+        return;
+      }
+      this.#deps.rateLimited(retryAfterFromMessage(details?.error?.message), details?.error?.message ?? 'rate limit exceeded');
+    }
     const reason = status === 'completed' ? undefined : (details?.reason ?? details?.error?.code ?? undefined);
     const usage = usageFromWire(event.response.usage);
-    const result = handle.finish(status, usage, reason);
-    this.#deps.finished(handle, result, usage);
+    const result = handle.finish(status, usage, reason, usage ? this.#deps.price(usage) : 0);
+    this.#deps.finished(handle, result);
     this.#deps.emit('response_done', result);
   }
 
@@ -312,4 +381,16 @@ export class ResponseTracker {
     const result = handle.finish(status, null, reason);
     this.#deps.emit('response_done', result);
   }
+}
+
+/**
+ * Whether a server error is about the request sent as `requestEventId`: named by its id, or, without
+ * an id, one that only a `response.create` causes (a busy conversation, a rate limit, a refused
+ * `response.*` parameter) or a server failure while it waits. Other anonymous errors (or forged ones)
+ * leave it alone.
+ */
+function concernsRequest(error: ServerErrorInfo, requestEventId: string): boolean {
+  if (error.eventId !== null) return error.eventId === requestEventId;
+  if (error.param) return error.param.startsWith('response');
+  return error.code === 'conversation_already_has_active_response' || isRateLimitCode(error.code) || error.code === 'server_error' || error.type === 'server_error';
 }

@@ -4,7 +4,7 @@
  */
 import type { RealtimeError } from './errors.ts';
 import type { ResponseHandle } from './responseHandle.ts';
-import type { TokenUsage, UsageTotals } from './usage.ts';
+import type { TokenUsage, TranscriptionUsage, UsageTotals } from './usage.ts';
 
 /** Wire dialect: `ga` (OpenAI today) or `beta` (`OpenAI-Beta: realtime=v1`, e.g. CometAPI). */
 export type Dialect = 'ga' | 'beta';
@@ -159,6 +159,8 @@ export interface ResponseResult {
   /** Transcript of the audio output (audio modality). */
   transcript: string;
   usage: TokenUsage | null;
+  /** Estimated cost of `usage` in USD (0 without usage), priced once by the client. */
+  costUsd: number;
   /** Ids of the output items (assistant messages) of the response. */
   itemIds: string[];
   /** True for responses created with `conversation: "none"`: not in the conversation nor in history. */
@@ -202,6 +204,8 @@ export interface RealtimeEventMap {
   speech_stopped: [{ itemId: string; audioEndMs: number; contributors: string[] }];
   input_committed: [{ itemId: string; previousItemId: string | null; contributors: string[] }];
   input_transcript: [{ itemId: string; text: string }];
+  /** Input transcription usage of a user turn, priced once (billed apart by the transcription model). */
+  transcription_usage: [{ itemId: string; model: string; usage: TranscriptionUsage; costUsd: number }];
   response_started: [{ responseId: string }];
   audio_delta: [{ responseId: string; itemId: string; pcm: Buffer }];
   audio_done: [{ responseId: string; itemId: string }];

@@ -13,7 +13,24 @@ export interface TokenUsage {
   outputAudioTokens: number;
 }
 
-/** Running totals: tokens, number of responses counted, and the estimated cost in USD. */
+/**
+ * Input transcription of one user turn, billed apart from the model by the transcription model
+ * (reference "Usage and price"): by duration (whisper-1) or by tokens (gpt-4o transcribe models).
+ */
+export interface TranscriptionUsage {
+  /** Seconds of audio billed (duration billing; 0 for token billing). */
+  seconds: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Input transcription totals: usage, transcribed turns and their estimated cost in USD. */
+export interface TranscriptionTotals extends TranscriptionUsage {
+  turns: number;
+  costUsd: number;
+}
+
+/** Running totals: tokens, number of responses counted, and the estimated cost in USD (of everything counted). */
 export interface UsageTotals extends TokenUsage {
   responses: number;
   costUsd: number;
@@ -54,6 +71,46 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4o-realtime': GPT_4O,
   'gpt-4o-realtime-preview': GPT_4O,
 };
+
+/** Prices of an input transcription model: USD per minute of audio, or per 1M tokens in and out. */
+export interface TranscriptionPrices {
+  perMinute?: number;
+  input?: number;
+  output?: number;
+}
+
+/** Transcription prices by model name. */
+export type TranscriptionPriceTable = Record<string, TranscriptionPrices>;
+
+/**
+ * Defaults: whisper-1 from the reference ($0.006/min); the gpt-4o transcribe models from OpenAI's
+ * model pages (developers.openai.com/api/docs/models/gpt-4o-transcribe and …-mini-transcribe).
+ */
+export const DEFAULT_TRANSCRIPTION_PRICES: TranscriptionPriceTable = {
+  'whisper-1': { perMinute: 0.006 },
+  'gpt-4o-transcribe': { input: 2.5, output: 10 },
+  'gpt-4o-mini-transcribe': { input: 1.25, output: 5 },
+};
+
+/** Estimated cost in USD of an input transcription; 0 for a model missing from the table. */
+export function transcriptionCost(usage: TranscriptionUsage, model: string, prices: TranscriptionPriceTable = DEFAULT_TRANSCRIPTION_PRICES): number {
+  const p = Object.hasOwn(prices, model) ? prices[model] : undefined;
+  if (!p) return 0;
+  return (usage.seconds / 60) * (p.perMinute ?? 0) + (usage.inputTokens * (p.input ?? 0) + usage.outputTokens * (p.output ?? 0)) / 1_000_000;
+}
+
+/** Transcription totals at zero. */
+export function emptyTranscriptionTotals(): TranscriptionTotals {
+  return { seconds: 0, inputTokens: 0, outputTokens: 0, turns: 0, costUsd: 0 };
+}
+
+/**
+ * A transcription as the store keeps it, under the transcription model's name: input tokens as input
+ * audio, output tokens as output text (a duration-billed one has no tokens, only its cost).
+ */
+export function transcriptionAsTokenUsage(usage: TranscriptionUsage): TokenUsage {
+  return { ...emptyUsage(), inputAudioTokens: usage.inputTokens, outputTextTokens: usage.outputTokens };
+}
 
 /** A usage with every count at zero. */
 export function emptyUsage(): TokenUsage {
@@ -105,18 +162,16 @@ export function addUsage(totals: UsageTotals, usage: TokenUsage, costUsd: number
 
 /** Totals per caller-chosen key (the bot uses the guild id). Share one ledger between clients. */
 export class UsageLedger {
-  readonly #prices: PriceTable;
   readonly #totals = new Map<string, UsageTotals>();
 
-  constructor(prices: PriceTable = DEFAULT_PRICES) {
-    this.#prices = prices;
+  /** Counts one response's usage and its cost (priced once, by the caller) under `key`. */
+  add(key: string, usage: TokenUsage, costUsd: number): void {
+    addUsage(this.#entry(key), usage, costUsd);
   }
 
-  /** Counts one response's usage under `key`, priced for `model`. */
-  add(key: string, usage: TokenUsage, model: string): void {
-    let totals = this.#totals.get(key);
-    if (!totals) this.#totals.set(key, (totals = emptyTotals()));
-    addUsage(totals, usage, estimateCost(usage, model, this.#prices));
+  /** Counts a cost that is not a response's (input transcription) under `key`. */
+  addCost(key: string, costUsd: number): void {
+    this.#entry(key).costUsd += costUsd;
   }
 
   /** A copy of the totals of `key` (zeros if nothing was counted). */
@@ -129,43 +184,77 @@ export class UsageLedger {
   keys(): string[] {
     return [...this.#totals.keys()];
   }
+
+  #entry(key: string): UsageTotals {
+    let totals = this.#totals.get(key);
+    if (!totals) this.#totals.set(key, (totals = emptyTotals()));
+    return totals;
+  }
 }
 
 /**
- * One client's usage: over all its server sessions and over the current one, each response priced
- * once, and also counted in a ledger shared between clients.
+ * One client's usage: over all its server sessions and over the current one, also counted in a ledger
+ * shared between clients. This is where a response and a transcription are priced, once each; the
+ * cost then travels with the result (`ResponseResult.costUsd`, the `transcription_usage` event).
  */
 export class UsageMeter {
   readonly #model: string;
   readonly #prices: PriceTable;
+  readonly #transcriptionPrices: TranscriptionPriceTable;
   readonly #ledger: UsageLedger;
   readonly #ledgerKey: string;
   readonly #total = emptyTotals();
   #session = emptyTotals();
+  readonly #transcription = emptyTranscriptionTotals();
 
-  constructor(options: { model: string; prices?: PriceTable; ledger?: UsageLedger; ledgerKey?: string }) {
+  constructor(options: { model: string; prices?: PriceTable; transcriptionPrices?: TranscriptionPriceTable; ledger?: UsageLedger; ledgerKey?: string }) {
     this.#model = options.model;
     this.#prices = options.prices ?? DEFAULT_PRICES;
-    this.#ledger = options.ledger ?? new UsageLedger(this.#prices);
+    this.#transcriptionPrices = options.transcriptionPrices ?? DEFAULT_TRANSCRIPTION_PRICES;
+    this.#ledger = options.ledger ?? new UsageLedger();
     this.#ledgerKey = options.ledgerKey ?? 'default';
   }
 
-  /** Totals over every session (a copy). */
+  /** Totals over every session (a copy); `costUsd` includes input transcription. */
   get total(): UsageTotals {
     return { ...this.#total };
   }
 
-  /** Totals of the current session (a copy). */
+  /** Totals of the current session (a copy); `costUsd` includes input transcription. */
   get session(): UsageTotals {
     return { ...this.#session };
   }
 
-  /** Counts one response's usage. */
-  add(usage: TokenUsage): void {
-    const cost = estimateCost(usage, this.#model, this.#prices);
-    addUsage(this.#total, usage, cost);
-    addUsage(this.#session, usage, cost);
-    this.#ledger.add(this.#ledgerKey, usage, this.#model);
+  /** Input transcription over every session (a copy). */
+  get transcription(): TranscriptionTotals {
+    return { ...this.#transcription };
+  }
+
+  /** The estimated cost of a response's usage: the one place a response is priced. */
+  price(usage: TokenUsage): number {
+    return estimateCost(usage, this.#model, this.#prices);
+  }
+
+  /** Counts one response's usage with its cost (from {@link price}). */
+  addResponse(usage: TokenUsage, costUsd: number): void {
+    addUsage(this.#total, usage, costUsd);
+    addUsage(this.#session, usage, costUsd);
+    this.#ledger.add(this.#ledgerKey, usage, costUsd);
+  }
+
+  /** Prices and counts one input transcription by `model`; returns its cost. */
+  addTranscription(usage: TranscriptionUsage, model: string): number {
+    const costUsd = transcriptionCost(usage, model, this.#transcriptionPrices);
+    const t = this.#transcription;
+    t.seconds += usage.seconds;
+    t.inputTokens += usage.inputTokens;
+    t.outputTokens += usage.outputTokens;
+    t.turns += 1;
+    t.costUsd += costUsd;
+    this.#total.costUsd += costUsd;
+    this.#session.costUsd += costUsd;
+    this.#ledger.addCost(this.#ledgerKey, costUsd);
+    return costUsd;
   }
 
   /** A new server session starts: its totals start at zero. */

@@ -61,17 +61,17 @@ export class SqlStore implements BotStore {
     return row ? fromRow(row) : defaultSettings();
   }
 
-  async addUsage(guildId: string, model: string, usage: TokenUsage, costUsd: number): Promise<void> {
+  async addUsage(guildId: string, model: string, usage: TokenUsage, costUsd: number, responses = 1): Promise<void> {
     await this.open();
     await this.#driver.run(
       `INSERT INTO guild_usage AS u (guild_id, model, text_input, text_cached, text_output, audio_input, audio_cached, audio_output, responses, cost_usd)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (guild_id, model) DO UPDATE SET
          text_input = u.text_input + excluded.text_input, text_cached = u.text_cached + excluded.text_cached,
          text_output = u.text_output + excluded.text_output, audio_input = u.audio_input + excluded.audio_input,
          audio_cached = u.audio_cached + excluded.audio_cached, audio_output = u.audio_output + excluded.audio_output,
-         responses = u.responses + 1, cost_usd = u.cost_usd + excluded.cost_usd`,
-      [guildId, model, ...usageValues(usage), finiteOrZero(costUsd)],
+         responses = u.responses + excluded.responses, cost_usd = u.cost_usd + excluded.cost_usd`,
+      [guildId, model, ...usageValues(usage), Math.max(0, Math.round(finiteOrZero(responses))), finiteOrZero(costUsd)],
     );
   }
 

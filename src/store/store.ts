@@ -34,8 +34,11 @@ export interface BotStore {
    * process changes another field at the same moment); resolves with the settings as saved.
    */
   updateSettings(guildId: string, patch: Partial<GuildSettings>): Promise<GuildSettings>;
-  /** Adds one response's usage and its cost (computed once, by the caller) to the guild's totals for that model. */
-  addUsage(guildId: string, model: string, usage: TokenUsage, costUsd: number): Promise<void>;
+  /**
+   * Adds usage billed under `model` and its cost (computed once, by the caller) to the guild's totals:
+   * one response's (`responses` 1, the default) or an input transcription's (`responses` 0).
+   */
+  addUsage(guildId: string, model: string, usage: TokenUsage, costUsd: number, responses?: number): Promise<void>;
   /** The guild's usage summed over all models. */
   getUsage(guildId: string): Promise<UsageTotals>;
   /** Flushes and closes the database. Safe to call twice. */

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { RealtimeClient, estimateCost, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TurnDetection } from '../realtime/index.ts';
+import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TokenUsage, type TurnDetection } from '../realtime/index.ts';
+import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
 import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/index.ts';
 
 /**
@@ -84,7 +85,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   readonly #options: GuildConversationOptions;
   #state: ConversationState = 'connecting';
   #mode: 'voice' | 'text';
-  #problem: string | null = null;
+  readonly #problems = new ConversationProblems();
   /** Why the conversation failed for good (the last fatal error), once it has. */
   #failure: string | null = null;
   /** The guild's settings as this conversation applies them (kept current by the setters). */
@@ -113,34 +114,43 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       usageKey: options.guildId,
       createConnection: options.createConnection,
     });
-    this.realtime.on('reconnecting', ({ reason }) => {
-      this.#problem = `reconnecting to the model (${reason})`;
+    const realtime = this.realtime;
+    realtime.on('reconnecting', ({ reason }) => {
+      this.#problems.set('connection', `reconnecting to the model (${reason})`);
       this.#setState('reconnecting');
     });
-    this.realtime.on('reconnected', () => {
-      this.#problem = null;
+    // A fresh session (after a drop or a rotation): the old session's errors and a voice change
+    // waiting for it are behind us.
+    realtime.on('reconnected', () => {
+      this.#problems.clear('connection', 'error', 'voice');
       this.#setState('ready');
     });
-    this.realtime.on('rate_limited', ({ retryAfterMs }) => {
-      this.#problem = `rate limited by the model service, retrying in ${Math.ceil(retryAfterMs / 1000)} s`;
+    realtime.on('rotated', () => this.#problems.clear('connection', 'error', 'voice'));
+    realtime.on('rate_limited', ({ message }) => {
+      this.#problems.set('rate_limit', () => rateLimitText(message, realtime.pausedUntil, realtime.responseInFlight || realtime.queuedResponses > 0));
     });
-    this.realtime.on('error', (error) => {
-      this.#problem = `${error.code ?? error.type ?? 'error'}: ${error.message}`;
-      options.logger.warn({ code: error.code, type: error.type, fatal: error.fatal }, 'realtime error');
+    realtime.on('error', (error) => {
+      this.#problems.set(error.fatal ? 'failure' : 'error', `${error.code ?? error.type ?? 'error'}: ${error.message}`);
+      options.logger.warn({ code: error.code, type: error.type, fatal: error.fatal, eventType: error.eventType }, 'realtime error');
       if (error.fatal) this.#failure = error.message;
     });
-    this.realtime.on('closed', (reason) => {
+    realtime.on('closed', (reason) => {
       // The client closes itself only when it cannot go on (fatal error, reconnecting given up).
       if (this.#state !== 'closed') this.#fail(this.#failure ?? reason);
     });
-    this.realtime.on('response_done', (result) => {
+    realtime.on('response_done', (result) => {
       this.#lastActivityAt = Date.now();
-      if (!result.usage) return;
-      const usage = result.usage;
-      const model = config.realtime.model;
-      options.store.addUsage(options.guildId, model, usage, estimateCost(usage, model)).catch((error: unknown) => {
-        options.logger.error({ err: error instanceof Error ? error.message : String(error), model }, 'could not save usage');
-      });
+      if (result.status === 'completed') this.#problems.clear('error', 'rate_limit');
+      if (result.usage) this.#saveUsage(realtime.model, result.usage, result.costUsd, 1);
+    });
+    // Input transcription is billed apart, under the transcription model (not a reply).
+    realtime.on('transcription_usage', ({ model, usage, costUsd }) => this.#saveUsage(model, transcriptionAsTokenUsage(usage), costUsd, 0));
+  }
+
+  /** Adds usage (priced once, by the client) to the guild's totals; a failing database is logged, never thrown. */
+  #saveUsage(model: string, usage: TokenUsage, costUsd: number, responses: number): void {
+    this.#options.store.addUsage(this.guildId, model, usage, costUsd, responses).catch((error: unknown) => {
+      this.#options.logger.error({ err: error instanceof Error ? error.message : String(error), model }, 'could not save usage');
     });
   }
 
@@ -164,9 +174,9 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     return this.#state !== 'failed' && this.#state !== 'closed';
   }
 
-  /** The last problem worth showing in /status, or null when all is well. */
+  /** What is wrong right now, for /status (each problem clears when its cause is gone), or null. */
   get problem(): string | null {
-    return this.#problem;
+    return this.#problems.summary;
   }
 
   /** When a reply last finished or a request was last made (for closing idle text sessions). */
@@ -182,12 +192,12 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     try {
       await this.realtime.connect();
     } catch (error) {
-      this.#problem = error instanceof Error ? error.message : String(error);
+      this.#problems.set('failure', error instanceof Error ? error.message : String(error));
       await this.close();
       throw error;
     }
     if (this.#state !== 'connecting') return; // closed while connecting
-    this.#problem = null;
+    this.#problems.clear('failure', 'connection', 'error');
     this.#setState('ready');
   }
 
@@ -206,15 +216,18 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   }
 
   /**
-   * Applies a new voice. The model cannot change voice once it has spoken in a session, so the
-   * conversation moves to a fresh session (carrying the transcript) after the current reply.
+   * Applies a new voice. The service refuses a voice change once the session has assistant audio, so
+   * the client sends it at once only when there is none (and no reply in flight): `'applied'`.
+   * Otherwise the conversation moves to a fresh session carrying the transcript after the current
+   * reply (`'after-reply'`), or the voice waits for the next session (`'next-session'`, no live one).
    */
-  setVoice(voice: string): 'rotating' | 'next-session' {
+  setVoice(voice: string): 'applied' | 'after-reply' | 'next-session' {
     this.#settings.voice = voice;
-    this.realtime.updateSession({ voice });
+    const outcome = this.realtime.updateSession({ voice });
+    if (outcome === 'now') return 'applied';
     if (this.#state !== 'ready') return 'next-session';
-    this.realtime.rotate();
-    return 'rotating';
+    this.#problems.set('voice', `the voice changes to ${voice} after the current reply (in a fresh model session)`);
+    return 'after-reply';
   }
 
   /**
@@ -259,7 +272,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #fail(reason: string): void {
     if (!this.usable) return;
     this.#failure = reason;
-    this.#problem = reason;
+    this.#problems.set('failure', reason);
     this.#options.logger.warn({ reason }, 'conversation with the model failed');
     this.#setState('failed');
     this.emit('failed', reason);

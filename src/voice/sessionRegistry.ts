@@ -32,7 +32,11 @@ export interface GuildStatusReport {
   leavingInSeconds: number | null;
   speakers: string[];
   latency: { p50: number | null; p95: number | null; turns: number };
-  session: { tokens: number; costUsd: number };
+  /**
+   * This conversation's model tokens, its input transcription (seconds billed by duration, tokens by
+   * token-billed models) and the estimated cost of both.
+   */
+  session: { tokens: number; costUsd: number; transcription: { seconds: number; tokens: number } };
 }
 
 /** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
@@ -171,8 +175,8 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return true;
   }
 
-  /** Applies a voice to the live conversation, if any. */
-  applyVoice(guildId: string, voice: string): 'rotating' | 'next-session' {
+  /** Applies a voice to the live conversation, if any (see GuildConversation.setVoice). */
+  applyVoice(guildId: string, voice: string): 'applied' | 'after-reply' | 'next-session' {
     const conversation = this.conversation(guildId);
     return conversation?.usable ? conversation.setVoice(voice) : 'next-session';
   }
@@ -188,6 +192,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     const session = slot?.voice ?? undefined;
     const conversation = slot?.conversation ?? undefined;
     const usage = conversation?.realtime.usage;
+    const transcription = conversation?.realtime.transcriptionUsage;
     return {
       voiceChannelId: session?.channelId ?? null,
       voiceState: session?.status ?? 'none',
@@ -203,6 +208,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       session: {
         tokens: usage ? usage.inputTextTokens + usage.inputAudioTokens + usage.outputTextTokens + usage.outputAudioTokens : 0,
         costUsd: usage?.costUsd ?? 0,
+        transcription: { seconds: transcription?.seconds ?? 0, tokens: (transcription?.inputTokens ?? 0) + (transcription?.outputTokens ?? 0) },
       },
     };
   }

@@ -133,6 +133,18 @@ describe('slash commands', () => {
     await eventually(() => voiceSession(stack).status === 'ready', 'ready after moving back');
   });
 
+  test('/voice before the bot has spoken applies at once, in the same model session', async () => {
+    const realtime = stack.realtime!;
+    const session = realtime.openSessions().at(-1)!;
+    assert.equal(session.hasAssistantAudio, false);
+    const sessionsBefore = realtime.sessions.length;
+    const { content } = await command(owner(), 'voice', { name: 'coral' });
+    assert.match(content, /Voice set to \*\*coral\*\*\. It applies now\./);
+    await eventually(() => session.config.voice === 'coral', 'the live session to use coral');
+    assert.equal(realtime.sessions.length, sessionsBefore, 'no new session');
+    assert.equal(stack.bot.context.sessions.status(stack.discord.guildId).problem, null);
+  });
+
   test('a voice turn works after the moves, and /status shows session, speakers, latency and cost', async () => {
     const carol = stack.discord.member('Carol');
     await carol.joinVoice();
@@ -147,8 +159,11 @@ describe('slash commands', () => {
     assert.match(content, /\*\*Model session:\*\* ready/);
     assert.match(content, /\*\*Hearing:\*\* Alice/);
     assert.match(content, /p50 \d+ ms, p95 \d+ ms/);
-    const sessionTokens = Number(/\*\*This session:\*\* (\d+) tokens, ~\$[\d.]+/.exec(content)?.[1]);
+    // Model tokens, and the input transcription (whisper-1, billed by the second) in the cost too.
+    const session = /\*\*This session:\*\* (\d+) tokens \+ ([\d.]+) s of speech transcribed, ~\$[\d.]+/.exec(content);
+    const sessionTokens = Number(session?.[1]);
     assert.ok(sessionTokens > 0, `session tokens in ${content}`);
+    assert.ok(Number(session?.[2]) >= 1.0, `transcribed seconds in ${content}`);
     const guildTokens = Number(/\*\*This server \(all time\):\*\* (\d+) tokens in (\d+) replies, ~\$[\d.]+/.exec(content)?.[1]);
     assert.ok(guildTokens >= sessionTokens, `guild tokens in ${content}`);
   });
@@ -224,19 +239,23 @@ describe('slash commands', () => {
     const plain = await command(bob(), 'voice', { name: 'sage' });
     assert.equal(plain.record.ephemeral, true);
     assert.match(plain.content, /permission/);
-    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).voice, null);
+    assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).voice, 'coral', 'unchanged');
   });
 
-  test('/voice stores the voice and rotates to a new realtime session that uses it; voice turns continue there', async () => {
+  test('/voice after the bot has spoken stores the voice and rotates to a new realtime session that uses it; voice turns continue there', async () => {
     const realtime = stack.realtime!;
     const sessionsBefore = realtime.sessions.length;
+    const spoken = realtime.openSessions().at(-1)!;
+    assert.ok(spoken.hasAssistantAudio);
     const { record, content } = await command(owner(), 'voice', { name: 'shimmer' });
-    assert.match(content, /Voice set to \*\*shimmer\*\*/);
+    assert.match(content, /Voice set to \*\*shimmer\*\*\. The conversation switches to it after the current reply/);
     assertNoPings(record);
     assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).voice, 'shimmer');
     const fresh = await eventually(() => realtime.sessions.length > sessionsBefore && realtime.sessions.at(-1), 'a new realtime session');
     await eventually(() => fresh.config.voice === 'shimmer', 'the new session to use shimmer', 10_000);
     await eventually(() => realtime.sessions.slice(0, -1).every((session) => session.closed), 'the old session to close');
+    // The service refuses a voice change after assistant audio: none was sent to the session that had spoken.
+    assert.ok(!spoken.received.some((entry) => entry.event.type === 'session.update' && /shimmer/.test(JSON.stringify(entry.event))));
 
     const carol = stack.discord.member('Carol');
     const { endedAt } = await alice().speak(utterance(1.0, 4));

@@ -235,6 +235,9 @@ describe('voice conversation', () => {
     assert.ok(reply.ms >= REPLY_MS - 100, `the reply in flight played in full (${reply.ms} ms)`);
     const fresh = await eventually(() => realtime.sessions.length > sessionsBefore && realtime.sessions.at(-1), 'a new realtime session');
     await eventually(() => fresh.config.voice === 'sage' && oldSession.closed, 'the new session with the new voice');
+    // Never sent to the session that had spoken (the service answers cannot_update_voice), and /status is clear again.
+    assert.ok(!oldSession.received.some((entry) => entry.event.type === 'session.update' && /sage/.test(JSON.stringify(entry.event))));
+    await eventually(() => stack.bot.context.sessions.status(stack.discord.guildId).problem === null, 'no problem left in /status');
     // The new session carries the conversation: earlier turns are in its items.
     assert.ok(fresh.items.some((item) => /Hello Alice/.test(item.text)), 'the transcript was carried over');
     const next = await member('Bob').speak(utterance(0.8, 17));

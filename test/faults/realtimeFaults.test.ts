@@ -67,7 +67,7 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
     const { endedAt } = await s.alice.speak(utterance(0.8, 301));
     const [info] = (await limited) as [{ retryAfterMs: number }];
     assert.equal(info.retryAfterMs, 2_500);
-    assert.match(await statusLine(s), /rate limited by the model service, retrying in 3 s/);
+    assert.match(await statusLine(s), /rate limited by the model service, retrying in [1-3] s/);
     await waitForReplyAudio(s.carol, endedAt);
     // The retried request was not sent before the pause the service asked for.
     const creates = realtime.received.filter((entry) => entry.event.type === 'response.create');
@@ -81,10 +81,34 @@ describe('rate limits, errors, expiry and refused reconnects', () => {
     const realtime = s.stack.realtime!;
     realtime.injectFault({ error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached. Please try again in 1500ms.' } });
     await once(s.conversation().realtime, 'rate_limited');
-    assert.match(await statusLine(s), /rate limited by the model service, retrying in 2 s/);
+    assert.match(await statusLine(s), /rate limited by the model service, retrying in [12] s/);
     assert.ok((await voiceTurn(s.alice, s.carol, 302)) >= 300);
     await waitForPlaybackIdle(s.voice);
   });
+
+  for (const [form, withoutEventId] of [
+    ['response', false],
+    ['error', true],
+  ] as const) {
+    test(`a rate limit in the ${form} form${withoutEventId ? ' with event_id null' : ''}: the bot waits the hinted time, /status says which limit and why, then answers`, async () => {
+      const realtime = s.stack.realtime!;
+      const refusals = () => realtime.sessions.reduce((sum, session) => sum + session.rateLimitRefusals, 0);
+      const refusalsBefore = refusals();
+      realtime.injectFault({ rateLimit: { form, retryAfterMs: 2_500, withoutEventId } });
+      const limited = once(s.conversation().realtime, 'rate_limited');
+      const { endedAt } = await s.alice.speak(utterance(0.8, form === 'response' ? 305 : 306));
+      const [info] = (await limited) as [{ retryAfterMs: number }];
+      assert.equal(info.retryAfterMs, 2_500);
+      assert.match(await statusLine(s), /rate limited by the model service \(requests per min\), retrying in [1-3] s/);
+      await waitForReplyAudio(s.carol, endedAt);
+      const creates = realtime.received.filter((entry) => entry.event.type === 'response.create');
+      // The simulator refuses any request before the hinted time: one refusal means the bot waited.
+      assert.equal(refusals() - refusalsBefore, 1);
+      assert.ok(creates.at(-1)!.at - creates.at(-2)!.at >= 2_400, `retried ${creates.at(-1)!.at - creates.at(-2)!.at} ms after the refusal`);
+      await waitForPlaybackIdle(s.voice);
+      await eventually(() => s.conversation().problem === null, 'the rate limit to leave /status once answered');
+    });
+  }
 
   test('a server_error event is shown by /status and the conversation goes on', async () => {
     s.stack.realtime!.injectFault({ error: { type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request.' } });

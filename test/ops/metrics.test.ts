@@ -140,7 +140,7 @@ describe('metrics endpoint without a ready client', () => {
     const store = createStore({ databasePath: ':memory:' });
     const sessions = new SessionRegistry({ config, store, logger: silentLogger, ...sharedVoiceObjects() });
     const client = new Client({ intents: [GatewayIntentBits.Guilds] });
-    const metrics = new BotMetrics({ client, sessions, model: config.realtime.model, processMetrics: false });
+    const metrics = new BotMetrics({ client, sessions, processMetrics: false });
     const server = await startMetricsServer({ port: 0, host: config.metricsHost, client, sessions, metrics, logger: silentLogger });
     try {
       const response = await fetch(`${server.url}/healthz`);
@@ -166,13 +166,13 @@ describe('metrics never disturb the bot', () => {
     const store = createStore({ databasePath: ':memory:' });
     const sessions = new SessionRegistry({ config, store, logger: silentLogger, ...sharedVoiceObjects() });
     const client = new Client({ intents: [GatewayIntentBits.Guilds] });
-    const metrics = new BotMetrics({ client, sessions, model: 'gpt-realtime', processMetrics: false });
+    const metrics = new BotMetrics({ client, sessions, processMetrics: false });
     try {
       const realtime = new EventEmitter();
       const conversation = Object.assign(new EventEmitter(), { realtime, state: 'ready' });
       sessions.emit('conversation', conversation as unknown as GuildConversation);
       const usage = { inputTextTokens: Number.NaN, inputAudioTokens: Number.POSITIVE_INFINITY, cachedTextTokens: -5, cachedAudioTokens: 0, outputTextTokens: 7, outputAudioTokens: 1e308 };
-      assert.doesNotThrow(() => realtime.emit('response_done', { status: 'completed', usage }));
+      assert.doesNotThrow(() => realtime.emit('response_done', { status: 'completed', usage, costUsd: Number.POSITIVE_INFINITY }));
       const voice = new EventEmitter() as EventEmitter & { playbackStats: object; activeSpeakers: string[] };
       voice.playbackStats = { framesSent: 0, framesLate: 0, underruns: 0 };
       voice.activeSpeakers = [];
