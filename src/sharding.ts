@@ -14,6 +14,8 @@ import { resolve } from 'node:path';
 import { ShardingManager, type Shard } from 'discord.js';
 import { configSecrets, loadOrExit, loadShardedConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { reportModelKeyCheck } from './realtime/keyCheck.ts';
+import { databaseFolderProblem } from './store/dataFolder.ts';
 import { BOT_NODE_FLAGS } from './nodeFlags.ts';
 
 /** A shard process gets this long to stop gracefully (it bounds itself at 5 s) before it is killed. */
@@ -25,6 +27,11 @@ const ROOT = resolve(import.meta.dirname, '..');
 // Validate the whole configuration here, once, rather than in every shard process.
 const { config, sharding } = loadOrExit(() => loadShardedConfig(process.env, { requireDiscord: true, requireRealtimeKey: true }));
 const logger = createLogger({ level: config.logLevel, secrets: configSecrets(config) }).child({ component: 'sharding' });
+const dataProblem = config.databaseUrl ? null : databaseFolderProblem(config.databasePath);
+if (dataProblem) {
+  console.error(`error: ${dataProblem}`);
+  process.exit(73); // EX_CANTCREAT, once here rather than in every shard
+}
 
 /**
  * Discord's recommended shard count (GET /gateway/bot), read from DISCORD_API_URL when set. discord.js's
@@ -39,6 +46,9 @@ async function recommendedShardCount(token: string, apiUrl: string | undefined):
   if (typeof body.shards !== 'number' || !Number.isInteger(body.shards) || body.shards < 1) throw new Error('Discord sent no shard count');
   return body.shards;
 }
+
+// The model key, once for all shards (a handshake: no audio, nothing billed); a refusal is a warning.
+void reportModelKeyCheck({ url: config.realtime.url, model: config.realtime.model, dialect: config.realtime.dialect, apiKey: config.realtime.apiKey ?? '', logger });
 
 let totalShards: number;
 try {

@@ -43,6 +43,14 @@ export interface RealtimeSimulatorOptions {
   expireSessionsAfterMs?: number;
   /** Refuse beta-header connections with `beta_api_shape_disabled`, like OpenAI since May 2026. */
   rejectBeta?: boolean;
+  /**
+   * How a wrong key is refused: `'http'` (default) answers the upgrade with 401; `'after-upgrade'`
+   * accepts it, sends one `error` with code `invalid_api_key` and closes with 3000
+   * "invalid_request_error.invalid_api_key" — both seen from OpenAI (openai/openai-realtime-api-beta#2:
+   * 403 at the upgrade for a key without access, a WebSocket error message for a random string;
+   * twilio-samples/speech-assistant-openai-realtime-api-python#4: close 3000 invalid_api_key).
+   */
+  badKeyRefusal?: 'http' | 'after-upgrade';
   /** Event names used on beta connections (default 'beta'; 'mixed' imitates CometAPI). */
   betaNaming?: BetaNaming;
   /**
@@ -191,7 +199,13 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
       return reject(refuse.status, { message: 'Injected refusal', type: 'server_error', code: null });
     }
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
-      return reject(401, { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' });
+      const error = { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' };
+      if (options.badKeyRefusal !== 'after-upgrade') return reject(401, error);
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        ws.send(JSON.stringify({ type: 'error', event_id: `event_badkey_${handshakes}`, error: { ...error, param: null, event_id: null } }));
+        ws.close(3000, 'invalid_request_error.invalid_api_key');
+      });
+      return;
     }
     // The model is chosen in the URL: real endpoints and OpenAI-compatible gateways route the upgrade
     // by it and refuse a URL without it (reference "Two dialects"; livekit/agents-js#1467,

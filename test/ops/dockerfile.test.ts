@@ -60,8 +60,8 @@ const of = (stage: { instructions: Instruction[] }, keyword: string) => stage.in
 
 /** Directories and files the runtime stage copies from the build context. */
 const copiedFromContext = of(runtime, 'COPY')
-  .filter((copy) => !copy.args.startsWith('--from'))
-  .flatMap((copy) => copy.args.split(/\s+/).slice(0, -1));
+  .filter((copy) => !/(^|\s)--from=/.test(copy.args))
+  .flatMap((copy) => copy.args.split(/\s+/).filter((word) => !word.startsWith('--')).slice(0, -1));
 
 describe('Dockerfile', () => {
   test('every stage is based on the Node the project pins (bookworm-slim), which meets the minimum', () => {
@@ -81,8 +81,36 @@ describe('Dockerfile', () => {
     for (const tool of ['python3', 'make', 'g++']) assert.match(runs, new RegExp(`apt-get install[^\\n]*\\s${tool.replace('+', '\\+')}(\\s|$)`), `installs ${tool}`);
     assert.match(runs, /npm ci --omit=dev/);
     assert.ok(of(build, 'COPY').some((copy) => /package-lock\.json/.test(copy.args)), 'npm ci needs the lockfile');
-    assert.ok(of(runtime, 'COPY').some((copy) => copy.args.startsWith(`--from=${build.name}`) && /node_modules/.test(copy.args)), 'the runtime stage takes node_modules from the build');
+    assert.ok(of(runtime, 'COPY').some((copy) => copy.args.includes(`--from=${build.name}`) && /node_modules/.test(copy.args)), 'the runtime stage takes node_modules from the build');
     assert.equal(of(runtime, 'RUN').some((run) => /apt-get install|npm (ci|install)/.test(run.args)), false, 'no compilers or installs in the runtime stage');
+  });
+
+  test('production dependencies without a second Node: install scripts off, the native ones rebuilt by name', () => {
+    assert.ok(build);
+    const runs = of(build, 'RUN').map((run) => run.args).join('\n');
+    const install = /npm ci ([^&\n]*)/.exec(runs);
+    assert.ok(install, 'npm ci in the build stage');
+    assert.match(install[1]!, /--omit=dev/);
+    // The "node" package's install script downloads a whole Node; the image has its own.
+    assert.match(install[1]!, /--ignore-scripts/, 'npm ci runs no install script (the "node" package would download a Node)');
+    // Every production package that needs its install script (package-lock.json says which) is rebuilt
+    // explicitly, except the "node" package, which is removed instead.
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }> };
+    const scripted = Object.entries(lock.packages)
+      .filter(([path, entry]) => path.startsWith('node_modules/') && entry.hasInstallScript && !entry.dev)
+      .map(([path]) => path.slice('node_modules/'.length));
+    assert.ok(scripted.includes('@discordjs/opus') && scripted.includes('node'), `found the packages with install scripts: ${scripted.join(', ')}`);
+    const rebuilt = [...runs.matchAll(/npm rebuild ([^&\n]+)/g)].flatMap((match) => match[1]!.trim().split(/\s+/));
+    for (const name of scripted.filter((name) => name !== 'node')) assert.ok(rebuilt.includes(name), `npm rebuild ${name} (its install script builds or fetches its native code)`);
+    assert.match(runs, /rm -rf[^\n]*node_modules\/node(\s|$)[^\n]*node_modules\/\.bin\/node/, 'the unused "node" package stub and its bin link go');
+    assert.doesNotMatch(runs, /node-linux-/, 'nothing to delete: no second Node was downloaded');
+  });
+
+  test('every file in the image belongs to the runtime user (COPY --chown), whatever the build machine had', () => {
+    const user = of(runtime, 'USER').at(-1)!.args.split(':')[0];
+    const copies = of(runtime, 'COPY');
+    assert.ok(copies.length > 0);
+    for (const copy of copies) assert.match(copy.args, new RegExp(`(^|\\s)--chown=${user}:${user}(\\s|$)`), `COPY ${copy.args}`);
   });
 
   test('runs as a non-root user, with the data volume it may write to', () => {
