@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PermissionFlagsBits } from 'discord.js';
 import { z } from 'zod';
 import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from './realtime/presets.ts';
+import { checkServiceUrl, urlSecrets } from './redact.ts';
 
 /** Voices the realtime models accept (GA adds marin and cedar; beta endpoints know the first eight). */
 export const SUPPORTED_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
@@ -210,9 +211,7 @@ export function loadConfig(
   ] as const) {
     if (value !== undefined && !/^\d{5,25}$/.test(value)) problems.push(`${name} must be a numeric Discord id (got "${value}")`);
   }
-  if (e.DISCORD_API_URL !== undefined && !/^https?:\/\/\S+$/.test(e.DISCORD_API_URL)) {
-    problems.push(`DISCORD_API_URL must be an http(s) URL (got "${e.DISCORD_API_URL}")`);
-  }
+  if (e.DISCORD_API_URL !== undefined) problems.push(...checkServiceUrl('DISCORD_API_URL', e.DISCORD_API_URL, { schemes: ['http:', 'https:'] }));
   const voice = (e.REALTIME_VOICE ?? 'alloy').toLowerCase();
   if (!(SUPPORTED_VOICES as readonly string[]).includes(voice)) {
     problems.push(`REALTIME_VOICE must be one of ${SUPPORTED_VOICES.join(', ')} (got "${e.REALTIME_VOICE}")`);
@@ -254,17 +253,14 @@ export function loadConfig(
   };
 }
 
-/** Every secret in a configuration, for the logger to scrub: the Discord token, the model key, the database password. */
+/**
+ * Every secret in a configuration, for the logger to scrub: the Discord token, the model key, and the
+ * secret parts of the configured URLs (user names, passwords, secret query parameters: `urlSecrets`),
+ * the database password among them.
+ */
 export function configSecrets(config: Config): string[] {
-  const secrets = [config.discord.token, config.realtime.apiKey];
-  if (config.databaseUrl) {
-    try {
-      secrets.push(decodeURIComponent(new URL(config.databaseUrl).password) || undefined);
-    } catch {
-      // validated above; an unparsable URL has no password to hide
-    }
-  }
-  return secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length > 0);
+  const secrets = [config.discord.token, config.realtime.apiKey, ...urlSecrets(config.realtime.url), ...urlSecrets(config.discord.apiUrl), ...urlSecrets(config.databaseUrl)];
+  return [...new Set(secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length > 0))];
 }
 
 type Env = z.infer<typeof envSchema>;
@@ -283,9 +279,9 @@ function resolveEndpoint(e: Env, problems: string[]): Pick<Config['realtime'], '
   }
   const base = e.REALTIME_URL ?? preset?.url;
   if (provider === 'custom' && !base) problems.push('REALTIME_PROVIDER=custom needs REALTIME_URL (a ws:// or wss:// URL)');
-  if (base !== undefined && !isWebSocketUrl(base)) {
-    problems.push(`REALTIME_URL must be a ws:// or wss:// URL without spaces or a #fragment (got "${base}")`);
-  }
+  // Parsed and checked once here (scheme, host, port, no fragment, no credentials: `ws` would send
+  // them as Basic auth in place of the key); every message quotes the URL without its secrets.
+  if (base !== undefined) problems.push(...checkServiceUrl('REALTIME_URL', base, { schemes: ['ws:', 'wss:'], hint: 'put the key in REALTIME_API_KEY' }));
   const urlModel = base === undefined ? null : modelInUrl(base);
   if (urlModel === '') problems.push('REALTIME_URL has an empty model= parameter: put the model name there or remove it and set REALTIME_MODEL');
   if (urlModel && e.REALTIME_MODEL !== undefined && e.REALTIME_MODEL !== urlModel) {
@@ -298,16 +294,6 @@ function resolveEndpoint(e: Env, problems: string[]): Pick<Config['realtime'], '
   if (problems.length > before || base === undefined) return undefined;
   const model = urlModel || e.REALTIME_MODEL || preset?.model || 'gpt-realtime';
   return { provider, url: realtimeUrl(base, model), dialect: dialect as 'ga' | 'beta', model };
-}
-
-function isWebSocketUrl(url: string): boolean {
-  if (/\s|#/.test(url)) return false;
-  try {
-    const parsed = new URL(url);
-    return (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') && parsed.host !== '';
-  } catch {
-    return false;
-  }
 }
 
 /** How `npm run start:sharded` runs: which shards of how many, on this machine. */

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { scrubUrlSecrets } from './redact.ts';
 
 /**
  * Paths that hold secrets wherever they appear in a log object. pino replaces them before
@@ -34,9 +35,10 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
   name?: string;
   /**
-   * Secret values (bot token, API keys) to remove from every line whatever field or message they
-   * are in: the last line of defence behind the path redaction, for values that reach a message
-   * (an error text echoing a key, a library's debug output).
+   * Secret values (bot token, API keys, the secret parts of configured URLs: `configSecrets`) to
+   * remove from every line whatever field or message they are in: the last line of defence behind
+   * the path redaction, for values that reach a message (an error text echoing a key, a library's
+   * debug output). URL credentials and secret query parameters are removed from every line anyway.
    */
   secrets?: readonly (string | undefined)[];
 }
@@ -59,13 +61,16 @@ export function secretPatterns(secrets: readonly (string | undefined)[]): string
   return [...patterns].sort((a, b) => b.length - a.length);
 }
 
-/** A pino destination that replaces every occurrence of the secrets in each line before writing it. */
+/**
+ * A pino destination that replaces every occurrence of the secrets in each line before writing it,
+ * and removes URL secrets whatever URL they are in (`user:password@`, `?api-key=…`, `&token=…`:
+ * {@link scrubUrlSecrets}).
+ */
 export function scrubbingDestination(destination: NodeJS.WritableStream, secrets: readonly (string | undefined)[]): pino.DestinationStream {
   const patterns = secretPatterns(secrets);
-  if (patterns.length === 0) return destination as pino.DestinationStream;
   return {
     write(line: string) {
-      let out = line;
+      let out = scrubUrlSecrets(line);
       for (const pattern of patterns) if (out.includes(pattern)) out = out.replaceAll(pattern, REDACTED);
       destination.write(out);
     },
@@ -78,7 +83,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? process.stdout;
   return pino(
     { level, name: options.name, redact: { paths: REDACTED_PATHS, censor: REDACTED }, base: undefined },
-    options.secrets ? scrubbingDestination(destination, options.secrets) : (destination as pino.DestinationStream),
+    scrubbingDestination(destination, options.secrets ?? []),
   );
 }
 

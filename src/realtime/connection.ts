@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { AuthenticationError, ConnectionError, DialectError, RealtimeError, SessionConfigError, hostOf } from './errors.ts';
+import { redactUrlsIn } from '../redact.ts';
 import { parseServerEvent, type ServerEvent } from './protocol.ts';
 import type { WireEvent } from './dialect.ts';
 
@@ -79,7 +80,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
           ...(options.createConnection ? { createConnection: options.createConnection } : {}),
         });
       } catch (err) {
-        reject(new ConnectionError(`invalid realtime URL: ${(err as Error).message}`, { cause: err, fatal: true }));
+        reject(new ConnectionError(`invalid realtime URL: ${redactUrlsIn((err as Error).message)}`, { cause: err, fatal: true }));
         return;
       }
       let settled = false;
@@ -101,7 +102,8 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
         // The service explains a refusal in a JSON error body (e.g. 400 "Missing required parameter:
         // 'model'."): read a little of it for the message, without waiting on a slow body.
         readErrorBody(res).then((detail) => {
-          const message = `${hostOf(url)} refused the WebSocket upgrade with HTTP ${status}${detail.message ? `: ${detail.message}` : ''}`;
+          // The service's message may echo the request URL: quoted without its secrets.
+          const message = `${hostOf(url)} refused the WebSocket upgrade with HTTP ${status}${detail.message ? `: ${redactUrlsIn(detail.message)}` : ''}`;
           // A malformed request (400, 404, 422) fails the same way every time: retrying cannot help.
           const fatal = status === 400 || status === 404 || status === 422;
           fail(new ConnectionError(message, { status, code: detail.code ?? 'handshake_refused', fatal }));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TokenUsage, type TurnDetection } from '../realtime/index.ts';
 import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
+import { modelUnavailableReason, problemFromError } from './userFacingErrors.ts';
 import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/index.ts';
 
 /**
@@ -86,8 +87,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #state: ConversationState = 'connecting';
   #mode: 'voice' | 'text';
   readonly #problems = new ConversationProblems();
-  /** Why the conversation failed for good (the last fatal error), once it has. */
-  #failure: string | null = null;
+  /** Why the conversation failed for good (the last fatal error), once it has: for the log and for people. */
+  #failure: { detail: string; forPeople: string } | null = null;
   /** The guild's settings as this conversation applies them (kept current by the setters). */
   #settings: GuildSettings;
   #lastActivityAt = Date.now();
@@ -116,7 +117,9 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     });
     const realtime = this.realtime;
     realtime.on('reconnecting', ({ reason }) => {
-      this.#problems.set('connection', `reconnecting to the model (${reason})`);
+      // People see that it reconnects; why (host, socket error) goes to the log.
+      this.#problems.set('connection', 'reconnecting to the model service');
+      options.logger.info({ reason }, 'reconnecting to the model service');
       this.#setState('reconnecting');
     });
     // A fresh session (after a drop or a rotation): the old session's errors and a voice change
@@ -130,13 +133,14 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       this.#problems.set('rate_limit', () => rateLimitText(message, realtime.pausedUntil, realtime.responseInFlight || realtime.queuedResponses > 0));
     });
     realtime.on('error', (error) => {
-      this.#problems.set(error.fatal ? 'failure' : 'error', `${error.code ?? error.type ?? 'error'}: ${error.message}`);
+      // People see the error code only: the service's message may quote a URL or other details.
+      this.#problems.set(error.fatal ? 'failure' : 'error', problemFromError(error));
       options.logger.warn({ code: error.code, type: error.type, fatal: error.fatal, eventType: error.eventType }, 'realtime error');
-      if (error.fatal) this.#failure = error.message;
+      if (error.fatal) this.#failure = { detail: error.message, forPeople: problemFromError(error) };
     });
     realtime.on('closed', (reason) => {
       // The client closes itself only when it cannot go on (fatal error, reconnecting given up).
-      if (this.#state !== 'closed') this.#fail(this.#failure ?? reason);
+      if (this.#state !== 'closed') this.#fail(this.#failure ?? { detail: reason, forPeople: 'the AI model service is unavailable right now' });
     });
     realtime.on('response_done', (result) => {
       this.#lastActivityAt = Date.now();
@@ -166,7 +170,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
 
   /** Why the conversation failed for good, or null. */
   get failure(): string | null {
-    return this.#state === 'failed' ? this.#failure : null;
+    return this.#state === 'failed' ? (this.#failure?.forPeople ?? null) : null;
   }
 
   /** Whether requests can still be made (not failed, not closed). */
@@ -192,7 +196,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     try {
       await this.realtime.connect();
     } catch (error) {
-      this.#problems.set('failure', error instanceof Error ? error.message : String(error));
+      this.#problems.set('failure', modelUnavailableReason(error));
       await this.close();
       throw error;
     }
@@ -265,17 +269,18 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #assertUsable(): void {
     if (this.usable) return;
     throw new ConversationUnavailableError(
-      this.#state === 'failed' ? `the conversation with the AI model failed (${this.#failure ?? 'unknown reason'})` : 'the conversation with the AI model is closed',
+      this.#state === 'failed' ? `the conversation with the AI model failed (${this.#failure?.detail ?? 'unknown reason'})` : 'the conversation with the AI model is closed',
     );
   }
 
-  #fail(reason: string): void {
+  /** Fails for good: `detail` goes to the log, `forPeople` to /status and channel notices. */
+  #fail(failure: { detail: string; forPeople: string }): void {
     if (!this.usable) return;
-    this.#failure = reason;
-    this.#problems.set('failure', reason);
-    this.#options.logger.warn({ reason }, 'conversation with the model failed');
+    this.#failure = failure;
+    this.#problems.set('failure', failure.forPeople);
+    this.#options.logger.warn({ reason: failure.detail }, 'conversation with the model failed');
     this.#setState('failed');
-    this.emit('failed', reason);
+    this.emit('failed', failure.forPeople);
   }
 
   #sessionConfig(settings: GuildSettings, mode: 'voice' | 'text'): SessionConfig {

@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { BotStore } from '../store/index.ts';
 import { GuildConversation, type ConversationState } from './guildConversation.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
+import { modelUnavailableReason } from './userFacingErrors.ts';
 import { VoiceSession } from './voiceSession.ts';
 
 /** A join that cannot happen; the message is shown to the user. */
@@ -266,7 +267,10 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     try {
       return await slot.starting;
     } catch (error) {
-      throw error instanceof JoinError ? error : new JoinError(`the AI model is unavailable (${error instanceof Error ? error.message : String(error)}).`);
+      if (error instanceof JoinError) throw error;
+      // People see a generic reason; the details (host, status, the service's message) go to the log.
+      this.#options.logger.warn({ guildId, mode, err: error instanceof Error ? error.message : String(error) }, 'could not start the model conversation');
+      throw new JoinError(`${modelUnavailableReason(error)}.`);
     }
   }
 

@@ -12,7 +12,7 @@ import { startLocalStack, type LocalStack } from '../../scripts/localStack.ts';
 import type { SimulatedMember } from '../../sim/discord/index.ts';
 import { utterance } from '../../sim/speech.ts';
 import { DEFAULT_INSTRUCTIONS } from '../../src/config.ts';
-import { createLogger, REDACTED, scrubbingDestination } from '../../src/log.ts';
+import { createLogger, REDACTED } from '../../src/log.ts';
 import { eventually } from './helpers.ts';
 
 const PIRATE = 'You are a pirate. Answer like one.';
@@ -167,8 +167,21 @@ describe('secret scrubbing', () => {
     assert.match(out[5]!, /"note":"short"/);
   });
 
-  test('without secrets the destination is used as it is', () => {
-    const destination = new Writable({ write: (_chunk, _encoding, done) => done() });
-    assert.equal(scrubbingDestination(destination, []), destination);
+  test('URL credentials and secret query parameters are scrubbed from every line, even without configured secrets', () => {
+    const out: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'debug', destination });
+    logger.warn({ err: 'Invalid URL: wss://mallory:hunter2pass@example.com:44330/v1/realtime?model=gpt-realtime&api-key=sk-abcdef123456' }, 'a library echoing a URL');
+    logger.info({ url: 'https://example.com/hook?X-Amz-Signature=deadbeefcafe&access_token=tok_9876543210&v=10' }, 'a field holding a URL');
+    const text = out.join('');
+    for (const secret of ['mallory', 'hunter2pass', 'sk-abcdef123456', 'deadbeefcafe', 'tok_9876543210']) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    assert.match(text, /model=gpt-realtime/, 'harmless parameters are kept');
+    assert.match(text, /v=10/);
+    assert.match(text, /example\.com:44330/);
   });
 });
