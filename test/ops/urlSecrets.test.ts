@@ -24,8 +24,12 @@ describe('secrets in URLs', () => {
     const { port } = new URL(sims.realtime.url);
     const url = `wss://mallory:${PASSWORD}@127.0.0.1:${port}/v1/realtime?api-key=${QUERY_KEY}`;
     const bot = spawnBot('main.ts', { ...sims.env, REALTIME_URL: url, LOG_LEVEL: 'debug' });
+    const started = bot.waitForLog((line) => line.msg === 'logged in', 'the bot to log in').then(() => 'started' as const, () => 'exited' as const);
+    const outcome = await Promise.race([bot.exited.then(() => 'exited' as const), started]);
+    bot.kill();
     const exit = await bot.exited;
     const output = bot.lines.join('\n');
+    assert.equal(outcome, 'exited', `the bot started with credentials in REALTIME_URL:\n${output.slice(-2_000)}`);
     assert.equal(exit.code, 78, `refused as a configuration error:\n${output}`);
     assert.match(output, /REALTIME_URL must not contain a user name or password/);
     assert.match(output, new RegExp(`wss://127\\.0\\.0\\.1:${port}/v1/realtime\\?…`), 'the URL is quoted without its secrets');
