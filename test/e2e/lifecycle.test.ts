@@ -38,7 +38,7 @@ describe('voice lifecycle', () => {
     try {
       const { record, content } = await command(member('Alice'), 'join');
       assert.equal(record.callback?.type, 5);
-      assert.match(content, /^Couldn't join <#\d+>: the AI model is unavailable \(.+\)\.$/);
+      assert.match(content, /^Couldn't join <#\d+>: the AI model service did not accept the bot's API key\.$/);
       assertNoPings(record);
       await sleep(300);
       assert.equal(discord.botVoiceChannel(), null);
