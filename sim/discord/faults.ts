@@ -55,7 +55,8 @@ export function createFaults(sim: FaultTarget): Faults {
       const botSessionId = sim.guild.voiceStates.get(sim.botUserId)?.sessionId;
       const gatewaySession = botSessionId ? sim.gateway.sessions.get(botSessionId) : undefined;
       if (!gatewaySession) return;
-      const grant = server.grant(sim.guild.id, sim.botUserId, gatewaySession.id);
+      const grant = sim.voice.grantFor(server, gatewaySession.id);
+      if (!grant) return;
       const ready = sim.voice.waitForBotReady(timeoutMs, server);
       sim.gateway.dispatchTo(gatewaySession, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: sim.guild.id, endpoint: server.endpoint });
       await ready;

@@ -18,10 +18,10 @@ export interface SimMemberState {
   joinedAt: string;
 }
 
-/** A text (type 0) or voice (type 2) channel. */
+/** A text (type 0), voice (type 2) or Stage (type 13) channel. */
 export interface SimChannel {
   id: string;
-  type: 0 | 2;
+  type: 0 | 2 | 13;
   name: string;
   position: number;
   overwrites: PermissionOverwrite[];
@@ -64,7 +64,7 @@ export class GuildState {
     return id;
   }
 
-  addChannel(spec: { type: 0 | 2; name: string; userLimit?: number }): SimChannel {
+  addChannel(spec: { type: 0 | 2 | 13; name: string; userLimit?: number }): SimChannel {
     const channel: SimChannel = {
       id: snowflake(),
       type: spec.type,
@@ -168,7 +168,7 @@ export class GuildState {
       flags: 0,
       permission_overwrites: channel.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow.toString(), deny: o.deny.toString() })),
     };
-    if (channel.type === 2) {
+    if (channel.type === 2 || channel.type === 13) {
       return { ...base, bitrate: channel.bitrate, user_limit: channel.userLimit, rtc_region: null, video_quality_mode: 1, rate_limit_per_user: 0, last_message_id: null } as APIChannel;
     }
     return { ...base, topic: null, rate_limit_per_user: 0, last_message_id: null } as APIChannel;

@@ -26,6 +26,10 @@ export interface HeardPacket {
   /** Samples per channel decoded from it (0 for the `F8 FF FE` silence frame). */
   samples: number;
   silence: boolean;
+  /** The frame arrived end-to-end encrypted (DAVE) and this member decrypted it. */
+  e2ee: boolean;
+  /** The member could not decrypt it (or refused it unencrypted once its DAVE group was ready): nothing was heard. */
+  undecryptable: boolean;
 }
 
 /** The simulator services a member uses. */

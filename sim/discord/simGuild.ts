@@ -21,6 +21,8 @@ export interface SimGuildInit {
   /** Human members; an `Owner` member owning the guild is added first. */
   members: { name: string; id?: string }[];
   encryptionModes: EncryptionMode[];
+  /** DAVE protocol version of voice channels (1 as on Discord; 0 only for reference measurements). */
+  daveVersion: number;
   chat: ChatDesk;
   /** User ids of every human member of the simulator, so that ids stay unique across guilds. */
   userIds: Set<string>;
@@ -38,6 +40,8 @@ export class SimGuild {
   readonly textChannelId: string;
   readonly voiceChannelId: string;
   readonly secondVoiceChannelId: string;
+  /** A Stage channel: DAVE does not cover Stage, so its voice sessions negotiate DAVE version 0. */
+  readonly stageChannelId: string;
   readonly botRoleId: string;
   /** The role humans get unless `addMember` is given explicit permissions. */
   readonly memberRoleId: string;
@@ -64,6 +68,7 @@ export class SimGuild {
     this.textChannelId = this.guild.addChannel({ type: 0, name: 'general' }).id;
     this.voiceChannelId = this.guild.addChannel({ type: 2, name: 'Voice' }).id;
     this.secondVoiceChannelId = this.guild.addChannel({ type: 2, name: 'Second Voice' }).id;
+    this.stageChannelId = this.guild.addChannel({ type: 13, name: 'Stage' }).id;
     this.voice = new VoiceHub({
       modes: init.encryptionModes,
       gateway: this.gateway,
@@ -71,6 +76,7 @@ export class SimGuild {
       botUserId: this.botUserId,
       members: () => this.#members.values(),
       logger: init.logger,
+      daveVersion: init.daveVersion,
     });
     this.faults = createFaults(this);
     const owner = this.addMember({ name: 'Owner' });

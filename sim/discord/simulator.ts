@@ -25,6 +25,12 @@ export interface DiscordSimulatorOptions {
   /** Encryption modes offered in voice Ready, in order (the client picks the first it supports). */
   encryptionModes?: EncryptionMode[];
   /**
+   * DAVE end-to-end encryption in voice channels (default true, as Discord requires since March 2026:
+   * version 1 is negotiated and a client offering `max_dave_protocol_version: 0` is closed with 4017).
+   * false negotiates version 0, only to measure what DAVE costs; Stage channels always use 0.
+   */
+  dave?: boolean;
+  /**
    * Guilds the bot is in (default 1). Each gets its own roles, channels, voice servers and members
    * (the same names in every guild, distinct user ids).
    */
@@ -76,6 +82,7 @@ export class DiscordSimulator {
   readonly textChannelId: string;
   readonly voiceChannelId: string;
   readonly secondVoiceChannelId: string;
+  readonly stageChannelId: string;
   readonly botRoleId: string;
   /** The role humans get unless `addMember` is given explicit permissions. */
   readonly memberRoleId: string;
@@ -141,6 +148,7 @@ export class DiscordSimulator {
         botPermissions: options.botPermissions ?? DEFAULT_BOT_PERMISSIONS,
         members: options.members ?? [{ name: 'Alice' }, { name: 'Bob' }, { name: 'Carol' }],
         encryptionModes: options.encryptionModes ?? [...ENCRYPTION_MODES],
+        daveVersion: options.dave === false ? 0 : 1,
         chat: this.#chat,
         userIds,
         logger: this.logger,
@@ -153,6 +161,7 @@ export class DiscordSimulator {
     this.textChannelId = first.textChannelId;
     this.voiceChannelId = first.voiceChannelId;
     this.secondVoiceChannelId = first.secondVoiceChannelId;
+    this.stageChannelId = first.stageChannelId;
     this.botRoleId = first.botRoleId;
     this.memberRoleId = first.memberRoleId;
     this.voice = first.voice;

@@ -3,12 +3,13 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DISCORD_FRAME_SAMPLES } from '../../src/audio/format.ts';
 import { Intent, type GatewayServer, type GatewaySession } from './gateway.ts';
+import { DaveCalls } from './daveCalls.ts';
 import type { GuildState } from './guild.ts';
 import type { SimulatedMember } from './member.ts';
 import { createOpusCodec, isSilenceFrame, type OpusCodec } from './opus.ts';
 import { Permission } from './permissions.ts';
 import { rtpHeader, type EncryptionMode, type OpenedRtp, type RtpHeader } from './rtp.ts';
-import { VoiceServer, type VoiceSession } from './voiceServer.ts';
+import { VoiceServer, type VoiceGrant, type VoiceSession } from './voiceServer.ts';
 import { waitUntil } from './wait.ts';
 
 /** A join the simulated Discord refused (no Connect permission, or the channel is full). */
@@ -18,16 +19,24 @@ export interface RefusedJoin {
   at: number;
 }
 
+/** Discord channel types a bot can connect to: voice (2) and Stage (13, where DAVE does not apply). */
+const CHANNEL_VOICE = 2;
+const CHANNEL_STAGE = 13;
+
 /**
  * Voice state and voice servers: answers the bot's op 4 with VOICE_STATE_UPDATE then
  * VOICE_SERVER_UPDATE, keeps who is in which channel, routes members' audio to the bot's session
  * (op 5 before the first packet of an SSRC, op 11/13 on join/leave) and the bot's audio to members.
- * Emits `botReady`(session) when the bot's voice session completes Select Protocol or resumes.
+ * End-to-end encryption is negotiated as on Discord (DAVE version 1 in voice channels, 0 in Stage
+ * channels; see {@link DaveCalls}). Emits `botReady`(session) when the bot's voice session completes
+ * Select Protocol or resumes.
  */
 export class VoiceHub extends EventEmitter {
   current!: VoiceServer;
   readonly servers: VoiceServer[] = [];
   readonly refusedJoins: RefusedJoin[] = [];
+  /** The DAVE groups of this guild's voice channels and the members' MLS sessions. */
+  readonly dave: DaveCalls;
   #bot: { server: VoiceServer; session: VoiceSession; decoder: OpusCodec } | null = null;
   #loss = 0;
   readonly #modes: EncryptionMode[];
@@ -36,15 +45,30 @@ export class VoiceHub extends EventEmitter {
   readonly #botUserId: string;
   readonly #members: () => Iterable<SimulatedMember>;
   readonly #logger: Logger;
+  /** DAVE protocol version of voice channels: 1 as on Discord; 0 only for reference measurements without E2EE. */
+  readonly #daveVersion: number;
 
-  constructor(init: { modes: EncryptionMode[]; gateway: GatewayServer; guild: GuildState; botUserId: string; members: () => Iterable<SimulatedMember>; logger: Logger }) {
+  constructor(init: { modes: EncryptionMode[]; gateway: GatewayServer; guild: GuildState; botUserId: string; members: () => Iterable<SimulatedMember>; logger: Logger; daveVersion?: number }) {
     super();
+    this.#daveVersion = init.daveVersion ?? 1;
     this.#modes = init.modes;
     this.#gateway = init.gateway;
     this.#guild = init.guild;
     this.#botUserId = init.botUserId;
     this.#members = init.members;
     this.#logger = init.logger;
+    this.dave = new DaveCalls((channelId) => this.#guild.usersInVoice(channelId), init.logger);
+  }
+
+  /** The DAVE version a channel negotiates: none in Stage channels (DAVE covers voice channels, calls and Go Live only). */
+  daveVersionOf(channelId: string): number {
+    return this.#guild.channels.get(channelId)?.type === CHANNEL_STAGE ? 0 : this.#daveVersion;
+  }
+
+  /** A token for the bot's voice session in its current channel on `server`. */
+  grantFor(server: VoiceServer, gatewaySessionId: string): VoiceGrant | null {
+    const channelId = this.botChannel();
+    return channelId ? server.grant(this.#guild.id, this.#botUserId, gatewaySessionId, channelId, this.daveVersionOf(channelId)) : null;
   }
 
   /** Starts a voice server (TLS WebSocket + UDP) and makes it the one new joins are sent to. */
@@ -52,6 +76,7 @@ export class VoiceHub extends EventEmitter {
     const server = new VoiceServer([...this.#modes], this.#logger);
     await server.listen();
     server.udp.loss = this.#loss;
+    this.dave.attach(server);
     server.on('selected', (session: VoiceSession) => {
       const channelId = this.botChannel();
       if (session.grant.userId === this.#botUserId && channelId) {
@@ -62,6 +87,7 @@ export class VoiceHub extends EventEmitter {
     server.on('resumed', (session: VoiceSession) => this.#onReady(server, session, true));
     server.on('closed', (session: VoiceSession, code: number, resumable: boolean) => {
       this.#logger.debug({ code, resumable }, 'bot voice socket closed');
+      if (!resumable) this.dave.botGone(session);
       if (!resumable && this.#bot?.session === session) this.#bot = null;
     });
     server.on('audio', (session: VoiceSession, rtp: OpenedRtp, arrivalMs: number) => this.#onBotAudio(session, rtp, arrivalMs));
@@ -93,7 +119,10 @@ export class VoiceHub extends EventEmitter {
 
   #onReady(server: VoiceServer, session: VoiceSession, resumed = false): void {
     if (session.grant.userId !== this.#botUserId) return;
-    if (!resumed || this.#bot?.session !== session) this.#bot = { server, session, decoder: createOpusCodec() };
+    if (!resumed || this.#bot?.session !== session) {
+      this.#bot = { server, session, decoder: createOpusCodec() };
+      this.dave.botReady(server, session);
+    }
     this.emit('botReady', session);
   }
 
@@ -102,20 +131,27 @@ export class VoiceHub extends EventEmitter {
     const channelId = this.botChannel();
     if (!bot || bot.session !== session || !channelId) return;
     const silence = isSilenceFrame(rtp.payload);
-    let pcm: Int16Array | null = null;
-    if (!silence) {
+    // Each listener opens the frame with its own DAVE session; the Opus is decoded once (same plaintext for all).
+    let pcm: Int16Array | null | undefined;
+    const decode = (opus: Buffer): Int16Array | null => {
+      if (pcm !== undefined) return pcm;
+      pcm = null;
       try {
-        const decoded = bot.decoder.decode(rtp.payload);
+        const decoded = bot.decoder.decode(opus);
         pcm = new Int16Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
       } catch {
         this.#logger.warn('undecodable opus from bot');
-        return;
       }
-    }
-    const packet = { arrivalMs, seq: rtp.sequence, timestamp: rtp.timestamp, samples: pcm ? pcm.length / 2 : 0, silence };
+      return pcm;
+    };
     for (const member of this.#members()) {
       const state = this.#guild.voiceStates.get(member.id);
-      if (state?.channelId === channelId && !state.selfDeaf) member.hear(packet, pcm);
+      if (state?.channelId !== channelId || state.selfDeaf) continue;
+      const opened = this.dave.open(member.id, this.#botUserId, rtp.payload);
+      const heardPcm = opened.plain && !silence ? decode(opened.plain) : null;
+      if (opened.plain && !silence && !heardPcm) continue;
+      const packet = { arrivalMs, seq: rtp.sequence, timestamp: rtp.timestamp, samples: heardPcm ? heardPcm.length / 2 : 0, silence, e2ee: opened.e2ee, undecryptable: opened.plain === null };
+      member.hear(packet, heardPcm);
     }
   }
 
@@ -128,6 +164,7 @@ export class VoiceHub extends EventEmitter {
       this.#dispatchVoiceState(id);
       for (const server of this.servers) for (const [key, s] of server.sessions) if (s.grant.userId === id) server.sessions.delete(key);
       this.#bot = null;
+      this.dave.botGone();
       return;
     }
     const channel = this.#guild.channels.get(d.channel_id);
@@ -135,14 +172,14 @@ export class VoiceHub extends EventEmitter {
       this.refusedJoins.push({ channelId: d.channel_id!, reason, at: performance.now() });
       this.emit('refusedJoin', reason);
     };
-    if (!channel || channel.type !== 2) return refuse('unknown-channel');
+    if (!channel || (channel.type !== CHANNEL_VOICE && channel.type !== CHANNEL_STAGE)) return refuse('unknown-channel');
     const perms = this.#guild.permissionsOf(id, channel.id);
     if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.Connect) === 0n) return refuse('missing-permissions');
     const others = this.#guild.usersInVoice(channel.id).filter((u) => u !== id).length;
     if (channel.userLimit > 0 && others >= channel.userLimit && (perms & Permission.MoveMembers) === 0n) return refuse('channel-full');
     this.#guild.voiceStates.set(id, { userId: id, channelId: channel.id, sessionId: session.id, selfMute: Boolean(d.self_mute), selfDeaf: Boolean(d.self_deaf) });
     this.#dispatchVoiceState(id);
-    const grant = this.current.grant(this.#guild.id, id, session.id);
+    const grant = this.current.grant(this.#guild.id, id, session.id, channel.id, this.daveVersionOf(channel.id));
     this.#gateway.dispatchTo(session, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: this.#guild.id, endpoint: this.current.endpoint });
   }
 
@@ -155,10 +192,17 @@ export class VoiceHub extends EventEmitter {
     this.#dispatchVoiceState(userId);
     const bot = this.#bot;
     const botChannel = this.botChannel();
-    if (!bot || !botChannel) return;
-    const member = [...this.#members()].find((m) => m.id === userId);
-    if (before === botChannel) bot.server.clientDisconnect(bot.session, userId, member?.ssrc);
-    if (channelId === botChannel) bot.server.clientsConnect(bot.session, [userId]);
+    if (bot && botChannel) {
+      const member = [...this.#members()].find((m) => m.id === userId);
+      if (before === botChannel) bot.server.clientDisconnect(bot.session, userId, member?.ssrc);
+      if (channelId === botChannel) bot.server.clientsConnect(bot.session, [userId]);
+    }
+    this.#daveFollow(userId, before, channelId);
+  }
+
+  /** The member's MLS membership follows its voice state (after op 11/13 went to the bot, so the bot knows the user first). */
+  #daveFollow(userId: string, before: string | null, after: string | null): void {
+    this.dave.memberMoved(userId, before, after, after !== null && this.daveVersionOf(after) > 0);
   }
 
   #dispatchVoiceState(userId: string): void {
@@ -171,7 +215,7 @@ export class VoiceHub extends EventEmitter {
     const channel = this.botChannel();
     if (!bot || !channel || this.#guild.voiceStates.get(member.id)?.channelId !== channel) return false;
     if (!bot.session.announced.has(member.ssrc)) bot.server.announceSpeaking(bot.session, member.id, member.ssrc, 1);
-    return bot.server.sendRtp(bot.session, header, opus);
+    return bot.server.sendRtp(bot.session, header, this.dave.protect(member.id, opus));
   }
 
   setUdpLoss(fraction: number): void {
@@ -231,6 +275,7 @@ export class VoiceHub extends EventEmitter {
   static readonly TIMESTAMP_STEP = DISCORD_FRAME_SAMPLES;
 
   async close(): Promise<void> {
+    this.dave.close();
     await Promise.all(this.servers.map((s) => s.close()));
   }
 }

@@ -12,7 +12,13 @@ import { VoiceUdp } from './voiceUdp.ts';
 export const VoiceOp = {
   Identify: 0, SelectProtocol: 1, Ready: 2, Heartbeat: 3, SessionDescription: 4, Speaking: 5,
   HeartbeatAck: 6, Resume: 7, Hello: 8, Resumed: 9, ClientsConnect: 11, ClientDisconnect: 13,
+  DavePrepareTransition: 21, DaveExecuteTransition: 22, DaveTransitionReady: 23, DavePrepareEpoch: 24,
+  MlsExternalSender: 25, MlsKeyPackage: 26, MlsProposals: 27, MlsCommitWelcome: 28,
+  MlsAnnounceCommitTransition: 29, MlsWelcome: 30, MlsInvalidCommitWelcome: 31,
 } as const;
+
+/** Voice close code for a client that does not offer DAVE where Discord requires it (discord-api-types `EndToEndEncryptionDAVEProtocolRequired`). */
+export const CLOSE_DAVE_REQUIRED = 4017;
 
 /** What the main gateway told the bot in VOICE_STATE_UPDATE / VOICE_SERVER_UPDATE. */
 export interface VoiceGrant {
@@ -20,6 +26,19 @@ export interface VoiceGrant {
   guildId: string;
   userId: string;
   sessionId: string;
+  channelId: string;
+  /** DAVE protocol version negotiated for this channel: 1 (required), or 0 for Stage channels (which DAVE does not cover). */
+  daveVersion: number;
+}
+
+/** DAVE messages exchanged with one bot session. */
+export interface DaveSessionStats {
+  keyPackages: number;
+  commitWelcomes: number;
+  transitionReadies: number;
+  invalidCommitWelcomes: number;
+  /** Binary ops 25/27/29/30 and op 22 sent. */
+  sent: Record<number, number>;
 }
 
 /** One bot voice session on this server; it outlives its WebSocket so op 7 Resume can continue it. */
@@ -33,20 +52,30 @@ export interface VoiceSession {
   remote: { address: string; port: number } | null;
   /** Sequence number of the server's last numbered message (clients ack it in heartbeats). */
   seq: number;
-  sent: { seq: number; text: string }[];
+  sent: { seq: number; data: string | Buffer }[];
   /** Member SSRCs announced with op 5 in this session (the bot maps SSRC → user from them). */
   announced: Set<number>;
   nonce: number;
   stats: { rtpFromBot: number; decryptFailures: number; speakingFromBot: number; resumes: number };
+  /** The client's `max_dave_protocol_version` in Identify. */
+  maxDaveVersion: number;
+  dave: DaveSessionStats;
 }
 
-/** Events: `selected`(session) just before the Session Description, `ready`(session), `resumed`(session), `closed`(session, code, resumable), `audio`(session, rtp, arrivalMs). */
+/**
+ * Events: `selected`(session) just before the Session Description, `ready`(session), `resumed`(session),
+ * `closed`(session, code, resumable), `audio`(session, rtp, arrivalMs), and the client's DAVE messages:
+ * `daveKeyPackage`(session, keyPackage) op 26, `daveCommitWelcome`(session, payload) op 28,
+ * `daveReady`(session, transitionId) op 23, `daveInvalid`(session, transitionId) op 31.
+ */
 export class VoiceServer extends EventEmitter {
   readonly #https: Server = createServer(serverCredentials());
   readonly #wss = new WebSocketServer({ server: this.#https });
   readonly udp: VoiceUdp;
   readonly #grants = new Map<string, VoiceGrant>();
   readonly sessions = new Map<string, VoiceSession>();
+  /** Identifies refused with a close code (4004 bad token, 4006 stale session, 4017 no DAVE), for tests. */
+  readonly refusedIdentifies: { code: number; userId: string; maxDaveVersion: number; at: number }[] = [];
   readonly #logger: Logger;
   modes: EncryptionMode[];
   heartbeatIntervalMs = 13_750;
@@ -76,8 +105,8 @@ export class VoiceServer extends EventEmitter {
   }
 
   /** Issues a token for a bot session (the VOICE_SERVER_UPDATE token). */
-  grant(guildId: string, userId: string, sessionId: string): VoiceGrant {
-    const grant = { token: randomToken(12), guildId, userId, sessionId };
+  grant(guildId: string, userId: string, sessionId: string, channelId: string, daveVersion: number): VoiceGrant {
+    const grant = { token: randomToken(12), guildId, userId, sessionId, channelId, daveVersion };
     this.#grants.set(grant.token, grant);
     return grant;
   }
@@ -89,11 +118,32 @@ export class VoiceServer extends EventEmitter {
       message = { op, d, seq: session.seq };
     }
     const text = JSON.stringify(message);
-    if (numbered) {
-      session.sent.push({ seq: session.seq, text });
-      if (session.sent.length > 200) session.sent.shift();
-    }
+    if (numbered) this.#remember(session, text);
     if (session.ws?.readyState === WebSocket.OPEN) session.ws.send(text);
+  }
+
+  /** Kept for op 7 Resume: the client acks `seq` in heartbeats and gets everything after its ack replayed. */
+  #remember(session: VoiceSession, data: string | Buffer): void {
+    session.sent.push({ seq: session.seq, data });
+    if (session.sent.length > 200) session.sent.shift();
+  }
+
+  /** A binary DAVE message `[u16 seq][u8 op][payload]`; it shares the JSON messages' sequence numbers. */
+  sendDaveBinary(session: VoiceSession, op: number, payload: Buffer): void {
+    session.seq += 1;
+    const head = Buffer.alloc(3);
+    head.writeUInt16BE(session.seq & 0xffff, 0);
+    head[2] = op;
+    const frame = Buffer.concat([head, payload]);
+    this.#remember(session, frame);
+    session.dave.sent[op] = (session.dave.sent[op] ?? 0) + 1;
+    if (session.ws?.readyState === WebSocket.OPEN) session.ws.send(frame);
+  }
+
+  /** A JSON DAVE message (ops 21, 22, 24). */
+  sendDaveJson(session: VoiceSession, op: number, d: unknown): void {
+    session.dave.sent[op] = (session.dave.sent[op] ?? 0) + 1;
+    this.#sendJson(session, op, d);
   }
 
   #onConnection(ws: WebSocket): void {
@@ -101,7 +151,10 @@ export class VoiceServer extends EventEmitter {
     ws.send(JSON.stringify({ op: VoiceOp.Hello, d: { heartbeat_interval: this.heartbeatIntervalMs } }));
     let session: VoiceSession | null = null;
     ws.on('message', (raw, isBinary) => {
-      if (isBinary) return; // DAVE binary ops: never used, we negotiate protocol version 0
+      if (isBinary) {
+        if (session) this.#onBinary(session, Buffer.isBuffer(raw) ? raw : Buffer.concat(raw as Buffer[]));
+        return;
+      }
       let packet: { op: number; d: any };
       try {
         packet = JSON.parse(String(raw));
@@ -125,12 +178,21 @@ export class VoiceServer extends EventEmitter {
     switch (packet.op) {
       case VoiceOp.Identify: {
         const grant = this.#grants.get(d.token);
-        if (!grant || grant.guildId !== d.server_id || grant.userId !== d.user_id) return ws.close(4004, 'Authentication failed');
-        if (grant.sessionId !== d.session_id) return ws.close(4006, 'Session no longer valid');
+        const maxDaveVersion = Number(d.max_dave_protocol_version ?? 0);
+        const refuse = (code: number, reason: string) => {
+          this.refusedIdentifies.push({ code, userId: String(d.user_id), maxDaveVersion, at: performance.now() });
+          ws.close(code, reason);
+        };
+        if (!grant || grant.guildId !== d.server_id || grant.userId !== d.user_id) return refuse(4004, 'Authentication failed');
+        if (grant.sessionId !== d.session_id) return refuse(4006, 'Session no longer valid');
+        // Discord has required DAVE since March 2026: a client that cannot do it is closed with 4017.
+        if (grant.daveVersion > 0 && !(maxDaveVersion >= grant.daveVersion)) return refuse(CLOSE_DAVE_REQUIRED, 'E2EE/DAVE protocol required');
         const fresh: VoiceSession = {
           grant, ws, ssrc: randomInt(1, 2 ** 31), mode: null, key: null, remote: null, seq: 0, sent: [],
           announced: new Set(), nonce: randomInt(0, 2 ** 31),
           stats: { rtpFromBot: 0, decryptFailures: 0, speakingFromBot: 0, resumes: 0 },
+          maxDaveVersion,
+          dave: { keyPackages: 0, commitWelcomes: 0, transitionReadies: 0, invalidCommitWelcomes: 0, sent: {} },
         };
         this.sessions.get(grant.sessionId)?.ws?.close(4006, 'Session replaced');
         this.sessions.set(grant.sessionId, fresh);
@@ -144,7 +206,7 @@ export class VoiceServer extends EventEmitter {
         existing.ws = ws;
         existing.stats.resumes += 1;
         const ack = Number(d.seq_ack ?? -1);
-        for (const message of existing.sent) if (message.seq > ack) ws.send(message.text);
+        for (const message of existing.sent) if (message.seq > ack) ws.send(message.data);
         this.#sendJson(existing, VoiceOp.Resumed, null, false);
         this.emit('resumed', existing);
         return existing;
@@ -162,7 +224,7 @@ export class VoiceServer extends EventEmitter {
         // Listeners send op 11 (who is already here) now, so the bot knows before it turns Ready.
         this.emit('selected', session);
         this.#sendJson(session, VoiceOp.SessionDescription, {
-          mode, secret_key: [...session.key], dave_protocol_version: 0, audio_codec: 'opus', video_codec: null, media_session_id: randomToken(8),
+          mode, secret_key: [...session.key], dave_protocol_version: session.grant.daveVersion, audio_codec: 'opus', video_codec: null, media_session_id: randomToken(8),
         });
         this.emit('ready', session);
         return;
@@ -170,8 +232,33 @@ export class VoiceServer extends EventEmitter {
       case VoiceOp.Speaking:
         if (session) session.stats.speakingFromBot += 1;
         return;
+      case VoiceOp.DaveTransitionReady:
+        if (session) {
+          session.dave.transitionReadies += 1;
+          this.emit('daveReady', session, Number(d.transition_id));
+        }
+        return;
+      case VoiceOp.MlsInvalidCommitWelcome:
+        if (session) {
+          session.dave.invalidCommitWelcomes += 1;
+          this.emit('daveInvalid', session, Number(d.transition_id));
+        }
+        return;
       default:
         return;
+    }
+  }
+
+  /** Client → server binary DAVE messages are `[u8 op][payload]`. */
+  #onBinary(session: VoiceSession, frame: Buffer): void {
+    if (frame.length < 1 || session.grant.daveVersion === 0) return;
+    const payload = frame.subarray(1);
+    if (frame[0] === VoiceOp.MlsKeyPackage) {
+      session.dave.keyPackages += 1;
+      this.emit('daveKeyPackage', session, Buffer.from(payload));
+    } else if (frame[0] === VoiceOp.MlsCommitWelcome) {
+      session.dave.commitWelcomes += 1;
+      this.emit('daveCommitWelcome', session, Buffer.from(payload));
     }
   }
 
