@@ -1,7 +1,7 @@
 import davey from '@snazzah/davey';
 import type { Logger } from 'pino';
 import { BotDaveEndpoint } from './daveBot.ts';
-import { DaveGroup } from './daveGroup.ts';
+import { DaveGroup, type DaveGroupFaults } from './daveGroup.ts';
 import { MemberDave, type OpenedFrame } from './daveMember.ts';
 import { snowflake } from './ids.ts';
 import { proposalsPayload } from './mls.ts';
@@ -15,6 +15,8 @@ import type { VoiceServer, VoiceSession } from './voiceServer.ts';
  * they hear.
  */
 export class DaveCalls {
+  /** Faults of the external sender, for every group of the guild (see faults.ts). */
+  readonly faults: DaveGroupFaults = { botCommitLoses: false, botWelcomeDelayMs: 0, ignoreBotReady: 0 };
   readonly #groups = new Map<string, DaveGroup>();
   readonly #members = new Map<string, MemberDave>();
   readonly #usersIn: (channelId: string) => string[];
@@ -30,7 +32,7 @@ export class DaveCalls {
   group(channelId: string): DaveGroup {
     let group = this.#groups.get(channelId);
     if (!group) {
-      group = new DaveGroup(channelId, () => this.#usersIn(channelId), this.#logger);
+      group = new DaveGroup(channelId, () => this.#usersIn(channelId), this.#logger, this.faults);
       this.#groups.set(channelId, group);
     }
     return group;

@@ -79,7 +79,8 @@ export class DaveGroup extends EventEmitter {
   readonly channelId: string;
   readonly groupId: Buffer;
   readonly sender = new ExternalSender();
-  readonly faults: DaveGroupFaults = { botCommitLoses: false, botWelcomeDelayMs: 0, ignoreBotReady: 0 };
+  /** Shared by the guild's groups (see DaveCalls). */
+  readonly faults: DaveGroupFaults;
   readonly stats: DaveGroupStats = { transitions: 0, commitsFromBot: 0, botCommitsChosen: 0, invalidCommitWelcome: 0, aborted: 0 };
   readonly #participants = new Map<DaveEndpoint, Participant>();
   readonly #logger: Logger;
@@ -93,8 +94,9 @@ export class DaveGroup extends EventEmitter {
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(channelId: string, recognized: () => string[], logger: Logger) {
+  constructor(channelId: string, recognized: () => string[], logger: Logger, faults: DaveGroupFaults = { botCommitLoses: false, botWelcomeDelayMs: 0, ignoreBotReady: 0 }) {
     super();
+    this.faults = faults;
     this.channelId = channelId;
     this.groupId = groupIdOf(channelId);
     this.#recognized = recognized;

@@ -31,6 +31,23 @@ export interface Faults {
   sendRuntDatagram(length?: number): boolean;
   /** What Discord does when the bot is kicked from voice: VOICE_STATE_UPDATE with a null channel, then voice close 4014. */
   kickBotFromVoice(): void;
+  /**
+   * DAVE: sends the bot an Add proposal (op 27) for a user it was never told about (no op 11), at
+   * its group's epoch. WARNING: davey throws `UnexpectedUser` inside @discordjs/voice 0.19.2's
+   * WebSocket handler, an uncaught exception unless the bot contains it. Returns the user id, or
+   * null if the bot has no DAVE session.
+   */
+  daveProposeUnannouncedUser(): string | null;
+  /** DAVE: an op 29 the bot cannot process; it answers op 31 with a new key package and the server adds it again. */
+  daveSendInvalidCommit(): boolean;
+  /** DAVE: ignores the bot's next op 23, so op 22 of that transition is withheld (for everyone) until the bot leaves the call. */
+  daveWithholdExecute(): void;
+  /** DAVE: holds every Welcome to the bot this long (ms; 0 = off) while the members keep talking. */
+  daveDelayWelcome(ms: number): void;
+  /** DAVE: waits for the bot's own commit before announcing a member's, so the bot's commit always loses the race (false = off). */
+  daveBotCommitLoses(on: boolean): void;
+  /** DAVE: the member sends its frames without end-to-end encryption even in a ready group (a broken or hostile client). */
+  daveMemberSendsUnencrypted(userId: string, on: boolean): void;
 }
 
 /** What the fault injectors act on: one guild's voice hub and state, and the shared gateway. */
@@ -84,6 +101,26 @@ export function createFaults(sim: FaultTarget): Faults {
       const session = sim.voice.botSession;
       const server = sim.voice.botServer;
       if (session && server) server.closeSession(session, 4014);
+    },
+    daveProposeUnannouncedUser() {
+      return sim.voice.dave.proposeUnannouncedUser();
+    },
+    daveSendInvalidCommit() {
+      return sim.voice.dave.sendInvalidCommit();
+    },
+    daveWithholdExecute() {
+      sim.voice.dave.faults.ignoreBotReady += 1;
+    },
+    daveDelayWelcome(ms) {
+      sim.voice.dave.faults.botWelcomeDelayMs = ms;
+    },
+    daveBotCommitLoses(on) {
+      sim.voice.dave.faults.botCommitLoses = on;
+    },
+    daveMemberSendsUnencrypted(userId, on) {
+      const session = sim.voice.dave.memberSession(userId);
+      if (!session) throw new Error(`member ${userId} has no DAVE session (not in a DAVE voice channel)`);
+      session.sendUnencrypted = on;
     },
   };
 }

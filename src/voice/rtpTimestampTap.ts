@@ -1,5 +1,6 @@
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type { VoiceConnection } from '@discordjs/voice';
+import { networkingOf, udpOf, type NetworkingInternals } from './voiceInternals.ts';
 
 /** The RTP fields of the latest packet from one SSRC. */
 export interface RtpHeaderInfo {
@@ -9,24 +10,43 @@ export interface RtpHeaderInfo {
 }
 
 /**
+ * Encrypted size of the 3-byte Opus silence frame: 12-byte header, 3 bytes, 16-byte tag, 4-byte
+ * nonce (rtpsize AEAD modes). Packets up to this size carry no speech.
+ */
+const SILENCE_PACKET_BYTES = 35;
+
+/** Options of {@link RtpTimestampTap}. */
+export interface RtpTimestampTapOptions {
+  /** Called for each packet that may carry speech (longer than an encrypted silence frame) from a mapped user. */
+  onVoicedPacket?(userId: string, at: number): void;
+}
+
+/**
  * @discordjs/voice hands receivers only the Opus payload, dropping the RTP sequence number and
  * timestamp that the mixer needs to undo jitter, reordering and loss. This tap listens on the same
  * UDP socket, *before* the receiver (prependListener), and remembers each SSRC's latest header, so
  * when the receiver pushes that packet to a stream synchronously, the header is already known.
- * It follows the connection across reconnects (new networking, new UDP socket), as the receiver does.
+ * Only SSRCs the receiver maps to a user (op 5) are kept, and an SSRC is forgotten when its mapping
+ * goes (op 13, the user left): whatever arrives on the socket, the tap stays as small as the
+ * channel. It follows the connection across reconnects (new networking, new UDP socket), as the
+ * receiver does. It also tells who is sending speech, for the deafness watch.
  */
 export class RtpTimestampTap {
   readonly #connection: VoiceConnection;
+  readonly #options: RtpTimestampTapOptions;
   readonly #latest = new Map<number, RtpHeaderInfo>();
-  #networking: EventEmitter | undefined;
+  #networking: NetworkingInternals | undefined;
   #udp: EventEmitter | undefined;
   readonly #onMessage = (message: Buffer) => this.#record(message);
   readonly #onNetworkingState = () => this.#follow();
   readonly #onConnectionState = () => this.#follow();
+  readonly #onSsrcDelete = (data: { audioSSRC: number }) => this.#latest.delete(data.audioSSRC);
 
-  constructor(connection: VoiceConnection) {
+  constructor(connection: VoiceConnection, options: RtpTimestampTapOptions = {}) {
     this.#connection = connection;
+    this.#options = options;
     connection.on('stateChange', this.#onConnectionState);
+    connection.receiver.ssrcMap.on('delete', this.#onSsrcDelete);
     this.#follow();
   }
 
@@ -36,9 +56,15 @@ export class RtpTimestampTap {
     return ssrc === undefined ? undefined : this.#latest.get(ssrc);
   }
 
+  /** SSRCs remembered (at most those mapped to users in the channel). */
+  get size(): number {
+    return this.#latest.size;
+  }
+
   /** Stops listening. */
   destroy(): void {
     this.#connection.off('stateChange', this.#onConnectionState);
+    this.#connection.receiver.ssrcMap.off('delete', this.#onSsrcDelete);
     this.#attachNetworking(undefined);
     this.#latest.clear();
   }
@@ -46,17 +72,19 @@ export class RtpTimestampTap {
   #record(message: Buffer): void {
     if (message.length < 12 || message[0]! >> 6 !== 2) return; // not RTP v2 (e.g. keepalive)
     const ssrc = message.readUInt32BE(8);
+    const user = this.#connection.receiver.ssrcMap.get(ssrc);
+    if (!user) return; // unknown SSRC: the receiver drops it too, and it must not grow the map
     this.#latest.set(ssrc, { sequence: message.readUInt16BE(2), timestamp: message.readUInt32BE(4), ssrc });
+    if (message.length > SILENCE_PACKET_BYTES) this.#options.onVoicedPacket?.(user.userId, performance.now());
   }
 
   #follow(): void {
-    const state = this.#connection.state as { networking?: EventEmitter };
-    this.#attachNetworking(state.networking);
-    const networkingState = (this.#networking as unknown as { state?: { udp?: EventEmitter } } | undefined)?.state;
-    this.#attachUdp(networkingState?.udp);
+    const networking = networkingOf(this.#connection);
+    this.#attachNetworking(networking);
+    this.#attachUdp(udpOf(networking));
   }
 
-  #attachNetworking(networking: EventEmitter | undefined): void {
+  #attachNetworking(networking: NetworkingInternals | undefined): void {
     if (networking === this.#networking) return;
     this.#networking?.off('stateChange', this.#onNetworkingState);
     this.#networking = networking;

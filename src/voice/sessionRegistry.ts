@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { BotStore } from '../store/index.ts';
 import { GuildConversation, type ConversationState } from './guildConversation.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
+import type { ReceiveHealthReport } from './receiveHealth.ts';
 import { modelUnavailableReason } from './userFacingErrors.ts';
 import { VoiceSession } from './voiceSession.ts';
 
@@ -38,6 +39,8 @@ export interface GuildStatusReport {
    * token-billed models) and the estimated cost of both.
    */
   session: { tokens: number; costUsd: number; transcription: { seconds: number; tokens: number } };
+  /** End-to-end encryption (DAVE) of the voice connection and what the receiver dropped; null when not in voice. */
+  dave: ReceiveHealthReport | null;
 }
 
 /** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
@@ -211,6 +214,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
         costUsd: usage?.costUsd ?? 0,
         transcription: { seconds: transcription?.seconds ?? 0, tokens: (transcription?.inputTokens ?? 0) + (transcription?.outputTokens ?? 0) },
       },
+      dave: session?.receiveHealth ?? null,
     };
   }
 

@@ -14,6 +14,10 @@ export interface SpeakerInputsOptions {
   shouldHear(userId: string): boolean;
   /** Called for every decoded frame with its level, for the barge-in gate. */
   onFrame?(userId: string, levelDbfs: number): void;
+  /** Asked for every frame before it is decoded; false drops it (e.g. a frame still DAVE-encrypted). */
+  admitFrame?(userId: string, frame: Buffer): boolean;
+  /** A packet that may carry speech arrived from this user's SSRC (seen on the socket, before decryption). */
+  onVoicedPacket?(userId: string, at: number): void;
   /** Called when a speaker's stream keeps failing to decrypt (e.g. after a DAVE re-key), so the session can rejoin. */
   onPersistentDecryptFailure?(userId: string): void;
   logger: Logger;
@@ -48,13 +52,18 @@ export class SpeakerInputs {
 
   constructor(options: SpeakerInputsOptions) {
     this.#options = options;
-    this.#tap = new RtpTimestampTap(options.connection);
+    this.#tap = new RtpTimestampTap(options.connection, { onVoicedPacket: options.onVoicedPacket });
     options.connection.receiver.speaking.on('start', this.#onSpeakingStart);
   }
 
   /** Users currently subscribed. */
   get userIds(): string[] {
     return [...this.#speakers.keys()];
+  }
+
+  /** Whether this user is subscribed (heard). */
+  hears(userId: string): boolean {
+    return this.#speakers.has(userId);
   }
 
   /** Frames decoded per user since they were subscribed. */
@@ -96,6 +105,7 @@ export class SpeakerInputs {
   }
 
   #onPacket(userId: string, speaker: Speaker, packet: Buffer): void {
+    if (this.#options.admitFrame && !this.#options.admitFrame(userId, packet)) return;
     const header = this.#tap.latestFor(userId);
     const stereo = speaker.decoder.decode(packet);
     const mono = speaker.downsampler.process(stereo);

@@ -16,6 +16,7 @@ import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
 import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
 import { BargeInGate } from './bargeInGate.ts';
+import { ReceiveHealth } from './receiveHealth.ts';
 import { guardReceiver } from './receiverGuard.ts';
 import { labelName, type GuildConversation } from './guildConversation.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
@@ -72,6 +73,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly #log: Logger;
   readonly #mixer = new SpeakerMixer();
   readonly #inputs: SpeakerInputs;
+  readonly #health: ReceiveHealth;
   readonly #playback: VoicePlayback;
   readonly #gate: BargeInGate;
   readonly #unsubscribeTick: () => void;
@@ -106,11 +108,20 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     });
     this.connection.on('stateChange', (previous, next) => this.#onConnectionState(previous, next));
     this.connection.on('error', (error) => this.#log.warn({ err: error.message }, 'voice connection error'));
+    // DAVE failure containment, undecrypted-frame drop and deafness detection (see receiveHealth.ts).
+    this.#health = new ReceiveHealth({
+      connection: this.connection,
+      logger: this.#log,
+      isHeard: (userId) => this.#inputs.hears(userId),
+      rejoin: () => this.#status !== 'destroyed' && this.connection.rejoin(),
+    });
     this.#inputs = new SpeakerInputs({
       connection: this.connection,
       mixer: this.#mixer,
       shouldHear: (userId) => this.#isHuman(userId),
       onFrame: (userId, level) => this.#onSpeakerFrame(userId, level),
+      admitFrame: (userId, frame) => this.#health.admitFrame(userId, frame),
+      onVoicedPacket: (userId, at) => this.#health.voicedPacket(userId, at),
       onPersistentDecryptFailure: (userId) => this.#onPersistentDecryptFailure(userId),
       logger: this.#log,
     });
@@ -166,6 +177,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return this.#conversation;
   }
 
+  /** End-to-end encryption (DAVE) state and receive-health counters, for /status and metrics. */
+  get receiveHealth() {
+    return this.#health.report();
+  }
+
   /** Decryption failures recovered by re-subscribing. */
   get decryptFailures(): number {
     return this.#inputs.decryptFailures;
@@ -194,6 +210,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   onVoiceStateChanged(userId: string, channelId: string | null): void {
     if (channelId !== this.#channel.id) {
       this.#inputs.remove(userId);
+      this.#health.forget(userId);
       this.#gate.forget(userId);
       this.#lastVoicedBy.delete(userId);
     }
@@ -230,6 +247,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#unsubscribeTick();
     this.#detachConversation();
     this.#inputs.destroy();
+    this.#health.destroy();
     this.#playback.destroy();
     if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();
     this.#log.info({ reason }, 'left voice channel');
@@ -299,8 +317,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   #onPersistentDecryptFailure(userId: string): void {
-    this.#log.warn({ userId }, 'receive keeps failing to decrypt; rejoining the channel');
-    if (this.#status === 'ready') this.connection.rejoin();
+    if (this.#status === 'ready') this.#health.recover('receive stream keeps failing to decrypt', { userId });
   }
 
   #isHuman(userId: string): boolean {

@@ -173,9 +173,10 @@ describe('metrics never disturb the bot', () => {
       sessions.emit('conversation', conversation as unknown as GuildConversation);
       const usage = { inputTextTokens: Number.NaN, inputAudioTokens: Number.POSITIVE_INFINITY, cachedTextTokens: -5, cachedAudioTokens: 0, outputTextTokens: 7, outputAudioTokens: 1e308 };
       assert.doesNotThrow(() => realtime.emit('response_done', { status: 'completed', usage, costUsd: Number.POSITIVE_INFINITY }));
-      const voice = new EventEmitter() as EventEmitter & { playbackStats: object; activeSpeakers: string[] };
+      const voice = new EventEmitter() as EventEmitter & { playbackStats: object; activeSpeakers: string[]; receiveHealth: object };
       voice.playbackStats = { framesSent: 0, framesLate: 0, underruns: 0 };
       voice.activeSpeakers = [];
+      voice.receiveHealth = { groupReady: true, framesDroppedUndecrypted: 12, framesUndecryptable: Number.NaN, daveErrorsContained: 1, deafnessDetected: 0, rejoins: 1 };
       sessions.emit('voiceSession', voice as unknown as VoiceSession);
       assert.doesNotThrow(() => voice.emit('turn', { speakers: [], firstAudioAfterSpeechEndMs: Number.POSITIVE_INFINITY }));
       voice.emit('turn', { speakers: [], firstAudioAfterSpeechEndMs: 250 });
@@ -188,6 +189,11 @@ describe('metrics never disturb the bot', () => {
       assert.equal(values.get('voicebot_realtime_sessions{state="ready"}'), 1);
       assert.equal(values.get('voicebot_turn_latency_seconds_count'), 1);
       assert.equal(values.get('voicebot_turn_latency_seconds_sum'), 0.25);
+      assert.equal(values.get('voicebot_dave_frames_dropped_total{reason="still_encrypted"}'), 12);
+      assert.equal(values.get('voicebot_dave_frames_dropped_total{reason="undecryptable"}'), 0, 'a NaN count adds nothing');
+      assert.equal(values.get('voicebot_dave_errors_contained_total'), 1);
+      assert.equal(values.get('voicebot_voice_recovery_rejoins_total'), 1);
+      assert.equal(values.get('voicebot_voice_sessions_e2ee'), 1);
     } finally {
       metrics.detach();
       await sessions.shutdown();
