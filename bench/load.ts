@@ -8,7 +8,9 @@
  * In every guild one member talks (3 turns of 1.5 s) while the bot answers (2 s replies) and another
  * member listens. For each N: output frames more than 5 ms late (VoicePlayback stats), input frames
  * dropped (mixer late/overflow) and decoded vs. sent, CPU and RSS per session. Reports the largest N
- * with ≤ 1% late output frames and no dropped input frame.
+ * with ≤ 1% late output frames and no dropped input frame. Everything runs with DAVE end-to-end
+ * encryption, as on Discord (members are MLS members, the bot decrypts and encrypts every frame);
+ * then one size (LOAD_DAVE_COMPARE, default 40) runs again without DAVE, for its CPU cost per session.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -63,9 +65,9 @@ function request<T>(child: ChildProcess, message: unknown, type: string, timeout
   });
 }
 
-async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
+async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean }> {
   trustSimulatorCertificate();
-  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadSims.ts'), String(n)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   try {
     setPriority(child.pid!, SIMULATOR_NICE);
   } catch {
@@ -101,6 +103,9 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
     const sessions = () => ready.guildIds.map((guildId) => running.context.sessions.voiceSession(guildId)!);
     for (let i = 0; i < 100 && sessions().some((s) => s?.status !== 'ready'); i++) await sleep(100);
     if (sessions().some((s) => s?.status !== 'ready')) throw new Error('not every voice session became ready');
+    // With DAVE, measure once every bot is in its channel's MLS group (as it is within ms on Discord).
+    for (let i = 0; i < 100 && dave && sessions().some((s) => !s.receiveHealth.groupReady); i++) await sleep(100);
+    if (dave && sessions().some((s) => !s.receiveHealth.groupReady)) throw new Error('not every voice session joined its DAVE group');
     const before = sessions().map((s) => ({ ...s.playbackStats }));
     const rssBefore = process.memoryUsage().rss;
     const loop = watchEventLoop(running.clock);
@@ -116,7 +121,9 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
     let framesLate = 0;
     let inputReceived = 0;
     let inputDropped = 0;
+    let daveDropped = 0;
     for (const [i, session] of sessions().entries()) {
+      daveDropped += session.receiveHealth.framesDroppedUndecrypted + session.receiveHealth.framesUndecryptable;
       framesSent += session.playbackStats.framesSent - before[i]!.framesSent;
       framesLate += session.playbackStats.framesLate - before[i]!.framesLate;
       for (const speaker of Object.values(session.mixerStats.speakers)) {
@@ -131,6 +138,8 @@ async function runLoad(n: number): Promise<BenchRow & { ok: boolean }> {
       value: n,
       unit: 'sessions',
       ok,
+      dave,
+      dave_frames_dropped: daveDropped,
       output_frames_sent: framesSent,
       output_frames_late_5ms: framesLate,
       output_late_pct: Math.round(lateFraction * 10_000) / 100,
@@ -171,6 +180,7 @@ export const loadBenchmarks: BenchModule = {
     let best = 0;
     let bestRow: BenchRow | null = null;
     let failures = 0;
+    const compared = new Map<number, BenchRow>();
     for (const n of sizes) {
       if (performance.now() - started > budgetMs * 0.6) break; // keep within the time budget
       let row: BenchRow & { ok: boolean };
@@ -181,6 +191,7 @@ export const loadBenchmarks: BenchModule = {
         break;
       }
       report(row);
+      compared.set(n, row);
       if (row.ok && failures === 0) {
         best = n; // the largest N with every smaller N tried also within the limits
         bestRow = row;
@@ -196,7 +207,30 @@ export const loadBenchmarks: BenchModule = {
       cpu_ms_per_session_per_s: bestRow?.cpu_ms_per_session_per_s ?? null,
       memory_mb_per_session: bestRow?.memory_mb_per_session ?? null,
       simulators: `child process (bench/loadSims.ts) at nice ${SIMULATOR_NICE}; the measured process runs only the bot`,
-      note: 'one bot (one discord.js client) in N guilds, one voice session per guild',
+      note: 'one bot (one discord.js client) in N guilds, one voice session per guild, DAVE on',
     });
+    // What DAVE costs: the same load without end-to-end encryption (reference only: Discord requires DAVE).
+    const compareN = Number(process.env.LOAD_DAVE_COMPARE ?? 40);
+    if (compareN > 0 && performance.now() - started < budgetMs) {
+      try {
+        const withDave = compared.get(compareN) ?? (await runLoad(compareN));
+        const without = await runLoad(compareN, false);
+        report(without);
+        const on = Number(withDave.cpu_ms_per_session_per_s);
+        const off = Number(without.cpu_ms_per_session_per_s);
+        report({
+          name: 'load_dave_cpu_cost',
+          value: Math.round((on - off) * 10) / 10,
+          unit: 'ms CPU per session per s',
+          sessions: compareN,
+          cpu_ms_per_session_per_s_dave: on,
+          cpu_ms_per_session_per_s_no_dave: off,
+          late_pct_dave: withDave.output_late_pct,
+          late_pct_no_dave: without.output_late_pct,
+        });
+      } catch (error) {
+        report({ name: 'load_dave_cpu_cost', value: Number.NaN, unit: 'ms CPU per session per s', error: error instanceof Error ? error.message : String(error) });
+      }
+    }
   },
 };

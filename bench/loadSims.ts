@@ -7,7 +7,8 @@
  *      answers with frames sent by members and what the listeners (Carol) heard: packets and
  *      arrival spacing of the bot's reply audio.
  *   → { cmd: 'close' }
- * Prints one JSON line with the simulators' addresses first.
+ * Prints one JSON line with the simulators' addresses first. argv: N, then `dave` (default, as on
+ * Discord: voice channels negotiate DAVE and members are MLS members) or `no-dave` (the reference).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDiscordSimulator } from '../sim/discord/index.ts';
@@ -15,8 +16,9 @@ import { startRealtimeSimulator } from '../sim/realtime/index.ts';
 import { utterance } from '../sim/speech.ts';
 
 const n = Number(process.argv[2] ?? 1);
+const dave = process.argv[3] !== 'no-dave';
 const realtime = await startRealtimeSimulator({ replyAudioMs: 2_000 });
-const discord = await startDiscordSimulator({ guilds: n, members: [{ name: 'Alice' }, { name: 'Carol' }] });
+const discord = await startDiscordSimulator({ guilds: n, members: [{ name: 'Alice' }, { name: 'Carol' }], dave });
 const sims = discord.guilds;
 
 const send = (message: unknown) => process.send!(message);

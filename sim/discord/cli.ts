@@ -37,6 +37,7 @@ const info = {
   guildId: sim.guildId,
   voiceChannelId: sim.voiceChannelId,
   secondVoiceChannelId: sim.secondVoiceChannelId,
+  stageChannelId: sim.stageChannelId,
   textChannelId: sim.textChannelId,
   ca: sim.caPath,
   gateway: sim.gatewayUrl,
@@ -73,6 +74,13 @@ for (const guild of sim.guilds) {
     });
   }
   guild.voice.on('botReady', () => logger.info({ guildId: guild.guildId, channelId: guild.botVoiceChannel() }, 'bot voice session ready'));
+  // DAVE: every re-key of the main channel's MLS group, with the voice privacy code its members now see.
+  const group = guild.voice.dave.group(guild.voiceChannelId);
+  group.on('transition', ({ epoch }: { epoch: bigint }) => {
+    const member = humansOf(guild).find((m) => guild.voice.dave.memberSession(m.id)?.ready);
+    const voicePrivacyCode = member ? guild.voice.dave.memberSession(member.id)!.voicePrivacyCode : null;
+    logger.info({ guildId: guild.guildId, channelId: group.channelId, epoch: Number(epoch), members: group.memberIds.length, voicePrivacyCode }, 'dave group re-keyed');
+  });
 }
 
 // --speak: in each guild where the bot is in voice, members take turns saying a one-second tone every four seconds.

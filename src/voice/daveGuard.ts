@@ -1,4 +1,5 @@
 import type { VoiceConnection, VoiceConnectionState } from '@discordjs/voice';
+import { isOpusSilence, isUndecryptedDaveFrame } from './daveFrames.ts';
 import {
   daveOf,
   networkingOf,
@@ -44,8 +45,11 @@ export interface DaveGuardOptions {
  * wraps those two handlers of every `Networking` the connection creates (they are bound per
  * instance and registered on each of its WebSockets, so the wrapped ones also serve resumed
  * sockets) and reports what it caught. Only the DAVE ops are wrapped: any other error still
- * propagates. It also wraps the DAVE session's `decrypt` to count frames the library gave up on,
- * which it otherwise drops without a trace.
+ * propagates. It also wraps the DAVE session's `decrypt`: it counts frames the library gave up on
+ * (which it otherwise drops without a trace), and refuses a member's unencrypted frames itself once
+ * the group is ready. The library counts those as its own decryption failures, and after 36 in a
+ * row it re-initialises the whole MLS session (op 31): one member whose client does not encrypt
+ * would make the bot leave and re-enter the group every 0.74 s, deaf to everyone each time.
  */
 export class DaveGuard {
   readonly #options: DaveGuardOptions;
@@ -133,6 +137,11 @@ export class DaveGuard {
     this.#guarded.add(dave);
     const decrypt = dave.decrypt.bind(dave);
     dave.decrypt = (packet: Buffer, userId: string) => {
+      const session = dave.session;
+      if (dave.protocolVersion > 0 && session?.ready && !isOpusSilence(packet) && !isUndecryptedDaveFrame(packet) && !session.canPassthrough(userId)) {
+        this.#options.onUndecryptable?.(userId); // unencrypted where E2EE is required: not a failure of our keys
+        return null;
+      }
       const frame = decrypt(packet, userId);
       if (frame === null) this.#options.onUndecryptable?.(userId);
       return frame;

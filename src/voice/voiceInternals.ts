@@ -35,7 +35,7 @@ export interface DaveSessionInternals extends EventEmitter {
   pendingTransitions: Map<number, number>;
   reinitializing: boolean;
   /** davey's session: `ready` once the bot is in an established MLS group. */
-  session?: { readonly ready: boolean; readonly epoch: bigint | null } | undefined;
+  session?: { readonly ready: boolean; readonly epoch: bigint | null; canPassthrough(userId: string): boolean } | undefined;
   readonly voicePrivacyCode: string | null;
   decrypt(packet: Buffer, userId: string): Buffer | null;
 }
@@ -116,6 +116,7 @@ export function checkVoiceInternals(connection: VoiceConnection): string[] {
     if (!(dave.pendingTransitions instanceof Map)) problems.push('DAVESession.pendingTransitions is not a Map (daveGuard.ts status)');
     if (typeof dave.protocolVersion !== 'number') problems.push('DAVESession.protocolVersion is not a number (daveGuard.ts status)');
     if (typeof dave.session?.ready !== 'boolean') problems.push('DAVESession.session.ready is not a boolean (daveGuard.ts status)');
+    if (typeof dave.session?.canPassthrough !== 'function') problems.push('DAVESession.session.canPassthrough is not a function (daveGuard.ts)');
   }
   return problems;
 }

@@ -20,7 +20,7 @@ let seed = 300;
 before(async () => {
   decoder = watchDecoderInput();
   s = await startVoiceStack();
-  await eventually(() => s.voice().receiveHealth.groupReady, 'the bot to be in the DAVE group');
+  await eventually(() => s.voice().receiveHealth.groupReady && !group().busy && s.voice().receiveHealth.pendingTransitions === 0, 'the bot to be in the DAVE group, the transition executed');
 });
 after(async () => {
   await s?.close();
@@ -131,4 +131,23 @@ test('op 22 withheld: the transition never executes, the bot goes silently deaf 
   await eventually(() => sim.voice.botSession !== session && health().groupReady, 'the rejoin');
   await s.bob.joinVoice();
   await stillTalking('after the withheld execute');
+});
+
+test('a member sending unencrypted frames: they are refused as undecryptable without re-keying the call, the others are still heard', async () => {
+  const sim = s.stack.discord;
+  const before = health();
+  const bot = sim.voice.botSession!;
+  const invalidBefore = bot.dave.invalidCommitWelcomes;
+  sim.faults.daveMemberSendsUnencrypted(s.bob.id, true);
+  try {
+    await s.bob.speak(utterance(2, seed++));
+  } finally {
+    sim.faults.daveMemberSendsUnencrypted(s.bob.id, false);
+  }
+  const after = health();
+  console.log(`unencrypted member: ${after.framesUndecryptable - before.framesUndecryptable} frames undecryptable, op 31 sent ${bot.dave.invalidCommitWelcomes - invalidBefore} times, ${after.rejoins - before.rejoins} rejoins, deafness detected ${after.deafnessDetected - before.deafnessDetected}`);
+  assert.ok(after.framesUndecryptable - before.framesUndecryptable >= 90, 'Bob\'s plain frames were refused');
+  assert.equal(bot.dave.invalidCommitWelcomes, invalidBefore, 'without re-initialising the bot\'s MLS session (op 31)');
+  assert.equal(after.rejoins, before.rejoins);
+  await stillTalking('after the unencrypted member');
 });
