@@ -1,6 +1,7 @@
 /**
- * What the simulated model says: a deterministic text (the bot's demo relies on its convention) and a
- * recognisable audio signal (a repeating C–E–G arpeggio) standing in for speech.
+ * What the simulated model says: a deterministic text that tests can check (the demo does not depend
+ * on it: it passes with any reply) and a recognisable audio signal (a repeating C–E–G arpeggio)
+ * standing in for speech.
  */
 import { REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
 
@@ -44,8 +45,11 @@ export interface ReplyContext {
   instructions: string;
 }
 
-/** Produces the reply text. */
-export type ReplyGenerator = (context: ReplyContext) => string;
+/**
+ * Produces the reply: its text, or its text and the length of its audio (default: the simulator's
+ * `replyAudioMs`), so a test can make a service that answers at any length.
+ */
+export type ReplyGenerator = (context: ReplyContext) => string | { text: string; audioMs?: number };
 
 const SPEAKERS = /\[speakers?: ([^\]]+)\]/i;
 const ONLY_LABEL = /^\s*\[speakers?: [^\]]+\]\s*$/i;
@@ -56,7 +60,7 @@ const ONLY_LABEL = /^\s*\[speakers?: [^\]]+\]\s*$/i;
  * a "long answer"). The greeting is `Hello NAMES. ` when a user item of the current turn (since the last
  * assistant item) names speakers like "[speaker: Alice]" or "[speakers: Alice, Bob]".
  */
-export const defaultReplyGenerator: ReplyGenerator = ({ n, items }) => {
+export const defaultReplyGenerator: (context: ReplyContext) => string = ({ n, items }) => {
   const afterTools = toolReply(n, items);
   if (afterTools !== null) return afterTools;
   let lastAssistant = -1;

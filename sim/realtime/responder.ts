@@ -193,7 +193,9 @@ export class SimResponse {
     this.#messageStarted = true;
     // Chosen now: the context includes the tool items this response produced (an MCP call's result).
     const context = params.steps?.length ? h.conversation() : params.context;
-    this.text = h.stream.replyGenerator({ n: params.n, items: context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
+    const reply = h.stream.replyGenerator({ n: params.n, items: context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
+    this.text = typeof reply === 'string' ? reply : reply.text;
+    if (typeof reply === 'object' && reply.audioMs !== undefined && this.#audioMode) this.#audio = replySignal(Math.max(20, reply.audioMs));
     if (!this.params.outOfBand) h.addItem(this.item);
     h.send('response.output_item.added', { response_id: this.params.id, output_index: this.#messageIndex, item: this.#wireItem() });
     if (!this.params.outOfBand) h.send('conversation.item.added', { previous_item_id: null, item: this.#wireItem() });
