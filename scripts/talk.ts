@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { readWavFile, writeWavFile, pcmBufferToSamples, samplesToPcmBuffer, WavFormatError } from '../src/audio/wav.ts';
 import { REALTIME_SAMPLE_RATE, realtimeMsToBytes } from '../src/audio/format.ts';
+import { convertPcm } from '../src/audio/convert.ts';
 import { ConfigError, loadConfig, type VoiceName } from '../src/config.ts';
 import { RealtimeClient, RealtimeError } from '../src/realtime/index.ts';
 import { hostOf } from '../src/realtime/errors.ts';
@@ -24,41 +25,6 @@ import { silentLogger } from '../src/log.ts';
 /** A one-line failure for the user. */
 class UsageError extends Error {}
 
-/**
- * Interleaved PCM16 at any rate → 24 kHz mono: downmix, then a windowed-sinc (Blackman, 16 zero
- * crossings) low-pass at 0.45 of the lower rate. Generic on purpose (any input rate); the bot's
- * streaming path uses src/audio/resampler.ts instead.
- */
-export function toRealtimeMono(samples: Int16Array, channels: number, rate: number): Int16Array {
-  const frames = Math.floor(samples.length / channels);
-  const mono = new Float64Array(frames);
-  for (let i = 0; i < frames; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += samples[i * channels + c]!;
-    mono[i] = sum / channels;
-  }
-  if (rate === REALTIME_SAMPLE_RATE) return Int16Array.from(mono, (v) => Math.round(v));
-  const ratio = REALTIME_SAMPLE_RATE / rate;
-  const cutoff = 0.45 * Math.min(1, ratio); // in cycles per input sample
-  const half = Math.ceil(16 / (2 * cutoff)); // 16 zero crossings each side
-  const out = new Int16Array(Math.floor(frames * ratio));
-  for (let j = 0; j < out.length; j++) {
-    const center = j / ratio;
-    const first = Math.max(0, Math.ceil(center - half));
-    const last = Math.min(frames - 1, Math.floor(center + half));
-    let acc = 0;
-    let norm = 0;
-    for (let i = first; i <= last; i++) {
-      const x = i - center;
-      const sinc = x === 0 ? 2 * cutoff : Math.sin(2 * Math.PI * cutoff * x) / (Math.PI * x);
-      const w = 0.42 + 0.5 * Math.cos((Math.PI * x) / half) + 0.08 * Math.cos((2 * Math.PI * x) / half);
-      acc += mono[i]! * sinc * w;
-      norm += sinc * w;
-    }
-    out[j] = Math.max(-32768, Math.min(32767, Math.round(norm === 0 ? 0 : acc / norm)));
-  }
-  return out;
-}
 
 const USAGE =
   'usage: npm run talk -- [--provider openai|cometapi|custom] [--url URL] [--model M] [--dialect ga|beta] [--key K] [--voice V] [--local] [--timeout SECONDS] IN.wav OUT.wav';
@@ -172,7 +138,7 @@ async function talkOnce(options: {
   onClient(client: RealtimeClient): void;
 }): Promise<number> {
   const { url, model, dialect, apiKey, wav, outPath } = options;
-  let pcm = samplesToPcmBuffer(toRealtimeMono(wav.samples, wav.channels, wav.sampleRate));
+  let pcm = samplesToPcmBuffer(convertPcm(wav.samples, wav.channels, wav.sampleRate, REALTIME_SAMPLE_RATE, 1));
   const minBytes = realtimeMsToBytes(200); // the service needs ≥ 100 ms to commit
   if (pcm.length < minBytes) pcm = Buffer.concat([pcm, Buffer.alloc(minBytes - pcm.length)]);
 

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { constants as zlibConstants, createDeflate, type Deflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { sessionId as newSessionId } from './ids.ts';
+import { sessionId as newSessionId, shardOf } from './ids.ts';
 
 /** Gateway opcodes (API v10). */
 export const GatewayOp = {
@@ -33,6 +33,8 @@ interface LoggedEvent {
 /** A gateway session: survives its socket so that op 6 Resume can replay missed events. */
 export interface GatewaySession {
   id: string;
+  /** `[shard id, shard count]` from Identify (`[0, 1]` when the client does not shard). */
+  shard: [number, number];
   intents: number;
   seq: number;
   log: LoggedEvent[];
@@ -44,10 +46,12 @@ export interface GatewaySession {
 export interface GatewayHooks {
   token: string;
   logger: Logger;
-  /** READY `d` for a new session (without session_id/resume url, added here). */
-  readyPayload(): Record<string, unknown>;
-  /** Dispatches to send right after READY (GUILD_CREATE per guild). */
-  afterReady(): { t: string; d: unknown }[];
+  /** READY `d` for a new session (without session_id/resume url, added here): the guilds of its shard. */
+  readyPayload(session: GatewaySession): Record<string, unknown>;
+  /** Dispatches to send right after READY (GUILD_CREATE per guild of the session's shard). */
+  afterReady(session: GatewaySession): { t: string; d: unknown }[];
+  /** Guilds the bot is in (Discord refuses to serve more than 2500 per shard: close 4011). */
+  guildCount(): number;
   onVoiceStateUpdate(session: GatewaySession, d: { guild_id: string; channel_id: string | null; self_mute?: boolean; self_deaf?: boolean }): void;
   /** GUILD_MEMBERS_CHUNK `d` for op 8, or undefined for a guild the bot is not in (nothing is sent). */
   membersChunk(guildId: string): object | undefined;
@@ -133,12 +137,26 @@ export class GatewayServer extends EventEmitter {
           ws.close(4004, 'Authentication failed.');
           return;
         }
-        const session: GatewaySession = { id: newSessionId(), intents: Number(packet.d.intents ?? 0), seq: 0, log: [], ws, deflate: conn.deflate };
+        // Sharding as Discord does it: Identify's `shard: [id, count]` picks the guilds this session gets,
+        // (guild_id >> 22) % count == id; an impossible pair closes with 4010, too many guilds for the
+        // count with 4011 (https://discord.com/developers/docs/events/gateway#sharding).
+        const shard: unknown = packet.d.shard ?? [0, 1];
+        const shardId = Array.isArray(shard) ? Number(shard[0]) : NaN;
+        const shardCount = Array.isArray(shard) ? Number(shard[1]) : NaN;
+        if (!Number.isInteger(shardId) || !Number.isInteger(shardCount) || shardCount < 1 || shardId < 0 || shardId >= shardCount) {
+          ws.close(4010, 'Invalid shard.');
+          return;
+        }
+        if (this.#hooks.guildCount() / shardCount > 2500) {
+          ws.close(4011, 'Sharding required.');
+          return;
+        }
+        const session: GatewaySession = { id: newSessionId(), shard: [shardId, shardCount], intents: Number(packet.d.intents ?? 0), seq: 0, log: [], ws, deflate: conn.deflate };
         this.sessions.set(session.id, session);
         conn.session = session;
-        this.#hooks.logger.debug({ sessionId: session.id }, 'gateway identify');
-        this.dispatchTo(session, 'READY', { ...this.#hooks.readyPayload(), session_id: session.id, resume_gateway_url: this.#url });
-        for (const { t, d } of this.#hooks.afterReady()) this.dispatchTo(session, t, d);
+        this.#hooks.logger.debug({ sessionId: session.id, shard: session.shard }, 'gateway identify');
+        this.dispatchTo(session, 'READY', { ...this.#hooks.readyPayload(session), session_id: session.id, resume_gateway_url: this.#url, shard: session.shard });
+        for (const { t, d } of this.#hooks.afterReady(session)) this.dispatchTo(session, t, d);
         this.emit('identify', session);
         return;
       }
@@ -183,12 +201,17 @@ export class GatewayServer extends EventEmitter {
   }
 
   /**
-   * Dispatches to every session whose intents include `intent` (when given). Like Discord, events
-   * are sent to sessions with no open socket too: they are replayed on resume.
+   * Dispatches to every session whose intents include `intent` (when given) and whose shard owns the
+   * event's guild (`d.guild_id`; events without one go to shard 0). Like Discord, events are sent to
+   * sessions with no open socket too: they are replayed on resume.
    */
   dispatch(t: string, d: unknown, intent?: number, transform?: (session: GatewaySession, d: unknown) => unknown): void {
+    const guildId = (d as { guild_id?: unknown } | null)?.guild_id;
     for (const session of this.sessions.values()) {
       if (intent !== undefined && (session.intents & intent) === 0) continue;
+      // A guild's events go to the shard that owns it; the rest (DMs) to shard 0, as on Discord.
+      const [shardId, shardCount] = session.shard;
+      if ((typeof guildId === 'string' ? shardOf(guildId, shardCount) : 0) !== shardId) continue;
       this.dispatchTo(session, t, transform ? transform(session, d) : d);
     }
   }

@@ -44,7 +44,7 @@ export interface SimVoiceState {
  * builders turn it into the API shapes discord.js parses, so every dispatch reflects current state.
  */
 export class GuildState {
-  readonly id = snowflake();
+  readonly id: string;
   readonly name: string;
   ownerId = '';
   readonly roles = new Map<string, { name: string; permissions: bigint; position: number }>();
@@ -52,7 +52,9 @@ export class GuildState {
   readonly members = new Map<string, SimMemberState>();
   readonly voiceStates = new Map<string, SimVoiceState>();
 
-  constructor(name: string) {
+  /** `id`: the guild's snowflake (default: a new one); its time bits decide the guild's shard. */
+  constructor(name: string, id: string = snowflake()) {
+    this.id = id;
     this.name = name;
     // The @everyone role has the guild's id.
     this.roles.set(this.id, { name: '@everyone', permissions: EVERYONE_PERMISSIONS, position: 0 });

@@ -23,3 +23,8 @@ export function randomToken(bytes = 24): string {
 export function sessionId(): string {
   return randomBytes(16).toString('hex');
 }
+
+/** The shard that owns a guild: `(guild_id >> 22) % shard_count`, as Discord routes guilds to shards. */
+export function shardOf(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}

@@ -27,7 +27,7 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
 
   router.on('GET', '/gateway/bot', () => ({
     status: 200,
-    body: { url: sim.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } },
+    body: { url: sim.gatewayUrl, shards: sim.recommendedShards, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } },
   }));
   router.on('GET', '/gateway', () => ({ status: 200, body: { url: sim.gatewayUrl } }), false);
   router.on('GET', '/users/@me', () => ({ status: 200, body: { ...sim.guild.apiUser(sim.botUser), verified: true, mfa_enabled: false } }));

@@ -61,7 +61,9 @@ export class SimGuild {
     this.botUserId = init.botUser.id;
     this.#userIds = init.userIds;
     this.#chat = init.chat;
-    this.guild = new GuildState(init.name);
+    // Guild i is created i ms before the first: consecutive timestamps give consecutive shards under
+    // (guild_id >> 22) % shard_count, so N guilds cover every shard of a count up to N.
+    this.guild = new GuildState(init.name, snowflake(Date.now() - init.index));
     this.guildId = this.guild.id;
     this.memberRoleId = this.guild.addRole('Member', DEFAULT_MEMBER_PERMISSIONS);
     this.botRoleId = this.guild.addRole(init.botUser.username, init.botPermissions);

@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/log.ts';
 import { CA_PATH } from './certs.ts';
 import { GatewayServer, Intent } from './gateway.ts';
 import type { GuildState, SimUser } from './guild.ts';
-import { randomToken, snowflake } from './ids.ts';
+import { randomToken, shardOf, snowflake } from './ids.ts';
 import type { InteractionRecord } from './interactions.ts';
 import type { SimulatedMember } from './member.ts';
 import { BotMessageLog, SimMessage } from './messages.ts';
@@ -45,6 +45,12 @@ export interface DiscordSimulatorOptions {
   botPermissions?: bigint;
   /** How long the bot has to acknowledge an interaction before Discord refuses it (default 3000 ms). */
   interactionDeadlineMs?: number;
+  /**
+   * Shard count `GET /gateway/bot` recommends (default: one per 1000 guilds, at least 1, as Discord
+   * roughly does). A client may identify with any count; guilds go to shards by
+   * `(guild_id >> 22) % shard_count`.
+   */
+  recommendedShards?: number;
   logger?: Logger;
 }
 
@@ -101,11 +107,13 @@ export class DiscordSimulator {
   readonly #router: RestRouter;
   readonly #http: Server;
   readonly #chat: ChatDesk;
+  readonly #recommendedShards: number | undefined;
   #port = 0;
 
   constructor(options: DiscordSimulatorOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.interactionDeadlineMs = options.interactionDeadlineMs ?? 3_000;
+    this.#recommendedShards = options.recommendedShards;
     this.applicationId = snowflake();
     this.botUserId = this.applicationId; // bots created with an application share its id
     this.token = `${Buffer.from(this.botUserId).toString('base64url')}.${randomToken(4)}.${randomToken(20)}`;
@@ -114,12 +122,11 @@ export class DiscordSimulator {
     this.gateway = new GatewayServer({
       token: this.token,
       logger: this.logger,
-      readyPayload: () => ({
+      readyPayload: (session) => ({
         v: 10,
         user: { ...this.guild.apiUser(this.botUser), verified: true, mfa_enabled: false },
-        guilds: this.guilds.map((g) => ({ id: g.guildId, unavailable: true })),
+        guilds: this.guildsOfShard(session.shard).map((g) => ({ id: g.guildId, unavailable: true })),
         session_type: 'normal',
-        shard: [0, 1],
         application: { id: this.applicationId, flags: 0 },
         private_channels: [],
         relationships: [],
@@ -128,7 +135,8 @@ export class DiscordSimulator {
         geo_ordered_rtc_regions: ['local'],
         user_settings: {},
       }),
-      afterReady: () => this.guilds.map((g) => ({ t: 'GUILD_CREATE', d: g.guild.guildCreate(this.botUserId) })),
+      afterReady: (session) => this.guildsOfShard(session.shard).map((g) => ({ t: 'GUILD_CREATE', d: g.guild.guildCreate(this.botUserId) })),
+      guildCount: () => this.guilds.length,
       onVoiceStateUpdate: (session, d) => this.guildById(d?.guild_id)?.voice.onBotVoiceStateUpdate(session, d),
       membersChunk: (guildId) => {
         const guild = this.guildById(guildId)?.guild;
@@ -200,6 +208,16 @@ export class DiscordSimulator {
   /** The gateway URL given in GET /gateway/bot and as `resume_gateway_url`. */
   get gatewayUrl(): string {
     return `ws://127.0.0.1:${this.#port}/gateway`;
+  }
+
+  /** The shard count `GET /gateway/bot` recommends. */
+  get recommendedShards(): number {
+    return this.#recommendedShards ?? Math.max(1, Math.ceil(this.guilds.length / 1000));
+  }
+
+  /** The guilds a gateway session of shard `[id, count]` serves: `(guild_id >> 22) % count == id`. */
+  guildsOfShard([id, count]: readonly [number, number]): SimGuild[] {
+    return this.guilds.filter((g) => shardOf(g.guildId, count) === id);
   }
 
   /** The guild with this id, if the bot is in it. */

@@ -86,13 +86,13 @@ export function spawnBot(entry: string, env: Record<string, string>): BotProcess
  * Starts any command (`npm start`, say) with the given environment on top of a clean one, collecting
  * its output like {@link spawnBot}.
  */
-export function spawnProcess(command: string, args: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number }): BotProcess {
+export function spawnProcess(command: string, args: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number; stdin?: 'pipe' }): BotProcess {
   const child = spawn(command, args, {
     cwd: options.cwd,
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
     // Only what the bot needs (no inherited LOG_LEVEL, METRICS_PORT, tokens of the developer's shell).
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const collect = (stream: NodeJS.ReadableStream) => {

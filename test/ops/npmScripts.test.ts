@@ -61,7 +61,8 @@ describe('npm start, configured by .env as the README says', () => {
   let sims: Simulators;
   let install: OperatorInstall;
   before(async () => {
-    sims = await startSimulators();
+    // Two guilds: with SHARD_COUNT=2 each shard owns one ((guild_id >> 22) % 2, as on Discord).
+    sims = await startSimulators({ discord: { guilds: 2 } });
     install = operatorInstall();
   });
   after(async () => {
@@ -147,13 +148,18 @@ describe('npm start, configured by .env as the README says', () => {
     }
   });
 
-  test('npm run start:sharded: SIGTERM to npm stops the manager and every shard', async () => {
-    install.writeEnvFromExample(operatorValues(sims));
+  test('npm run start:sharded with SHARD_COUNT=2: SIGTERM to npm stops the manager and both shards', async () => {
+    install.writeEnvFromExample({ ...operatorValues(sims), SHARD_COUNT: '2' });
     const run = npmRun(install, 'start:sharded', { NODE_EXTRA_CA_CERTS: sims.discord.caPath });
     try {
       const spawning = await run.waitForLog((line) => line.msg === 'spawning shards', 'the manager to start', 30_000);
       const shards = (spawning.shardList as number[]).length;
+      assert.equal(shards, 2);
       await run.waitForLog((line) => line.msg === 'all shards ready', 'every shard to be ready', 60_000);
+      for (let shard = 0; shard < shards; shard++) {
+        const loggedIn = run.logs().find((line) => line.msg === 'logged in' && line.shard === shard);
+        assert.equal(loggedIn?.guilds, 1, `shard ${shard} serves the one guild (guild_id >> 22) % 2 gives it`);
+      }
       const { elapsedMs, commands } = await sigtermToNpm(run, 1 + shards);
       const logs = run.logs();
       for (let shard = 0; shard < shards; shard++) {
