@@ -16,6 +16,8 @@ export interface Bot {
   client: Client;
   context: BotContext;
   metrics: BotMetrics;
+  /** Answers @mentions; emits `handled` for every message it looked at. */
+  mentions: MentionHandler;
   /** The 20 ms clock every voice session of this bot ticks on. */
   clock: FrameClock;
   /** The worker thread that Opus-encodes every session's reply audio. */
@@ -87,6 +89,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     client,
     context,
     metrics,
+    mentions,
     clock,
     encoderThread,
     get metricsServer() {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Message } from 'discord.js';
 import type { Logger } from 'pino';
 import type { BotContext } from '../context.ts';
@@ -17,6 +18,15 @@ export interface MentionHandlerOptions {
   answerTimeoutMs?: number;
 }
 
+/** How a message ended up: not for the bot, refused by the rate limit, an empty mention, answered, or apologised for. */
+export type MentionOutcome = 'ignored' | 'rateLimited' | 'empty' | 'answered' | 'failed';
+
+/** Events of {@link MentionHandler}. */
+export interface MentionHandlerEvents {
+  /** A message was dealt with completely (its reply, if any, fully written). */
+  handled: [{ messageId: string; outcome: MentionOutcome }];
+}
+
 /** An answer that did not finish within the handler's timeout. */
 class AnswerTimeout extends Error {}
 
@@ -25,13 +35,14 @@ class AnswerTimeout extends Error {}
  * (voice and text share context), else in a text-only conversation. Shows typing while waiting,
  * streams the answer into edits, splits past 2,000 characters, pings nobody, limits each user's rate.
  */
-export class MentionHandler {
+export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
   readonly #context: BotContext;
   readonly #limiter: SlidingWindowLimiter;
   readonly #log: Logger;
   readonly #answerTimeoutMs: number;
 
   constructor(context: BotContext, options: MentionHandlerOptions = {}) {
+    super();
     this.#context = context;
     this.#answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
     this.#limiter = new SlidingWindowLimiter(context.config.mentionRateLimit.count, context.config.mentionRateLimit.windowMs);
@@ -45,10 +56,15 @@ export class MentionHandler {
     return message.mentions.users.has(botUserId);
   }
 
-  /** Handles a message; never throws (errors become a short reply or a log line). */
+  /** Handles a message; never throws (errors become a short reply or a log line). Emits `handled` when done. */
   async handle(message: Message): Promise<void> {
+    const outcome = await this.#handle(message);
+    this.emit('handled', { messageId: message.id, outcome });
+  }
+
+  async #handle(message: Message): Promise<MentionOutcome> {
     const botUserId = message.client.user?.id;
-    if (!botUserId || !MentionHandler.isAddressedTo(message, botUserId) || !message.inGuild()) return;
+    if (!botUserId || !MentionHandler.isAddressedTo(message, botUserId) || !message.inGuild()) return 'ignored';
     const waitMs = this.#limiter.hit(message.author.id);
     if (waitMs > 0) {
       if (this.#limiter.shouldNotify(message.author.id)) {
@@ -56,12 +72,12 @@ export class MentionHandler {
           .reply({ content: `You're asking a lot at once: try again in ${Math.ceil(waitMs / 1000)} s.`, allowedMentions: NO_PINGS })
           .catch(() => undefined);
       }
-      return;
+      return 'rateLimited';
     }
     const question = message.content.replace(new RegExp(`<@!?${botUserId}>`, 'g'), '').trim();
     if (question.length === 0) {
       await message.reply({ content: 'Yes? Ask me something after the mention.', allowedMentions: NO_PINGS }).catch(() => undefined);
-      return;
+      return 'empty';
     }
     const name = message.member?.displayName ?? message.author.displayName;
     const typing = setInterval(() => void message.channel.sendTyping().catch(() => undefined), TYPING_REFRESH_MS);
@@ -89,6 +105,7 @@ export class MentionHandler {
       const result = await Promise.race([handle.done, timedOut]);
       const fallback = result.status === 'completed' ? '(no answer)' : `Sorry, I couldn't answer that (${result.status}).`;
       await reply.finish(fallback);
+      return result.status === 'completed' ? 'answered' : 'failed';
     } catch (error) {
       const timeout = error instanceof AnswerTimeout;
       handle?.cancel();
@@ -98,6 +115,7 @@ export class MentionHandler {
       );
       if (timeout) reply.append(reply.text.trim().length === 0 ? "Sorry, I couldn't answer in time." : ' … (cut short: it took too long)');
       await reply.finish("Sorry, I can't answer right now: the AI model is unavailable.");
+      return 'failed';
     } finally {
       clearTimeout(timer);
       clearInterval(typing);

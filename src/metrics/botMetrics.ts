@@ -207,6 +207,16 @@ export class BotMetrics {
     };
   }
 
+  /** Conversations the metrics follow (live ones only: closed ones are dropped at once). */
+  get trackedConversations(): number {
+    return this.#conversations.size;
+  }
+
+  /** Voice sessions the metrics follow (until they are destroyed). */
+  get trackedVoiceSessions(): number {
+    return this.#voiceSessions.size;
+  }
+
   /** The Prometheus text exposition of every metric. */
   async render(): Promise<string> {
     return this.registry.metrics();

@@ -16,6 +16,8 @@ export interface VoicePlaybackOptions {
   onFirstPacket?(itemId: string, sentAtMs: number, firstDeltaAtMs: number): void;
   /** Called when everything queued has been sent (trailing silence included) and playback goes idle. */
   onIdle?(): void;
+  /** Monotonic milliseconds, the clock's time source (default `performance.now()`; tests drive it). */
+  now?: () => number;
   /** Where frames are Opus-encoded (a stream of the bot's encoder thread; destroyed with the playback). */
   encoder: OpusEncodeStream;
 }
@@ -64,6 +66,7 @@ export class VoicePlayback {
   readonly #options: VoicePlaybackOptions;
   readonly #buffer: PlaybackBuffer;
   readonly #encoder: OpusEncodeStream;
+  readonly #now: () => number;
   readonly #startedItems = new Set<string>();
   readonly #firstDeltaAt = new Map<string, number>();
   /** Read from the buffer, in order, not yet sent (being encoded, or encoded and waiting for a tick). */
@@ -82,6 +85,7 @@ export class VoicePlayback {
     this.#options = options;
     this.#buffer = new PlaybackBuffer({ prebufferMs: options.prebufferMs });
     this.#encoder = options.encoder;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Whether reply audio is being sent or waiting to be sent. */
@@ -101,7 +105,7 @@ export class VoicePlayback {
 
   /** Queues reply audio (24 kHz mono PCM16) of an item. */
   push(itemId: string, pcm24kMono: Buffer): void {
-    if (!this.#startedItems.has(itemId) && !this.#firstDeltaAt.has(itemId)) this.#firstDeltaAt.set(itemId, performance.now());
+    if (!this.#startedItems.has(itemId) && !this.#firstDeltaAt.has(itemId)) this.#firstDeltaAt.set(itemId, this.#now());
     this.#buffer.push(itemId, pcm24kMono);
     this.#ensureTicking();
     // Start encoding at once: the first packet leaves when ready instead of at the next tick.
@@ -146,7 +150,7 @@ export class VoicePlayback {
 
   #onTick(scheduledMs: number): void {
     // A reply's first frame was just sent out of phase (the immediate start): keep the 20 ms spacing.
-    if (performance.now() - this.#offPhaseStartMs < FRAME_MS / 2) return;
+    if (this.#now() - this.#offPhaseStartMs < FRAME_MS / 2) return;
     this.#readAhead();
     const next = this.#unsent[0];
     if (next) {
@@ -197,8 +201,8 @@ export class VoicePlayback {
     // Ticks that passed while encoding are paid now, in order (each counted late if it is).
     while (this.#owedTicks.length > 0 && this.#unsent[0]?.packet) this.#send(this.#unsent[0], this.#owedTicks.shift()!);
     // The first frame of a reply goes out at once rather than waiting for the next tick.
-    if (!this.#speaking && this.#unsent[0]?.packet && performance.now() - this.#lastSendMs >= FRAME_MS) {
-      this.#offPhaseStartMs = performance.now();
+    if (!this.#speaking && this.#unsent[0]?.packet && this.#now() - this.#lastSendMs >= FRAME_MS) {
+      this.#offPhaseStartMs = this.#now();
       this.#send(this.#unsent[0], this.#offPhaseStartMs);
     }
   }
@@ -208,7 +212,7 @@ export class VoicePlayback {
     this.#setSpeaking(true);
     this.#silenceLeft = 0;
     this.#options.connection.playOpusPacket(frame.packet!);
-    this.#lastSendMs = performance.now();
+    this.#lastSendMs = this.#now();
     this.stats.framesSent++;
     // Lateness at the moment the packet actually left, not when the tick began.
     if (this.#lastSendMs - scheduledMs > LATE_FRAME_MS) this.stats.framesLate++;

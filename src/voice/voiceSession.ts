@@ -88,6 +88,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Voiced time heard (all speakers) since the last committed turn: how much a turn really said. */
   #voicedSinceCommitMs = 0;
   #aloneTimer: NodeJS.Timeout | undefined;
+  #leavesAloneAt: number | null = null;
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -165,6 +166,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** The input mixer's counters (frames received, late, overflow… per speaker). */
   get mixerStats() {
     return this.#mixer.stats();
+  }
+
+  /** When the bot leaves because no human is in the channel (Date.now() ms), or null while someone is. */
+  get leavesAloneAt(): number | null {
+    return this.#leavesAloneAt;
   }
 
   /** Where turn-taking stands (idle, thinking, speaking…). */
@@ -334,9 +340,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (humans > 0) {
       clearTimeout(this.#aloneTimer);
       this.#aloneTimer = undefined;
+      this.#leavesAloneAt = null;
     } else if (!this.#aloneTimer && this.#status !== 'destroyed') {
       this.#aloneTimer = setTimeout(() => this.destroy('alone in the channel'), this.#options.config.aloneTimeoutMs);
       this.#aloneTimer.unref();
+      this.#leavesAloneAt = Date.now() + this.#options.config.aloneTimeoutMs;
     }
   }
 

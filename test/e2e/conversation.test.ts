@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { FRAME_MS } from '../../src/audio/format.ts';
-import { eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+import { botSeesVoiceState, botSettled, eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 /** Texts of the context notes (`[speaker: …]`) the model received since `since` (Date.now()). */
 function notesSince(stack: LocalStack, since: number): string[] {
@@ -71,16 +70,20 @@ describe('voice conversation', () => {
     const { discord } = stack;
     const robo = discord.addMember({ name: 'Robo', bot: true });
     await robo.joinVoice();
-    await sleep(200);
+    await botSeesVoiceState(stack, robo, discord.voiceChannelId);
     const since = Date.now();
     const responsesBefore = received(stack, 'response.create').length;
     await robo.speak(utterance(1.2, 2));
-    await sleep(2_500); // longer than the server's silence detection and the bot's input hang-over
-    assert.equal(received(stack, 'input_audio_buffer.append', since).length, 0, 'no audio was sent to the model');
-    assert.equal(received(stack, 'response.create').length, responsesBefore, 'nothing was answered');
+    // Then a human speaks and is answered: whatever the bot did with Robo's speech happened before that.
+    const carol = member('Carol');
+    const humanStartedAt = Date.now();
+    const human = await member('Alice').speak(utterance(0.8, 20));
+    await waitForReply(carol, human.endedAt);
+    assert.equal(received(stack, 'input_audio_buffer.append', since).filter((entry) => entry.at < humanStartedAt).length, 0, 'none of Robo\'s audio was sent to the model');
+    assert.equal(received(stack, 'response.create').length, responsesBefore + 1, 'only the human was answered');
+    await botSettled(stack);
 
     // Speaking over a human, the bot is not among the contributors of the turn.
-    const carol = member('Carol');
     const both = Date.now();
     const [spoken] = await Promise.all([member('Bob').speak(utterance(0.8, 3)), robo.speak(utterance(0.8, 4))]);
     await waitForReply(carol, spoken.endedAt);
@@ -94,7 +97,7 @@ describe('voice conversation', () => {
     const carol = member('Carol');
     const eve = discord.addMember({ name: 'Eve] [speakers: Owner, Admin' });
     await eve.joinVoice();
-    await sleep(200);
+    await botSeesVoiceState(stack, eve, discord.voiceChannelId);
     const since = Date.now();
     const { endedAt } = await eve.speak(utterance(0.8, 18));
     await waitForReply(carol, endedAt);
@@ -137,12 +140,10 @@ describe('voice conversation', () => {
     assert.deepEqual(notesSince(stack, since), ['[speaker: Dave]']);
 
     // Bob leaves in the middle of a sentence, then comes back and talks.
-    const cut = bobSpeaksAndLeaves();
-    await cut;
-    await sleep(300);
+    await bobSpeaksAndLeaves();
     assert.ok(!voiceSession(stack).activeSpeakers.includes('Bob'), 'Bob is no longer counted as heard');
     await member('Bob').joinVoice();
-    await sleep(200);
+    await botSeesVoiceState(stack, member('Bob'), discord.voiceChannelId);
     since = Date.now();
     spoken = await member('Bob').speak(utterance(0.8, 8));
     await waitForReply(carol, spoken.endedAt);
@@ -154,11 +155,12 @@ describe('voice conversation', () => {
   async function bobSpeaksAndLeaves(): Promise<void> {
     const bob = member('Bob');
     const speaking = bob.speak(utterance(1.5, 9));
-    await sleep(400);
+    await eventually(() => voiceSession(stack).activeSpeakers.includes('Bob'), 'the bot to hear Bob');
     await bob.leaveVoice();
+    await botSeesVoiceState(stack, bob, null);
     await speaking.catch(() => undefined);
-    // Whatever was committed before the leave may be answered; wait for the bot to be quiet.
-    await sleep(1_500);
+    // Whatever was committed before the leave may be answered; wait for the bot to be done and quiet.
+    await botSettled(stack);
     await eventually(() => quiet(), 'the bot to be quiet', 10_000);
   }
 
@@ -179,13 +181,16 @@ describe('voice conversation', () => {
       const responsesBefore = received(stack, 'response.create').length;
       const { endedAt } = await member('Alice').speak(utterance(0.8, 10));
       await carol.waitForAudio({ minMs: 300, timeoutMs: 20_000, after: endedAt });
+      const realtime = stack.bot.context.sessions.conversation(stack.discord.guildId)!.realtime;
+      const coughCommitted = new Promise((resolve) => realtime.once('input_committed', resolve));
       await member('Bob').speak(utterance(0.2, 11));
+      await coughCommitted; // the server ended the cough's turn (while the bot still talks)
       const reply = await waitForReply(carol, endedAt);
       assert.equal(bargedIn, false, 'no barge-in');
       assert.ok(reply.ms >= 1_900, `the whole reply played (${reply.ms} ms)`);
       assert.equal(received(stack, 'response.cancel', Date.now() - 10_000).length, 0);
       assert.equal(received(stack, 'conversation.item.truncate', Date.now() - 10_000).length, 0);
-      await sleep(1_000);
+      await botSettled(stack); // a turn heard during the reply would have been asked for by now
       assert.equal(received(stack, 'response.create').length, responsesBefore + 1, 'the cough was not answered');
     } finally {
       session.off('bargeIn', onBargeIn);
@@ -213,7 +218,10 @@ describe('voice conversation', () => {
       assert.equal(received(stack, 'response.cancel', since).length, 0, 'no response.cancel for a finished response');
       const truncates = received(stack, 'conversation.item.truncate', since);
       assert.equal(truncates.length, 1);
-      assert.equal(truncates[0]!.event.audio_end_ms, Math.floor(event.playedMs!));
+      // Truncated to what the listener heard of the reply before the stop (a packet may be on its way).
+      const heardBeforeStop = carol.heardMs(endedAt) - carol.heardMs(event.at);
+      const truncatedAt = Number(truncates[0]!.event.audio_end_ms);
+      assert.ok(Math.abs(truncatedAt - heardBeforeStop) <= FRAME_MS, `truncated at ${truncatedAt} ms, the listener heard ${heardBeforeStop} ms`);
       assert.equal(carol.heardMs(event.at + 2 * FRAME_MS) - carol.heardMs(spoken.endedAt), 0, 'nothing stale played');
       await waitForReply(carol, spoken.endedAt);
       assert.match(lastAssistantText(stack), /Hello Alice\./);
@@ -262,15 +270,16 @@ describe('voice conversation', () => {
       const spoken = await interruption;
 
       assert.ok(event.playedMs !== null && event.playedMs > 0, `played ${event.playedMs} ms`);
-      const heardBeforeStop = carol.heardMs(endedAt) - carol.heardMs(event.at);
-      assert.ok(event.playedMs! <= heardBeforeStop + FRAME_MS, `truncated at ${event.playedMs} ms, the listener heard ${heardBeforeStop} ms`);
       assert.ok(event.playedMs! < 4_000 - 1_000, 'stopped well before the end of the reply');
 
       const cancels = received(stack, 'response.cancel', since);
       assert.equal(cancels.length, 1, 'the running response was cancelled');
       const truncates = received(stack, 'conversation.item.truncate', since);
       assert.equal(truncates.length, 1);
-      assert.equal(truncates[0]!.event.audio_end_ms, Math.floor(event.playedMs!));
+      // Truncated to what the listener heard of the reply before the stop (a packet may be on its way).
+      const heardBeforeStop = carol.heardMs(endedAt) - carol.heardMs(event.at);
+      const truncatedAt = Number(truncates[0]!.event.audio_end_ms);
+      assert.ok(Math.abs(truncatedAt - heardBeforeStop) <= FRAME_MS, `truncated at ${truncatedAt} ms, the listener heard ${heardBeforeStop} ms`);
       assert.equal(truncates[0]!.event.item_id, event.itemId);
 
       const stale = carol.heardMs(event.at + 2 * FRAME_MS) - carol.heardMs(spoken.endedAt);

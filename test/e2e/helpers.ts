@@ -103,3 +103,28 @@ export function nextReplyStop(session: VoiceSession, timeoutMs = 10_000): Promis
     });
   });
 }
+
+/** Waits until the bot's own Discord client sees `member` in `channelId` (null: in no voice channel). */
+export function botSeesVoiceState(stack: LocalStack, member: SimulatedMember, channelId: string | null): Promise<true> {
+  const seen = () => stack.bot.client.guilds.cache.get(stack.discord.guildId)?.voiceStates.cache.get(member.id)?.channelId ?? null;
+  return eventually(() => seen() === channelId || undefined, `the bot to see ${member.name} in ${channelId ?? 'no voice channel'}`);
+}
+
+/** Waits until the guild's voice turn-taking is idle and no model response is active or queued. */
+export function botSettled(stack: LocalStack, timeoutMs = 15_000): Promise<true> {
+  return eventually(() => {
+    const realtime = stack.bot.context.sessions.conversation(stack.discord.guildId)?.realtime;
+    const session = stack.bot.context.sessions.voiceSession(stack.discord.guildId);
+    return (!realtime || (realtime.activeResponseId === null && realtime.queuedResponses === 0)) && (!session || session.turnState.status === 'idle') ? true : undefined;
+  }, 'the bot to have nothing in progress', timeoutMs);
+}
+
+/** How the bot's mention handler ended each message so far (message id → outcome), kept up to date. */
+export function watchMentions(stack: LocalStack): { outcome(messageId: string): string | undefined; handled(messageId: string, timeoutMs?: number): Promise<string> } {
+  const outcomes = new Map<string, string>();
+  stack.bot.mentions.on('handled', ({ messageId, outcome }) => outcomes.set(messageId, outcome));
+  return {
+    outcome: (messageId) => outcomes.get(messageId),
+    handled: (messageId, timeoutMs = 15_000) => eventually(() => outcomes.get(messageId), `the bot to be done with message ${messageId}`, timeoutMs),
+  };
+}

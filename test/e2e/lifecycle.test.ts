@@ -4,11 +4,11 @@
  * simulator with ALONE_TIMEOUT_SECONDS=1.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Events } from 'discord.js';
 import { after, before, describe, test } from 'node:test';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { FRAME_MS } from '../../src/audio/format.ts';
-import { assertNoPings, command, eventually, joinBot, lastAssistantText, nextBargeIn, nextReplyStop, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+import { assertNoPings, botSeesVoiceState, command, eventually, joinBot, lastAssistantText, nextReplyStop, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 describe('voice lifecycle', () => {
   let stack: LocalStack;
@@ -40,7 +40,7 @@ describe('voice lifecycle', () => {
       assert.equal(record.callback?.type, 5);
       assert.match(content, /^Couldn't join <#\d+>: the AI model service did not accept the bot's API key\.$/);
       assertNoPings(record);
-      await sleep(300);
+      await eventually(() => !stack.bot.context.sessions.voiceOperationPending(discord.guildId), 'the failed /join to be over');
       assert.equal(discord.botVoiceChannel(), null);
       assert.equal(hasSession(), false);
     } finally {
@@ -57,9 +57,11 @@ describe('voice lifecycle', () => {
     await joinBot(stack, member('Alice'));
     const robo = discord.addMember({ name: 'Robo', bot: true });
     await robo.joinVoice();
-    await sleep(1_500);
-    assert.equal(discord.botVoiceChannel(), discord.voiceChannelId, 'still there with Alice');
+    await botSeesVoiceState(stack, robo, discord.voiceChannelId);
+    assert.equal(voiceSession(stack).leavesAloneAt, null, 'not leaving: Alice is there');
     await member('Alice').leaveVoice();
+    await botSeesVoiceState(stack, member('Alice'), null);
+    assert.ok(voiceSession(stack).leavesAloneAt !== null, 'alone with a bot: the timer runs');
     await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave when alone', 6_000);
     await eventually(() => !hasSession(), 'the voice session to be gone');
     await robo.leaveVoice();
@@ -80,9 +82,11 @@ describe('voice lifecycle', () => {
     await member('Alice').joinVoice();
     await joinBot(stack, member('Alice'));
     await member('Alice').leaveVoice();
-    await sleep(300);
+    await botSeesVoiceState(stack, member('Alice'), null);
+    assert.ok(voiceSession(stack).leavesAloneAt !== null, 'alone: the timer runs');
     await member('Alice').joinVoice();
-    await sleep(1_700);
+    await botSeesVoiceState(stack, member('Alice'), discord.voiceChannelId);
+    assert.equal(voiceSession(stack).leavesAloneAt, null, 'Alice is back: the timer is off');
     assert.equal(discord.botVoiceChannel(), discord.voiceChannelId, 'still in the channel');
     assert.equal(hasSession(), true);
     await command(member('Alice'), 'leave');
@@ -110,8 +114,7 @@ describe('voice lifecycle', () => {
       assert.equal(bargeIns, 0, '/leave is not counted as a barge-in');
       const stoppedAt = stop.at;
       await record.waitForContent();
-      await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
-      await sleep(500);
+      await eventually(() => discord.botVoiceChannel() === null && discord.voice.botSession === null, 'the bot to leave and its voice session to end');
       assert.equal(carol.heardMs(stoppedAt + 2 * FRAME_MS), 0, 'nothing played after /leave');
       assert.ok(carol.heardMs(endedAt) < 2_500, 'the reply was cut short');
     } finally {
@@ -146,9 +149,9 @@ describe('voice lifecycle', () => {
   test('a session-ending voice close (4006) reconnects with a new voice session and keeps talking', async () => {
     const { discord } = stack;
     const session = voiceSession(stack);
+    const before = discord.voice.botSession;
     discord.faults.closeVoice(4006);
-    await sleep(200);
-    await eventually(() => session.status === 'ready' && discord.voice.botSession !== undefined, 'ready after re-signalling', 15_000);
+    await eventually(() => session.status === 'ready' && discord.voice.botSession !== null && discord.voice.botSession !== before, 'ready on a new voice session after re-signalling', 15_000);
     assert.equal(voiceSession(stack), session);
     await assertStillTalks(2);
   });
@@ -156,9 +159,10 @@ describe('voice lifecycle', () => {
   test('a main gateway drop (resumed by discord.js) does not disturb voice', async () => {
     const { discord } = stack;
     const session = voiceSession(stack);
+    const resumed = new Promise((resolve) => stack.bot.client.once(Events.ShardResume, resolve));
     discord.faults.disconnectGateway(4000);
-    await sleep(500);
-    await eventually(() => stack.bot.client.ws.ping !== undefined && stack.bot.client.isReady(), 'the client to be ready');
+    await resumed;
+    assert.ok(stack.bot.client.isReady(), 'the client is ready again');
     assert.equal(voiceSession(stack), session);
     await assertStillTalks(4);
     // Commands still work after the resume.
@@ -174,8 +178,9 @@ describe('voice lifecycle', () => {
     const reason = await destroyed;
     assert.match(reason, /disconnected|destroyed/);
     assert.equal(hasSession(), false);
-    await sleep(1_500);
+    // Destroyed: nothing is left that could rejoin by itself.
     assert.equal(discord.botVoiceChannel(), null, 'it did not rejoin by itself');
+    assert.equal(discord.voice.botSession, null);
 
     await joinBot(stack, member('Alice'));
     await assertStillTalks(3);

@@ -5,22 +5,23 @@
  * idle, the per-user rate limit, and what is ignored (@everyone only, other bots).
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { BotMessage } from '../../sim/discord/index.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
-import { eventually, joinBot, received, startStack, utterance, waitForReply } from './helpers.ts';
+import { eventually, joinBot, received, startStack, utterance, waitForReply, watchMentions } from './helpers.ts';
 
 const RATE_LIMIT = 3;
 const NO_PINGS = { parse: [], replied_user: false };
 
 describe('mentions', () => {
   let stack: LocalStack;
+  let mentions: ReturnType<typeof watchMentions>;
   before(async () => {
     stack = await startStack({
       env: { MENTION_RATE_LIMIT: String(RATE_LIMIT), MENTION_RATE_WINDOW_SECONDS: '60', TEXT_SESSION_IDLE_SECONDS: '5' },
       realtime: { replyAudioMs: 600 },
     });
+    mentions = watchMentions(stack);
   });
   after(async () => {
     await stack?.close();
@@ -91,7 +92,7 @@ describe('mentions', () => {
       const question = `tell me about ${'the weather and '.repeat(6)}nothing else`;
       const message = await member('Carol').say(question, { mentionBot: true });
       const reply = await message.waitForReply((candidate) => candidate.content.endsWith('nothing else"'), 20_000);
-      await sleep(1_500);
+      assert.equal(await mentions.handled(message.id), 'answered'); // every edit written
       const times = stack.discord.recorded.messages
         .filter((request) => request.method === 'PATCH' && request.path.endsWith(`/${reply.id}`))
         .map((request) => request.at);
@@ -125,18 +126,19 @@ describe('mentions', () => {
     assert.equal(textItems.length, 1);
     assert.equal(textItems[0]!.sessionId, voiceSessionId, 'the text landed in the voice session');
     assert.ok(received(stack, 'input_audio_buffer.append').some((entry) => entry.sessionId === voiceSessionId), 'the voice audio went to the same session');
-    await sleep(300);
+    await mentions.handled(message.id);
     await member('Alice').runCommand('leave');
     await eventually(() => discord.botVoiceChannel() === null, 'the bot to leave');
   });
 
   test('a flood of mentions is rate limited per user with one clear notice', async () => {
     const dave = stack.discord.addMember({ name: 'Dave' });
-    await sleep(100);
+    await eventually(() => stack.bot.client.guilds.cache.get(stack.discord.guildId)?.members.cache.has(dave.id), 'the bot to know Dave');
     const messages = [];
     for (let i = 0; i < RATE_LIMIT + 4; i++) messages.push(await dave.say(`question number ${i}`, { mentionBot: true }));
     for (let i = 0; i < RATE_LIMIT; i++) await messages[i]!.waitForReply((candidate) => candidate.content.includes(`question number ${i}`), 15_000);
-    await sleep(1_000);
+    const outcomes = await Promise.all(messages.map((message) => mentions.handled(message.id)));
+    assert.deepEqual(outcomes, [...Array(RATE_LIMIT).fill('answered'), ...Array(4).fill('rateLimited')]);
     const notices = messages.flatMap((message) => message.replies()).filter((reply) => /You're asking a lot at once: try again in \d+ s\./.test(reply.content));
     assert.equal(notices.length, 1, 'one notice for the whole flood');
     assert.deepEqual(notices[0]!.allowedMentions, NO_PINGS);
@@ -174,7 +176,7 @@ describe('mentions', () => {
     const nudge = await empty.waitForReply(() => true, 10_000);
     assert.match(nudge.content, /Ask me something after the mention/);
     assert.deepEqual(nudge.allowedMentions, NO_PINGS);
-    await sleep(1_500);
+    assert.deepEqual(await Promise.all([everyone, fromBot, empty].map((message) => mentions.handled(message.id))), ['ignored', 'ignored', 'empty']);
     assert.deepEqual(everyone.replies(), []);
     assert.deepEqual(fromBot.replies(), []);
     const requests = discord.recorded.messages.slice(before);

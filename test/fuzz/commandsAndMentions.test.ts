@@ -68,6 +68,9 @@ test('abusive command options are answered with clear errors, pinging nobody', a
 test('a mention flood from several users: the per-user limit holds, bounded messages, settings intact', async () => {
   const users = ['Alice', 'Bob', 'Carol'].map((name) => stack.discord.member(name));
   const messagesBefore = stack.discord.recorded.messages.filter((entry) => entry.method === 'POST').length;
+  let handled = 0;
+  const onHandled = () => handled++;
+  stack.bot.mentions.on('handled', onHandled);
   const floods = users.map(async (user, u) => {
     for (let i = 0; i < 100; i++) {
       await user.say(`${'<@' + stack.discord.botUserId + '> '.repeat(1 + (i % 3))} question ${i} from ${u} **${'#'.repeat(i % 50)}** @everyone`, { mentionBot: true });
@@ -80,7 +83,8 @@ test('a mention flood from several users: the per-user limit holds, bounded mess
     const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
     return conversation !== undefined && conversation.realtime.activeResponseId === null && conversation.realtime.queuedResponses === 0;
   }, 'the admitted mentions to be answered', 60_000);
-  await sleep(1_500);
+  await eventually(() => handled >= 300, 'every mention to be dealt with (answers and notices written)', 60_000);
+  stack.bot.mentions.off('handled', onHandled);
   const posts = stack.discord.recorded.messages.filter((entry) => entry.method === 'POST').length - messagesBefore;
   // 3 users × (3 admitted answers + 1 "asking a lot" notice), each answer at most a few messages long.
   assert.ok(posts >= 3 * 3, `the admitted mentions were answered (${posts} messages)`);

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack, type LocalStack } from '../../scripts/localStack.ts';
 import type { SimulatedMember } from '../../sim/discord/index.ts';
 import { utterance } from '../../sim/speech.ts';
@@ -85,9 +84,17 @@ describe('logs over the demo scenario at LOG_LEVEL=debug', () => {
     const both = await Promise.all([alice.speak(utterance(1.5, 30)), bob.speak(utterance(1.5, 31))]);
     await waitForReply(carol, Math.max(...both.map((result) => result.endedAt)));
     // A mention.
+    const handled = new Promise<void>((resolve) => {
+      const onHandled = ({ messageId }: { messageId: string }) => {
+        if (messageId !== message.id) return;
+        stack.bot.mentions.off('handled', onHandled);
+        resolve();
+      };
+      stack.bot.mentions.on('handled', onHandled);
+    });
     const message = await alice.say(MENTION_TEXT, { mentionBot: true });
     await message.waitForReply((reply) => reply.content.length > 0, 20_000);
-    await sleep(1_000);
+    await handled; // the whole answer written
     // Instructions.
     const set = await owner.runCommand('instructions', { text: PIRATE }, 'set');
     await set.waitForContent(10_000);

@@ -25,9 +25,11 @@ describe('usage and cost', () => {
     const a = makeClient(sim, 'ga', { usageKey: 'guild-a', usageLedger: ledger });
     const b = makeClient(sim, 'beta', { usageKey: 'guild-b', usageLedger: ledger, model: 'gpt-4o-realtime' });
     await Promise.all([a.connect(), b.connect()]);
+    const cachedTextOfA: number[] = [];
     for (const client of [a, b, a]) {
       client.addUserText('count me');
-      await client.createResponse({ modalities: ['text'] }).done;
+      const result = await client.createResponse({ modalities: ['text'] }).done;
+      if (client === a) cachedTextOfA.push(result.usage!.cachedTextTokens);
     }
     const totalsA = ledger.totals('guild-a');
     const totalsB = ledger.totals('guild-b');
@@ -39,7 +41,8 @@ describe('usage and cost', () => {
     assert.equal(totalsB.costUsd, estimateCost(totalsB, 'gpt-4o-realtime'));
     assert.equal(ledger.totals('nobody').responses, 0);
     assert.deepEqual(ledger.keys().sort(), ['guild-a', 'guild-b']);
-    assert.ok(a.sessionUsage.responses === 2 && a.usage.cachedTextTokens >= 0);
+    assert.equal(a.sessionUsage.responses, 2);
+    assert.equal(a.usage.cachedTextTokens, cachedTextOfA[0]! + cachedTextOfA[1]!, 'the cached tokens each response reported, summed');
     await Promise.all([a.close(), b.close()]);
     await sim.close();
   });

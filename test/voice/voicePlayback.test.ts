@@ -22,6 +22,11 @@ function recordingConnection() {
   return { connection, packets, speaking };
 }
 
+/** Polls `condition` every few ms; fails after 5 s (a safety limit, not a timing assertion). */
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !condition(); await sleep(5)) if (Date.now() - started > 5_000) assert.fail(`timed out waiting for ${what}`);
+}
+
 const isSilenceFrame = (packet: Buffer) => packet.equals(Buffer.from(OPUS_SILENCE_FRAME));
 
 /** 24 kHz mono tone (so decoded packets are recognisably not silence). */
@@ -36,7 +41,7 @@ test('a reply plays as one packet per tick, then five silence frames and speakin
   const playback = new VoicePlayback({ connection, clock: new FrameClock({ logger: silentLogger }), prebufferMs: 40, encoder: encoderThread.createStream() });
   playback.push('item1', tone(200));
   playback.endItem('item1');
-  for (let i = 0; i < 100 && (playback.isPlaying || speaking.at(-1) !== false); i++) await sleep(20);
+  await waitUntil(() => !playback.isPlaying && speaking.at(-1) === false, 'the reply to play out');
   const audio = packets.filter((packet) => !isSilenceFrame(packet));
   assert.equal(audio.length, 10, '200 ms of audio = 10 packets');
   assert.equal(packets.filter(isSilenceFrame).length, 5);
@@ -48,17 +53,70 @@ test('a reply plays as one packet per tick, then five silence frames and speakin
 });
 
 test('stop() reports only what was sent: the packet encoded ahead is dropped, never played', async () => {
-  const { connection, packets } = recordingConnection();
+  const { connection, packets, speaking } = recordingConnection();
   const playback = new VoicePlayback({ connection, clock: new FrameClock({ logger: silentLogger }), prebufferMs: 40, encoder: encoderThread.createStream() });
   playback.push('item1', tone(2_000));
-  await sleep(150);
+  await waitUntil(() => packets.length >= 5, 'five packets sent');
   const stopped = playback.stop();
   const sentAudio = packets.filter((packet) => !isSilenceFrame(packet)).length;
   assert.ok(stopped, 'an item was playing');
   assert.equal(stopped.itemId, 'item1');
   assert.equal(stopped.playedMs, sentAudio * 20, 'truncation point = audio actually sent');
-  await sleep(120);
+  await waitUntil(() => speaking.at(-1) === false, 'the trailing silence to be sent and speaking off');
   assert.equal(packets.filter((packet) => !isSilenceFrame(packet)).length, sentAudio, 'nothing stale after stop');
   assert.ok(packets.slice(-5).every(isSilenceFrame), 'the burst ends with silence frames');
   playback.destroy();
+});
+
+/**
+ * Playback on a hand-driven clock (time, ticks and an encoder that answers at once), so a test can
+ * stop it between two exact ticks.
+ */
+function drivenPlayback() {
+  const { connection, packets } = recordingConnection();
+  let time = 0;
+  const listeners = new Set<(tick: { frameIndex: number; scheduledMs: number; lateMs: number }) => void>();
+  const clock = {
+    subscribe(fn: (tick: { frameIndex: number; scheduledMs: number; lateMs: number }) => void) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+  } as unknown as FrameClock;
+  const encoder = { encode: async () => Buffer.from([0xfc, 0x01, 0x02]), destroy() {} };
+  const playback = new VoicePlayback({ connection, clock, prebufferMs: 40, encoder, now: () => time });
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve)); // the encoder's answers
+  let frameIndex = 0;
+  return {
+    playback,
+    audioPackets: () => packets.filter((packet) => !isSilenceFrame(packet)).length,
+    settle,
+    async tick() {
+      time += 20;
+      for (const fn of [...listeners]) fn({ frameIndex: frameIndex++, scheduledMs: time, lateMs: 0 });
+      await settle();
+    },
+  };
+}
+
+test('stop() in the last, partial frame of an item counts the partial frame read ahead by its own length, not 20 ms', async () => {
+  // 210 ms: ten whole frames and a last one of 10 ms. With two frames read ahead, once nine have been
+  // sent the unsent ones are frame 10 (20 ms) and the partial frame 11 (10 ms).
+  const driven = drivenPlayback();
+  driven.playback.push('item1', tone(210));
+  driven.playback.endItem('item1');
+  await driven.settle(); // the first packet leaves as soon as it is encoded
+  while (driven.audioPackets() < 9) await driven.tick();
+  const stopped = driven.playback.stop();
+  assert.deepEqual(stopped, { itemId: 'item1', playedMs: 9 * 20 }, 'what was sent: nine packets of 20 ms');
+  driven.playback.destroy();
+});
+
+test('playedMs of a whole item counts the partial last frame once it is sent', async () => {
+  const driven = drivenPlayback();
+  driven.playback.push('item1', tone(210));
+  driven.playback.endItem('item1');
+  await driven.settle();
+  while (driven.audioPackets() < 11) await driven.tick();
+  assert.equal(driven.playback.playedMs('item1'), 210);
+  driven.playback.destroy();
 });
