@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TokenUsage, type TurnDetection } from '../realtime/index.ts';
+import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
 import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
 import { modelUnavailableReason, problemFromError } from './userFacingErrors.ts';
-import type { BotStore, GuildSettings, StoredTurnDetection } from '../store/index.ts';
+import type { BotStore, GuildSettings } from '../store/index.ts';
+import { sessionConfigFor } from './conversationSettings.ts';
+import { labelName } from './speakerLabels.ts';
 
 /**
  * Where a guild's conversation with the model stands: `connecting` → `ready` ⇄ `reconnecting`, then
@@ -37,41 +39,6 @@ export interface GuildConversationEvents {
   stateChange: [previous: ConversationState, next: ConversationState];
   /** The conversation failed for good (emitted once), with the reason shown to people. */
   failed: [reason: string];
-}
-
-/** Transcription model for user speech (used for history re-seeding and shown in logs at debug). */
-const TRANSCRIPTION_MODEL = 'whisper-1';
-
-/**
- * A person's name as it appears in a `[speaker: …]` label: brackets become parentheses and control
- * characters spaces, so a display name can neither close the label early nor forge another one.
- */
-export function labelName(name: string): string {
-  const clean = name
-    .replaceAll('[', '(')
-    .replaceAll(']', ')')
-    .replace(/[\u0000-\u001f\u007f]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 64);
-  return clean.length > 0 ? clean : 'someone';
-}
-
-/** The turn detection the bot runs with: the server finds turns, the bot decides when to answer. */
-export function toTurnDetection(stored: StoredTurnDetection | null): TurnDetection {
-  const chosen = stored ?? { type: 'server_vad' as const };
-  if (chosen.type === 'manual') return { type: 'manual' };
-  if (chosen.type === 'semantic_vad') {
-    return { type: 'semantic_vad', eagerness: chosen.eagerness ?? 'auto', createResponse: false, interruptResponse: false };
-  }
-  return {
-    type: 'server_vad',
-    threshold: chosen.threshold ?? 0.5,
-    prefixPaddingMs: chosen.prefixPaddingMs ?? 300,
-    silenceDurationMs: chosen.silenceDurationMs ?? 500,
-    createResponse: false,
-    interruptResponse: false,
-  };
 }
 
 /**
@@ -284,14 +251,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   }
 
   #sessionConfig(settings: GuildSettings, mode: 'voice' | 'text'): SessionConfig {
-    const { config } = this.#options;
-    return {
-      instructions: settings.instructions ?? config.defaultInstructions,
-      voice: settings.voice ?? config.realtime.voice,
-      outputModalities: mode === 'voice' ? ['audio'] : ['text'],
-      inputTranscription: mode === 'voice' ? { model: TRANSCRIPTION_MODEL } : null,
-      turnDetection: mode === 'voice' ? toTurnDetection(settings.turnDetection) : { type: 'manual' },
-    };
+    return sessionConfigFor(this.#options.config, settings, mode);
   }
 
   #setState(next: ConversationState): void {

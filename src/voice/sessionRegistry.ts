@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
 import type { BotStore } from '../store/index.ts';
-import { GuildConversation, type ConversationState } from './guildConversation.ts';
+import { GuildConversation } from './guildConversation.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
-import type { ReceiveHealthReport } from './receiveHealth.ts';
+import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
 import { modelUnavailableReason } from './userFacingErrors.ts';
 import { VoiceSession } from './voiceSession.ts';
+
+export type { GuildStatusReport } from './guildStatus.ts';
 
 /** A join that cannot happen; the message is shown to the user. */
 export class JoinError extends Error {
@@ -22,25 +24,6 @@ export type JoinResult = 'joined' | 'moved' | 'already' | 'reconnected';
 export interface JoinOptions {
   /** Posts a message where /join was used (the model failing for good, leaving because of it). */
   announce?: (content: string) => Promise<unknown>;
-}
-
-/** What /status shows about a guild. */
-export interface GuildStatusReport {
-  voiceChannelId: string | null;
-  voiceState: string;
-  conversationState: ConversationState | 'none';
-  problem: string | null;
-  /** When the conversation failed for good: seconds until the bot leaves voice (null otherwise). */
-  leavingInSeconds: number | null;
-  speakers: string[];
-  latency: { p50: number | null; p95: number | null; turns: number };
-  /**
-   * This conversation's model tokens, its input transcription (seconds billed by duration, tokens by
-   * token-billed models) and the estimated cost of both.
-   */
-  session: { tokens: number; costUsd: number; transcription: { seconds: number; tokens: number } };
-  /** End-to-end encryption (DAVE) of the voice connection and what the receiver dropped; null when not in voice. */
-  dave: ReceiveHealthReport | null;
 }
 
 /** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
@@ -59,9 +42,6 @@ export interface SessionRegistryOptions {
   /** Where reply audio is Opus-encoded (one worker thread per bot, made by the composition root). */
   encoderThread: OpusEncoderThread;
 }
-
-/** Longest failure reason quoted in a channel message. */
-const MAX_REASON_CHARS = 200;
 
 /**
  * All live conversations and voice sessions: at most one of each per guild, whatever the
@@ -192,31 +172,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   /** What /status shows. */
   status(guildId: string): GuildStatusReport {
-    const slot = this.#guilds.peek(guildId);
-    const session = slot?.voice ?? undefined;
-    const conversation = slot?.conversation ?? undefined;
-    const usage = conversation?.realtime.usage;
-    const transcription = conversation?.realtime.transcriptionUsage;
-    return {
-      voiceChannelId: session?.channelId ?? null,
-      voiceState: session?.status ?? 'none',
-      conversationState: conversation?.state ?? 'none',
-      problem: conversation?.problem ?? null,
-      leavingInSeconds: slot?.failedLeaveAt ? Math.max(0, Math.ceil((slot.failedLeaveAt - Date.now()) / 1000)) : null,
-      speakers: session?.activeSpeakers ?? [],
-      latency: {
-        p50: session?.metrics.percentile(50) ?? null,
-        p95: session?.metrics.percentile(95) ?? null,
-        turns: session?.metrics.recent.length ?? 0,
-      },
-      session: {
-        tokens: usage ? usage.inputTextTokens + usage.inputAudioTokens + usage.outputTextTokens + usage.outputAudioTokens : 0,
-        costUsd: usage?.costUsd ?? 0,
-        transcription: { seconds: transcription?.seconds ?? 0, tokens: (transcription?.inputTokens ?? 0) + (transcription?.outputTokens ?? 0) },
-      },
-      dave: session?.receiveHealth ?? null,
-    };
+    return guildStatus(this.#guilds.peek(guildId));
   }
+
 
   /** Leaves every channel and closes every conversation (graceful shutdown). */
   async shutdown(): Promise<void> {
@@ -311,10 +269,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       return;
     }
     const leaveMs = this.#options.config.modelUnavailableLeaveMs;
-    const shortReason = reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason;
     void this.#announce(
       slot,
-      `I lost my connection to the AI model (${shortReason}), so I can't hear or answer in <#${session.channelId}> right now. ` +
+      `I lost my connection to the AI model, so I can't hear or answer in <#${session.channelId}> right now (${reason}). ` +
         `Use /join to try again; otherwise I'll leave the voice channel in ${Math.round(leaveMs / 1000)} s.`,
     );
     slot.armFailedLeave(leaveMs, () => {

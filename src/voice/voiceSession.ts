@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  VoiceConnectionDisconnectReason,
   VoiceConnectionStatus,
   entersState,
   joinVoiceChannel,
@@ -14,14 +12,18 @@ import type { Logger } from 'pino';
 import { SpeakerMixer, samplesToPcmBuffer, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
 import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
-import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
+import type { ResponseHandle } from '../realtime/index.ts';
 import { BargeInGate } from './bargeInGate.ts';
 import { ReceiveHealth } from './receiveHealth.ts';
 import { guardReceiver } from './receiverGuard.ts';
-import { labelName, type GuildConversation } from './guildConversation.ts';
+import type { GuildConversation } from './guildConversation.ts';
+import { attachTurnTaking } from './conversationTurns.ts';
+import { recoverDisconnected } from './voiceRecovery.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
-import { TurnTaking, type StopReason, type TurnState } from './turnTaking.ts';
+import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
+import { AloneWatch } from './aloneWatch.ts';
+import { SpeechActivity } from './speechActivity.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 
 /** Where a voice session stands. */
@@ -56,9 +58,6 @@ export interface VoiceSessionOptions {
 
 /** Keep sending audio this long after the last voiced frame, so the server's VAD sees the silence that ends a turn. */
 const INPUT_HANGOVER_MS = 2_000;
-/** A frame at or above this level counts as voiced for latency measurement. */
-const VOICED_DBFS = -50;
-const MAX_REJOIN_ATTEMPTS = 5;
 
 /**
  * The bot in one voice channel: hears every human (mixed, attributed), feeds the guild's realtime
@@ -83,12 +82,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #detachConversation: () => void;
   #channel: VoiceBasedChannel;
   #status: VoiceSessionStatus = 'connecting';
-  #lastVoicedAt = -Infinity;
-  #lastVoicedBy = new Map<string, number>();
-  /** Voiced time heard (all speakers) since the last committed turn: how much a turn really said. */
-  #voicedSinceCommitMs = 0;
-  #aloneTimer: NodeJS.Timeout | undefined;
-  #leavesAloneAt: number | null = null;
+  readonly #speech = new SpeechActivity();
+  readonly #alone: AloneWatch;
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -97,6 +92,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.guildId = options.channel.guild.id;
     this.#log = options.logger.child({ component: 'voice' });
     this.#gate = new BargeInGate(options.config.bargeIn);
+    this.#alone = new AloneWatch(options.config.aloneTimeoutMs, () => this.destroy('alone in the channel'));
     this.connection = joinVoiceChannel({
       channelId: options.channel.id,
       guildId: this.guildId,
@@ -155,7 +151,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Display names of the people heard in the last few seconds. */
   get activeSpeakers(): string[] {
     const now = performance.now();
-    return [...this.#lastVoicedBy].filter(([, at]) => now - at < 5_000).map(([userId]) => this.#displayName(userId));
+    return this.#speech.activeSpeakers(now).map((userId) => this.#displayName(userId));
   }
 
   /** Playback figures (frames sent, late frames, underruns). */
@@ -170,7 +166,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** When the bot leaves because no human is in the channel (Date.now() ms), or null while someone is. */
   get leavesAloneAt(): number | null {
-    return this.#leavesAloneAt;
+    return this.#alone.leavesAt;
   }
 
   /** Where turn-taking stands (idle, thinking, speaking…). */
@@ -218,7 +214,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.#inputs.remove(userId);
       this.#health.forget(userId);
       this.#gate.forget(userId);
-      this.#lastVoicedBy.delete(userId);
+      this.#speech.forget(userId);
     }
     this.#checkAlone();
   }
@@ -249,7 +245,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   destroy(reason: string): void {
     if (this.#status === 'destroyed') return;
     this.#setStatus('destroyed');
-    clearTimeout(this.#aloneTimer);
+    this.#alone.stop();
     this.#unsubscribeTick();
     this.#detachConversation();
     this.#inputs.destroy();
@@ -260,13 +256,17 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.emit('destroyed', reason);
   }
 
-  /** Turn-taking on `conversation`'s realtime client, fed by its events; returns it and how to detach. */
+  /** Turn-taking on `conversation`'s realtime client; its events become this session's. */
   #attachConversation(conversation: GuildConversation): [TurnTaking, () => void] {
-    const client = conversation.realtime;
-    const turns = new TurnTaking(
-      { model: client, playback: this.#playback, logger: this.#log, answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs },
-      (names) => `[${names.length > 1 ? 'speakers' : 'speaker'}: ${names.map(labelName).join(', ')}]`,
-    );
+    const { turns, detach } = attachTurnTaking(conversation.realtime, {
+      playback: this.#playback,
+      logger: this.#log,
+      answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs,
+      turnOf: (contributorIds) => {
+        const voicedMs = this.#speech.takeVoicedMs();
+        return { speechEndAt: this.#speech.lastVoicedAt, speakers: [...new Set(contributorIds)].map((id) => this.#displayName(id)), voicedMs };
+      },
+    });
     turns.on('bargeIn', (event) => {
       this.#gate.reset();
       this.emit('bargeIn', event);
@@ -276,23 +276,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.metrics.record(turn.firstAudioAfterSpeechEndMs);
       this.emit('turn', turn);
     });
-    const listeners = {
-      speech_started: () => turns.speechStarted(),
-      speech_stopped: () => turns.speechStopped(),
-      input_committed: ({ contributors }: { contributors: string[] }) => {
-        const voicedMs = this.#voicedSinceCommitMs;
-        this.#voicedSinceCommitMs = 0;
-        turns.turnCommitted({ speechEndAt: this.#lastVoicedAt, speakers: [...new Set(contributors)].map((id) => this.#displayName(id)), voicedMs });
-      },
-      audio_delta: ({ responseId, itemId, pcm }: { responseId: string; itemId: string; pcm: Buffer }) => turns.audio(responseId, itemId, pcm),
-      audio_done: ({ responseId, itemId }: { responseId: string; itemId: string }) => turns.audioDone(responseId, itemId),
-      response_done: (result: ResponseResult) => turns.responseDone(result),
-    } as const;
-    for (const [name, listener] of Object.entries(listeners)) client.on(name as keyof typeof listeners, listener as never);
-    const detach = () => {
-      for (const [name, listener] of Object.entries(listeners)) client.off(name as keyof typeof listeners, listener as never);
-      turns.removeAllListeners();
-    };
     return [turns, detach];
   }
 
@@ -301,18 +284,14 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const now = performance.now();
     const frame = this.#mixer.pull(now);
     // Only stream while someone is (or just was) talking: silence between turns costs nothing.
-    if (now - this.#lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;
+    if (now - this.#speech.lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;
     if (this.#conversation.state !== 'ready') return;
     this.#conversation.realtime.appendAudio(samplesToPcmBuffer(frame.pcm), frame.contributors);
   }
 
   #onSpeakerFrame(userId: string, level: number): void {
     const now = performance.now();
-    if (level >= VOICED_DBFS) {
-      this.#voicedSinceCommitMs += FRAME_MS;
-      this.#lastVoicedAt = now;
-      this.#lastVoicedBy.set(userId, now);
-    }
+    this.#speech.frame(userId, level, now);
     // Talking over the bot interrupts it whether it is already speaking or still thinking.
     if (this.#gate.observe(userId, level, FRAME_MS, now)) this.#turns.talkedOver(userId);
   }
@@ -336,16 +315,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   #checkAlone(): void {
-    const humans = this.#channel.members.filter((member) => !member.user.bot).size;
-    if (humans > 0) {
-      clearTimeout(this.#aloneTimer);
-      this.#aloneTimer = undefined;
-      this.#leavesAloneAt = null;
-    } else if (!this.#aloneTimer && this.#status !== 'destroyed') {
-      this.#aloneTimer = setTimeout(() => this.destroy('alone in the channel'), this.#options.config.aloneTimeoutMs);
-      this.#aloneTimer.unref();
-      this.#leavesAloneAt = Date.now() + this.#options.config.aloneTimeoutMs;
-    }
+    if (this.#status === 'destroyed') return;
+    this.#alone.update(this.#channel.members.some((member) => !member.user.bot));
   }
 
   async #onConnectionState(previous: VoiceConnectionState, next: VoiceConnectionState): Promise<void> {
@@ -353,26 +324,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     else if (next.status === VoiceConnectionStatus.Destroyed) this.destroy('voice connection destroyed');
     else if (next.status === VoiceConnectionStatus.Disconnected && previous.status !== VoiceConnectionStatus.Disconnected) {
       this.#setStatus('reconnecting');
-      await this.#recover(next);
-    }
-  }
-
-  /** @discordjs/voice's reconnect guidance: a moved or resumed connection recovers by itself; otherwise rejoin with backoff. */
-  async #recover(state: VoiceConnectionState & { status: VoiceConnectionStatus.Disconnected }): Promise<void> {
-    if (state.reason === VoiceConnectionDisconnectReason.WebSocketClose && state.closeCode === 4014) {
-      // 4014: moved to another channel or kicked. If moved, a new connection attempt follows promptly.
-      try {
-        await entersState(this.connection, VoiceConnectionStatus.Connecting, 5_000);
-      } catch {
-        this.destroy('disconnected from the voice channel');
-      }
-      return;
-    }
-    if (this.connection.rejoinAttempts < MAX_REJOIN_ATTEMPTS) {
-      await sleep((this.connection.rejoinAttempts + 1) * 1_000);
-      if (this.#status !== 'destroyed' && this.connection.state.status === VoiceConnectionStatus.Disconnected) this.connection.rejoin();
-    } else {
-      this.destroy('voice connection lost');
+      await recoverDisconnected(this.connection, next, { destroyed: () => this.#status === 'destroyed', destroy: (reason) => this.destroy(reason) });
     }
   }
 
