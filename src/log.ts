@@ -17,8 +17,6 @@ export const REDACTED_PATHS = [
   '*.apiKey',
   '*.authorization',
   '*.Authorization',
-  'config.discordToken',
-  'config.realtimeApiKey',
   'discord.token',
   'realtime.apiKey',
   'config.discord.token',

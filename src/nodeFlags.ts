@@ -4,9 +4,8 @@
  *
  * `--max-semi-space-size=8` (MB; Node 22's default young generation is twice that). With the larger
  * default, the young generation is bigger than the headroom V8 leaves the old generation, so V8 keeps
- * starting full mark-compact collections — ≈ 10 ms pauses every second under load, each one making a
- * tick of the 20 ms clock, and so every session's packet, late. With 8 MB, `npm run bench -- load` at
- * 40 sessions ran without a single major collection in 3 runs out of 3 (0.23–0.46 % late frames),
- * against major collections in half the runs and up to 1.7 % late with the default.
+ * starting full mark-compact collections under load — pauses of several milliseconds, each one making
+ * a tick of the 20 ms clock, and so every session's packet, late. With 8 MB the load benchmark runs
+ * without them (`npm run bench -- load`; figures in bench/README.md).
  */
 export const BOT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];

@@ -5,6 +5,7 @@
  * @module
  */
 export * from './format.ts';
+export { levelDbfs } from './level.ts';
 export { parseWav, encodeWav, readWavFile, writeWavFile, pcmBufferToSamples, samplesToPcmBuffer, WavFormatError, type PcmWav } from './wav.ts';
 export {
   loadOpusBackend,

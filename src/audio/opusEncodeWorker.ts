@@ -40,7 +40,7 @@ export interface CloseRequest {
 const encoders = new Map<number, OpusFrameEncoder>();
 const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
 // Load libopus and warm the encode path at boot, not when the first reply's first frame is waiting
-// (loading the binding and the first encode took ≈ 60 ms in `npm run bench -- voice`).
+// (loading the binding and the first encode take tens of milliseconds: bench/README.md).
 new OpusFrameEncoder().encode(new Int16Array(SAMPLES));
 
 function encoderFor(stream: number, bitrate: number): OpusFrameEncoder {

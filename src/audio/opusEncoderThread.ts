@@ -2,11 +2,10 @@
  * Opus encoding for playback on a worker thread, shared by every voice session of a bot (the
  * composition root, `createBot`, makes one and hands it down; there is no process-wide instance).
  *
- * Why: encoding is most of the bot's CPU (≈115 µs per 20 ms frame with native libopus), and on the
- * main thread it ran as one block after every clock tick — with 40 sessions ≈ 5 ms, stretched further
- * when the two cores are busy — which is what made later ticks, and so packets, late. At 40 sessions
- * in `npm run bench -- load`, 0.02–0.73 % of frames were late with this thread against 0.99–1.18 %
- * encoding on the main thread (3 runs each). Frames requested in one macrotask (one clock tick:
+ * Why: encoding is most of the bot's CPU, and on the main thread it ran as one block after every
+ * clock tick (every session's frame), stretched further when the two cores are busy — which is what
+ * made later ticks, and so packets, late under load (`npm run bench -- load`; the figures with and
+ * without this thread are in bench/README.md). Frames requested in one macrotask (one clock tick:
  * every session's next frame) go to the worker as ONE message with the PCM transferred, and come back
  * as one message, so the cost of crossing threads is paid once per tick, not once per frame.
  *

@@ -3,9 +3,9 @@
  * the mixer's output frames), carved from shared 32 KiB ArrayBuffers instead of one allocation each.
  *
  * Why: every `new Int16Array(480)` is an off-heap ArrayBuffer (V8 keeps only ≤ 64-byte typed arrays
- * on its heap), and allocating those at frame rate costs ≈ 2.6 µs each in a tight loop on the 2-core
- * development machine (external-memory accounting drives extra GC), against ≈ 0.15 µs for a view
- * into a pooled buffer. Node's own Buffer pool does the same for small Buffers.
+ * on its heap), and allocating those at frame rate is an order of magnitude dearer than a view into a
+ * pooled buffer (external-memory accounting drives extra GC; figures in bench/README.md). Node's own
+ * Buffer pool does the same for small Buffers.
  *
  * Each array is still new, zero-filled and shares memory with no other array handed out (slabs are
  * never reused, only dropped when full); what differs is that `array.buffer` is the shared slab, so

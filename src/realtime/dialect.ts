@@ -210,7 +210,7 @@ export type BetaMessageWire =
 /** A GA message item. */
 export function gaMessage(role: 'user' | 'assistant' | 'system', text: string): GaMessageWire {
   if (role === 'assistant') return { type: 'message', role, content: [{ type: 'output_text', text }] };
-  return role === 'user' ? { type: 'message', role, content: [{ type: 'input_text', text }] } : { type: 'message', role, content: [{ type: 'input_text', text }] };
+  return { type: 'message', role, content: [{ type: 'input_text', text }] };
 }
 
 /** A beta message item. */

@@ -60,15 +60,3 @@ export class BargeInGate {
     this.#runs.clear();
   }
 }
-
-/** RMS level of PCM16 samples in dBFS (full-scale sine ≈ -3 dBFS); -Infinity for digital silence. */
-export function levelDbfs(samples: Int16Array): number {
-  if (samples.length === 0) return -Infinity;
-  let sum = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const s = samples[i]!;
-    sum += s * s;
-  }
-  const rms = Math.sqrt(sum / samples.length) / 32768;
-  return rms === 0 ? -Infinity : 20 * Math.log10(rms);
-}

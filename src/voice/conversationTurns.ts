@@ -4,7 +4,7 @@
  * {@link TurnTaking}; detaching removes every listener, so a replaced conversation leaves nothing behind.
  */
 import type { Logger } from 'pino';
-import type { RealtimeClient, ResponseResult } from '../realtime/index.ts';
+import type { RealtimeClient, RealtimeEventMap } from '../realtime/index.ts';
 import { speakerLabel } from './speakerLabels.ts';
 import { TurnTaking, type PendingTurn, type TurnPlayback } from './turnTaking.ts';
 
@@ -21,27 +21,22 @@ export interface TurnWiringOptions {
 /** Turn-taking on `realtime`, fed by its events, and how to detach it. */
 export function attachTurnTaking(realtime: RealtimeClient, options: TurnWiringOptions): { turns: TurnTaking; detach(): void } {
   const turns = new TurnTaking({ model: realtime, playback: options.playback, logger: options.logger, answerAfterReplyMinMs: options.answerAfterReplyMinMs }, speakerLabel);
-  const onSpeechStarted = () => turns.speechStarted();
-  const onSpeechStopped = () => turns.speechStopped();
-  const onCommitted = ({ contributors }: { contributors: string[] }) => turns.turnCommitted(options.turnOf(contributors));
-  const onAudio = ({ responseId, itemId, pcm }: { responseId: string; itemId: string; pcm: Buffer }) => turns.audio(responseId, itemId, pcm);
-  const onAudioDone = ({ responseId, itemId }: { responseId: string; itemId: string }) => turns.audioDone(responseId, itemId);
-  const onDone = (result: ResponseResult) => turns.responseDone(result);
-  realtime.on('speech_started', onSpeechStarted);
-  realtime.on('speech_stopped', onSpeechStopped);
-  realtime.on('input_committed', onCommitted);
-  realtime.on('audio_delta', onAudio);
-  realtime.on('audio_done', onAudioDone);
-  realtime.on('response_done', onDone);
+  const listen = <K extends keyof RealtimeEventMap>(name: K, listener: (...args: RealtimeEventMap[K]) => void): (() => void) => {
+    realtime.on(name, listener as never);
+    return () => realtime.off(name, listener as never);
+  };
+  const unsubscribe = [
+    listen('speech_started', () => turns.speechStarted()),
+    listen('speech_stopped', () => turns.speechStopped()),
+    listen('input_committed', ({ contributors }) => turns.turnCommitted(options.turnOf(contributors))),
+    listen('audio_delta', ({ responseId, itemId, pcm }) => turns.audio(responseId, itemId, pcm)),
+    listen('audio_done', ({ responseId, itemId }) => turns.audioDone(responseId, itemId)),
+    listen('response_done', (result) => turns.responseDone(result)),
+  ];
   return {
     turns,
     detach() {
-      realtime.off('speech_started', onSpeechStarted);
-      realtime.off('speech_stopped', onSpeechStopped);
-      realtime.off('input_committed', onCommitted);
-      realtime.off('audio_delta', onAudio);
-      realtime.off('audio_done', onAudioDone);
-      realtime.off('response_done', onDone);
+      for (const off of unsubscribe) off();
       turns.removeAllListeners();
     },
   };

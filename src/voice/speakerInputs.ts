@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { EndBehaviorType, type AudioReceiveStream, type VoiceConnection } from '@discordjs/voice';
 import type { Logger } from 'pino';
 import { Downsampler, OpusFrameDecoder, type SpeakerMixer } from '../audio/index.ts';
-import { FRAME_MS } from '../audio/format.ts';
-import { levelDbfs } from './bargeInGate.ts';
+import { levelDbfs } from '../audio/level.ts';
 import { RtpTimestampTap } from './rtpTimestampTap.ts';
 
 /** Options of {@link SpeakerInputs}. */
@@ -130,6 +129,3 @@ export class SpeakerInputs {
     setImmediate(() => this.#subscribe(userId));
   }
 }
-
-/** How long one frame lasts, for callers that count speech time. */
-export const SPEAKER_FRAME_MS = FRAME_MS;
