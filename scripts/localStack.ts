@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { startDiscordSimulator, trustSimulatorCertificate, type DiscordSimulator, type DiscordSimulatorOptions } from '../sim/discord/index.ts';
 import { startRealtimeSimulator, type RealtimeSimulator, type RealtimeSimulatorOptions } from '../sim/realtime/index.ts';
 import { commands } from '../commands/index.ts';
-import { createBot, type Bot } from '../src/bot.ts';
+import { createBot, type Bot, type BotOptions } from '../src/bot.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
 import { createLogger } from '../src/log.ts';
@@ -22,6 +22,8 @@ export interface ExternalRealtime {
 export interface LocalStackOptions {
   /** Extra configuration, as environment variables (e.g. ALONE_TIMEOUT_SECONDS). */
   env?: Record<string, string | undefined>;
+  /** Options of the bot beyond its configuration (e.g. a short voice ready timeout for fault tests). */
+  bot?: Omit<BotOptions, 'commands'>;
   discord?: DiscordSimulatorOptions;
   realtime?: RealtimeSimulatorOptions;
   /** Use this model service instead of starting the realtime simulator. */
@@ -88,7 +90,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const logger = createLogger({ level: config.logLevel, destination: sink });
   await deployCommands({ token: config.discord.token!, applicationId: discord.applicationId, guildId: discord.guildId, api: discord.rest }, commands);
 
-  let bot = createBot(config, logger, { commands });
+  let bot = createBot(config, logger, { ...options.bot, commands });
   await bot.start();
   return {
     discord,
@@ -100,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logs,
     async restartBot() {
       await bot.stop();
-      bot = createBot(config, logger, { commands });
+      bot = createBot(config, logger, { ...options.bot, commands });
       await bot.start();
       return bot;
     },

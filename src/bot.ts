@@ -39,6 +39,8 @@ export interface BotOptions {
   commands: readonly SlashCommand[];
   /** discord.js client options (tests and the load benchmark adjust caching and timeouts). */
   clientOptions?: Partial<ClientOptions>;
+  /** How long a voice connection may take to become ready (join, move) before it counts as failed (default 20 s). */
+  voiceReadyTimeoutMs?: number;
 }
 
 /** Builds the bot from a validated configuration: the composition root (main.ts, the demo and tests use it). */
@@ -55,7 +57,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     poolMax: config.databasePoolMax,
     logger: logger.child({ component: 'store' }),
   });
-  const sessions = new SessionRegistry({ config, store, logger, clock, encoderThread });
+  const sessions = new SessionRegistry({ config, store, logger, clock, encoderThread, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs });
   const context: BotContext = { config, store, sessions, logger };
   const client = new Client({
     // GuildVoiceStates is required for voice (without it the connection never leaves "signalling");

@@ -29,6 +29,12 @@ export interface Faults {
    * RangeError on it (it reads the SSRC at offset 8 after only skipping datagrams of <= 8 bytes).
    */
   sendRuntDatagram(length?: number): boolean;
+  /**
+   * Discord leaves the bot's requests to join `channelId` (op 4) unanswered — no VOICE_STATE_UPDATE,
+   * no VOICE_SERVER_UPDATE — as when no voice server can take the call; the bot stays where it was
+   * and its connection times out. `null` answers them again.
+   */
+  leaveVoiceJoinsUnanswered(channelId: string | null): void;
   /** What Discord does when the bot is kicked from voice: VOICE_STATE_UPDATE with a null channel, then voice close 4014. */
   kickBotFromVoice(): void;
   /**
@@ -92,6 +98,9 @@ export function createFaults(sim: FaultTarget): Faults {
     },
     sendRuntDatagram(length) {
       return sim.voice.sendRuntDatagram(length);
+    },
+    leaveVoiceJoinsUnanswered(channelId) {
+      sim.voice.unansweredJoinsTo = channelId;
     },
     kickBotFromVoice() {
       const state = sim.guild.voiceStates.get(sim.botUserId);

@@ -15,7 +15,7 @@ import { waitUntil } from './wait.ts';
 /** A join the simulated Discord refused (no Connect permission, or the channel is full). */
 export interface RefusedJoin {
   channelId: string;
-  reason: 'missing-permissions' | 'channel-full' | 'unknown-channel';
+  reason: 'missing-permissions' | 'channel-full' | 'unknown-channel' | 'no-voice-server';
   at: number;
 }
 
@@ -35,6 +35,8 @@ export class VoiceHub extends EventEmitter {
   current!: VoiceServer;
   readonly servers: VoiceServer[] = [];
   readonly refusedJoins: RefusedJoin[] = [];
+  /** Joins of the bot to this channel go unanswered (see Faults.leaveVoiceJoinsUnanswered). */
+  unansweredJoinsTo: string | null = null;
   /** The DAVE groups of this guild's voice channels and the members' MLS sessions. */
   readonly dave: DaveCalls;
   #bot: { server: VoiceServer; session: VoiceSession; decoder: OpusCodec } | null = null;
@@ -173,6 +175,7 @@ export class VoiceHub extends EventEmitter {
       this.emit('refusedJoin', reason);
     };
     if (!channel || (channel.type !== CHANNEL_VOICE && channel.type !== CHANNEL_STAGE)) return refuse('unknown-channel');
+    if (channel.id === this.unansweredJoinsTo) return refuse('no-voice-server');
     const perms = this.#guild.permissionsOf(id, channel.id);
     if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.Connect) === 0n) return refuse('missing-permissions');
     const others = this.#guild.usersInVoice(channel.id).filter((u) => u !== id).length;

@@ -41,6 +41,8 @@ export interface SessionRegistryOptions {
   clock: FrameClock;
   /** Where reply audio is Opus-encoded (one worker thread per bot, made by the composition root). */
   encoderThread: OpusEncoderThread;
+  /** How long a voice connection may take to become ready (default 20 s). */
+  voiceReadyTimeoutMs?: number;
 }
 
 /**
@@ -187,7 +189,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   #startVoice(slot: GuildSlot, channel: VoiceBasedChannel, conversation: GuildConversation, log: Logger): VoiceSession {
     conversation.setMode('voice');
     const { config, clock, encoderThread } = this.#options;
-    const session = new VoiceSession({ channel, conversation, config, clock, encoderThread, logger: log });
+    const session = new VoiceSession({ channel, conversation, config, clock, encoderThread, logger: log, readyTimeoutMs: this.#options.voiceReadyTimeoutMs });
     slot.voice = session;
     this.#voiceSessionCount++;
     this.emit('voiceSession', session);

@@ -61,6 +61,20 @@ function unsentMs(frames: readonly UnsentFrame[], itemId: string): number {
  * The first frame of a reply is sent the moment it is encoded rather than at the next tick, so a reply
  * starts within about a millisecond of its pre-buffer filling. `stop()` empties everything at once
  * (interruption) and reports how much of the item was actually sent.
+ *
+ * Where a piece of audio can be, in order, and why each queue exists:
+ *
+ *   PlaybackBuffer ──read──► #unsent[0..1] ──encoded──► sent on a tick ──► (5 silence frames when done)
+ *   (24 kHz PCM,             (frames read ahead:        (one per tick; a tick that finds the head
+ *    pre-buffered)            packet null while           frame still encoding is kept in #owedTicks
+ *                             encoding, set when ready)   and paid, in order, the moment it is ready)
+ *
+ * - The buffer holds what the model sent and nobody has read yet; it absorbs bursty deltas.
+ * - `#unsent` holds at most {@link LOOKAHEAD_FRAMES} frames: reading ahead lets the encoder thread
+ *   work before the tick that sends them. Each records its item and how many milliseconds of it it
+ *   carries, so `stop()` and `playedMs()` subtract exactly what was read but never sent.
+ * - `#owedTicks` holds the scheduled times of ticks that came while the head frame was still being
+ *   encoded, so a slow encoder delays a packet (counted late) instead of skipping one.
  */
 export class VoicePlayback {
   readonly #options: VoicePlaybackOptions;

@@ -201,8 +201,16 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Moves to another channel of the same guild. */
   async moveTo(channel: VoiceBasedChannel): Promise<void> {
+    const previous = this.#channel;
     this.connection.rejoin({ channelId: channel.id, selfDeaf: false, selfMute: false });
-    await entersState(this.connection, VoiceConnectionStatus.Ready, this.#options.readyTimeoutMs ?? 20_000);
+    try {
+      await entersState(this.connection, VoiceConnectionStatus.Ready, this.#options.readyTimeoutMs ?? 20_000);
+    } catch (error) {
+      // Discord did not let the bot in: it is still where it was, so the connection goes back there.
+      this.#log.warn({ channelId: channel.id, previousChannelId: previous.id }, 'move failed; staying in the previous channel');
+      if (this.#status !== 'destroyed') this.connection.rejoin({ channelId: previous.id, selfDeaf: false, selfMute: false });
+      throw error;
+    }
     // Recorded only once the move succeeded: a failed move leaves the session where it was.
     this.#channel = channel;
     this.#checkAlone();

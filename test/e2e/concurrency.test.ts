@@ -17,7 +17,11 @@ const LEAVE_AFTER_S = 2;
 describe('two things at once', () => {
   let stack: LocalStack;
   before(async () => {
-    stack = await startStack({ env: { MODEL_UNAVAILABLE_LEAVE_SECONDS: String(LEAVE_AFTER_S) }, realtime: { replyAudioMs: REPLY_MS } });
+    stack = await startStack({
+      env: { MODEL_UNAVAILABLE_LEAVE_SECONDS: String(LEAVE_AFTER_S) },
+      realtime: { replyAudioMs: REPLY_MS },
+      bot: { voiceReadyTimeoutMs: 2_000 }, // a move Discord never answers fails in 2 s, not 20
+    });
     await Promise.all(['Alice', 'Bob', 'Carol'].map((name) => stack.discord.member(name).joinVoice()));
   });
   after(async () => {
@@ -195,6 +199,26 @@ describe('two things at once', () => {
     } finally {
       realtime.injectFault({ refuseUpgrades: { count: 0, status: 401 } });
     }
+  });
+
+  test('a move Discord never lets happen: the bot stays (and says it stays) in the channel it was in', async () => {
+    const { discord } = stack;
+    await joinBot(stack, member('Alice'));
+    discord.faults.leaveVoiceJoinsUnanswered(discord.secondVoiceChannelId);
+    try {
+      const moved = await command(member('Alice'), 'join', { channel: discord.secondVoiceChannelId });
+      assert.match(moved.content, /^Couldn't join <#\d+>: the voice connection did not become ready in time\.$/);
+      assert.equal(stack.bot.context.sessions.voiceChannelOf(guildId()), discord.voiceChannelId, 'the session is still in the first channel');
+      const status = await command(member('Bob'), 'status');
+      assert.match(status.content, new RegExp(`\\*\\*Voice:\\*\\* <#${discord.voiceChannelId}>`));
+    } finally {
+      discord.faults.leaveVoiceJoinsUnanswered(null);
+    }
+    await eventually(() => voiceSession(stack).status === 'ready' && discord.botVoiceChannel() === discord.voiceChannelId, 'back in the first channel');
+    const { endedAt } = await member('Alice').speak(utterance(0.8, 37));
+    const reply = await waitForReply(member('Carol'), endedAt);
+    assert.ok(reply.ms >= REPLY_MS - 100, 'still hears and answers there');
+    await leave();
   });
 
   test('a mention arriving while its conversation is closing gets a short apology at once, and typing stops', async () => {

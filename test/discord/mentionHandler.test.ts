@@ -1,0 +1,119 @@
+/**
+ * The mention handler's own timeout: an answer that never comes (a response that never settles) ends
+ * with a short apology, the typing indicator stops, and the response is cancelled. Timers are mocked,
+ * so the test runs in no time and checks the exact schedule.
+ */
+import assert from 'node:assert/strict';
+import { mock, test } from 'node:test';
+import type { Message } from 'discord.js';
+import type { BotContext } from '../../src/context.ts';
+import { MentionHandler, type MentionOutcome } from '../../src/discord/mentionHandler.ts';
+import { silentLogger } from '../../src/log.ts';
+import { ResponseHandle } from '../../src/realtime/index.ts';
+
+const BOT_ID = '100';
+
+/** A guild message mentioning the bot, recording what the handler does with it. */
+function mention(content: string) {
+  const typing: number[] = [];
+  const replies: string[] = [];
+  let now = 0;
+  const message = {
+    id: '500',
+    guildId: '1',
+    content: `<@${BOT_ID}> ${content}`,
+    webhookId: null,
+    author: { bot: false, id: '200', displayName: 'Alice' },
+    member: { displayName: 'Alice' },
+    client: { user: { id: BOT_ID } },
+    mentions: { users: new Map([[BOT_ID, {}]]) },
+    inGuild: () => true,
+    channel: {
+      sendTyping: async () => void typing.push(now),
+      send: async ({ content: text }: { content: string }) => (replies.push(text), { edit: async () => undefined }),
+    },
+    reply: async ({ content: text }: { content: string }) => {
+      replies.push(text);
+      return { edit: async ({ content: edited }: { content: string }) => void (replies[replies.length - 1] = edited) };
+    },
+  } as unknown as Message;
+  return { message, typing, replies, setNow: (ms: number) => (now = ms) };
+}
+
+/** A context whose conversation accepts the question and never answers it. */
+function contextNeverAnswering(): { context: BotContext; handle: ResponseHandle; cancelled: () => boolean } {
+  let cancelled = false;
+  const handle = new ResponseHandle({ outOfBand: false }, () => (cancelled = true));
+  const conversation = { askText: async () => handle };
+  const context = {
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
+    logger: silentLogger,
+    sessions: { conversationForText: async () => conversation },
+  } as unknown as BotContext;
+  return { context, handle, cancelled: () => cancelled };
+}
+
+/** Lets promise callbacks run (setImmediate is not mocked). */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+test('an answer that never comes: apology at the timeout, typing stopped, the response cancelled', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  try {
+    const { context, cancelled } = contextNeverAnswering();
+    const handler = new MentionHandler(context, { answerTimeoutMs: 30_000 });
+    const outcomes: MentionOutcome[] = [];
+    handler.on('handled', ({ outcome }) => outcomes.push(outcome));
+    const { message, typing, replies, setNow } = mention('what time is it?');
+    const handled = handler.handle(message);
+    await settle();
+    assert.equal(typing.length, 1, 'typing at once');
+    for (let t = 8_000; t <= 24_000; t += 8_000) {
+      setNow(t);
+      mock.timers.tick(8_000);
+      await settle();
+    }
+    assert.equal(typing.length, 4, 'typing refreshed every 8 s while waiting');
+    assert.deepEqual(replies, [], 'nothing said before the timeout');
+    mock.timers.tick(6_000); // 30 s: the handler's timeout
+    await settle();
+    mock.timers.tick(5_000); // the streamed reply's final write
+    await settle();
+    await handled;
+    assert.deepEqual(replies, ["Sorry, I couldn't answer in time."]);
+    assert.equal(cancelled(), true, 'the response that never came is cancelled');
+    assert.deepEqual(outcomes, ['failed']);
+    const typingAtEnd = typing.length;
+    mock.timers.tick(60_000);
+    await settle();
+    assert.equal(typing.length, typingAtEnd, 'typing stopped');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('a conversation that is closed: a short apology at once, no waiting', async () => {
+  const context = {
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
+    logger: silentLogger,
+    sessions: {
+      conversationForText: async () => ({
+        askText: async () => {
+          throw new Error('the conversation with the AI model is closed');
+        },
+      }),
+    },
+  } as unknown as BotContext;
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  try {
+    const handler = new MentionHandler(context, { answerTimeoutMs: 60_000 });
+    const { message, replies } = mention('hello?');
+    const handled = handler.handle(message);
+    await settle(); // no timer is advanced: the apology must not wait for one
+    assert.deepEqual(replies, ["Sorry, I can't answer right now: the AI model is unavailable."]);
+    await handled;
+  } finally {
+    mock.timers.reset();
+  }
+});
