@@ -165,3 +165,8 @@ test('database: SQLite by default, PostgreSQL with DATABASE_URL; a bad URL or po
   assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://bot@db/voicebot' }), (error: ConfigError) => error.problems.some((problem) => /^DATABASE_URL must be a PostgreSQL URL/.test(problem)));
   assert.throws(() => loadConfig({ DATABASE_POOL_MAX: '0' }), (error: ConfigError) => error.problems.some((problem) => /^DATABASE_POOL_MAX must be a whole number from 1 to 100/.test(problem)));
 });
+
+test('a GA-only voice with the beta dialect is refused at start', () => {
+  assert.throws(() => loadConfig({ REALTIME_PROVIDER: 'cometapi', REALTIME_VOICE: 'marin' }), /REALTIME_VOICE marin is GA-only; with the beta dialect use one of alloy, ash/);
+  assert.equal(loadConfig({ REALTIME_PROVIDER: 'openai', REALTIME_VOICE: 'marin' }).realtime.voice, 'marin');
+});

@@ -92,6 +92,31 @@ describe('event ids and errors', () => {
     }));
 });
 
+describe('real payloads', () => {
+  it('rate_limits.updated at the start, nulls, "inf" and metadata.request_id change nothing: replies complete and are counted, ours and the server\'s own', () =>
+    withSim({}, async (sim) => {
+      const client = makeClient(sim, 'ga', { session: { ...makeClient(sim, 'ga').session, turnDetection: { type: 'server_vad', createResponse: true, interruptResponse: false, silenceDurationMs: 300, prefixPaddingMs: 100 } } });
+      const limited: unknown[] = [];
+      client.on('rate_limited', (info) => limited.push(info));
+      const done: ResponseResult[] = [];
+      client.on('response_done', (result) => done.push(result));
+      await client.connect();
+      // The server answers this turn on its own (its response.created carries metadata {request_id}).
+      client.appendAudio(Buffer.concat([silence(200), tone(500), silence(400)]));
+      await until(() => done.length === 1);
+      assert.equal(done[0]!.status, 'completed');
+      assert.ok(done[0]!.usage && done[0]!.costUsd > 0);
+      // Then ours, matched to our request.
+      client.addUserText('and now you');
+      const ours = await client.createResponse({ modalities: ['text'] }).done;
+      assert.equal(ours.status, 'completed');
+      assert.match(ours.text, /and now you/);
+      assert.equal(client.usage.responses, 2);
+      assert.deepEqual(limited, [], 'rate_limits.updated is information, not a refusal');
+      await client.close();
+    }));
+});
+
 describe('events in unexpected numbers', () => {
   it('a commit repeated for the same item is not a second turn', () =>
     withSim({}, async (sim) => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PRICES, UsageLedger, backoffDelay, emptyUsage, estimateCost, pricesFor, type TokenUsage } from '../../src/realtime/index.ts';
+import { DEFAULT_PRICES, UsageLedger, backoffDelay, emptyUsage, estimateCost, pricesFor, transcriptionCost, type TokenUsage } from '../../src/realtime/index.ts';
 import { makeClient, startSim } from './helpers.ts';
 
 const usage: TokenUsage = { inputTextTokens: 1000, inputAudioTokens: 2000, cachedTextTokens: 400, cachedAudioTokens: 1000, outputTextTokens: 100, outputAudioTokens: 500 };
@@ -17,6 +17,38 @@ describe('usage and cost', () => {
     const custom = { 'my-model': { text: { input: 1, cached: 1, output: 1 }, audio: { input: 1, cached: 1, output: 1 } } };
     assert.equal(estimateCost(usage, "my-model", custom), 3600 / 1e6); // every token once: cached replaces input
     assert.equal(pricesFor('gpt-4o-realtime', DEFAULT_PRICES)?.audio.output, 80);
+  });
+
+  it('knows every model of the reference table at its prices (USD per 1M tokens)', () => {
+    const one = (field: keyof TokenUsage): TokenUsage => ({ ...emptyUsage(), [field]: 1_000_000 });
+    const table: Record<string, number[]> = {
+      // text in, cached text, text out, audio in, cached audio, audio out
+      'gpt-realtime': [4, 0.4, 16, 32, 0.4, 64],
+      'gpt-realtime-1.5': [4, 0.4, 16, 32, 0.4, 64],
+      'gpt-realtime-2': [4, 0.4, 24, 32, 0.4, 64],
+      'gpt-realtime-2.1': [4, 0.4, 24, 32, 0.4, 64],
+      'gpt-realtime-mini': [0.6, 0.06, 2.4, 10, 0.3, 20],
+      'gpt-realtime-2.1-mini': [0.6, 0.06, 2.4, 10, 0.3, 20],
+      'gpt-4o-realtime': [5, 2.5, 20, 40, 2.5, 80],
+    };
+    for (const [model, prices] of Object.entries(table)) {
+      const got = [
+        estimateCost(one('inputTextTokens'), model),
+        estimateCost({ ...one('inputTextTokens'), cachedTextTokens: 1_000_000 }, model),
+        estimateCost(one('outputTextTokens'), model),
+        estimateCost(one('inputAudioTokens'), model),
+        estimateCost({ ...one('inputAudioTokens'), cachedAudioTokens: 1_000_000 }, model),
+        estimateCost(one('outputAudioTokens'), model),
+      ];
+      assert.deepEqual(got.map((usd) => Math.round(usd * 1000) / 1000), prices, model);
+    }
+  });
+
+  it('prices input transcription by the minute (whisper-1) or by the token (gpt-4o transcribe models)', () => {
+    assert.ok(Math.abs(transcriptionCost({ seconds: 90, inputTokens: 0, outputTokens: 0 }, 'whisper-1') - 0.009) < 1e-15);
+    assert.equal(transcriptionCost({ seconds: 0, inputTokens: 1_000_000, outputTokens: 1_000_000 }, 'gpt-4o-transcribe'), 12.5);
+    assert.equal(transcriptionCost({ seconds: 0, inputTokens: 1_000_000, outputTokens: 1_000_000 }, 'gpt-4o-mini-transcribe'), 6.25);
+    assert.equal(transcriptionCost({ seconds: 60, inputTokens: 5, outputTokens: 5 }, 'unknown-transcriber'), 0);
   });
 
   it('totals per key across clients sharing a ledger', async () => {
