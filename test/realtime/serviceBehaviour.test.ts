@@ -251,6 +251,23 @@ describe('the voice after assistant audio', () => {
       await client.close();
     }));
 
+  it('a voice change while a rotation is opening the next session still reaches that session', () =>
+    withSim({}, async (sim) => {
+      const client = makeClient(sim, 'ga');
+      await client.connect();
+      await spokenReply(client);
+      sim.injectFault({ delayMs: 300 }); // holds session.updated: the next session is configured, not yet current
+      client.rotate();
+      await until(() => sim.sessions.length === 2 && sim.sessions[1]!.received.some((r) => r.event.type === 'session.update'));
+      assert.equal(sim.sessions[1]!.config.voice, 'alloy', 'configured before the change');
+      assert.equal(client.updateSession({ voice: 'ash' }), 'next-session');
+      sim.injectFault({ delayMs: 0 });
+      await waitFor(client, 'rotated');
+      await until(() => sim.sessions[1]!.config.voice === 'ash');
+      assert.ok(!sim.sessions[0]!.received.some((r) => r.event.type === 'session.update' && /ash/.test(JSON.stringify(r.event))));
+      await client.close();
+    }));
+
   it('a cannot_update_voice from the service anyway moves the conversation to a fresh session', () =>
     withSim({}, async (sim) => {
       const client = makeClient(sim, 'ga');
