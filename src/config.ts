@@ -97,6 +97,9 @@ const envSchema = z.object({
   INSTRUCTIONS_PERMISSION: optionalText,
 });
 
+/** Every variable {@link loadConfig} reads (its schema's keys); test/ops/docs.test.ts keeps README and .env.example in step. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** The validated configuration of the bot. */
 export interface Config {
   discord: {
@@ -295,6 +298,9 @@ function resolveEndpoint(e: Env, problems: string[]): Pick<Config['realtime'], '
   const model = urlModel || e.REALTIME_MODEL || preset?.model || 'gpt-realtime';
   return { provider, url: realtimeUrl(base, model), dialect: dialect as 'ga' | 'beta', model };
 }
+
+/** The variables {@link loadShardingConfig} reads. */
+export const SHARDING_VARIABLES: readonly string[] = ['SHARD_COUNT', 'TOTAL_SHARDS', 'SHARD_LIST', 'SHARD_RESPAWN'];
 
 /** How `npm run start:sharded` runs: which shards of how many, on this machine. */
 export interface ShardingConfig {

@@ -6,6 +6,7 @@
  * Everything is per process, without per-guild labels (a guild label would grow without bound on a
  * large bot); in a sharded deployment each shard process is its own scrape target.
  */
+import { gatewayPingMs } from './gatewayPing.ts';
 import type { Client } from 'discord.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenUsage } from '../realtime/index.ts';
@@ -94,7 +95,8 @@ export class BotMetrics {
       registers,
       collect() {
         this.reset();
-        if (client.ws.ping >= 0) this.set(client.ws.ping / 1000);
+        const ping = gatewayPingMs(client);
+        if (ping !== null) this.set(ping / 1000);
       },
     });
     new Gauge({

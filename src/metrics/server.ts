@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { gatewayPingMs } from './gatewayPing.ts';
 import type { AddressInfo } from 'node:net';
 import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
@@ -57,7 +58,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       guilds: client.guilds.cache.size,
       voiceSessions: sessions.voiceSessionCount,
       shards: client.shard?.ids ?? [],
-      gatewayPingMs: client.ws.ping >= 0 ? client.ws.ping : null,
+      gatewayPingMs: roundOrNull(gatewayPingMs(client)),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     };
   };
@@ -132,4 +133,8 @@ export function metricsPortFor(basePort: number, shardsEnv: string | undefined):
     return basePort;
   }
   return typeof first === 'number' && Number.isInteger(first) && first >= 0 ? basePort + first : basePort;
+}
+
+function roundOrNull(value: number | null): number | null {
+  return value === null ? null : Math.round(value);
 }
