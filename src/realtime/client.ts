@@ -127,7 +127,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
       const { voice: _voice, ...rest } = patch;
       wire = rest;
       outcome = 'next-session';
-      this.#log.info({ assistantAudio: this.#core.responses.hasAssistantAudio, responseInFlight: this.#core.responses.busy }, 'voice change held for a fresh session');
+      this.#log.info({ assistantAudio: this.#core.responses.stream.hasAssistantAudio, responseInFlight: this.#core.responses.busy }, 'voice change held for a fresh session');
       this.#core.lifecycle.rotate();
     }
     if (Object.keys(wire).length > 0) this.#core.send({ type: 'session.update', session: sessionToWire(wire, this.#opts.dialect) });
@@ -136,7 +136,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
 
   /** Whether the current session has produced assistant audio (its voice can no longer change). */
   get hasAssistantAudio(): boolean {
-    return this.#core.responses.hasAssistantAudio;
+    return this.#core.responses.stream.hasAssistantAudio;
   }
 
   /** Appends 24 kHz mono PCM16. `contributors` are the speaker labels whose audio is in this chunk. */
@@ -203,7 +203,7 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
    * clamped to the audio received for the item (the server refuses anything longer).
    */
   truncate(itemId: string, audioEndMs: number): void {
-    const received = this.#core.responses.itemAudioBytes(itemId);
+    const received = this.#core.responses.stream.itemAudioBytes(itemId);
     if (received === undefined) {
       this.#log.debug({ itemId }, 'truncate ignored: no audio received for this item in this session');
       return;

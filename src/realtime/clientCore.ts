@@ -148,7 +148,7 @@ export class RealtimeClientCore {
   voiceChangeableNow(): boolean {
     const td = this.session.turnDetection;
     const serverMayRespond = td.type !== 'manual' && td.createResponse !== false && this.#speechActive;
-    return !this.lifecycle.handingOver && !this.responses.hasAssistantAudio && !this.responses.busy && !serverMayRespond;
+    return !this.lifecycle.handingOver && !this.responses.stream.hasAssistantAudio && !this.responses.busy && !serverMayRespond;
   }
 
   /** A server session becomes current: per-session state starts afresh, its events are routed, it is re-seeded. */
@@ -163,7 +163,7 @@ export class RealtimeClientCore {
     this.usage.newSession();
     this.#speechActive = false;
     this.history.newSession();
-    this.responses.newSession();
+    this.responses.stream.newSession();
     this.tools.newSession();
     const context = this.#dispatchContext(conn);
     conn.on('event', (event) => {

@@ -7,7 +7,8 @@ import type { InputAttribution } from './attribution.ts';
 import { DialectError, RealtimeError } from './errors.ts';
 import type { ConversationHistory } from './history.ts';
 import { retryAfterFromMessage, transcriptionUsageFromWire, type ServerEvent } from './protocol.ts';
-import { isRateLimitCode, type ResponseTracker } from './responses.ts';
+import { isRateLimitCode } from './requestErrors.ts';
+import type { ResponseTracker } from './responses.ts';
 import type { ToolCallTracker } from './toolCalls.ts';
 import type { RealtimeEventMap } from './types.ts';
 import type { TranscriptionUsage } from './usage.ts';
@@ -97,7 +98,7 @@ export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): v
       ctx.responses.onCreated(event);
       break;
     case 'response.output_item.added':
-      ctx.responses.onOutputItem(event);
+      ctx.responses.stream.onOutputItem(event);
       ctx.tools.onOutputItemAdded(event);
       break;
     case 'response.output_item.done':
@@ -125,16 +126,16 @@ export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): v
       ctx.tools.onMcpCallFailed(event.item_id);
       break;
     case 'response.output_audio.delta':
-      ctx.responses.onAudioDelta(event);
+      ctx.responses.stream.onAudioDelta(event);
       break;
     case 'response.output_audio.done':
       ctx.emit('audio_done', { responseId: event.response_id, itemId: event.item_id });
       break;
     case 'response.output_audio_transcript.delta':
-      ctx.responses.onTranscriptDelta(event);
+      ctx.responses.stream.onTranscriptDelta(event);
       break;
     case 'response.output_text.delta':
-      ctx.responses.onTextDelta(event);
+      ctx.responses.stream.onTextDelta(event);
       break;
     case 'response.done':
       ctx.tools.onResponseDone(event.response.id);

@@ -1,39 +1,20 @@
 /**
  * Response bookkeeping: a queue of requested responses, the one request awaiting `response.created`,
  * and the active response. Only one response is in flight per session, so a request made while one
- * is active waits here instead of provoking `conversation_already_has_active_response`.
+ * is active waits here instead of provoking `conversation_already_has_active_response`. The active
+ * response's streamed output is applied by its {@link ResponseStream}; which server errors concern a
+ * request is decided in requestErrors.ts.
  */
 import type { Logger } from 'pino';
 import { responseToWire, type WireEvent } from './dialect.ts';
-import type { KnownServerEvent } from './protocol.ts';
 import { retryAfterFromMessage, usageFromWire } from './protocol.ts';
+import { concernsRequest, isRateLimitCode, MAX_RATE_LIMIT_RETRIES, type RequestErrorOutcome, type ServerErrorInfo } from './requestErrors.ts';
 import { ResponseHandle, type ResponseRequest } from './responseHandle.ts';
+import { ResponseStream, type EventOf } from './responseStream.ts';
 import type { Dialect, RealtimeEventMap, ResponseResult, ResponseStatus } from './types.ts';
 import type { TokenUsage } from './usage.ts';
 
-/** A server `error` as the tracker needs it. */
-export interface ServerErrorInfo {
-  code: string;
-  type: string | null;
-  message: string;
-  param: string | null;
-  /** The client event it names; null when the service named none. */
-  eventId: string | null;
-}
-
-/** What a server error did to the pending request. */
-export type RequestErrorOutcome = 'unrelated' | 'requeued' | 'failed';
-
-/** How many times one request is retried after rate limits before it fails (the turn is stale by then). */
-export const MAX_RATE_LIMIT_RETRIES = 3;
-
-/** Whether an error code is a rate limit (`rate_limit_exceeded`, or `inference_rate_limit_exceeded`: livekit/agents#2967). */
-export function isRateLimitCode(code: string | null | undefined): boolean {
-  return typeof code === 'string' && /^(?:inference_)?rate_limit_exceeded$/.test(code);
-}
-
 type Emit = <K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]) => void;
-type EventOf<T extends KnownServerEvent['type']> = Extract<KnownServerEvent, { type: T }>;
 
 /** Metadata key carrying the client's reference of a request, to match `response.created` to it. */
 export const REF_METADATA_KEY = 'client_ref';
@@ -71,16 +52,15 @@ export class ResponseTracker {
   #cancelSent = false;
   /** Whether this service echoes request metadata in `response.created` (then a response without our reference is the server's own). */
   #echoesMetadata = false;
-  /** Bytes of audio received per assistant item (bounded), to clamp truncation. */
-  readonly #itemAudioBytes = new Map<string, number>();
-  /** Whether this session has produced assistant audio (the service then refuses a voice change). */
-  #sessionHasAudio = false;
+  /** The active response's output as it streams in (its audio per item, whether the session has any). */
+  readonly stream: ResponseStream;
   #stallTimer: NodeJS.Timeout | null = null;
   /** Set once the client closed: later requests settle at once instead of waiting for a session that never comes. */
   #closedReason: string | null = null;
 
   constructor(deps: ResponseTrackerDeps) {
     this.#deps = deps;
+    this.stream = new ResponseStream({ log: deps.log, emit: deps.emit, current: (id) => this.#current(id), activity: () => this.#rearmStallWatchdog() });
   }
 
   /** Id of the active response, if the server has created it. */
@@ -111,22 +91,6 @@ export class ResponseTracker {
   /** Whether a cancel was sent for the active response with this id. */
   cancelRequested(responseId: string): boolean {
     return this.#cancelSent && this.#current(responseId) !== null;
-  }
-
-  /** Audio received for an assistant item in this session, in bytes (undefined if unknown). */
-  itemAudioBytes(itemId: string): number | undefined {
-    return this.#itemAudioBytes.get(itemId);
-  }
-
-  /** Whether the current server session has produced assistant audio. */
-  get hasAssistantAudio(): boolean {
-    return this.#sessionHasAudio;
-  }
-
-  /** A new server session starts: item ids of the previous one mean nothing there. */
-  newSession(): void {
-    this.#itemAudioBytes.clear();
-    this.#sessionHasAudio = false;
   }
 
   /** Creates a handle and queues it. */
@@ -210,7 +174,7 @@ export class ResponseTracker {
     this.#requested = null;
     this.#cancelSent = false;
     this.#rearmStallWatchdog();
-    this.#itemAudioBytes.clear();
+    this.stream.forgetItems();
     if (inFlight) {
       const result = inFlight.finish('failed', null, reason);
       this.#deps.finished(inFlight, result);
@@ -301,54 +265,6 @@ export class ResponseTracker {
     return this.#active?.responseId === responseId ? this.#active : null;
   }
 
-  onOutputItem(event: EventOf<'response.output_item.added'>): void {
-    const handle = this.#current(event.response_id);
-    if (handle) this.#rearmStallWatchdog();
-    // Only messages are reply items (played, truncated, remembered); tool items are the tracker's.
-    if (event.item.type !== undefined && event.item.type !== 'message') return;
-    if (handle && !handle.itemIds.includes(event.item.id)) handle.itemIds.push(event.item.id);
-  }
-
-  onAudioDelta(event: EventOf<'response.output_audio.delta'>): void {
-    const handle = this.#current(event.response_id);
-    if (!handle) {
-      // Audio of a response that is not the active one (stale after a drop, or forged) must never
-      // reach playback: its item would never end and the next reply would queue behind it.
-      this.#deps.log.debug({ responseId: event.response_id }, 'audio delta of an unknown response ignored');
-      return;
-    }
-    let pcm = Buffer.from(event.delta, 'base64');
-    if (pcm.length % 2 !== 0) pcm = pcm.subarray(0, pcm.length - 1);
-    this.#sessionHasAudio = true;
-    this.#itemAudioBytes.set(event.item_id, (this.#itemAudioBytes.get(event.item_id) ?? 0) + pcm.length);
-    if (this.#itemAudioBytes.size > 256) this.#itemAudioBytes.delete(this.#itemAudioBytes.keys().next().value!);
-    this.#rearmStallWatchdog();
-    handle.audioBytes += pcm.length;
-    if (!handle.itemIds.includes(event.item_id)) handle.itemIds.push(event.item_id);
-    handle.emit('audio', pcm);
-    this.#deps.emit('audio_delta', { responseId: event.response_id, itemId: event.item_id, pcm });
-  }
-
-  onTranscriptDelta(event: EventOf<'response.output_audio_transcript.delta'>): void {
-    const handle = this.#current(event.response_id);
-    if (handle) {
-      this.#rearmStallWatchdog();
-      handle.transcript += event.delta;
-      handle.emit('transcript', event.delta);
-    }
-    this.#deps.emit('transcript_delta', { responseId: event.response_id, itemId: event.item_id, delta: event.delta });
-  }
-
-  onTextDelta(event: EventOf<'response.output_text.delta'>): void {
-    const handle = this.#current(event.response_id);
-    if (handle) {
-      this.#rearmStallWatchdog();
-      handle.text += event.delta;
-      handle.emit('text', event.delta);
-    }
-    this.#deps.emit('text_delta', { responseId: event.response_id, itemId: event.item_id, delta: event.delta });
-  }
-
   onDone(event: EventOf<'response.done'>): void {
     const handle = this.#current(event.response.id);
     if (!handle) {
@@ -381,16 +297,4 @@ export class ResponseTracker {
     const result = handle.finish(status, null, reason);
     this.#deps.emit('response_done', result);
   }
-}
-
-/**
- * Whether a server error is about the request sent as `requestEventId`: named by its id, or, without
- * an id, one that only a `response.create` causes (a busy conversation, a rate limit, a refused
- * `response.*` parameter) or a server failure while it waits. Other anonymous errors (or forged ones)
- * leave it alone.
- */
-function concernsRequest(error: ServerErrorInfo, requestEventId: string): boolean {
-  if (error.eventId !== null) return error.eventId === requestEventId;
-  if (error.param) return error.param.startsWith('response');
-  return error.code === 'conversation_already_has_active_response' || isRateLimitCode(error.code) || error.code === 'server_error' || error.type === 'server_error';
 }

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RealtimeError, ResponseResult } from '../../src/realtime/index.ts';
-import { MAX_RATE_LIMIT_RETRIES } from '../../src/realtime/responses.ts';
+import { MAX_RATE_LIMIT_RETRIES } from '../../src/realtime/requestErrors.ts';
 import type { RealtimeSimulator } from '../../sim/realtime/index.ts';
 import { makeClient, silence, startSim, tone, until, waitFor } from './helpers.ts';
 
