@@ -91,9 +91,14 @@ test('a reply with no text at all shows the fallback', async () => {
 test('a failing Discord call does not break later flushes', async () => {
   let failures = 1;
   const sent: string[] = [];
+  let firstCallFailed!: () => void;
+  const firstFailure = new Promise<void>((resolve) => (firstCallFailed = resolve));
   const reply = new StreamedReply<string>({
     async sendFirst(content) {
-      if (failures-- > 0) throw new Error('HTTP 500');
+      if (failures-- > 0) {
+        firstCallFailed();
+        throw new Error('HTTP 500');
+      }
       sent.push(content);
       return content;
     },
@@ -104,7 +109,7 @@ test('a failing Discord call does not break later flushes', async () => {
     async edit() {},
   });
   reply.append('first try');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await firstFailure; // the first flush has been tried and failed
   await reply.finish();
   assert.deepEqual(sent, ['first try']);
 });
