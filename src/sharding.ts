@@ -12,7 +12,8 @@
  */
 import { resolve } from 'node:path';
 import { ShardingManager, type Shard } from 'discord.js';
-import { configSecrets, loadOrExit, loadShardedConfig } from './config.ts';
+import { configSecrets, loadOrExit } from './config.ts';
+import { loadShardedConfig } from './shardingConfig.ts';
 import { createLogger } from './log.ts';
 import { reportModelKeyCheck } from './realtime/keyCheck.ts';
 import { databaseFolderProblem } from './store/dataFolder.ts';

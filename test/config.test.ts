@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { ConfigError, configSecrets, loadConfig, loadShardedConfig } from '../src/config.ts';
+import { ConfigError, configSecrets, loadConfig } from '../src/config.ts';
+import { loadShardedConfig } from '../src/shardingConfig.ts';
 
 test('defaults: OpenAI GA preset, sensible numbers', () => {
   const config = loadConfig({});
@@ -169,4 +170,19 @@ test('database: SQLite by default, PostgreSQL with DATABASE_URL; a bad URL or po
 test('a GA-only voice with the beta dialect is refused at start', () => {
   assert.throws(() => loadConfig({ REALTIME_PROVIDER: 'cometapi', REALTIME_VOICE: 'marin' }), /REALTIME_VOICE marin is GA-only; with the beta dialect use one of alloy, ash/);
   assert.equal(loadConfig({ REALTIME_PROVIDER: 'openai', REALTIME_VOICE: 'marin' }).realtime.voice, 'marin');
+});
+
+test('numbers: a whole-number setting refuses a fraction, a number setting keeps one; blank means the default', () => {
+  assert.throws(
+    () => loadConfig({ ALONE_TIMEOUT_SECONDS: '1.5' }),
+    (error: ConfigError) => error.problems.includes('ALONE_TIMEOUT_SECONDS must be a whole number from 0 to 86400 (got "1.5")'),
+  );
+  assert.throws(
+    () => loadConfig({ SESSION_ROTATE_MINUTES: 'Infinity' }),
+    (error: ConfigError) => error.problems.includes('SESSION_ROTATE_MINUTES must be a number from 0.01 to 59 (got "Infinity")'),
+  );
+  const config = loadConfig({ SESSION_ROTATE_MINUTES: '0.5', BARGE_IN_MIN_DBFS: '-37.5', ALONE_TIMEOUT_SECONDS: '  ' });
+  assert.equal(config.sessionRotateMs, 30_000);
+  assert.equal(config.bargeIn.minLevelDbfs, -37.5);
+  assert.equal(config.aloneTimeoutMs, 60_000, "blank: the default 60 s");
 });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { CONFIG_VARIABLES, SHARDING_VARIABLES, loadConfig, loadShardingConfig } from '../../src/config.ts';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config.ts';
+import { SHARDING_VARIABLES, loadShardingConfig } from '../../src/shardingConfig.ts';
 import { ROOT } from './helpers.ts';
 
 /** Read from the environment by discord.js's sharding manager and ours for it, never set by an operator. */

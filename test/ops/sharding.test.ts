@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { loadShardingConfig } from '../../src/config.ts';
+import { loadShardingConfig } from '../../src/shardingConfig.ts';
 import { eventually, freePort, spawnBot, startSimulators, type BotProcess, type Simulators } from './helpers.ts';
 
 describe('sharding manager on the local Discord', () => {
