@@ -9,7 +9,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { garbageFrame, prng } from './garbage.ts';
 import { defaultReplyGenerator, type ReplyGenerator } from './replies.ts';
 import { SimMcpNetwork, type SimMcpServer } from './mcp.ts';
-import { SimSession, type FaultState, type ReceivedEvent } from './session.ts';
+import type { FaultState } from './faultState.ts';
+import { SimSession, type ReceivedEvent } from './session.ts';
 import type { SimToolTrigger } from './tools.ts';
 import type { BetaNaming, SimError } from './wire.ts';
 

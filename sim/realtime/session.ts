@@ -5,12 +5,12 @@
  */
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { realtimeBytesToMs } from '../../src/audio/format.ts';
 import { SimResponse, type ResponseHost, type StreamOptions } from './responder.ts';
 import type { SimItem } from './replies.ts';
 import { applySessionUpdate, configToWire, defaultConfig, setsVoice, type SimConfig } from './sessionConfig.ts';
 import { validateClientEvent, parseItem, parseResponseCreate } from './validate.ts';
-import { EnergyVad } from './vad.ts';
+import { rateLimitRefusal, type FaultState } from './faultState.ts';
+import { SimInputBuffer } from './inputBuffer.ts';
 import type { SimMcpNetwork } from './mcp.ts';
 import { SessionTools, type SimToolsOptions } from './sessionTools.ts';
 import { errorBody, eventName, SimRequestError, simErrors, type BetaNaming, type SimDialect, type SimError } from './wire.ts';
@@ -20,24 +20,6 @@ export interface ReceivedEvent {
   sessionId: string;
   at: number;
   event: Record<string, unknown> & { type: string };
-}
-
-/** Shared fault switches (owned by the simulator). */
-export interface FaultState {
-  /** Server events left before the socket is dropped (counted across sessions). */
-  dropAfter: number | null;
-  /** Delay added to every server event. */
-  delayMs: number;
-  /** Next client event of a type answered with an error instead of being processed. */
-  failNext: Map<string, { error: SimError; withoutEventId: boolean }>;
-  /** Error codes sent with `event_id: null` even when a client event with an id caused them. */
-  errorsWithoutEventId: Set<string>;
-  /** Armed rate limit: the next `left` response.create events are refused in this form. */
-  rateLimit: { form: 'error' | 'response'; retryAfterMs: number; code: string; withoutEventId: boolean; left: number } | null;
-  /** Rate limits are per organization, not per session: until then every response.create is refused again. */
-  rateLimitedUntil: number;
-  /** How the last refusal was made (repeated while `rateLimitedUntil` lasts). */
-  lastRateLimit: { form: 'error' | 'response'; code: string; withoutEventId: boolean } | null;
 }
 
 /** Options of a session. */
@@ -80,11 +62,7 @@ export class SimSession implements ResponseHost {
   readonly #opts: SimSessionOptions;
   #events = 0;
   #itemCounter = 0;
-  #totalMs = 0;
-  #bufferStartMs = 0;
-  readonly #vad = new EnergyVad();
-  #speechItemId: string | null = null;
-  #speechStartMs = 0;
+  readonly #input: SimInputBuffer;
   #active: SimResponse | null = null;
   #delayed: Promise<void> = Promise.resolve();
   #pendingDelayed = 0;
@@ -99,6 +77,12 @@ export class SimSession implements ResponseHost {
     this.stream = opts.stream;
     this.config = defaultConfig(opts.dialect);
     this.#tools = new SessionTools(this, opts.tools);
+    this.#input = new SimInputBuffer({
+      session: this,
+      transcripts: opts.transcripts,
+      onInputAudio: opts.onInputAudio,
+      respond: () => this.#startResponse({ outOfBand: false, modalities: this.config.modalities, instructions: this.config.instructions, metadata: null, input: null }),
+    });
     ws.on('message', (data, isBinary) => this.#onMessage(isBinary ? '' : data.toString()));
     ws.on('close', (code) => {
       this.closed = true;
@@ -126,7 +110,7 @@ export class SimSession implements ResponseHost {
 
   /** Milliseconds of audio appended in this session. */
   get appendedMs(): number {
-    return this.#totalMs;
+    return this.#input.appendedMs;
   }
 
   newItemId(): string {
@@ -235,15 +219,11 @@ export class SimSession implements ResponseHost {
         }
         return;
       case 'input_audio_buffer.append':
-        return this.#append(Buffer.from(event.audio as string, 'base64'));
+        return this.#input.append(Buffer.from(event.audio as string, 'base64'));
       case 'input_audio_buffer.commit':
-        return this.#commitManual();
+        return this.#input.commit();
       case 'input_audio_buffer.clear':
-        this.#bufferStartMs = this.#totalMs;
-        this.#vad.reset();
-        this.#speechItemId = null;
-        this.send('input_audio_buffer.cleared', {});
-        return;
+        return this.#input.clear();
       case 'conversation.item.create':
         return this.#createItem(event);
       case 'conversation.item.truncate':
@@ -258,65 +238,6 @@ export class SimSession implements ResponseHost {
         }
         this.#active.cancel('client_cancelled');
         return;
-    }
-  }
-
-  #append(pcm: Buffer): void {
-    this.#opts.onInputAudio?.(pcm, this.id);
-    this.#totalMs += realtimeBytesToMs(pcm.length - (pcm.length % 2));
-    const td = this.config.turnDetection;
-    if (!td) return;
-    for (const vad of this.#vad.feed(pcm, td, this.#bufferStartMs)) {
-      if (vad.kind === 'start') {
-        this.#speechItemId = this.newItemId();
-        this.#speechStartMs = vad.audioStartMs;
-        this.send('input_audio_buffer.speech_started', { audio_start_ms: vad.audioStartMs, item_id: this.#speechItemId });
-        if (td.interruptResponse && this.#active && !this.#active.params.outOfBand) this.#active.cancel('turn_detected');
-      } else if (this.#speechItemId) {
-        const itemId = this.#speechItemId;
-        this.#speechItemId = null;
-        this.send('input_audio_buffer.speech_stopped', { audio_end_ms: vad.audioEndMs, item_id: itemId });
-        this.#commit(itemId, vad.audioEndMs - this.#speechStartMs, vad.audioEndMs);
-        if (td.createResponse && !this.#active) this.#startResponse({ outOfBand: false, modalities: this.config.modalities, instructions: this.config.instructions, metadata: null, input: null });
-      }
-    }
-  }
-
-  #commitManual(): void {
-    const bufferedMs = this.#totalMs - this.#bufferStartMs;
-    if (bufferedMs < 100) {
-      throw new SimRequestError({
-        code: 'input_audio_buffer_commit_empty',
-        message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${bufferedMs.toFixed(2)}ms of audio.`,
-      });
-    }
-    const itemId = this.#speechItemId ?? this.newItemId();
-    this.#speechItemId = null;
-    this.#vad.reset();
-    this.#commit(itemId, bufferedMs, this.#totalMs);
-  }
-
-  /** Commits input audio as a user item, then transcribes it if configured. */
-  #commit(itemId: string, audioMs: number, endMs: number): void {
-    this.#bufferStartMs = endMs;
-    const previous = this.items.at(-1)?.id ?? null;
-    const item: SimItem = { id: itemId, type: 'message', role: 'user', text: '', audioMs, status: 'completed' };
-    this.items.push(item);
-    this.send('input_audio_buffer.committed', { previous_item_id: previous, item_id: itemId });
-    const wire = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
-    this.send('conversation.item.added', { previous_item_id: previous, item: wire });
-    if (this.dialect === 'ga') this.send('conversation.item.done', { previous_item_id: previous, item: wire });
-    if (this.config.transcription) {
-      const transcript = this.#opts.transcripts.shift() ?? `[speech ${(audioMs / 1000).toFixed(2)} s]`;
-      item.text = transcript;
-      this.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
-      this.send('conversation.item.input_audio_transcription.completed', {
-        item_id: itemId,
-        content_index: 0,
-        transcript,
-        usage: transcriptionUsage(this.config.transcription.model, audioMs, transcript),
-        logprobs: null,
-      });
     }
   }
 
@@ -368,7 +289,7 @@ export class SimSession implements ResponseHost {
 
   #createResponse(body: unknown): void {
     const request = parseResponseCreate(body, this.dialect, this.items);
-    const refusal = this.#rateLimitRefusal();
+    const refusal = rateLimitRefusal(this.#opts.faults);
     if (refusal) {
       this.rateLimitRefusals++;
       const error = simErrors.rateLimited(this.model, refusal.retryAfterMs, refusal.code);
@@ -405,24 +326,6 @@ export class SimSession implements ResponseHost {
     response.start();
   }
 
-  /**
-   * Whether this response.create is rate-limited: an armed fault refuses the next ones, and until the
-   * hinted time has passed every request is refused again (the service's limit is still reached).
-   */
-  #rateLimitRefusal(): { form: 'error' | 'response'; retryAfterMs: number; code: string; withoutEventId: boolean } | null {
-    const faults = this.#opts.faults;
-    const now = Date.now();
-    if (faults.rateLimit && faults.rateLimit.left > 0) {
-      const armed = faults.rateLimit;
-      if (--armed.left <= 0) faults.rateLimit = null;
-      faults.rateLimitedUntil = now + armed.retryAfterMs;
-      faults.lastRateLimit = { form: armed.form, code: armed.code, withoutEventId: armed.withoutEventId };
-      return armed;
-    }
-    if (now < faults.rateLimitedUntil && faults.lastRateLimit) return { ...faults.lastRateLimit, retryAfterMs: faults.rateLimitedUntil - now };
-    return null;
-  }
-
   /** A response sent assistant audio (the voice is fixed from now on). */
   assistantAudioSent(): void {
     this.hasAssistantAudio = true;
@@ -435,18 +338,6 @@ export class SimSession implements ResponseHost {
   finished(response: SimResponse): void {
     if (this.#active === response) this.#active = null;
   }
-}
-
-/**
- * Usage of an input transcription, in the two shapes of the `openai` package's
- * ConversationItemInputAudioTranscriptionCompletedEvent: whisper-1 is billed by duration, the
- * gpt-4o transcribe models by tokens (about 10 audio tokens per second in, 4 characters per token out).
- */
-function transcriptionUsage(model: string, audioMs: number, transcript: string): Record<string, unknown> {
-  if (model === 'whisper-1') return { type: 'duration', seconds: Math.round(audioMs) / 1000 };
-  const audioTokens = Math.max(1, Math.round(audioMs / 100));
-  const outputTokens = Math.ceil(transcript.length / 4);
-  return { type: 'tokens', input_tokens: audioTokens, output_tokens: outputTokens, total_tokens: audioTokens + outputTokens, input_token_details: { audio_tokens: audioTokens, text_tokens: 0 } };
 }
 
 function extractEventId(data: string): string | null {

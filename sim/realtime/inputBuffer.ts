@@ -1,0 +1,138 @@
+/**
+ * The input audio buffer of one simulated session: appended audio counted, energy VAD announcing
+ * speech start and stop (committing the turn, interrupting or starting a response as the session's
+ * turn detection says), manual commits refused below 100 ms as the service does, and committed
+ * turns transcribed (scripted transcripts first) with the usage the service reports.
+ */
+import { realtimeBytesToMs } from '../../src/audio/format.ts';
+import type { SimResponse } from './responder.ts';
+import type { SimItem } from './replies.ts';
+import type { SimConfig } from './sessionConfig.ts';
+import { EnergyVad } from './vad.ts';
+import { SimRequestError, type SimDialect } from './wire.ts';
+
+/** What the buffer needs of its session. */
+export interface InputBufferSession {
+  readonly id: string;
+  readonly dialect: SimDialect;
+  readonly config: SimConfig;
+  readonly items: SimItem[];
+  readonly activeResponse: SimResponse | null;
+  send(gaName: string, body: Record<string, unknown>): void;
+  newItemId(): string;
+}
+
+/** Options of {@link SimInputBuffer}. */
+export interface InputBufferOptions {
+  session: InputBufferSession;
+  /** Transcripts scripted by a test, taken in order by the next committed turns. */
+  transcripts: string[];
+  /** Sees every appended chunk (the fidelity benchmark's probe). */
+  onInputAudio?: (pcm: Buffer, sessionId: string) => void;
+  /** Starts the session's response to a turn (server VAD with create_response). */
+  respond: () => void;
+}
+
+/** One session's input audio buffer. */
+export class SimInputBuffer {
+  readonly #opts: InputBufferOptions;
+  readonly #vad = new EnergyVad();
+  #totalMs = 0;
+  #bufferStartMs = 0;
+  #speechItemId: string | null = null;
+  #speechStartMs = 0;
+
+  constructor(options: InputBufferOptions) {
+    this.#opts = options;
+  }
+
+  /** Milliseconds of audio appended in this session. */
+  get appendedMs(): number {
+    return this.#totalMs;
+  }
+
+  /** `input_audio_buffer.append`. */
+  append(pcm: Buffer): void {
+    const session = this.#opts.session;
+    this.#opts.onInputAudio?.(pcm, session.id);
+    this.#totalMs += realtimeBytesToMs(pcm.length - (pcm.length % 2));
+    const td = session.config.turnDetection;
+    if (!td) return;
+    for (const vad of this.#vad.feed(pcm, td, this.#bufferStartMs)) {
+      if (vad.kind === 'start') {
+        this.#speechItemId = session.newItemId();
+        this.#speechStartMs = vad.audioStartMs;
+        session.send('input_audio_buffer.speech_started', { audio_start_ms: vad.audioStartMs, item_id: this.#speechItemId });
+        const active = session.activeResponse;
+        if (td.interruptResponse && active && !active.params.outOfBand) active.cancel('turn_detected');
+      } else if (this.#speechItemId) {
+        const itemId = this.#speechItemId;
+        this.#speechItemId = null;
+        session.send('input_audio_buffer.speech_stopped', { audio_end_ms: vad.audioEndMs, item_id: itemId });
+        this.#commit(itemId, vad.audioEndMs - this.#speechStartMs, vad.audioEndMs);
+        if (td.createResponse && !session.activeResponse) this.#opts.respond();
+      }
+    }
+  }
+
+  /** `input_audio_buffer.commit` (manual turn detection); refused below 100 ms with the service's wording. */
+  commit(): void {
+    const bufferedMs = this.#totalMs - this.#bufferStartMs;
+    if (bufferedMs < 100) {
+      throw new SimRequestError({
+        code: 'input_audio_buffer_commit_empty',
+        message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${bufferedMs.toFixed(2)}ms of audio.`,
+      });
+    }
+    const itemId = this.#speechItemId ?? this.#opts.session.newItemId();
+    this.#speechItemId = null;
+    this.#vad.reset();
+    this.#commit(itemId, bufferedMs, this.#totalMs);
+  }
+
+  /** `input_audio_buffer.clear`. */
+  clear(): void {
+    this.#bufferStartMs = this.#totalMs;
+    this.#vad.reset();
+    this.#speechItemId = null;
+    this.#opts.session.send('input_audio_buffer.cleared', {});
+  }
+
+  /** Commits input audio as a user item, then transcribes it if configured. */
+  #commit(itemId: string, audioMs: number, endMs: number): void {
+    const session = this.#opts.session;
+    this.#bufferStartMs = endMs;
+    const previous = session.items.at(-1)?.id ?? null;
+    const item: SimItem = { id: itemId, type: 'message', role: 'user', text: '', audioMs, status: 'completed' };
+    session.items.push(item);
+    session.send('input_audio_buffer.committed', { previous_item_id: previous, item_id: itemId });
+    const wire = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
+    session.send('conversation.item.added', { previous_item_id: previous, item: wire });
+    if (session.dialect === 'ga') session.send('conversation.item.done', { previous_item_id: previous, item: wire });
+    const transcription = session.config.transcription;
+    if (transcription) {
+      const transcript = this.#opts.transcripts.shift() ?? `[speech ${(audioMs / 1000).toFixed(2)} s]`;
+      item.text = transcript;
+      session.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
+      session.send('conversation.item.input_audio_transcription.completed', {
+        item_id: itemId,
+        content_index: 0,
+        transcript,
+        usage: transcriptionUsage(transcription.model, audioMs, transcript),
+        logprobs: null,
+      });
+    }
+  }
+}
+
+/**
+ * Usage of an input transcription, in the two shapes of the `openai` package's
+ * ConversationItemInputAudioTranscriptionCompletedEvent: whisper-1 is billed by duration, the
+ * gpt-4o transcribe models by tokens (about 10 audio tokens per second in, 4 characters per token out).
+ */
+function transcriptionUsage(model: string, audioMs: number, transcript: string): Record<string, unknown> {
+  if (model === 'whisper-1') return { type: 'duration', seconds: Math.round(audioMs) / 1000 };
+  const audioTokens = Math.max(1, Math.round(audioMs / 100));
+  const outputTokens = Math.ceil(transcript.length / 4);
+  return { type: 'tokens', input_tokens: audioTokens, output_tokens: outputTokens, total_tokens: audioTokens + outputTokens, input_token_details: { audio_tokens: audioTokens, text_tokens: 0 } };
+}
