@@ -18,7 +18,8 @@ const CYCLES = 40;
 let stack: LocalStack;
 let mentions: ReturnType<typeof watchMentions>;
 before(async () => {
-  stack = await startStack({ env: { TEXT_SESSION_IDLE_SECONDS: '5' }, realtime: { replyAudioMs: 300 } });
+  // One mention a cycle, faster than the per-user limit allows by default (5 a minute).
+  stack = await startStack({ env: { TEXT_SESSION_IDLE_SECONDS: '5', MENTION_RATE_LIMIT: '1000' }, realtime: { replyAudioMs: 300 } });
   mentions = watchMentions(stack);
   await Promise.all(['Alice', 'Carol'].map((name) => stack.discord.member(name).joinVoice()));
 });
