@@ -3,7 +3,11 @@
  * of both the same way: ours (src/audio/resampler.ts) and libsamplerate-js (WASM libsamplerate).
  */
 import * as libsamplerateNamespace from '@alexanderolsen/libsamplerate-js';
+import { designHalfBandOddTaps } from '../src/audio/halfBandFilter.ts';
 import { availableResamplerKernels, Downsampler, Upsampler, type ResamplerKernel } from '../src/audio/resampler.ts';
+import { compileKernels } from '../src/audio/wasm/build.ts';
+import { generateKernelsWat } from '../src/audio/wasm/generateKernels.ts';
+import { loadWasmResamplerKernels } from '../src/audio/wasm/wasmKernel.ts';
 
 /** A streaming 48 kHz stereo → 24 kHz mono and 24 kHz mono → 48 kHz stereo pair, int16 in and out. */
 export interface ResamplerPair {
@@ -31,6 +35,24 @@ export function oursCandidate(kernel: ResamplerKernel): ResamplerCandidate {
 
 /** Ours on every kernel this runtime has, the default one first. */
 export const oursCandidates: ResamplerCandidate[] = availableResamplerKernels.map(oursCandidate);
+
+/**
+ * The design before issue 19 (15 + 19 coefficient pairs, 10–14 kHz transition band), on the same
+ * kernel generator and shape it shipped with (2 groups, no fused multiply-add), so the speed of the
+ * steeper filters is measured side by side with it in one process.
+ */
+export async function previousDesignCandidate(): Promise<ResamplerCandidate> {
+  const bytes = await compileKernels(generateKernelsWat(15, 19, { groups: 2, fma: false }));
+  const kernels = loadWasmResamplerKernels(designHalfBandOddTaps(15, 9.5), designHalfBandOddTaps(19, 10), bytes);
+  return {
+    name: 'previous_halfband_15_19_wasm_simd',
+    create: async () => {
+      const down = kernels.downsampler();
+      const up = kernels.upsampler();
+      return { down: (frame) => down.process(frame, undefined), up: (frame) => up.process(frame, undefined) };
+    },
+  };
+}
 
 // The package is CommonJS: under Node's ESM loader its functions sit on the default export.
 type Libsamplerate = typeof import('@alexanderolsen/libsamplerate-js');

@@ -51,20 +51,20 @@ describe(`Downsampler (${kernel})`, () => {
     assert.ok(out.every((s) => s === -1000), 'DC (1000 + −3000) / 2 settles at exactly −1000');
   });
 
-  it('keeps the passband flat within ±0.1 dB up to 10 kHz', () => {
-    for (const hz of [100, 440, 1000, 3000, 5000, 7000, 9000, 10_000]) {
+  it('keeps the passband flat within ±0.1 dB up to 11 kHz', () => {
+    for (const hz of [100, 440, 1000, 3000, 5000, 7000, 9000, 10_000, 10_500, 11_000]) {
       const gain = db(toneAmplitude(tail(downsampleTone(hz), MEASURE_24K), hz, REALTIME_SAMPLE_RATE) / AMPLITUDE);
       assert.ok(Math.abs(gain) <= 0.1, `${hz} Hz: gain ${gain.toFixed(4)} dB`);
     }
   });
 
-  it('puts tones at 15 kHz and above at least 80 dB below a 1 kHz tone of the same level', () => {
+  it('puts tones above 12.5 kHz (which alias into 0–11.5 kHz) at least 70 dB below a 1 kHz tone of the same level', () => {
     const reference = toneAmplitude(tail(downsampleTone(1000), MEASURE_24K), 1000, REALTIME_SAMPLE_RATE);
-    for (const hz of [15_000, 16_000, 18_000, 20_000, 22_000, 23_500]) {
+    for (const hz of [12_500, 12_600, 13_000, 14_000, 15_000, 18_000, 20_000, 23_500]) {
       const alias = REALTIME_SAMPLE_RATE - hz; // where a 48 kHz tone above 12 kHz folds to at 24 kHz
       const output = tail(downsampleTone(hz), MEASURE_24K);
       const rejection = db(reference / Math.max(toneAmplitude(output, alias, REALTIME_SAMPLE_RATE), 1e-9));
-      assert.ok(rejection >= 80, `${hz} Hz → ${alias} Hz alias only ${rejection.toFixed(1)} dB down`);
+      assert.ok(rejection >= 70, `${hz} Hz → ${alias} Hz alias only ${rejection.toFixed(1)} dB down`);
     }
   });
 
@@ -123,21 +123,21 @@ describe(`Upsampler (${kernel})`, () => {
     for (let i = 0; i < out.length; i += 2) assert.equal(out[i], out[i + 1]);
   });
 
-  it('keeps the passband flat within ±0.1 dB up to 10 kHz', () => {
-    for (const hz of [100, 1000, 4000, 8000, 10_000]) {
+  it('keeps the passband flat within ±0.1 dB up to 11 kHz', () => {
+    for (const hz of [100, 1000, 4000, 8000, 10_000, 10_500, 11_000]) {
       const left = tail(channel(upsampleTone(hz), 2, 0), MEASURE_48K);
       const gain = db(toneAmplitude(left, hz, DISCORD_SAMPLE_RATE) / AMPLITUDE);
       assert.ok(Math.abs(gain) <= 0.1, `${hz} Hz: gain ${gain.toFixed(4)} dB`);
     }
   });
 
-  it('keeps the images above 12 kHz at least 80 dB down', () => {
-    for (const hz of [1000, 3000, 6000, 9000, 10_000]) {
+  it('keeps the images of content up to 11.5 kHz (at 12.5 kHz and above) at least 70 dB down', () => {
+    for (const hz of [1000, 3000, 6000, 9000, 10_000, 11_000, 11_400, 11_500]) {
       const left = tail(channel(upsampleTone(hz), 2, 0), MEASURE_48K);
       const tone = toneAmplitude(left, hz, DISCORD_SAMPLE_RATE);
       const image = toneAmplitude(left, REALTIME_SAMPLE_RATE - hz, DISCORD_SAMPLE_RATE);
       const rejection = db(tone / Math.max(image, 1e-9));
-      assert.ok(rejection >= 80, `${hz} Hz: image at ${REALTIME_SAMPLE_RATE - hz} Hz only ${rejection.toFixed(1)} dB down`);
+      assert.ok(rejection >= 70, `${hz} Hz: image at ${REALTIME_SAMPLE_RATE - hz} Hz only ${rejection.toFixed(1)} dB down`);
     }
   });
 

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { availableResamplerKernels, Downsampler, resamplerKernel, Upsampler } from '../../src/audio/resampler.ts';
+import { DOWN_TAPS, UP_TAPS } from '../../src/audio/resampler.ts';
 import { compileKernels, renderKernelsModule } from '../../src/audio/wasm/build.ts';
+import { generateKernelsWat } from '../../src/audio/wasm/generateKernels.ts';
 import { concatInt16 } from '../helpers/signal.ts';
 
 /** Deterministic full-scale white noise (xorshift), so both kernels also meet saturation. */
@@ -69,6 +71,11 @@ describe('resampler kernels', () => {
     assert.deepEqual([...availableResamplerKernels].sort(), ['js', 'wasm-simd']);
     assert.equal(new Downsampler().kernel, 'wasm-simd');
     assert.equal(new Upsampler({ kernel: 'js' }).kernel, 'js');
+  });
+
+  it('ships the WAT the generator writes for the current filter lengths (regenerate: node bin/run.mjs src/audio/wasm/generateKernels.ts)', () => {
+    const committed = readFileSync(new URL('../../src/audio/wasm/resamplerKernels.wat', import.meta.url), 'utf8');
+    assert.equal(committed, generateKernelsWat(DOWN_TAPS.length, UP_TAPS.length));
   });
 
   it('ships exactly the bytes the WAT source compiles to (rebuild: node bin/run.mjs src/audio/wasm/build.ts)', async () => {

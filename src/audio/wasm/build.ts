@@ -31,7 +31,7 @@ interface Wabt {
 export async function compileKernels(source: string = readFileSync(WAT_PATH, 'utf8')): Promise<Uint8Array> {
   const init = createRequire(import.meta.url)('wabt') as () => Promise<Wabt>;
   const wabt = await init();
-  const module = wabt.parseWat('resamplerKernels.wat', source, { simd: true, bulk_memory: true, sat_float_to_int: true });
+  const module = wabt.parseWat('resamplerKernels.wat', source, { simd: true, relaxed_simd: true, bulk_memory: true, sat_float_to_int: true });
   try {
     module.validate();
     return Uint8Array.from(module.toBinary({ log: false, write_debug_names: false }).buffer);

@@ -15,12 +15,6 @@
 import { newPcm16 } from '../pcmPool.ts';
 import { RESAMPLER_KERNELS_WASM_BASE64 } from './resamplerKernels.wasm.ts';
 
-/** The decimator's history in DOWN_EVEN and DOWN_ODD, entries per phase (held ≤ 59 mono samples). */
-const DOWN_HISTORY_PER_PHASE = 30;
-/** The interpolator's history in UP_WORK (2·19 − 1 samples). */
-const UP_HISTORY = 37;
-/** Mono samples the decimator keeps between calls after a reset (its window minus one). */
-const DOWN_INITIAL_HELD = 58;
 
 // The project compiles against ES2023 + Node types, which do not declare the WebAssembly global
 // (TypeScript's lib.dom does); the little used here, typed locally.
@@ -37,6 +31,8 @@ interface KernelExports {
   memory: { buffer: ArrayBuffer };
   down(held: number, pairs: number): number;
   up(n: number): void;
+  DOWN_PAIRS: WasmGlobal;
+  UP_PAIRS: WasmGlobal;
   DOWN_COEFFS: WasmGlobal;
   UP_COEFFS: WasmGlobal;
   DOWN_IN: WasmGlobal;
@@ -64,6 +60,12 @@ class SharedKernels {
   readonly upOut: number;
   /** Most samples per channel one kernel call takes. */
   readonly chunk: number;
+  /** The decimator's history in DOWN_EVEN and DOWN_ODD, entries per phase (held ≤ 4·pairs − 2 mono samples). */
+  readonly downHistoryPerPhase: number;
+  /** Mono samples the decimator keeps between calls after a reset (its window, 4·pairs − 1, minus one). */
+  readonly downInitialHeld: number;
+  /** The interpolator's history in UP_WORK (2·pairs − 1 samples). */
+  readonly upHistory: number;
   /** The stream whose history is in the memory now. */
   downOwner: WasmDownsamplerState | undefined;
   upOwner: WasmUpsamplerState | undefined;
@@ -82,6 +84,9 @@ class SharedKernels {
     this.upWork = address(exports.UP_WORK) >> 2;
     this.upOut = address(exports.UP_OUT) >> 1;
     this.chunk = address(exports.CHUNK);
+    this.downHistoryPerPhase = 2 * downTaps.length;
+    this.downInitialHeld = 4 * downTaps.length - 2;
+    this.upHistory = 2 * upTaps.length - 1;
     // Coefficients as f32x4 splats. Down: the downmix ½ and the decimator's ½ folded in.
     const splat = (slot: number, value: number) => this.f32.fill(value, slot, slot + 4);
     const downCoeffs = address(exports.DOWN_COEFFS) >> 2;
@@ -109,11 +114,13 @@ function copyOut(memory: Int16Array, from: number, count: number, target: Int16A
 export class WasmDownsamplerState {
   readonly #kernels: SharedKernels;
   /** Even-phase history, then odd-phase history, while another stream owns the kernel memory. */
-  readonly #history = new Float32Array(2 * DOWN_HISTORY_PER_PHASE);
-  #held = DOWN_INITIAL_HELD;
+  readonly #history: Float32Array;
+  #held: number;
 
   constructor(kernels: SharedKernels) {
     this.#kernels = kernels;
+    this.#history = new Float32Array(2 * kernels.downHistoryPerPhase);
+    this.#held = kernels.downInitialHeld;
   }
 
   /** Downmixes and decimates `stereo48k` (even length, checked by the caller). */
@@ -121,7 +128,8 @@ export class WasmDownsamplerState {
     const k = this.#kernels;
     const pairs = stereo48k.length >> 1;
     const total = this.#held + pairs;
-    const result = destination(out, total >= 59 ? ((total - 59) >> 1) + 1 : 0);
+    const window = k.downInitialHeld + 1;
+    const result = destination(out, total >= window ? ((total - window) >> 1) + 1 : 0);
     if (pairs === 0) return result;
     const previous = k.downOwner;
     if (previous !== this) {
@@ -148,35 +156,30 @@ export class WasmDownsamplerState {
   reset(): void {
     if (this.#kernels.downOwner === this) this.#kernels.downOwner = undefined;
     this.#history.fill(0);
-    this.#held = DOWN_INITIAL_HELD;
+    this.#held = this.#kernels.downInitialHeld;
   }
 
   #save(): void {
-    const { f32, downEven, downOdd } = this.#kernels;
-    const h = this.#history;
-    for (let i = 0; i < DOWN_HISTORY_PER_PHASE; i++) {
-      h[i] = f32[downEven + i]!;
-      h[DOWN_HISTORY_PER_PHASE + i] = f32[downOdd + i]!;
-    }
+    const { f32, downEven, downOdd, downHistoryPerPhase: n } = this.#kernels;
+    this.#history.set(f32.subarray(downEven, downEven + n), 0);
+    this.#history.set(f32.subarray(downOdd, downOdd + n), n);
   }
 
   #load(): void {
-    const { f32, downEven, downOdd } = this.#kernels;
-    const h = this.#history;
-    for (let i = 0; i < DOWN_HISTORY_PER_PHASE; i++) {
-      f32[downEven + i] = h[i]!;
-      f32[downOdd + i] = h[DOWN_HISTORY_PER_PHASE + i]!;
-    }
+    const { f32, downEven, downOdd, downHistoryPerPhase: n } = this.#kernels;
+    f32.set(this.#history.subarray(0, n), downEven);
+    f32.set(this.#history.subarray(n), downOdd);
   }
 }
 
 /** One interpolator stream on the shared WebAssembly kernel. */
 export class WasmUpsamplerState {
   readonly #kernels: SharedKernels;
-  readonly #history = new Float32Array(UP_HISTORY);
+  readonly #history: Float32Array;
 
   constructor(kernels: SharedKernels) {
     this.#kernels = kernels;
+    this.#history = new Float32Array(kernels.upHistory);
   }
 
   /** Interpolates `mono24k` to interleaved stereo at 48 kHz (4 samples out per sample in). */
@@ -207,13 +210,13 @@ export class WasmUpsamplerState {
   }
 
   #save(): void {
-    const { f32, upWork } = this.#kernels;
-    for (let i = 0; i < UP_HISTORY; i++) this.#history[i] = f32[upWork + i]!;
+    const { f32, upWork, upHistory } = this.#kernels;
+    this.#history.set(f32.subarray(upWork, upWork + upHistory));
   }
 
   #load(): void {
     const { f32, upWork } = this.#kernels;
-    for (let i = 0; i < UP_HISTORY; i++) f32[upWork + i] = this.#history[i]!;
+    f32.set(this.#history, upWork);
   }
 }
 
@@ -224,18 +227,22 @@ export interface WasmResamplerKernels {
 }
 
 /**
- * Compiles and instantiates the kernels synchronously (3.4 KB: well within what V8 allows on the
+ * Compiles and instantiates the kernels synchronously (a few KB: well within what V8 allows on the
  * main thread) with the given half-band taps. Throws when this runtime lacks WebAssembly or its
- * SIMD extension; the caller then keeps the JavaScript kernels.
+ * SIMD extension, or when the committed kernels were generated for other filter lengths; the caller
+ * then keeps the JavaScript kernels. `bytes`: other kernels from generateKernels.ts + build.ts (the
+ * benchmark compares filter lengths side by side); default the committed ones.
  */
-export function loadWasmResamplerKernels(downTaps: Float64Array, upTaps: Float64Array): WasmResamplerKernels {
-  if (downTaps.length !== 15 || upTaps.length !== 19) throw new Error('wasm kernels are unrolled for 15 and 19 coefficient pairs');
+export function loadWasmResamplerKernels(downTaps: Float64Array, upTaps: Float64Array, bytes: Uint8Array = Buffer.from(RESAMPLER_KERNELS_WASM_BASE64, 'base64')): WasmResamplerKernels {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined) throw new Error('WebAssembly is not available');
-  const bytes = Buffer.from(RESAMPLER_KERNELS_WASM_BASE64, 'base64');
   if (!wasm.validate(bytes)) throw new Error('WebAssembly SIMD is not supported by this runtime');
   const instance = new wasm.Instance(new wasm.Module(bytes));
-  const kernels = new SharedKernels(instance.exports as unknown as KernelExports, downTaps, upTaps);
+  const exports = instance.exports as unknown as KernelExports;
+  if (exports.DOWN_PAIRS.value !== downTaps.length || exports.UP_PAIRS.value !== upTaps.length) {
+    throw new Error(`wasm kernels are unrolled for ${String(exports.DOWN_PAIRS.value)} and ${String(exports.UP_PAIRS.value)} coefficient pairs, not ${downTaps.length} and ${upTaps.length}: regenerate them`);
+  }
+  const kernels = new SharedKernels(exports, downTaps, upTaps);
   return {
     downsampler: () => new WasmDownsamplerState(kernels),
     upsampler: () => new WasmUpsamplerState(kernels),
