@@ -111,16 +111,22 @@ async function resamplerRows(report: Report, material: Material): Promise<void> 
   }
 }
 
+/**
+ * The mixer alone (jitter buffers, sum, limiter), with a decoder that hands out prepared 24 kHz
+ * frames, so Opus is not measured here; speakers 2 and up are 6 dB quieter than the first.
+ */
 function mixerRows(report: Report, material: Material): void {
   for (const speakers of [1, 4, 8]) {
-    const mixer = new SpeakerMixer();
+    let next = 0;
+    const frames = material.monoFrames;
+    const mixer = new SpeakerMixer({ createDecoder: () => ({ decode: () => frames[next++ % FRAMES]!, conceal: () => frames[next++ % FRAMES]!, destroy: () => {} }) });
     const ids = Array.from({ length: speakers }, (_, s) => `speaker${s}`);
+    const packet = material.packets[0]!;
     const timing = measure((i) => {
-      const frame = material.monoFrames[i % FRAMES]!;
-      for (const id of ids) mixer.push(id, frame, { rtpTimestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
+      for (const id of ids) mixer.push(id, packet, { timestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
       mixer.pull(i * 20);
     });
-    report(timingRow('mixer_push_and_pull', timing, { speakers, unit: 'us/output frame' }));
+    report(timingRow('mixer_push_and_pull', timing, { speakers, unit: 'us/output frame', limited_frames: mixer.stats().limitedFrames }));
   }
 }
 
@@ -143,27 +149,29 @@ export const audioBenchmarks: BenchModule = {
     report(timingRow('opus_decode_raw', rawDecode, { impl: '@discordjs/opus' }));
     report(timingRow('opus_encode_raw', rawEncode, { impl: '@discordjs/opus', bitrate: BITRATE }));
 
-    // Inbound, per speaker-frame: Opus decode → downmix + resample → mixer (push, and the pull),
-    // exactly as src/voice does it (a new mono array per frame: the mixer keeps it until played).
-    // The default kernel first (what the bot runs), then the others for comparison. On the 2-core
-    // development machine: wasm-simd ≈ 1.12× raw decode (decode ≈ 32 µs + downmix/resample ≈ 2.5 µs
-    // + mixer ≈ 0.5 µs), js ≈ 1.45–1.5×; before the wasm kernel, the pooled arrays and the mixer's
-    // copy path it was ≈ 1.43–1.45×. Outbound (below) went from ≈ 1.15–1.19× to ≈ 1.05×.
-    for (const kernel of [resamplerKernel, ...availableResamplerKernels.filter((k) => k !== resamplerKernel)]) {
-      const decoder = new OpusFrameDecoder();
-      const downsampler = new Downsampler({ kernel });
-      const mixer = new SpeakerMixer();
-      const paired = pairedRatio(
-        (i) => rawDecoder.decode(material.packets[i % FRAMES]!),
-        (i) => {
-          const pcm = downsampler.process(decoder.decode(material.packets[i % FRAMES]!));
-          mixer.push('speaker', pcm, { rtpTimestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
+    // Inbound, per speaker-frame, exactly as src/voice does it: the packet into the mixer (jitter
+    // buffer: libopus decodes it straight to 24 kHz mono), and the pull (limiter). Side by side, the
+    // path before issue 19: decode at 48 kHz stereo, then downmix and resample (that design's filter).
+    const previous = await (await previousDesignCandidate()).create();
+    const paths: [string, () => (i: number) => void][] = [
+      ['jitter_buffer_decode_24k_mono', () => {
+        const mixer = new SpeakerMixer();
+        return (i) => {
+          mixer.push('speaker', material.packets[i % FRAMES]!, { timestamp: (i * 960) >>> 0, arrivalMs: i * 20 });
           mixer.pull(i * 20);
-        },
-      );
+        };
+      }],
+      ['previous_decode_48k_then_resample', () => {
+        const decoder = new OpusFrameDecoder();
+        return (i) => previous.down(decoder.decode(material.packets[i % FRAMES]!));
+      }],
+    ];
+    for (const [impl, make] of paths) {
+      const path = make();
+      const paired = pairedRatio((i) => rawDecoder.decode(material.packets[i % FRAMES]!), path);
       report(timingRow('inbound_path_per_speaker_frame', paired.path, {
-        kernel,
-        default: kernel === resamplerKernel,
+        impl,
+        default: impl === 'jitter_buffer_decode_24k_mono',
         ratio_to_raw_decode: round(paired.ratio),
         ratio_rounds: paired.ratios.map((r) => round(r, 2)),
         raw_decode_us: round(paired.rawUs),

@@ -1,6 +1,6 @@
 /**
  * Audio fidelity through the real bot on the local stack, both directions, against ideal references
- * (bench/fidelity/references.ts: libsamplerate's best sinc resampler and an Opus-only path).
+ * (bench/fidelity/references.ts: an ideal whole-signal resampler and an Opus-only path).
  *
  * Inbound (a member speaks → what the model service receives, 24 kHz): a log sweep, speech-like
  * audio, tones above 12.5 kHz (alias levels), one speaker at −3 dBFS, two loud speakers at once
@@ -165,6 +165,7 @@ async function run(report: Report): Promise<void> {
     await sleep(1000);
     const clean = {
       sweep: await speakAndCapture(ctx, inputs.sweep),
+      afterSweep: ctx.mixerStats().speakers[alice.id] ?? {},
       speech: await speakAndCapture(ctx, inputs.speech),
       alias: await speakAndCapture(ctx, inputs.alias),
       single: await speakAndCapture(ctx, inputs.single),
@@ -198,7 +199,7 @@ async function run(report: Report): Promise<void> {
     };
     const sweep = await analyseInbound(clean.sweep, decoded.sweep);
     const sweepResponse = frequencyResponse(sweep.window.pcm, sweep.aligned, 24_000, RESPONSE_HZ);
-    row('in_sweep_snr', snrDb(sweep.window.pcm, sweep.aligned).snrDb, 'dB', { reference: 'Opus-only + libsamplerate best' });
+    row('in_sweep_snr', snrDb(sweep.window.pcm, sweep.aligned).snrDb, 'dB', { reference: 'Opus-only + ideal resampler' });
     row('in_response_max_deviation_to_11k', maxAbs([...sweepResponse].filter(([hz]) => hz <= 11_000).map(([, db]) => db)), 'dB', { per_hz: Object.fromEntries([...sweepResponse].map(([hz, db]) => [hz, round(db, 2)])) });
     const speech = await analyseInbound(clean.speech, decoded.speech);
     row('in_speech_snr', snrDb(speech.window.pcm, speech.aligned).snrDb, 'dB');
@@ -220,12 +221,17 @@ async function run(report: Report): Promise<void> {
     // Two loud speakers at once: 440 Hz and 554 Hz, each −3 dBFS (their sum peaks at +3 dBFS).
     const firstLoud = both.findIndex((v) => Math.abs(v) > 3000);
     const segment = both.subarray(firstLoud + 4800, lastAbove(both, 0, both.length, 0.1) - 4800);
-    const clipped = segment.filter((v) => v >= 32767 || v <= -32768).length;
-    row('in_two_speakers_clipped', (100 * clipped) / segment.length, '%', { speakers: 2, each_dbfs: -3 });
+    // Clipped: samples in flat tops (two or more in a row at full scale). A limiter may touch full
+    // scale at a peak; only cutting the wave off leaves it there.
+    const atFull = (i: number) => Math.abs(segment[i]!) >= 32767;
+    let clipped = 0;
+    for (let i = 0; i < segment.length; i++) if (atFull(i) && ((i > 0 && atFull(i - 1)) || (i + 1 < segment.length && atFull(i + 1)))) clipped++;
+    row('in_two_speakers_clipped', (100 * clipped) / segment.length, '%', { speakers: 2, each_dbfs: -3, note: 'samples in flat tops at full scale' });
     row('in_two_speakers_thd_n', thdPlusNoiseDb(segment, 24_000, [440, 554.37]), 'dB');
     // Tones line up with their references only to a multiple of their period: delays from sweeps and speech.
     const cleanDelays = [sweep, speech, ...(await Promise.all(clean.probes.map((probe, i) => analyseInbound(probe, decoded.probes[i]!))))].map((result) => result.delayMs);
     row('in_delay_clean', median(cleanDelays), 'ms', { note: 'capture → model, mean per utterance, median of utterances', utterances: cleanDelays.map((d) => round(d)) });
+    row('in_jitter_buffer_delay_clean', clean.afterSweep.delayMs ?? 60, 'ms', { note: 'playout delay the jitter buffer chose for the sweep (before: a fixed 60 ms)', measured_jitter_ms: round(clean.afterSweep.jitterMs ?? Number.NaN) });
 
     // ---- Inbound, 10% loss + 0–40 ms jitter ----
     const lossy = await analyseInbound(lossyCapture, decoded.lossy);
@@ -238,11 +244,12 @@ async function run(report: Report): Promise<void> {
     row('in_lossy_clicks', countClicks(high(lossy.window.pcm), high(lossy.aligned.reference), from, to, 24_000), 'count', { note: '2.5 ms windows ≥ 10 dB above the reference in 7.5–11 kHz' });
     row('in_lossy_late_dropped', counted('late'), 'frames');
     row('in_delay_lossy', lossy.delayMs, 'ms', { loss: 0.1, jitter_ms: 40 });
+    row('in_jitter_buffer_delay_lossy', statsAfter.delayMs ?? 60, 'ms', { measured_jitter_ms: round(statsAfter.jitterMs ?? Number.NaN) });
 
     // ---- Outbound ----
     const outSweep = await analyseOutbound(out.sweep);
     const outResponse = frequencyResponse(outSweep.heard, outSweep.opusOnly, 48_000, RESPONSE_HZ);
-    row('out_sweep_snr', snrDb(outSweep.heard, outSweep.opusOnly).snrDb, 'dB', { reference: 'libsamplerate best + Opus-only' });
+    row('out_sweep_snr', snrDb(outSweep.heard, outSweep.opusOnly).snrDb, 'dB', { reference: 'ideal resampler + Opus-only' });
     row('out_response_max_deviation_to_11k', maxAbs([...outResponse].filter(([hz]) => hz <= 11_000).map(([, db]) => db)), 'dB', { per_hz: Object.fromEntries([...outResponse].map(([hz, db]) => [hz, round(db, 2)])) });
     const outSpeech = await analyseOutbound(out.speech);
     row('out_speech_snr', snrDb(outSpeech.heard, outSpeech.opusOnly).snrDb, 'dB');

@@ -12,6 +12,8 @@ export {
   opusBackendName,
   OpusFrameDecoder,
   OpusFrameEncoder,
+  opusPacketSamples48k,
+  type PcmFormat,
   type OpusBackend,
   type OpusBackendName,
   type LoadOpusOptions,
@@ -21,11 +23,15 @@ export { Downsampler, Upsampler, resamplerKernel, availableResamplerKernels, typ
 export {
   SpeakerMixer,
   type SpeakerMixerOptions,
-  type FrameTiming,
+  type PacketTiming,
+  type FrameDecoder,
   type MixedFrame,
   type SpeakerMixStats,
   type SpeakerMixerStats,
 } from './mixer.ts';
+export { SpeakerJitterBuffer, type SpeakerJitterStats, type PlayoutClock } from './speakerJitterBuffer.ts';
+export { JitterEstimator, type JitterEstimatorOptions } from './jitterEstimator.ts';
+export { PeakLimiter, type PeakLimiterOptions } from './limiter.ts';
 export { PlaybackBuffer, type PlaybackBufferOptions, type PlaybackBufferStats } from './playbackBuffer.ts';
 export { OpusEncoderThread, type OpusEncodeStream, type OpusEncoderThreadOptions } from './opusEncoderThread.ts';
 export { FrameClock, type FrameTick, type FrameTickListener, type FrameClockOptions } from './frameClock.ts';

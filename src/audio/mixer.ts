@@ -1,44 +1,34 @@
 /**
- * Mixes the 24 kHz mono frames of several Discord speakers into one continuous 24 kHz stream for
- * the realtime model, with a small jitter buffer per speaker.
+ * Mixes the Discord speakers into one continuous 24 kHz mono stream for the realtime model.
  *
- * Timing model. The output is a sequence of 20 ms frames, one per {@link SpeakerMixer.pull}; frame
- * n covers output samples [480·n, 480·n + 480). Each speaker has its own timeline that maps its
- * frames to output samples:
- * - With RTP timestamps (48 kHz clock, +960 per 20 ms), a frame goes where its timestamp says,
- *   relative to the speaker's anchor. The anchor is set by the speaker's first frame: it plays
- *   `jitterBufferMs` after it arrived. It is set again (re-anchored) when a new frame arrives after a
- *   pause of at least `reanchorAfterGapMs` with nothing buffered, or when a new frame (or one far
- *   behind every frame seen: restarted timestamps) with nothing buffered would land behind the
- *   playout point or beyond the buffer bound (the sender's clock or timestamps moved away from ours). Sample-exact: a timestamp that is not a multiple of 960 from
- *   the anchor lands mid-frame.
- * - Without timestamps, frames are placed one after the other in arrival order; when the speaker's
- *   audio has run out (a pause or a loss burst), the next frame is anchored as a first frame.
- * Gaps stay silence, never compressing time. Frames behind the playout point are dropped as late,
- * repeated timestamps as duplicates, frames more than `maxBufferedMs` ahead of the playout point as
- * overflow; all are counted per speaker.
+ * Each speaker's Opus packets go into that speaker's {@link SpeakerJitterBuffer} (ordering by RTP
+ * timestamp, in-order decoding straight to 24 kHz mono, packet-loss concealment, an adaptive playout
+ * delay). The output is a sequence of 20 ms frames, one per {@link SpeakerMixer.pull}; each pull
+ * takes every speaker's frame for it, sums them with headroom and passes the sum through a smooth
+ * {@link PeakLimiter}, so two loud voices never clip and one voice passes untouched.
  *
  * @module
  */
-import { FRAME_MS, REALTIME_FRAME_SAMPLES, REALTIME_SAMPLE_RATE } from './format.ts';
+import { FRAME_MS, REALTIME_FRAME_SAMPLES } from './format.ts';
+import { PeakLimiter, type PeakLimiterOptions } from './limiter.ts';
+import { OpusFrameDecoder } from './opusCodec.ts';
 import { newPcm16 } from './pcmPool.ts';
+import { SpeakerJitterBuffer, type FrameDecoder, type PacketTiming, type PlayoutClock, type SpeakerJitterStats } from './speakerJitterBuffer.ts';
+import type { JitterEstimatorOptions } from './jitterEstimator.ts';
+
+export type { FrameDecoder, PacketTiming } from './speakerJitterBuffer.ts';
 
 /** Options for {@link SpeakerMixer}. */
 export interface SpeakerMixerOptions {
-  /** Delay between a speaker's first frame arriving and it being played (default 60 ms). */
-  jitterBufferMs?: number;
+  /** Makes each speaker's decoder (default: libopus, decoding to 24 kHz mono). */
+  createDecoder?: () => FrameDecoder;
+  /** How each speaker's playout delay follows its measured jitter. */
+  jitter?: JitterEstimatorOptions;
   /** How far ahead of the playout point one speaker may buffer audio (default 1000 ms). */
   maxBufferedMs?: number;
-  /** A new frame after at least this long without frames, and nothing buffered, re-anchors the speaker (default 200 ms). */
-  reanchorAfterGapMs?: number;
-}
-
-/** When and where a frame came from. */
-export interface FrameTiming {
-  /** RTP timestamp (48 kHz clock, +960 per 20 ms frame, wraps at 2^32), if known. */
-  rtpTimestamp?: number;
-  /** Arrival time on a monotonic millisecond clock (the same clock as `pull`'s `nowMs`). */
-  arrivalMs: number;
+  /** Concealed frames in a row, with nothing buffered, that end a speaker's talkspurt (default 5). */
+  maxConcealedRun?: number;
+  limiter?: PeakLimiterOptions;
 }
 
 /** One 20 ms frame of mixed output. */
@@ -54,93 +44,53 @@ export interface MixedFrame {
 }
 
 /** Per-speaker counters. */
-export interface SpeakerMixStats {
-  /** Frames given to {@link SpeakerMixer.push}. */
-  received: number;
+export interface SpeakerMixStats extends SpeakerJitterStats {
   /** Output frames this speaker contributed non-silent audio to. */
   contributed: number;
-  /** Frames dropped because their place was already played. */
-  late: number;
-  /** Frames dropped because their RTP timestamp was already seen. */
-  duplicate: number;
-  /** Frames dropped because they were too far ahead (flooding) or the buffer was full. */
-  overflow: number;
-  /** Times the speaker's timeline was re-anchored after the first frame. */
-  reanchors: number;
-  /** Audio currently buffered for this speaker, in ms. */
-  bufferedMs: number;
 }
 
 /** Counters of the whole mixer. */
 export interface SpeakerMixerStats {
   framesMixed: number;
+  /** Output frames the limiter had to turn down (two or more loud voices at once). */
+  limitedFrames: number;
   speakers: Record<string, SpeakerMixStats>;
 }
 
-interface QueuedFrame {
-  /** Output sample index of the first sample. */
-  start: number;
-  pcm: Int16Array;
-}
-
-/** Recent RTP timestamps of one speaker, bounded (a ring of the last `capacity`). */
-class RecentTimestamps {
-  readonly #set = new Set<number>();
-  readonly #ring: number[] = [];
-  #next = 0;
-  readonly #capacity: number;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  has(ts: number): boolean {
-    return this.#set.has(ts);
-  }
-
-  add(ts: number): void {
-    if (this.#ring.length < this.#capacity) this.#ring.push(ts);
-    else {
-      this.#set.delete(this.#ring[this.#next]!);
-      this.#ring[this.#next] = ts;
-      this.#next = (this.#next + 1) % this.#capacity;
-    }
-    this.#set.add(ts);
-  }
-}
-
 interface Speaker {
-  /** Unplayed frames, sorted by start. */
-  frames: QueuedFrame[];
-  anchor: { rtp: number; sample: number } | undefined;
-  newestRtp: number | undefined;
-  /** End (exclusive) of the last frame placed without a timestamp. */
-  nextSample: number | undefined;
-  lastArrivalMs: number | undefined;
-  seen: RecentTimestamps;
-  stats: Omit<SpeakerMixStats, 'bufferedMs'>;
+  buffer: SpeakerJitterBuffer;
+  contributed: number;
 }
 
-/** Signed difference a − b of two 32-bit RTP timestamps, correct across the wrap. */
-function rtpDelta(a: number, b: number): number {
-  return (a - b) | 0;
+/** Whether any sample is non-zero. */
+function audible(pcm: Int16Array): boolean {
+  for (let i = 0; i < pcm.length; i++) if (pcm[i] !== 0) return true;
+  return false;
 }
 
-/** Mixes per-speaker 20 ms frames into one timed 24 kHz stream. See the module comment for timing. */
+/** Mixes per-speaker Opus packets into one timed 24 kHz stream. See the module comment. */
 export class SpeakerMixer {
-  readonly #jitterBufferMs: number;
-  readonly #maxBufferedSamples: number;
-  readonly #reanchorAfterGapMs: number;
+  readonly #options: SpeakerMixerOptions;
   readonly #speakers = new Map<string, Speaker>();
+  readonly #limiter: PeakLimiter;
+  readonly #sum = new Float64Array(REALTIME_FRAME_SAMPLES);
   /** The frame the next pull produces, and when that pull is expected (unknown before the first). */
   #nextFrameIndex = 0;
   #nextFrameMs: number | undefined;
-  readonly #accumulator = new Int32Array(REALTIME_FRAME_SAMPLES);
+  readonly #clock: PlayoutClock;
 
   constructor(options: SpeakerMixerOptions = {}) {
-    this.#jitterBufferMs = options.jitterBufferMs ?? 60;
-    this.#maxBufferedSamples = Math.round(((options.maxBufferedMs ?? 1000) * REALTIME_SAMPLE_RATE) / 1000);
-    this.#reanchorAfterGapMs = options.reanchorAfterGapMs ?? 200;
+    this.#options = options;
+    this.#limiter = new PeakLimiter(options.limiter);
+    const mixer = this;
+    this.#clock = {
+      get nextFrameIndex() {
+        return mixer.#nextFrameIndex;
+      },
+      get nextFrameMs() {
+        return mixer.#nextFrameMs;
+      },
+    };
   }
 
   /** Number of speakers with state in the mixer (until {@link removeSpeaker}). */
@@ -148,210 +98,78 @@ export class SpeakerMixer {
     return this.#speakers.size;
   }
 
-  /** Adds one frame (normally 480 samples) of a speaker. Never throws for bad timing; drops and counts. */
-  push(speakerId: string, pcm24kMono: Int16Array, timing: FrameTiming): void {
-    const speaker = this.#speaker(speakerId);
-    speaker.stats.received++;
-    if (pcm24kMono.length === 0) return;
-    const playout = this.#nextFrameIndex * REALTIME_FRAME_SAMPLES;
-    const limit = playout + this.#maxBufferedSamples;
-    const length = pcm24kMono.length;
-    const nothingBuffered = speaker.frames.length === 0;
-    const afterPause = speaker.lastArrivalMs !== undefined && timing.arrivalMs - speaker.lastArrivalMs >= this.#reanchorAfterGapMs;
-    speaker.lastArrivalMs = Math.max(speaker.lastArrivalMs ?? -Infinity, timing.arrivalMs);
-    let start: number;
-
-    if (timing.rtpTimestamp !== undefined) {
-      const ts = timing.rtpTimestamp >>> 0;
-      if (speaker.seen.has(ts)) {
-        speaker.stats.duplicate++;
-        return;
-      }
-      const behindNewest = speaker.newestRtp === undefined ? 0 : rtpDelta(speaker.newestRtp, ts);
-      const newest = behindNewest < 0;
-      // Far older than the newest frame is no straggler: the sender restarted its timestamps
-      // (a new SSRC after a reconnect starts at a random value).
-      const restarted = behindNewest > this.#maxBufferedSamples * 2;
-      const anchor = speaker.anchor;
-      const byTimestamp = anchor ? anchor.sample + Math.floor(rtpDelta(ts, anchor.rtp) / 2) : undefined;
-      const landsBehindPlayout = byTimestamp !== undefined && byTimestamp < playout;
-      const landsBeyondBound = byTimestamp !== undefined && byTimestamp + length > limit;
-      // A new stretch of speech: the newest frame (or a restart), nothing left to play before it.
-      const startsNewStretch = (newest || restarted) && nothingBuffered;
-      // The old timeline no longer fits: after a pause the sender's clock may have drifted from ours,
-      // and a frame that would land in the past or past the bound shows that it has.
-      const timelineBroken = afterPause || landsBehindPlayout || landsBeyondBound;
-      if (byTimestamp === undefined || (startsNewStretch && timelineBroken)) {
-        if (anchor) speaker.stats.reanchors++;
-        start = this.#anchorSample(timing.arrivalMs);
-        speaker.anchor = { rtp: ts, sample: start };
-      } else if (landsBehindPlayout) {
-        speaker.stats.late++;
-        return;
-      } else {
-        start = byTimestamp;
-      }
-      if (!this.#fits(speaker, start, length, limit)) return;
-      speaker.seen.add(ts);
-      if (newest || speaker.anchor?.rtp === ts) speaker.newestRtp = ts;
-    } else {
-      // Still playing the previous frame (or just finished it): continue right after it.
-      const continuesPrevious = speaker.nextSample !== undefined && speaker.nextSample >= playout;
-      if (!continuesPrevious && speaker.nextSample !== undefined) speaker.stats.reanchors++;
-      start = continuesPrevious ? speaker.nextSample! : this.#anchorSample(timing.arrivalMs);
-      if (!this.#fits(speaker, start, length, limit)) return;
-      speaker.nextSample = start + length;
-    }
-    insertSorted(speaker.frames, { start, pcm: pcm24kMono });
+  /**
+   * Adds one Opus packet of a speaker. Returns the 24 kHz frames it made decodable, in stream order
+   * (usually the packet's own; none while it waits for an earlier packet or was dropped as late,
+   * duplicate or overflow). Never throws for bad timing or bad packets.
+   */
+  push(speakerId: string, packet: Buffer, timing: PacketTiming): Int16Array[] {
+    return this.#speaker(speakerId).buffer.insert(packet, timing);
   }
 
   /**
-   * Produces the next 20 ms output frame: the saturated sum of every speaker's audio due in it.
+   * Produces the next 20 ms output frame: every speaker's frame due in it, summed and limited.
    * Call once per 20 ms on the caller's clock; `nowMs` is that clock's time (same clock as arrivals).
    */
   pull(nowMs: number): MixedFrame {
     const frameIndex = this.#nextFrameIndex;
-    const begin = frameIndex * REALTIME_FRAME_SAMPLES;
-    const end = begin + REALTIME_FRAME_SAMPLES;
     const pcm = newPcm16(REALTIME_FRAME_SAMPLES);
     const contributors: string[] = [];
-    // Frames due in this output frame, over all speakers. With one (one speaker talking, frames on
-    // the 20 ms grid: the common case) its samples are copied straight into the output, with no
-    // int32 accumulator to clear, add into and saturate back (and the output array is pooled:
-    // pcmPool.ts); `mixer_push_and_pull` in `npm run bench` measures it (figures in bench/README.md).
-    // Otherwise the frames are summed in the accumulator and saturated once at the end (never per
-    // addition, which could clip a sum that comes back into range).
-    let due = 0;
-    for (const speaker of this.#speakers.values()) {
-      const frames = speaker.frames;
-      for (let i = 0; i < frames.length && frames[i]!.start < end; i++) due++;
+    let first: Int16Array | null = null;
+    let count = 0;
+    for (const [id, speaker] of this.#speakers) {
+      const frame = speaker.buffer.take(frameIndex);
+      if (!frame || !audible(frame)) continue;
+      contributors.push(id);
+      speaker.contributed++;
+      if (count === 0) first = frame;
+      else {
+        // Headroom: the sum is kept in floating point; only the limiter brings it back into range.
+        if (count === 1) for (let i = 0; i < REALTIME_FRAME_SAMPLES; i++) this.#sum[i] = first![i]!;
+        for (let i = 0; i < REALTIME_FRAME_SAMPLES; i++) this.#sum[i] = this.#sum[i]! + frame[i]!;
+      }
+      count++;
     }
-    if (due === 1) {
-      for (const [id, speaker] of this.#speakers) {
-        const frames = speaker.frames;
-        if (frames.length === 0 || frames[0]!.start >= end) continue;
-        const { start, pcm: source } = frames[0]!;
-        const from = Math.max(begin, start);
-        const to = Math.min(end, start + source.length);
-        if (from === start && to - from === source.length) pcm.set(source, from - begin);
-        else pcm.set(source.subarray(from - start, to - start), from - begin);
-        if (start + source.length <= end) frames.shift();
-        this.#credit(id, speaker, pcm, from - begin, to - begin, contributors);
-        break;
-      }
-    } else if (due > 1) {
-      const acc = this.#accumulator;
-      acc.fill(0);
-      for (const [id, speaker] of this.#speakers) {
-        const frames = speaker.frames;
-        let heard = false;
-        let finished = 0;
-        for (let i = 0; i < frames.length && frames[i]!.start < end; i++) {
-          const { start, pcm: source } = frames[i]!;
-          const from = Math.max(begin, start);
-          const to = Math.min(end, start + source.length);
-          for (let s = from; s < to; s++) {
-            const v = source[s - start]!;
-            acc[s - begin] = acc[s - begin]! + v;
-            if (v !== 0) heard = true;
-          }
-          if (start + source.length <= end) finished++;
-        }
-        if (finished > 0) removeFinished(frames, end);
-        if (heard) {
-          contributors.push(id);
-          speaker.stats.contributed++;
-        }
-      }
-      if (contributors.length > 0) {
-        for (let i = 0; i < pcm.length; i++) {
-          const v = acc[i]!;
-          pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
-        }
-      }
-    }
+    if (count === 1) this.#limiter.process(first!, pcm);
+    else if (count > 1) this.#limiter.process(this.#sum, pcm);
+    else if (this.#limiter.gain !== 1) this.#limiter.process(pcm, pcm); // silence: let the gain recover
     this.#nextFrameIndex++;
     this.#nextFrameMs = nowMs + FRAME_MS;
     return { pcm, contributors, frameIndex, silent: contributors.length === 0 };
   }
 
-  /** Counts `speaker` as a contributor when pcm[from, to) (its only audio in the frame) is not all zero. */
-  #credit(id: string, speaker: Speaker, pcm: Int16Array, from: number, to: number, contributors: string[]): void {
-    for (let i = from; i < to; i++) {
-      if (pcm[i] !== 0) {
-        contributors.push(id);
-        speaker.stats.contributed++;
-        return;
-      }
-    }
+  /** Forgets a speaker (left the channel): its buffered audio, timeline and counters; frees its decoder. */
+  removeSpeaker(id: string): void {
+    this.#speakers.get(id)?.buffer.destroy();
+    this.#speakers.delete(id);
   }
 
-  /** Forgets a speaker (left the channel): its buffered audio, timeline and counters. */
-  removeSpeaker(id: string): void {
-    this.#speakers.delete(id);
+  /** Forgets every speaker and frees their decoders (the session ended). */
+  removeAll(): void {
+    for (const id of [...this.#speakers.keys()]) this.removeSpeaker(id);
   }
 
   /** Counters per speaker and of the whole mixer. */
   stats(): SpeakerMixerStats {
     const speakers: Record<string, SpeakerMixStats> = {};
-    for (const [id, speaker] of this.#speakers) {
-      const samples = speaker.frames.reduce((n, f) => n + f.pcm.length, 0);
-      speakers[id] = { ...speaker.stats, bufferedMs: (samples * 1000) / REALTIME_SAMPLE_RATE };
-    }
-    return { framesMixed: this.#nextFrameIndex, speakers };
-  }
-
-  /** Output sample where a frame arriving at `arrivalMs` starts when it anchors a timeline. */
-  #anchorSample(arrivalMs: number): number {
-    // Before the first pull, assume it is imminent: the output clock starts at the first arrival.
-    const nextFrameMs = this.#nextFrameMs ?? arrivalMs;
-    const framesAhead = Math.max(0, Math.ceil((arrivalMs + this.#jitterBufferMs - nextFrameMs) / FRAME_MS - 1e-9));
-    return (this.#nextFrameIndex + framesAhead) * REALTIME_FRAME_SAMPLES;
-  }
-
-  /** Whether a frame may be buffered; counts an overflow when not. */
-  #fits(speaker: Speaker, start: number, length: number, limit: number): boolean {
-    const maxFrames = Math.ceil(this.#maxBufferedSamples / REALTIME_FRAME_SAMPLES);
-    if (start + length > limit || speaker.frames.length >= maxFrames) {
-      speaker.stats.overflow++;
-      return false;
-    }
-    return true;
+    for (const [id, speaker] of this.#speakers) speakers[id] = { ...speaker.buffer.stats(), contributed: speaker.contributed };
+    return { framesMixed: this.#nextFrameIndex, limitedFrames: this.#limiter.stats().limitedFrames, speakers };
   }
 
   #speaker(id: string): Speaker {
     let speaker = this.#speakers.get(id);
     if (!speaker) {
-      const maxFrames = Math.ceil(this.#maxBufferedSamples / REALTIME_FRAME_SAMPLES);
-      speaker = {
-        frames: [],
-        anchor: undefined,
-        newestRtp: undefined,
-        nextSample: undefined,
-        lastArrivalMs: undefined,
-        seen: new RecentTimestamps(Math.max(64, 2 * maxFrames)),
-        stats: { received: 0, contributed: 0, late: 0, duplicate: 0, overflow: 0, reanchors: 0 },
-      };
+      const decoder = this.#options.createDecoder?.() ?? new OpusFrameDecoder({ format: 'realtime' });
+      const buffer = new SpeakerJitterBuffer({
+        decoder,
+        clock: this.#clock,
+        jitter: this.#options.jitter,
+        maxBufferedMs: this.#options.maxBufferedMs,
+        maxConcealedRun: this.#options.maxConcealedRun,
+      });
+      speaker = { buffer, contributed: 0 };
       this.#speakers.set(id, speaker);
     }
     return speaker;
   }
-}
-
-/** Removes, in place, the frames that end at or before `end` (played out). */
-function removeFinished(frames: QueuedFrame[], end: number): void {
-  let kept = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const frame = frames[i]!;
-    if (frame.start + frame.pcm.length > end) frames[kept++] = frame;
-  }
-  frames.length = kept;
-}
-
-/** Inserts keeping `frames` sorted by start; frames nearly always arrive in order, so search from the end. */
-function insertSorted(frames: QueuedFrame[], frame: QueuedFrame): void {
-  let i = frames.length;
-  while (i > 0 && frames[i - 1]!.start > frame.start) i--;
-  if (i === frames.length) frames.push(frame);
-  else frames.splice(i, 0, frame);
 }

@@ -9,7 +9,15 @@
  * @module
  */
 import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES, REALTIME_FRAME_SAMPLES, REALTIME_SAMPLE_RATE } from './format.ts';
-import { Upsampler } from './resampler.ts';
+import { OPUS_ENCODER_DELAY_48K } from './opusCodec.ts';
+import { Upsampler, UPSAMPLER_DELAY_24K } from './resampler.ts';
+
+/**
+ * Silence that must follow an item's last sample in its last frame for the whole item to be heard:
+ * the upsampler holds back its delay, and the Opus encoder its look-ahead (a packet decodes to its
+ * frame's audio delayed by it). With less padding than this, one more frame (the flush) follows.
+ */
+const FLUSH_SAMPLES = UPSAMPLER_DELAY_24K + OPUS_ENCODER_DELAY_48K / 2;
 
 /** Options for {@link PlaybackBuffer}. */
 export interface PlaybackBufferOptions {
@@ -33,6 +41,8 @@ export interface PlaybackBufferStats {
   ignoredPushes: number;
   /** Items played to their end. */
   itemsCompleted: number;
+  /** Frames of silence added after an item so its end is played in full. */
+  flushFrames: number;
 }
 
 interface Item {
@@ -48,6 +58,8 @@ interface Item {
   started: boolean;
   /** Source samples of real audio handed out. */
   played: number;
+  /** Silence after the real samples in the last frame handed out. */
+  lastPadding: number;
 }
 
 const samplesToMs = (samples: number) => (samples * 1000) / REALTIME_SAMPLE_RATE;
@@ -83,9 +95,11 @@ export class PlaybackBuffer {
   readonly #history = new Map<string, number>();
   #buffered = 0;
   #starved = false;
+  /** The last item's tail is still in the upsampler and the encoder: the next read flushes it. */
+  #flushPending = false;
   readonly #upsampler = new Upsampler();
   readonly #source = new Int16Array(REALTIME_FRAME_SAMPLES);
-  readonly #stats: PlaybackBufferStats = { underruns: 0, framesOut: 0, droppedMs: 0, ignoredPushes: 0, itemsCompleted: 0 };
+  readonly #stats: PlaybackBufferStats = { underruns: 0, framesOut: 0, droppedMs: 0, ignoredPushes: 0, itemsCompleted: 0, flushFrames: 0 };
 
   constructor(options: PlaybackBufferOptions = {}) {
     this.#prebufferSamples = Math.round(((options.prebufferMs ?? 40) * REALTIME_SAMPLE_RATE) / 1000);
@@ -103,9 +117,9 @@ export class PlaybackBuffer {
     return this.#queue[0]?.id ?? null;
   }
 
-  /** True once the current item's first frame was handed out, until it ends or is cleared. */
+  /** True once the current item's first frame was handed out, until it (and its flush frame) ended or is cleared. */
   get isPlaying(): boolean {
-    return this.#queue[0]?.started ?? false;
+    return this.#flushPending || (this.#queue[0]?.started ?? false);
   }
 
   /**
@@ -124,7 +138,7 @@ export class PlaybackBuffer {
       return;
     }
     if (!item) {
-      item = { id: itemId, chunks: [], offset: 0, samples: 0, carry: undefined, ended: false, started: false, played: 0 };
+      item = { id: itemId, chunks: [], offset: 0, samples: 0, carry: undefined, ended: false, started: false, played: 0, lastPadding: 0 };
       this.#queue.push(item);
     }
     let samples = decodeDelta(item, pcm24kMono);
@@ -151,12 +165,16 @@ export class PlaybackBuffer {
   /**
    * The next 20 ms frame (1920 interleaved samples, a new array), or null when none is ready:
    * nothing queued, the current item is still prebuffering, or it ran dry (an underrun, counted once
-   * per dry spell; the item then prebuffers again before resuming).
+   * per dry spell; the item then prebuffers again before resuming). After an item's last frame comes
+   * one frame of silence when the last frame had too little of it to carry the item's end out of the
+   * upsampler and the Opus encoder (see FLUSH_SAMPLES): the end of every reply is heard in full.
    */
   read(): Int16Array | null {
+    if (this.#flushPending) return this.#flush();
     let item = this.#queue[0];
     while (item && item.ended && item.samples === 0) {
       this.#finish(item); // ended with nothing left (e.g. ended exactly on a frame boundary)
+      if (this.#flushPending) return this.#flush();
       item = this.#queue[0];
     }
     if (!item) return null;
@@ -177,6 +195,7 @@ export class PlaybackBuffer {
     source.fill(0, taken);
     item.played += taken;
     item.started = true;
+    item.lastPadding = REALTIME_FRAME_SAMPLES - taken;
     const frame = this.#upsampler.process(source, new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS));
     this.#stats.framesOut++;
     if (item.ended && item.samples === 0) this.#finish(item);
@@ -193,6 +212,7 @@ export class PlaybackBuffer {
     this.#queue.length = 0;
     this.#buffered = 0;
     this.#starved = false;
+    this.#flushPending = false; // interrupted: nothing more of it is wanted
     this.#upsampler.reset();
     return current ? { itemId: current.id, playedMs: Math.floor(samplesToMs(current.played)) } : null;
   }
@@ -234,7 +254,19 @@ export class PlaybackBuffer {
     this.#remember(item);
     this.#stats.itemsCompleted++;
     this.#starved = false;
-    this.#upsampler.reset(); // the next item starts from silence, not from this one's tail
+    if (item.started && item.lastPadding < FLUSH_SAMPLES) this.#flushPending = true;
+    else this.#upsampler.reset(); // the next item starts from silence, not from this one's tail
+  }
+
+  /** The frame that carries the last item's end out of the upsampler (and the encoder after it). */
+  #flush(): Int16Array {
+    this.#flushPending = false;
+    this.#source.fill(0);
+    const frame = this.#upsampler.process(this.#source, new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS));
+    this.#upsampler.reset();
+    this.#stats.framesOut++;
+    this.#stats.flushFrames++;
+    return frame;
   }
 
   #remember(item: Item): void {

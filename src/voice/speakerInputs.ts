@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { EndBehaviorType, type AudioReceiveStream, type VoiceConnection } from '@discordjs/voice';
 import type { Logger } from 'pino';
-import { Downsampler, OpusFrameDecoder, type SpeakerMixer } from '../audio/index.ts';
+import type { SpeakerMixer } from '../audio/index.ts';
 import { levelDbfs } from '../audio/level.ts';
 import { RtpTimestampTap } from './rtpTimestampTap.ts';
 
@@ -24,8 +24,6 @@ export interface SpeakerInputsOptions {
 
 interface Speaker {
   stream: AudioReceiveStream;
-  decoder: OpusFrameDecoder;
-  downsampler: Downsampler;
   frames: number;
 }
 
@@ -34,10 +32,11 @@ const FAILURE_WINDOW_MS = 10_000;
 const FAILURES_BEFORE_REJOIN = 3;
 
 /**
- * Hears every human in the channel: one receive subscription per speaker, each decoded (48 kHz
- * stereo) and downmixed/resampled (24 kHz mono) with its own filter state, then pushed to the mixer
- * with its RTP timestamp. A stream the receiver destroys (decryption failure — the DAVE bugs users
- * report as "the bot went deaf") is re-subscribed at once; repeated failures are reported upward.
+ * Hears every human in the channel: one receive subscription per speaker, whose Opus packets go to
+ * the mixer with their RTP timestamps (the mixer orders, decodes and conceals them per speaker; see
+ * mixer.ts). A stream the receiver destroys (decryption failure — the DAVE bugs users report as
+ * "the bot went deaf") is re-subscribed at once; repeated failures are reported upward. A speaker's
+ * decoder is freed when they leave and when this is destroyed.
  */
 export class SpeakerInputs {
   readonly #options: SpeakerInputsOptions;
@@ -65,7 +64,7 @@ export class SpeakerInputs {
     return this.#speakers.has(userId);
   }
 
-  /** Frames decoded per user since they were subscribed. */
+  /** Packets received per user since they were subscribed. */
   framesOf(userId: string): number {
     return this.#speakers.get(userId)?.frames ?? 0;
   }
@@ -80,11 +79,12 @@ export class SpeakerInputs {
     this.#options.mixer.removeSpeaker(userId);
   }
 
-  /** Stops hearing everyone. */
+  /** Stops hearing everyone and frees every speaker's decoder, including those whose stream had closed. */
   destroy(): void {
     this.#destroyed = true;
     this.#options.connection.receiver.speaking.off('start', this.#onSpeakingStart);
     for (const userId of [...this.#speakers.keys()]) this.remove(userId);
+    this.#options.mixer.removeAll();
     this.#tap.destroy();
   }
 
@@ -94,7 +94,7 @@ export class SpeakerInputs {
     // A destroyed stream unregisters itself only on 'close'; never reuse one that is already dead.
     if (receiver.subscriptions.get(userId)?.destroyed) receiver.subscriptions.delete(userId);
     const stream = receiver.subscribe(userId, { end: { behavior: EndBehaviorType.Manual } });
-    const speaker: Speaker = { stream, decoder: new OpusFrameDecoder(), downsampler: new Downsampler(), frames: 0 };
+    const speaker: Speaker = { stream, frames: 0 };
     this.#speakers.set(userId, speaker);
     stream.on('data', (packet: Buffer) => this.#onPacket(userId, speaker, packet));
     stream.on('error', (error: Error) => this.#onStreamError(userId, speaker, error));
@@ -106,11 +106,11 @@ export class SpeakerInputs {
   #onPacket(userId: string, speaker: Speaker, packet: Buffer): void {
     if (this.#options.admitFrame && !this.#options.admitFrame(userId, packet)) return;
     const header = this.#tap.latestFor(userId);
-    const stereo = speaker.decoder.decode(packet);
-    const mono = speaker.downsampler.process(stereo);
     speaker.frames++;
-    this.#options.mixer.push(userId, mono, { rtpTimestamp: header?.timestamp, arrivalMs: performance.now() });
-    this.#options.onFrame?.(userId, levelDbfs(mono));
+    // Frames come back as they become decodable in stream order (usually this packet's own).
+    for (const frame of this.#options.mixer.push(userId, packet, { timestamp: header?.timestamp, arrivalMs: performance.now() })) {
+      this.#options.onFrame?.(userId, levelDbfs(frame));
+    }
   }
 
   #onStreamError(userId: string, speaker: Speaker, error: Error): void {

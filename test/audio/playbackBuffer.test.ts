@@ -25,7 +25,42 @@ function expectedFrames(samples: Int16Array): Int16Array {
   return new Upsampler().process(padded);
 }
 
+/** The item's samples followed by `samples` of silence. */
+function withSilence(bytes: Buffer, samples: number): Int16Array {
+  const out = new Int16Array(bytes.length / 2 + samples);
+  out.set(new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2));
+  return out;
+}
+
 describe('PlaybackBuffer', () => {
+  it('flushes the end of an item: one more frame when the last frame has too little silence after it', () => {
+    // The upsampler delays by 56 samples and the Opus encoder by 156 (at 24 kHz): the last frame
+    // needs 212 samples of silence after the item's end for all of it to be heard.
+    for (const [samples, frames] of [[480 * 3, 4], [480 * 2 + 480 - 212, 3], [480 * 2 + 480 - 211, 4], [480 * 2 + 1, 3]] as const) {
+      const buffer = new PlaybackBuffer({ prebufferMs: 0 });
+      const bytes = Buffer.alloc(samples * 2, 7);
+      buffer.push('a', bytes);
+      buffer.endItem('a');
+      const out = drain(buffer);
+      assert.equal(out.length, frames, `${samples} samples → ${frames} frames`);
+      assert.equal(buffer.stats().flushFrames, frames - Math.ceil(samples / 480));
+      assert.deepEqual(concatInt16(out), expectedFrames(withSilence(bytes, frames * 480 - samples)));
+      assert.equal(buffer.playedMs('a'), Math.floor(samples / 24));
+      assert.equal(buffer.isPlaying, false);
+    }
+  });
+
+  it('keeps playing (isPlaying) until the flush frame was handed out, and an item ended after its last frame still gets it', () => {
+    const buffer = new PlaybackBuffer({ prebufferMs: 0 });
+    buffer.push('a', toneBytes(40));
+    assert.equal(drain(buffer).length, 2);
+    buffer.endItem('a'); // ended exactly on a frame boundary, after its last frame was read
+    assert.equal(buffer.isPlaying, true);
+    assert.notEqual(buffer.read(), null, 'the flush frame');
+    assert.equal(buffer.isPlaying, false);
+    assert.equal(buffer.read(), null);
+  });
+
   it('turns bursts of odd-sized deltas into continuous 20 ms frames, exactly', () => {
     const audio = toneBytes(1010); // 24240 samples: the last frame is half padding
     const buffer = new PlaybackBuffer();
@@ -96,9 +131,12 @@ describe('PlaybackBuffer', () => {
     buffer.endItem('a');
     buffer.endItem('b');
     const frames = drain(buffer);
-    assert.equal(frames.length, 4); // a: 20 + 10 (padded), b: 20 + 20
+    // a: 20 + 10 ms (10 ms of padding carry its end out); b: 20 + 20 ms, ending on a frame boundary,
+    // so one frame of silence flushes its end out of the upsampler and the encoder.
+    assert.equal(frames.length, 5);
     assert.deepEqual(concatInt16(frames.slice(0, 2)), expectedFrames(new Int16Array(first.buffer)));
-    assert.deepEqual(concatInt16(frames.slice(2)), expectedFrames(new Int16Array(second.buffer)));
+    assert.deepEqual(concatInt16(frames.slice(2)), expectedFrames(withSilence(second, 480)));
+    assert.equal(buffer.stats().flushFrames, 1);
     assert.equal(buffer.playedMs('a'), 30);
     assert.equal(buffer.playedMs('b'), 40);
   });
@@ -120,10 +158,11 @@ describe('PlaybackBuffer', () => {
     assert.equal(buffer.stats().ignoredPushes, 1);
     assert.equal(buffer.playedMs('a'), 100);
     assert.equal(buffer.clear(), null);
-    // A new item plays from a clean upsampler.
+    // A new item plays from a clean upsampler (and nothing is flushed after an interrupted one).
     const next = toneBytes(40, 900);
     buffer.push('c', next);
-    assert.deepEqual(concatInt16(drain(buffer)), expectedFrames(new Int16Array(next.buffer)));
+    buffer.endItem('c');
+    assert.deepEqual(concatInt16(drain(buffer)), expectedFrames(withSilence(next, 480)));
   });
 
   it('floors handed-out milliseconds and ignores the padding', () => {

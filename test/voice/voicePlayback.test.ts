@@ -36,19 +36,26 @@ function tone(ms: number): Buffer {
   return pcm;
 }
 
-test('a reply plays as one packet per tick, then five silence frames and speaking off', async () => {
+test('a reply plays as one packet per tick, then the packet that flushes its end, five silence frames and speaking off', async () => {
   const { connection, packets, speaking } = recordingConnection();
   const playback = new VoicePlayback({ connection, clock: new FrameClock({ logger: silentLogger }), prebufferMs: 40, encoder: encoderThread.createStream() });
   playback.push('item1', tone(200));
   playback.endItem('item1');
   await waitUntil(() => !playback.isPlaying && speaking.at(-1) === false, 'the reply to play out');
   const audio = packets.filter((packet) => !isSilenceFrame(packet));
-  assert.equal(audio.length, 10, '200 ms of audio = 10 packets');
+  assert.equal(audio.length, 11, '200 ms of audio = 10 packets, and one more that carries its end out of the encoder');
+  assert.ok(packets.slice(-5).every(isSilenceFrame), 'then the five silence frames');
   assert.equal(packets.filter(isSilenceFrame).length, 5);
   assert.deepEqual(speaking, [true, false]);
   assert.equal(playback.playedMs('item1'), 200);
-  const decoded = new OpusFrameDecoder().decode(audio[3]!);
-  assert.ok(decoded.some((sample) => Math.abs(sample) > 1000), 'packets carry the tone');
+  const decoder = new OpusFrameDecoder();
+  const decoded = audio.map((packet) => decoder.decode(packet));
+  assert.ok(decoded[3]!.some((sample) => Math.abs(sample) > 1000), 'packets carry the tone');
+  // The reply's last 8.8 ms (upsampler delay + encoder look-ahead) come out of the last packet: the
+  // tone goes on for its first 8 ms, then silence.
+  const last = decoded[10]!;
+  assert.ok(last.subarray(0, 2 * 48 * 8).some((sample) => Math.abs(sample) > 4000), 'the end of the reply is in the flush packet');
+  assert.ok(last.subarray(2 * 48 * 12).every((sample) => Math.abs(sample) < 300), 'and nothing after it');
   playback.destroy();
 });
 

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { JitterEstimator } from '../../src/audio/jitterEstimator.ts';
+import { prng } from '../../sim/speech.ts';
+
+describe('JitterEstimator', () => {
+  it('starts with the initial delay until it has measured enough packets', () => {
+    const estimator = new JitterEstimator({ initialDelayMs: 40, minSamples: 25 });
+    assert.equal(estimator.targetDelayMs, 40);
+    for (let k = 0; k < 24; k++) estimator.observe(1000 + 20 * k, 20 * k);
+    assert.equal(estimator.targetDelayMs, 40);
+    estimator.observe(1000 + 20 * 24, 20 * 24);
+    assert.equal(estimator.targetDelayMs, 2, 'no jitter: just the margin');
+  });
+
+  it('targets the 97th percentile of lateness behind the quickest packet, whatever the clock offset', () => {
+    const random = prng(9);
+    const estimator = new JitterEstimator({ marginMs: 0 });
+    for (let k = 0; k < 250; k++) estimator.observe(987_654 + 20 * k + random() * 40, 20 * k);
+    assert.ok(estimator.jitterMs > 36 && estimator.jitterMs < 40, `jitter ${estimator.jitterMs.toFixed(1)}`);
+    assert.equal(estimator.targetDelayMs, estimator.jitterMs);
+    assert.ok(Math.abs(estimator.minTransitMs! - 987_654) < 1);
+  });
+
+  it('is bounded, and forgets old packets beyond its window', () => {
+    const estimator = new JitterEstimator({ window: 50, maxDelayMs: 200 });
+    for (let k = 0; k < 50; k++) estimator.observe(20 * k + (k % 2) * 5000, 20 * k);
+    assert.equal(estimator.targetDelayMs, 200);
+    for (let k = 50; k < 100; k++) estimator.observe(20 * k + 3, 20 * k);
+    assert.equal(estimator.targetDelayMs, 2, 'the wild packets left the window');
+    estimator.reset();
+    assert.equal(estimator.samples, 0);
+  });
+});
