@@ -21,7 +21,7 @@ function fakeConnection() {
   const receiver = {
     speaking: new EventEmitter(),
     subscriptions: new Map<string, FakeStream>(),
-    ssrcMap: new Map(),
+    ssrcMap: Object.assign(new EventEmitter(), { get: () => undefined }),
     subscribe(userId: string) {
       const stream = new FakeStream();
       streams.set(userId, stream);
