@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { FRAME_MS } from '../../src/audio/format.ts';
+import { prng } from '../../sim/speech.ts';
+import { sine } from '../helpers/signal.ts';
 import { botSeesVoiceState, botSettled, eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 /** Texts of the context notes (`[speaker: …]`) the model received since `since` (Date.now()). */
@@ -23,8 +25,16 @@ const REPLY_MS = 1_000;
 
 describe('voice conversation', () => {
   let stack: LocalStack;
+  /** Every chunk of input audio the model service received (24 kHz mono), with its arrival time. */
+  const inputAudio: { at: number; pcm: Int16Array }[] = [];
   before(async () => {
-    stack = await startStack({ discord: { encryptionModes: ['aead_aes256_gcm_rtpsize'] }, realtime: { replyAudioMs: REPLY_MS } });
+    stack = await startStack({
+      discord: { encryptionModes: ['aead_aes256_gcm_rtpsize'] },
+      realtime: {
+        replyAudioMs: REPLY_MS,
+        onInputAudio: (pcm) => inputAudio.push({ at: performance.now(), pcm: new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength - (pcm.byteLength % 2))) }),
+      },
+    });
     const { discord } = stack;
     await Promise.all(['Alice', 'Bob', 'Carol'].map((name) => discord.member(name).joinVoice()));
     await joinBot(stack, discord.member('Alice'));
@@ -64,6 +74,31 @@ describe('voice conversation', () => {
     assert.deepEqual(notesSince(stack, since), ['[speaker: Bob]']);
     const heardSeconds = Number(/I heard (\d\.\d) seconds/.exec(lastAssistantText(stack))?.[1]);
     assert.ok(heardSeconds >= 1.2 && heardSeconds < 2.4, `the model heard ${heardSeconds} s of a 1.2 s utterance`);
+  });
+
+  test('a tone at 10% loss, 0–40 ms jitter and reordering reaches the model as one continuous tone: lost packets concealed, never digital silence', async () => {
+    const bob = member('Bob');
+    const session = voiceSession(stack);
+    const concealedBefore = session.mixerStats.speakers[bob.id]?.concealed ?? 0;
+    const tone = sine({ hz: 440, rate: 48_000, length: 2 * 48_000, amplitude: 8192, channels: 2 }); // −12 dBFS, 2 s
+    const { startedAt, endedAt } = await bob.speak(tone, { loss: 0.1, jitterMs: 40, reorder: 0.1, random: prng(1919) });
+    // The jitter buffer's delay is at most 200 ms: by then every frame of the tone has reached the model.
+    await eventually(() => (inputAudio.at(-1)?.at ?? 0) > endedAt + 300, 'input audio after the tone');
+    const heard = Int16Array.from(inputAudio.filter((chunk) => chunk.at >= startedAt).flatMap((chunk) => [...chunk.pcm]));
+    const loud = (v: number) => Math.abs(v) > 2000;
+    const first = heard.findIndex(loud);
+    const last = heard.findLastIndex(loud);
+    assert.ok(first >= 0 && last - first > 1.5 * 24_000, `the tone reached the model (${((last - first) / 24).toFixed(0)} ms of it)`);
+    let longestZeros = 0;
+    for (let i = first, run = 0; i <= last; i++) {
+      run = heard[i] === 0 ? run + 1 : 0;
+      longestZeros = Math.max(longestZeros, run);
+    }
+    assert.ok(longestZeros < 24, `longest digital silence inside the tone: ${longestZeros} samples (a lost 20 ms frame left as silence is 480)`);
+    const concealed = (session.mixerStats.speakers[bob.id]?.concealed ?? 0) - concealedBefore;
+    assert.ok(concealed >= 5, `frames concealed by libopus PLC: ${concealed} (about 10 of 100 packets were lost)`);
+    await waitForReply(member('Carol'), endedAt);
+    await botSettled(stack);
   });
 
   test('a bot in the channel is not heard: its speech alone is never sent to the model nor answered', async () => {
