@@ -25,6 +25,12 @@ export interface SqlDriver extends SqlExecutor {
    */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /**
+   * Runs several writes atomically (one transaction). Unlike {@link transaction} nothing runs between
+   * them in this process: SQLite does them without yielding, so no other connection of the process can
+   * be waiting on its lock in the middle.
+   */
+  batch(statements: readonly { sql: string; params?: readonly SqlValue[] }[]): Promise<void>;
+  /**
    * Like {@link transaction}, holding the database-wide migration lock for the whole transaction
    * (PostgreSQL: an advisory lock; SQLite: the write lock taken at BEGIN IMMEDIATE), so that two
    * processes starting at once apply each migration exactly once.

@@ -6,7 +6,8 @@ import { SqliteDriver } from './sqliteDriver.ts';
 import { SqlStore } from './sqlStore.ts';
 import type { BotStore } from './store.ts';
 
-export type { BotStore, GuildSettings, StoredTurnDetection } from './store.ts';
+export type { BotStore, DailyUsage, DayKey, GuildSettings, NoticeKey, StoredTurnDetection } from './store.ts';
+export { dayKey, daysBefore, endOfDay, endOfMonth, monthDays, monthKey } from './periods.ts';
 export { defaultSettings } from './store.ts';
 
 /** Where the store keeps its data. */

@@ -39,6 +39,37 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (guild_id, model)
       );`,
   },
+  {
+    version: 2,
+    description: 'model per guild, spend limits, usage by day, budget notices sent',
+    sql: `
+      ALTER TABLE guild_settings ADD COLUMN model TEXT;
+      ALTER TABLE guild_settings ADD COLUMN daily_limit_usd DOUBLE PRECISION;
+      ALTER TABLE guild_settings ADD COLUMN monthly_limit_usd DOUBLE PRECISION;
+      CREATE TABLE usage_daily (
+        guild_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        model TEXT NOT NULL,
+        text_input BIGINT NOT NULL DEFAULT 0,
+        text_cached BIGINT NOT NULL DEFAULT 0,
+        text_output BIGINT NOT NULL DEFAULT 0,
+        audio_input BIGINT NOT NULL DEFAULT 0,
+        audio_cached BIGINT NOT NULL DEFAULT 0,
+        audio_output BIGINT NOT NULL DEFAULT 0,
+        responses BIGINT NOT NULL DEFAULT 0,
+        cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, day, model)
+      );
+      CREATE INDEX usage_daily_by_day ON usage_daily (day);
+      CREATE TABLE budget_notices (
+        guild_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        limit_usd DOUBLE PRECISION NOT NULL,
+        sent_at BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, period, level, limit_usd)
+      );`,
+  },
 ];
 
 /** The schema version this bot knows. */

@@ -76,6 +76,12 @@ export class PostgresDriver implements SqlDriver {
     return this.#inTransaction(null, work);
   }
 
+  async batch(statements: readonly { sql: string; params?: readonly SqlValue[] }[]): Promise<void> {
+    await this.#inTransaction(null, async (tx) => {
+      for (const { sql, params } of statements) await tx.run(sql, params);
+    });
+  }
+
   migrationTransaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     // pg_advisory_xact_lock: held until COMMIT or ROLLBACK, also released if the connection dies.
     return this.#inTransaction(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`, work);

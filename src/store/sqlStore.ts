@@ -1,17 +1,36 @@
 import type { TokenUsage, UsageTotals } from '../realtime/usage.ts';
 import type { SqlDriver, SqlValue } from './driver.ts';
 import { migrate } from './migrations.ts';
-import { defaultSettings, type BotStore, type GuildSettings, type StoredTurnDetection } from './store.ts';
+import { dayKey } from './periods.ts';
+import { defaultSettings, type BotStore, type DailyUsage, type DayKey, type GuildSettings, type NoticeKey, type StoredTurnDetection } from './store.ts';
 
 interface SettingsRow {
   instructions: string | null;
   voice: string | null;
   turn_detection: string | null;
+  model: string | null;
+  daily_limit_usd: number | null;
+  monthly_limit_usd: number | null;
 }
 
 /** Settings fields and their columns; only these names ever reach SQL text. */
-const SETTINGS_COLUMNS = { instructions: 'instructions', voice: 'voice', turnDetection: 'turn_detection' } as const satisfies Record<keyof GuildSettings, string>;
-const SETTINGS_SELECT = 'SELECT instructions, voice, turn_detection FROM guild_settings WHERE guild_id = ?';
+const SETTINGS_COLUMNS = {
+  instructions: 'instructions',
+  voice: 'voice',
+  turnDetection: 'turn_detection',
+  model: 'model',
+  dailyLimitUsd: 'daily_limit_usd',
+  monthlyLimitUsd: 'monthly_limit_usd',
+} as const satisfies Record<keyof GuildSettings, string>;
+const SETTINGS_FIELDS = 'instructions, voice, turn_detection, model, daily_limit_usd, monthly_limit_usd';
+const SETTINGS_SELECT = `SELECT ${SETTINGS_FIELDS} FROM guild_settings WHERE guild_id = ?`;
+
+/** Column values of one response's usage, for both usage tables (`u` is the table being updated). */
+const USAGE_COLUMNS = 'text_input, text_cached, text_output, audio_input, audio_cached, audio_output, responses, cost_usd';
+const USAGE_ADD = `text_input = u.text_input + excluded.text_input, text_cached = u.text_cached + excluded.text_cached,
+  text_output = u.text_output + excluded.text_output, audio_input = u.audio_input + excluded.audio_input,
+  audio_cached = u.audio_cached + excluded.audio_cached, audio_output = u.audio_output + excluded.audio_output,
+  responses = u.responses + excluded.responses, cost_usd = u.cost_usd + excluded.cost_usd`;
 
 /** Usage columns as the realtime client's {@link TokenUsage} names (quoted: PostgreSQL folds case). */
 const USAGE_SUMS = `COALESCE(SUM(text_input),0) AS "inputTextTokens", COALESCE(SUM(text_cached),0) AS "cachedTextTokens",
@@ -48,6 +67,7 @@ export class SqlStore implements BotStore {
     const columns = fields.map((field) => SETTINGS_COLUMNS[field]);
     const values: SqlValue[] = fields.map((field) => {
       if (field === 'turnDetection') return patch.turnDetection ? JSON.stringify(patch.turnDetection) : null;
+      if (field === 'dailyLimitUsd' || field === 'monthlyLimitUsd') return limitValue(patch[field]!);
       return withoutNul(patch[field] as string | null);
     });
     // One statement: only the given columns change, so two updates of different fields never undo each other.
@@ -55,24 +75,28 @@ export class SqlStore implements BotStore {
     const [row] = await this.#driver.all<SettingsRow>(
       `INSERT INTO guild_settings (guild_id, ${[...columns, 'updated_at'].join(', ')}) VALUES (${['?', ...columns.map(() => '?'), '?'].join(', ')})
        ON CONFLICT (guild_id) DO UPDATE SET ${assignments}
-       RETURNING instructions, voice, turn_detection`,
+       RETURNING ${SETTINGS_FIELDS}`,
       [guildId, ...values, Date.now()],
     );
     return row ? fromRow(row) : defaultSettings();
   }
 
-  async addUsage(guildId: string, model: string, usage: TokenUsage, costUsd: number, responses = 1): Promise<void> {
+  async addUsage(guildId: string, model: string, usage: TokenUsage, costUsd: number, options: { responses?: number; at?: Date } = {}): Promise<void> {
     await this.open();
-    await this.#driver.run(
-      `INSERT INTO guild_usage AS u (guild_id, model, text_input, text_cached, text_output, audio_input, audio_cached, audio_output, responses, cost_usd)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (guild_id, model) DO UPDATE SET
-         text_input = u.text_input + excluded.text_input, text_cached = u.text_cached + excluded.text_cached,
-         text_output = u.text_output + excluded.text_output, audio_input = u.audio_input + excluded.audio_input,
-         audio_cached = u.audio_cached + excluded.audio_cached, audio_output = u.audio_output + excluded.audio_output,
-         responses = u.responses + excluded.responses, cost_usd = u.cost_usd + excluded.cost_usd`,
-      [guildId, model, ...usageValues(usage), Math.max(0, Math.round(finiteOrZero(responses))), finiteOrZero(costUsd)],
-    );
+    const values = [...usageValues(usage), Math.max(0, Math.round(finiteOrZero(options.responses ?? 1))), finiteOrZero(costUsd)];
+    // Both tables or neither: the all-time totals and the day (budgets, /usage) never disagree.
+    await this.#driver.batch([
+      {
+        sql: `INSERT INTO guild_usage AS u (guild_id, model, ${USAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              ON CONFLICT (guild_id, model) DO UPDATE SET ${USAGE_ADD}`,
+        params: [guildId, model, ...values],
+      },
+      {
+        sql: `INSERT INTO usage_daily AS u (guild_id, day, model, ${USAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              ON CONFLICT (guild_id, day, model) DO UPDATE SET ${USAGE_ADD}`,
+        params: [guildId, dayKey(options.at ?? new Date()), model, ...values],
+      },
+    ]);
   }
 
   async getUsage(guildId: string): Promise<UsageTotals> {
@@ -81,12 +105,46 @@ export class SqlStore implements BotStore {
     return numbers(row!);
   }
 
+  async usageByDay(guildId: string, from: DayKey, to: DayKey): Promise<DailyUsage[]> {
+    await this.open();
+    const rows = await this.#driver.all<DailyUsage>(
+      `SELECT day, ${USAGE_SUMS} FROM usage_daily WHERE guild_id = ? AND day >= ? AND day <= ? GROUP BY day ORDER BY day`,
+      [guildId, from, to],
+    );
+    return rows.map(({ day, ...totals }) => ({ day, ...numbers(totals) }));
+  }
+
+  async spend(guildId: string | null, from: DayKey, to: DayKey): Promise<number> {
+    await this.open();
+    const [row] =
+      guildId === null
+        ? await this.#driver.all<{ cost: number }>('SELECT COALESCE(SUM(cost_usd),0) AS cost FROM usage_daily WHERE day >= ? AND day <= ?', [from, to])
+        : await this.#driver.all<{ cost: number }>('SELECT COALESCE(SUM(cost_usd),0) AS cost FROM usage_daily WHERE guild_id = ? AND day >= ? AND day <= ?', [guildId, from, to]);
+    return Number(row?.cost ?? 0);
+  }
+
+  async claimNotice(notice: NoticeKey): Promise<boolean> {
+    await this.open();
+    const inserted = await this.#driver.run(
+      'INSERT INTO budget_notices (guild_id, period, level, limit_usd, sent_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [notice.guildId, notice.period, notice.level, notice.limitUsd, Date.now()],
+    );
+    return inserted === 1;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#opened?.catch(() => undefined);
     await this.#driver.close();
   }
+}
+
+/** A spend limit as stored: a finite amount of at least zero, rounded to the cent; null = no limit. */
+function limitValue(limit: number | null): number | null {
+  if (limit === null) return null;
+  if (!Number.isFinite(limit) || limit < 0) throw new RangeError(`a spend limit must be a positive amount of USD (got ${limit})`);
+  return Math.round(limit * 100) / 100;
 }
 
 /** Token counts in column order (text input, cached, output; audio input, cached, output), never negative or fractional. */
@@ -106,7 +164,14 @@ function numbers<T extends object>(row: T): T {
 }
 
 function fromRow(row: SettingsRow): GuildSettings {
-  return { instructions: row.instructions, voice: row.voice, turnDetection: parseTurnDetection(row.turn_detection) };
+  return {
+    instructions: row.instructions,
+    voice: row.voice,
+    turnDetection: parseTurnDetection(row.turn_detection),
+    model: row.model,
+    dailyLimitUsd: row.daily_limit_usd === null ? null : Number(row.daily_limit_usd),
+    monthlyLimitUsd: row.monthly_limit_usd === null ? null : Number(row.monthly_limit_usd),
+  };
 }
 
 /** SQLite text binding ends at a NUL byte (PostgreSQL refuses one): remove NULs, which mean nothing in text. */

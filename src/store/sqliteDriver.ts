@@ -9,6 +9,10 @@ import { DatabaseSync, type Database } from './sqlite.ts';
  * The embedded backend: one SQLite file through Node's built-in `node:sqlite`. Writes are durable
  * (WAL) as soon as a call resolves. The database is one connection, so every operation runs in turn:
  * while a transaction awaits between its statements, nothing else can slip into it.
+ *
+ * Several processes may share the file (shards of one machine): a process waiting for another's lock
+ * waits up to 5 s. Within one process, use one driver per file: node:sqlite waits for a lock
+ * synchronously, so a second connection waiting would block the thread that must release the lock.
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
@@ -50,6 +54,19 @@ export class SqliteDriver implements SqlDriver {
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.#exclusive(() => this.#inTransaction('BEGIN', work));
+  }
+
+  batch(statements: readonly { sql: string; params?: readonly SqlValue[] }[]): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const { sql, params = [] } of statements) this.#prepare(sql).run(...params);
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    });
   }
 
   migrationTransaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {

@@ -120,7 +120,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
 
   /** Adds usage (priced once, by the client) to the guild's totals; a failing database is logged, never thrown. */
   #saveUsage(model: string, usage: TokenUsage, costUsd: number, responses: number): void {
-    this.#options.store.addUsage(this.guildId, model, usage, costUsd, responses).catch((error: unknown) => {
+    this.#options.store.addUsage(this.guildId, model, usage, costUsd, { responses }).catch((error: unknown) => {
       this.#options.logger.error({ err: error instanceof Error ? error.message : String(error), model }, 'could not save usage');
     });
   }

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { silentLogger } from '../../src/log.ts';
 import type { TokenUsage } from '../../src/realtime/usage.ts';
 import type { SqlDriver } from '../../src/store/driver.ts';
-import { createStore, type StoreOptions } from '../../src/store/index.ts';
+import { createStore, defaultSettings, type StoreOptions } from '../../src/store/index.ts';
 import { LATEST_VERSION, MIGRATIONS, migrate } from '../../src/store/migrations.ts';
 import { numbered, PostgresDriver } from '../../src/store/postgresDriver.ts';
 import { DatabaseSync } from '../../src/store/sqlite.ts';
@@ -81,7 +81,7 @@ for (const backend of [sqlite, postgres]) {
       const options = await backend.fresh();
       const store = createStore(options);
       assert.equal(store.backend, backend.name);
-      assert.deepEqual(await store.getSettings('g1'), { instructions: null, voice: null, turnDetection: null });
+      assert.deepEqual(await store.getSettings('g1'), defaultSettings());
       await store.close();
       const versions = await backend.raw<{ version: number }>(options, 'SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(versions.map((row) => Number(row.version)), MIGRATIONS.map((migration) => migration.version));
@@ -101,6 +101,7 @@ for (const backend of [sqlite, postgres]) {
 
       const second = createStore(options);
       assert.deepEqual(await second.getSettings('g1'), {
+        ...defaultSettings(),
         instructions: 'Speak like a pirate.',
         voice: 'verse',
         turnDetection: { type: 'semantic_vad', eagerness: 'high' },
@@ -124,10 +125,15 @@ for (const backend of [sqlite, postgres]) {
         store.updateSettings('g1', { instructions: 'one' }),
         store.updateSettings('g1', { voice: 'ash' }),
         store.updateSettings('g1', { turnDetection: { type: 'manual' } }),
+        store.updateSettings('g1', { model: 'gpt-realtime-mini' }),
+        store.updateSettings('g1', { dailyLimitUsd: 2.5 }),
+        store.updateSettings('g1', { monthlyLimitUsd: 40 }),
       ]);
-      assert.deepEqual(await store.getSettings('g1'), { instructions: 'one', voice: 'ash', turnDetection: { type: 'manual' } });
+      const all = { instructions: 'one', voice: 'ash', turnDetection: { type: 'manual' as const }, model: 'gpt-realtime-mini', dailyLimitUsd: 2.5, monthlyLimitUsd: 40 };
+      assert.deepEqual(await store.getSettings('g1'), all);
       const reset = await store.updateSettings('g1', { instructions: null });
-      assert.deepEqual(reset, { instructions: null, voice: 'ash', turnDetection: { type: 'manual' } }, 'null resets one field only');
+      assert.deepEqual(reset, { ...all, instructions: null }, 'null resets one field only');
+      assert.deepEqual(await store.updateSettings('g1', { dailyLimitUsd: null, monthlyLimitUsd: 12.345 }), { ...all, instructions: null, dailyLimitUsd: null, monthlyLimitUsd: 12.35 }, 'limits in cents');
       await store.close();
     });
 
@@ -163,7 +169,7 @@ for (const backend of [sqlite, postgres]) {
       const store = createStore(options);
       await store.updateSettings('g1', { voice: 'ash', turnDetection: { type: 'manual' } });
       await backend.raw(options, "UPDATE guild_settings SET turn_detection = '{not json' WHERE guild_id = 'g1'");
-      assert.deepEqual(await store.getSettings('g1'), { instructions: null, voice: 'ash', turnDetection: null });
+      assert.deepEqual(await store.getSettings('g1'), { ...defaultSettings(), voice: 'ash' });
       await store.close();
     });
 
@@ -176,6 +182,68 @@ for (const backend of [sqlite, postgres]) {
       const store = createStore(options);
       await assert.rejects(store.open(), /schema version 999 is newer than this bot knows/);
       await assert.rejects(store.getSettings('g1'), /schema version 999/, 'every call fails the same way');
+      await store.close();
+    });
+
+    test('a spend limit must be a positive amount', async () => {
+      const store = createStore(await backend.fresh());
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await assert.rejects(store.updateSettings('g1', { dailyLimitUsd: bad }), /positive amount of USD/);
+      }
+      assert.deepEqual(await store.getSettings('g1'), defaultSettings(), 'nothing saved');
+      await store.close();
+    });
+
+    test('usage by UTC day: totals per day over the models, spend per guild and for the deployment', async () => {
+      const store = createStore(await backend.fresh());
+      const at = (iso: string) => new Date(iso);
+      await store.addUsage('g1', 'gpt-realtime', USAGE, 0.5, { at: at('2026-03-30T23:59:59.999Z') });
+      await store.addUsage('g1', 'gpt-realtime', USAGE, 0.25, { at: at('2026-03-31T00:00:00.000Z') });
+      await store.addUsage('g1', 'gpt-realtime-mini', USAGE, 0.125, { at: at('2026-03-31T12:00:00Z') });
+      await store.addUsage('g2', 'gpt-realtime', USAGE, 2, { at: at('2026-03-31T13:00:00Z') });
+      await store.addUsage('g1', 'gpt-realtime', USAGE, 1, { at: at('2026-04-01T00:30:00Z') });
+      const days = await store.usageByDay('g1', '2026-03-01', '2026-03-31');
+      assert.deepEqual(days.map((day) => [day.day, day.responses, day.costUsd, day.outputAudioTokens]), [
+        ['2026-03-30', 1, 0.5, 200],
+        ['2026-03-31', 2, 0.375, 400],
+      ]);
+      assert.equal(await store.spend('g1', '2026-03-31', '2026-03-31'), 0.375);
+      assert.equal(await store.spend('g1', '2026-03-01', '2026-03-31'), 0.875);
+      assert.equal(await store.spend(null, '2026-03-31', '2026-03-31'), 2.375, 'every guild of the deployment');
+      assert.equal(await store.spend('g3', '2026-03-01', '2026-04-30'), 0);
+      assert.equal((await store.getUsage('g1')).responses, 4, 'all-time totals count every day');
+      await store.addUsage('g1', 'whisper-1', { ...USAGE, outputAudioTokens: 0 }, 0.01, { responses: 0, at: at('2026-04-01T01:00:00Z') });
+      assert.equal((await store.getUsage('g1')).responses, 4, 'an input transcription is billed but is not a reply');
+      assert.equal(await store.spend('g1', '2026-04-01', '2026-04-01'), 1.01, 'and counts against the day');
+      await store.close();
+    });
+
+    test('a notice is claimed once, however many stores ask at once', async () => {
+      const options = await backend.fresh();
+      const stores = [createStore(options), createStore(options)];
+      await stores[0]!.open();
+      await stores[1]!.open(); // one at a time: two SQLite connections of one process must not wait on each other
+      const notice = { guildId: 'g1', period: 'day:2026-03-31', level: 80, limitUsd: 5 };
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => stores[i % 2]!.claimNotice(notice)));
+      assert.equal(claims.filter(Boolean).length, 1);
+      assert.equal(await stores[1]!.claimNotice({ ...notice, limitUsd: 10 }), true, 'a raised limit can be announced again');
+      assert.equal(await stores[1]!.claimNotice({ ...notice, level: 100 }), true);
+      assert.equal(await stores[0]!.claimNotice({ ...notice, period: 'day:2026-04-01' }), true);
+      await Promise.all(stores.map((store) => store.close()));
+    });
+
+    test('a database of schema version 1 is upgraded with its data intact', async () => {
+      const options = await backend.fresh();
+      const driver = backend.driver(options);
+      await migrate(driver, MIGRATIONS.slice(0, 1));
+      await driver.run('INSERT INTO guild_settings (guild_id, instructions, voice, turn_detection, updated_at) VALUES (?, ?, ?, ?, ?)', ['g1', 'Old text.', 'ash', null, 1]);
+      await driver.run('INSERT INTO guild_usage (guild_id, model, text_input, responses, cost_usd) VALUES (?, ?, ?, ?, ?)', ['g1', 'gpt-realtime', 7, 3, 1.5]);
+      await driver.close();
+      const store = createStore(options);
+      assert.deepEqual(await store.getSettings('g1'), { ...defaultSettings(), instructions: 'Old text.', voice: 'ash' });
+      assert.deepEqual([(await store.getUsage('g1')).responses, (await store.getUsage('g1')).costUsd], [3, 1.5]);
+      await store.updateSettings('g1', { model: 'gpt-realtime-mini' });
+      assert.equal((await store.getSettings('g1')).model, 'gpt-realtime-mini');
       await store.close();
     });
 
@@ -195,6 +263,11 @@ for (const backend of [sqlite, postgres]) {
         await tx.run('INSERT INTO t (id, v) VALUES (?, ?)', [2, 'b']);
       });
       assert.equal((await driver.all('SELECT * FROM t')).length, 2);
+      const insert = 'INSERT INTO t (id, v) VALUES (?, ?)';
+      await assert.rejects(driver.batch([{ sql: insert, params: [3, 'c'] }, { sql: insert, params: [3, 'duplicate'] }]));
+      assert.equal((await driver.all('SELECT * FROM t')).length, 2, 'a failed batch writes nothing');
+      await driver.batch([{ sql: insert, params: [3, 'c'] }, { sql: insert, params: [4, 'd'] }]);
+      assert.equal((await driver.all('SELECT * FROM t')).length, 4);
       await driver.close();
     });
 
