@@ -159,6 +159,11 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
       rss_total_mb: Math.round((rss / 1048576) * 10) / 10,
       rss_growth_mb: Math.round(((rss - rssBefore) / 1048576) * 10) / 10,
       ...loopFigures,
+      // What the machine did besides this bot and its simulators (other people's work on the same cores).
+      other_processes_cpu_pct_of_one_core:
+        typeof loopFigures.machine_cpu_pct_of_one_core === 'number'
+          ? Math.max(0, Math.round((loopFigures.machine_cpu_pct_of_one_core - (cpu.user + cpu.system) / 10 / wallMs - talked.simulatorCpuPctOfOneCore) * 10) / 10)
+          : null,
       simulators: `child process, nice ${getPriority(child.pid!)}`,
     };
   } finally {

@@ -4,6 +4,8 @@
  * and event-loop delay. Together they tell whether late packets come from our work, from GC, or from
  * the machine.
  */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { FrameClock } from '../src/audio/index.ts';
 
@@ -13,6 +15,18 @@ const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
+
+/** Busy and total CPU time of the whole machine so far (Linux /proc/stat, in clock ticks); null elsewhere. */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    const idle = fields[3]! + fields[4]!; // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
 
 /** Starts watching; `stop()` returns the figures as benchmark row fields. */
 export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unknown> } {
@@ -33,6 +47,7 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  const machineBefore = machineCpu();
   const round = (value: number) => Math.round(value * 10) / 10;
   return {
     stop() {
@@ -40,7 +55,13 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
       unsubscribe();
       observer.disconnect();
       const late = tickLateness.filter((ms) => ms > 5).length;
+      const machineAfter = machineCpu();
+      // Everything that ran on the machine meanwhile (this process, the simulators, and anyone else's work), % of one core.
+      const machinePct = machineBefore && machineAfter && machineAfter.total > machineBefore.total
+        ? round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * cpus().length * 100)
+        : null;
       return {
+        machine_cpu_pct_of_one_core: machinePct,
         clock_ticks: tickLateness.length,
         clock_ticks_late_5ms_pct: Math.round((late / Math.max(1, tickLateness.length)) * 10_000) / 100,
         clock_tick_late_max_ms: round(Math.max(0, ...tickLateness)),

@@ -45,6 +45,8 @@ interface UnsentFrame {
   /** Milliseconds of the item's audio in this frame (less than 20 for an item's last frame). */
   ms: number;
   packet: Buffer | null;
+  /** Handed to `connection.prepareAudioPacket` (encrypted, header written): the tick only dispatches it. */
+  prepared: boolean;
 }
 
 /** Milliseconds of an item's audio in frames read but not sent. */
@@ -56,8 +58,11 @@ function unsentMs(frames: readonly UnsentFrame[], itemId: string): number {
 
 /**
  * Plays reply audio in the voice channel: 24 kHz deltas go into a {@link PlaybackBuffer}; frames are
- * read a little ahead and Opus-encoded off the main thread ({@link OpusEncodeStream}); on each tick
- * of the shared 20 ms clock one packet is sent with `connection.playOpusPacket`, so a tick only sends.
+ * read a little ahead and Opus-encoded off the main thread ({@link OpusEncodeStream}); the next packet
+ * is prepared ahead (`connection.prepareAudioPacket`: DAVE end-to-end and transport encryption, RTP
+ * header) right after the previous one left, and on each tick of the shared 20 ms clock it is only
+ * dispatched, so a tick only sends: with many sessions on one clock, the last session's packet no
+ * longer waits for every other session's encryption.
  * The first frame of a reply is sent the moment it is encoded rather than at the next tick, so a reply
  * starts within about a millisecond of its pre-buffer filling. `stop()` empties everything at once
  * (interruption) and reports how much of the item was actually sent.
@@ -93,6 +98,9 @@ export class VoicePlayback {
   #lastSendMs = -Infinity;
   /** When a reply's first packet was sent at once, off the clock's phase. */
   #offPhaseStartMs = -Infinity;
+  /** The work after a send (read ahead, prepare the next packet) waits until every session of the tick has sent. */
+  #afterSendScheduled = false;
+  #destroyed = false;
   readonly stats: PlaybackStats = { framesSent: 0, framesLate: 0, underruns: 0 };
 
   constructor(options: VoicePlaybackOptions) {
@@ -150,6 +158,7 @@ export class VoicePlayback {
 
   /** Stops ticking and releases the clock and the encoder. */
   destroy(): void {
+    this.#destroyed = true;
     this.#unsent = [];
     this.#owedTicks = [];
     this.#buffer.clear();
@@ -195,7 +204,7 @@ export class VoicePlayback {
       const pcm = this.#buffer.read();
       if (this.#buffer.stats().underruns > underrunsBefore) this.stats.underruns++;
       if (!pcm) return;
-      const frame: UnsentFrame = { itemId, ms: itemId ? this.#buffer.playedMs(itemId) - playedBefore : FRAME_MS, packet: null };
+      const frame: UnsentFrame = { itemId, ms: itemId ? this.#buffer.playedMs(itemId) - playedBefore : FRAME_MS, packet: null, prepared: false };
       this.#unsent.push(frame);
       this.#encoder.encode(pcm).then(
         (packet) => this.#onEncoded(frame, packet),
@@ -219,13 +228,37 @@ export class VoicePlayback {
       this.#offPhaseStartMs = this.#now();
       this.#send(this.#unsent[0], this.#offPhaseStartMs);
     }
+    this.#prepareHead();
+  }
+
+  /**
+   * Prepares the next packet to send. The library keeps one prepared packet and writes the RTP
+   * sequence and timestamp when preparing, so only the head of the queue is prepared, and only once
+   * the packet before it has left.
+   */
+  #prepareHead(): void {
+    const head = this.#unsent[0];
+    if (!head?.packet || head.prepared || this.#owedTicks.length > 0) return;
+    head.prepared = this.#options.connection.prepareAudioPacket(head.packet) !== undefined;
+  }
+
+  #afterSend(): void {
+    if (this.#afterSendScheduled) return;
+    this.#afterSendScheduled = true;
+    setImmediate(() => {
+      this.#afterSendScheduled = false;
+      if (this.#destroyed) return;
+      this.#readAhead();
+      this.#prepareHead();
+    });
   }
 
   #send(frame: UnsentFrame, scheduledMs: number): void {
     this.#unsent.shift();
     this.#setSpeaking(true);
     this.#silenceLeft = 0;
-    this.#options.connection.playOpusPacket(frame.packet!);
+    // The prepared packet, unless the connection lost it (reconnected) or something else was sent since.
+    if (!(frame.prepared && this.#options.connection.dispatchAudio())) this.#options.connection.playOpusPacket(frame.packet!);
     this.#lastSendMs = this.#now();
     this.stats.framesSent++;
     // Lateness at the moment the packet actually left, not when the tick began.
@@ -238,7 +271,7 @@ export class VoicePlayback {
       this.#firstDeltaAt.delete(itemId);
       this.#options.onFirstPacket?.(itemId, this.#lastSendMs, firstDeltaAt);
     }
-    this.#readAhead();
+    this.#afterSend();
   }
 
   #setSpeaking(speaking: boolean): void {

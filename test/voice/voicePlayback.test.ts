@@ -11,12 +11,23 @@ import { after } from 'node:test';
 const encoderThread = new OpusEncoderThread({ logger: silentLogger });
 after(() => encoderThread.close());
 
-/** A connection that records what would go to Discord. */
+/** A connection that records what would go to Discord: like @discordjs/voice, it holds one prepared packet, which playing another replaces. */
 function recordingConnection() {
   const packets: Buffer[] = [];
   const speaking: boolean[] = [];
+  let prepared: Buffer | undefined;
   const connection = {
-    playOpusPacket: (packet: Buffer) => void packets.push(packet),
+    prepareAudioPacket: (packet: Buffer) => (prepared = packet),
+    dispatchAudio: () => {
+      if (!prepared) return false;
+      packets.push(prepared);
+      prepared = undefined;
+      return true;
+    },
+    playOpusPacket: (packet: Buffer) => {
+      prepared = undefined;
+      packets.push(packet);
+    },
     setSpeaking: (value: boolean) => void speaking.push(value),
   } as unknown as VoiceConnection;
   return { connection, packets, speaking };
@@ -126,4 +137,55 @@ test('playedMs of a whole item counts the partial last frame once it is sent', a
   while (driven.audioPackets() < 11) await driven.tick();
   assert.equal(driven.playback.playedMs('item1'), 210);
   driven.playback.destroy();
+});
+
+test('on the tick a prepared packet is only dispatched; every frame leaves once, in order, even when the prepared one is lost', async () => {
+  const sent: { how: 'dispatch' | 'play'; packet: Buffer }[] = [];
+  let prepared: Buffer | undefined;
+  let prepares = 0;
+  let loseNext = 3; // the connection drops a prepared packet now and then (as on a reconnect)
+  const connection = {
+    prepareAudioPacket: (packet: Buffer) => {
+      prepares++;
+      prepared = packet;
+      return packet;
+    },
+    dispatchAudio: () => {
+      if (--loseNext === 0) {
+        loseNext = 4;
+        prepared = undefined;
+      }
+      if (!prepared) return false;
+      sent.push({ how: 'dispatch', packet: prepared });
+      prepared = undefined;
+      return true;
+    },
+    playOpusPacket: (packet: Buffer) => {
+      prepared = undefined;
+      sent.push({ how: 'play', packet });
+    },
+    setSpeaking: () => {},
+  } as unknown as VoiceConnection;
+  const encoded: Buffer[] = [];
+  const stream = encoderThread.createStream();
+  const recording = {
+    encode: async (pcm: Int16Array) => {
+      const packet = await stream.encode(pcm);
+      encoded.push(packet);
+      return packet;
+    },
+    destroy: () => stream.destroy(),
+  };
+  const playback = new VoicePlayback({ connection, clock: new FrameClock({ logger: silentLogger }), prebufferMs: 40, encoder: recording });
+  playback.push('item1', tone(600));
+  playback.endItem('item1');
+  for (let i = 0; i < 150 && playback.isPlaying; i++) await sleep(20);
+  const audio = sent.filter(({ packet }) => !isSilenceFrame(packet));
+  assert.equal(audio.length, 30, '600 ms = 30 packets');
+  assert.deepEqual(audio.map(({ packet }) => encoded.indexOf(packet)), [...encoded.keys()], 'each encoded frame sent once, in order');
+  const dispatched = audio.filter(({ how }) => how === 'dispatch').length;
+  assert.ok(dispatched >= 20, `most packets were prepared ahead and only dispatched on the tick (${dispatched} of 30)`);
+  assert.ok(audio.some(({ how }) => how === 'play'), 'a lost prepared packet is sent the plain way');
+  assert.ok(prepares >= dispatched);
+  playback.destroy();
 });
