@@ -25,6 +25,7 @@ import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
 import { AloneWatch } from './aloneWatch.ts';
 import { SpeechActivity } from './speechActivity.ts';
 import { VoicePlayback } from './voicePlayback.ts';
+import { waitForMove } from './voiceMove.ts';
 
 /** Where a voice session stands. */
 export type VoiceSessionStatus = 'connecting' | 'ready' | 'reconnecting' | 'destroyed';
@@ -204,7 +205,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const previous = this.#channel;
     this.connection.rejoin({ channelId: channel.id, selfDeaf: false, selfMute: false });
     try {
-      await entersState(this.connection, VoiceConnectionStatus.Ready, this.#options.readyTimeoutMs ?? 20_000);
+      await waitForMove(this.connection, channel, this.#options.readyTimeoutMs ?? 20_000);
     } catch (error) {
       // Discord did not let the bot in: it is still where it was, so the connection goes back there.
       this.#log.warn({ channelId: channel.id, previousChannelId: previous.id }, 'move failed; staying in the previous channel');
