@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BotMessage } from '../../sim/discord/index.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import type { VoiceSession } from '../../src/voice/voiceSession.ts';
+import { logLines } from '../faults/helpers.ts';
 import { command, eventually, joinBot, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 const REPLY_MS = 600;
@@ -160,6 +161,10 @@ describe('two things at once', () => {
       assert.match(notice.content, /^I lost my connection to the AI model, so I can't hear or answer in <#\d+> right now \(.+\)\. Use \/join to try again/);
       assert.doesNotMatch(notice.content, /127\.0\.0\.1|ws:|401/, 'generic words only: no host, URL or status');
       assert.equal(failed.state, 'failed');
+      // Operators see it too: one warn line (pino level 40) with the guild, the cause in the log only.
+      const warned = logLines(stack, /^conversation with the model failed$/).filter((line) => line.guildId === guildId());
+      assert.equal(warned.length, 1, 'the failure logged once');
+      assert.equal(warned[0]!.level, 40, 'at warn');
       const status = await command(member('Bob'), 'status');
       assert.match(status.content, /\*\*Model session:\*\* failed — .+ \(use \/join to start a fresh one; leaving voice in \d s otherwise\)/);
       assert.equal(stack.discord.botVoiceChannel(), stack.discord.voiceChannelId, 'still in voice, waiting for /join');
@@ -219,6 +224,49 @@ describe('two things at once', () => {
     const reply = await waitForReply(member('Carol'), endedAt);
     assert.ok(reply.ms >= REPLY_MS - 100, 'still hears and answers there');
     await leave();
+  });
+
+  test('/join, /leave and /join to another channel at the same moment, in every order: one voice session, where the bot really is', async () => {
+    const { discord } = stack;
+    const join = () => member('Alice').runCommand('join');
+    const leaveNow = () => member('Bob').runCommand('leave');
+    const joinSecond = () => member('Carol').runCommand('join', { channel: discord.secondVoiceChannelId });
+    const orders = [
+      [join, leaveNow, joinSecond],
+      [leaveNow, joinSecond, join],
+      [joinSecond, join, leaveNow],
+      [join, joinSecond, leaveNow],
+    ];
+    const created: VoiceSession[] = [];
+    const onCreated = (session: VoiceSession) => created.push(session);
+    stack.bot.context.sessions.on('voiceSession', onCreated);
+    try {
+      for (const [round, order] of orders.entries()) {
+        const records = await Promise.all(order.map((run) => run()));
+        const replies = await Promise.all(records.map((record) => record.waitForContent(20_000)));
+        assert.equal(replies.length, 3, `round ${round}: every command answered`);
+        // Settled: either out of voice with no session, or one ready session in the channel the bot is in.
+        await eventually(() => {
+          const session = stack.bot.context.sessions.voiceSession(guildId());
+          const channel = discord.botVoiceChannel();
+          return channel === null ? session === undefined : session?.status === 'ready' && session.channelId === channel;
+        }, `round ${round}: the voice session to match where the bot is`);
+        assert.ok(stack.bot.metrics.trackedVoiceSessions <= 1, `round ${round}: ${stack.bot.metrics.trackedVoiceSessions} live voice sessions`);
+        const live = created.filter((session) => session.status !== 'destroyed');
+        assert.ok(live.length <= 1, `round ${round}: ${live.length} voice sessions not destroyed`);
+      }
+      // Whatever the last round left, the bot still works: back with the members, one answer per turn.
+      await joinBot(stack, member('Alice'));
+      await eventually(() => voiceSession(stack).status === 'ready' && discord.botVoiceChannel() === discord.voiceChannelId, 'ready with the members');
+      const createsBefore = received(stack, 'response.create').length;
+      const { endedAt } = await member('Alice').speak(utterance(0.8, 41));
+      const reply = await waitForReply(member('Carol'), endedAt);
+      assert.ok(reply.ms <= REPLY_MS + 100, `the reply played once (heard ${reply.ms} ms of a ${REPLY_MS} ms reply)`);
+      assert.equal(received(stack, 'response.create').length - createsBefore, 1, 'one answer asked for');
+    } finally {
+      stack.bot.context.sessions.off('voiceSession', onCreated);
+      await leave();
+    }
   });
 
   test('a mention arriving while its conversation is closing gets a short apology at once, and typing stops', async () => {
