@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
+import type { VoiceChannel } from 'discord.js';
 import { CallbackType, DEFAULT_BOT_PERMISSIONS, Permission } from '../../sim/discord/index.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { assertNoPings, command, eventually, joinBot, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
@@ -28,6 +29,14 @@ describe('slash commands', () => {
   const alice = () => stack.discord.member('Alice');
   const bob = () => stack.discord.member('Bob');
   const owner = () => stack.discord.member('Owner');
+  /** The bot's view (discord.js cache) of a guild channel, once the gateway has delivered it. */
+  const botView = (channelId: string) => stack.bot.client.channels.cache.get(channelId) as VoiceChannel | undefined;
+  /** Whether the bot, as its discord.js cache sees it now, has `permission` in the channel. */
+  const botHas = (channelId: string, permission: bigint): boolean | undefined => {
+    const channel = botView(channelId);
+    const me = channel?.guild.members.me;
+    return me ? (channel!.permissionsFor(me)?.has(permission) ?? undefined) : undefined;
+  };
 
   test('/join with the caller outside voice is refused privately', async () => {
     const { record, content } = await command(alice(), 'join');
@@ -47,14 +56,14 @@ describe('slash commands', () => {
     await alice().joinVoice();
     discord.setChannelPermissions(discord.voiceChannelId, [{ id: discord.botRoleId, type: 'role', deny: Permission.Speak }]);
     try {
-      await eventually(() => stack.bot.client.channels.cache.get(discord.voiceChannelId), 'channel cache');
-      await new Promise((resolve) => setTimeout(resolve, 100)); // CHANNEL_UPDATE reaches the bot
+      await eventually(() => botHas(discord.voiceChannelId, Permission.Speak) === false, 'the bot to see its Speak permission denied (CHANNEL_UPDATE)');
       const { record, content } = await command(alice(), 'join');
       assert.equal(record.ephemeral, true);
       assert.match(content, /missing the Speak permission/);
       assert.equal(discord.botVoiceChannel(), null);
     } finally {
       discord.setChannelPermissions(discord.voiceChannelId, []);
+      await eventually(() => botHas(discord.voiceChannelId, Permission.Speak) === true, 'the bot to see Speak allowed again');
     }
   });
 
@@ -62,13 +71,14 @@ describe('slash commands', () => {
     const { discord } = stack;
     discord.setBotPermissions(DEFAULT_BOT_PERMISSIONS & ~Permission.Connect);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually(() => botHas(discord.voiceChannelId, Permission.Connect) === false, 'the bot to see its role without Connect (GUILD_ROLE_UPDATE)');
       const { record, content } = await command(alice(), 'join');
       assert.equal(record.ephemeral, true);
       assert.match(content, /missing the Connect permission/);
       assert.equal(discord.botVoiceChannel(), null);
     } finally {
       discord.setBotPermissions(DEFAULT_BOT_PERMISSIONS);
+      await eventually(() => botHas(discord.voiceChannelId, Permission.Connect) === true, 'the bot to see Connect again');
     }
   });
 
@@ -76,27 +86,30 @@ describe('slash commands', () => {
     const { discord } = stack;
     discord.setUserLimit(discord.voiceChannelId, 1); // Alice is in it
     try {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually(() => botView(discord.voiceChannelId)?.userLimit === 1, 'the bot to see the user limit (CHANNEL_UPDATE)');
       const { record, content } = await command(alice(), 'join');
       assert.equal(record.ephemeral, true);
       assert.match(content, /is full/);
       assert.equal(discord.botVoiceChannel(), null);
     } finally {
       discord.setUserLimit(discord.voiceChannelId, 0);
+      await eventually(() => botView(discord.voiceChannelId)?.userLimit === 0, 'the bot to see the limit lifted');
     }
   });
 
   test('/join channel: refuses a channel the caller cannot see or connect to', async () => {
     const { discord } = stack;
     discord.setChannelPermissions(discord.secondVoiceChannelId, [{ id: discord.memberRoleId, type: 'role', deny: Permission.ViewChannel | Permission.Connect }]);
+    const memberRoleDenied = () => botView(discord.secondVoiceChannelId)?.permissionOverwrites.cache.get(discord.memberRoleId)?.deny.has(Permission.Connect);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually(() => memberRoleDenied() === true, 'the bot to see the overwrite (CHANNEL_UPDATE)');
       const { record, content } = await command(alice(), 'join', { channel: discord.secondVoiceChannelId });
       assert.equal(record.ephemeral, true);
       assert.match(content, /can't connect/);
       assert.equal(discord.botVoiceChannel(), null);
     } finally {
       discord.setChannelPermissions(discord.secondVoiceChannelId, []);
+      await eventually(() => botView(discord.secondVoiceChannelId) && memberRoleDenied() === undefined, 'the bot to see the overwrite removed');
     }
   });
 
