@@ -1,12 +1,15 @@
 import type { SlashCommand } from '../src/discord/interactionRouter.ts';
+import budget from './budget.ts';
 import instructions from './instructions.ts';
 import join from './join.ts';
 import leave from './leave.ts';
+import model from './model.ts';
 import status from './status.ts';
+import usage from './usage.ts';
 import voice from './voice.ts';
 
 /** A slash command: its registration payload and its handler. */
 export type Command = SlashCommand;
 
 /** Every command the bot registers and answers (handed to `createBot` and to the deploy script). */
-export const commands: readonly Command[] = [join, leave, instructions, voice, status];
+export const commands: readonly Command[] = [join, leave, instructions, voice, model, budget, status, usage];

@@ -1,4 +1,5 @@
 import { ChannelType, InteractionContextType, PermissionFlagsBits, SlashCommandBuilder, type GuildBasedChannel } from 'discord.js';
+import { refusalText } from '../src/budget/index.ts';
 import { JoinError, type JoinResult } from '../src/voice/sessionRegistry.ts';
 import type { Command } from './index.ts';
 import { NO_PINGS, replyPrivately } from './replies.ts';
@@ -25,7 +26,7 @@ const join: Command = {
     )
     .toJSON(),
 
-  async execute(interaction, { sessions, logger }) {
+  async execute(interaction, { sessions, budget, logger }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /join in a server.');
     const log = logger.child({ guildId: interaction.guildId, command: 'join', by: interaction.user.id });
     /** Every /join that does not happen is logged (at warn, with the reason) and answered privately. */
@@ -63,6 +64,12 @@ const join: Command = {
 
     // Connecting can take seconds: acknowledge first so Discord never says "the application did not respond".
     await interaction.deferReply();
+    // A server past its spend limit (or a deployment past its own) is not joined until it resets or is raised.
+    const refusal = await budget.refusal(interaction.guildId).catch((error: unknown) => {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not read the budget for /join');
+      return null;
+    });
+    if (refusal) return refuse('budget', `I won't join <#${channel.id}>: ${refusalText(refusal, new Date())}`);
     // Where the bot says so if the model connection later fails for good (and when it leaves because of it).
     const textChannel = interaction.channel;
     const announce = textChannel?.isSendable() ? (content: string) => textChannel.send({ content, allowedMentions: NO_PINGS }) : undefined;

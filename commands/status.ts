@@ -1,10 +1,12 @@
 import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { GuildStatusReport } from '../src/voice/sessionRegistry.ts';
+import { formatUsd, refusalText } from '../src/budget/index.ts';
+import { guildModel } from '../src/voice/guildModel.ts';
+import { budgetLines } from './budget.ts';
 import type { Command } from './index.ts';
 import { replyPrivately } from './replies.ts';
 
 const formatMs = (ms: number | null) => (ms === null ? 'n/a' : `${Math.round(ms)} ms`);
-const formatUsd = (usd: number) => `$${usd < 0.01 && usd > 0 ? usd.toFixed(4) : usd.toFixed(2)}`;
 
 /** Input transcription, billed apart from the model and included in the cost. */
 const transcribed = ({ seconds, tokens }: { seconds: number; tokens: number }) => {
@@ -26,13 +28,15 @@ function formatEncryption(dave: NonNullable<GuildStatusReport['dave']>): string 
 const status: Command = {
   data: new SlashCommandBuilder().setName('status').setDescription('Show the voice session, latency and cost').setContexts(InteractionContextType.Guild).toJSON(),
 
-  async execute(interaction, { sessions, store }) {
+  async execute(interaction, { sessions, store, budget, config }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /status in a server.');
     const report = sessions.status(interaction.guildId);
-    const guildUsage = await store.getUsage(interaction.guildId);
+    const [guildUsage, spend, settings] = await Promise.all([store.getUsage(interaction.guildId), budget.refresh(interaction.guildId), store.getSettings(interaction.guildId)]);
+    const model = sessions.conversation(interaction.guildId)?.realtime.model ?? guildModel(config, settings.model);
     const lines = [
       `**Voice:** ${report.voiceChannelId ? `<#${report.voiceChannelId}> (${report.voiceState})` : 'not in a voice channel'}`,
       ...(report.dave ? [formatEncryption(report.dave)] : []),
+      `**Model:** ${model}`,
       `**Model session:** ${report.conversationState}${report.problem ? ` — ${report.problem}` : ''}${
         report.leavingInSeconds !== null ? ` (use /join to start a fresh one; leaving voice in ${report.leavingInSeconds} s otherwise)` : ''
       }`,
@@ -40,6 +44,8 @@ const status: Command = {
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
       `**This session:** ${report.session.tokens} tokens${transcribed(report.session.transcription)}, ~${formatUsd(report.session.costUsd)}`,
       `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)} (transcription included)`,
+      ...budgetLines(spend),
+      ...(spend.exhausted ? [`**Paused:** ${refusalText(spend.exhausted, new Date())}`] : []),
     ];
     await replyPrivately(interaction, lines.join('\n'));
   },

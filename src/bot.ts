@@ -6,8 +6,10 @@ import { FrameClock, loadOpusBackend, OpusEncoderThread } from './audio/index.ts
 import type { Config } from './config.ts';
 import type { BotContext } from './context.ts';
 import { routeInteraction, type SlashCommand } from './discord/interactionRouter.ts';
+import { BudgetAnnouncer } from './discord/budgetAnnouncer.ts';
 import { MentionHandler } from './discord/mentionHandler.ts';
 import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/index.ts';
+import { BudgetGuard } from './budget/index.ts';
 import { createStore } from './store/index.ts';
 import { SessionRegistry } from './voice/sessionRegistry.ts';
 
@@ -57,8 +59,9 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     poolMax: config.databasePoolMax,
     logger: logger.child({ component: 'store' }),
   });
-  const sessions = new SessionRegistry({ config, store, logger, clock, encoderThread, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs });
-  const context: BotContext = { config, store, sessions, logger };
+  const budget = new BudgetGuard({ store, globalDailyLimitUsd: config.globalDailyLimitUsd, logger: logger.child({ component: 'budget' }) });
+  const sessions = new SessionRegistry({ config, store, budget, logger, clock, encoderThread, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs });
+  const context: BotContext = { config, store, budget, sessions, logger };
   const client = new Client({
     // GuildVoiceStates is required for voice (without it the connection never leaves "signalling");
     // GuildMessages delivers mentions (which carry their content without the privileged intent).
@@ -67,7 +70,8 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     ...(config.discord.apiUrl ? { rest: { api: config.discord.apiUrl } } : {}),
     ...clientOptions,
   });
-  const mentions = new MentionHandler(context);
+  const announcer = new BudgetAnnouncer({ budget, sessions, client, logger });
+  const mentions = new MentionHandler(context, { onMention: (guildId, channelId) => announcer.noteMentionChannel(guildId, channelId) });
   client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, context, commands));
   client.on(Events.MessageCreate, (message) => void mentions.handle(message));
   client.on(Events.VoiceStateUpdate, (previous, next) => sessions.onVoiceStateUpdate(previous, next));
@@ -122,6 +126,8 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
       while (client.isReady() && inVoice().length > 0 && performance.now() < deadline) await sleep(20);
       const notConfirmed = client.isReady() ? inVoice() : [];
       await client.destroy();
+      budget.stop();
+      announcer.detach();
       await store.close().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not close the database cleanly'));
       await encoderThread.close();
       await metricsServer?.close();

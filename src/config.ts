@@ -42,12 +42,14 @@ const envSchema = z.object({
   REALTIME_DIALECT: optionalText,
   REALTIME_MODEL: optionalText,
   REALTIME_API_KEY: optionalText,
+  REALTIME_MODELS: optionalText,
   OPENAI_API_KEY: optionalText,
   REALTIME_VOICE: optionalText,
   DEFAULT_INSTRUCTIONS: optionalText,
   DATABASE_PATH: optionalText,
   DATABASE_URL: optionalText,
   DATABASE_POOL_MAX: integer('DATABASE_POOL_MAX', 1, 100, 5),
+  BUDGET_GLOBAL_DAILY_USD: optionalText,
   LOG_LEVEL: optionalText,
   ALONE_TIMEOUT_SECONDS: integer('ALONE_TIMEOUT_SECONDS', 0, 86_400, 60),
   MODEL_UNAVAILABLE_LEAVE_SECONDS: integer('MODEL_UNAVAILABLE_LEAVE_SECONDS', 0, 86_400, 120),
@@ -86,6 +88,8 @@ export interface Config {
     dialect: 'ga' | 'beta';
     /** The model in that URL (also the one priced). */
     model: string;
+    /** Models a server's admins may choose with /model (REALTIME_MODELS); null = the provider's presets. */
+    models: string[] | null;
     apiKey: string | undefined;
     voice: VoiceName;
   };
@@ -96,6 +100,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Connections in each process's PostgreSQL pool. */
   databasePoolMax: number;
+  /** Spend limit per UTC day for the whole deployment (every server, every shard), USD; null = none. */
+  globalDailyLimitUsd: number | null;
   logLevel: string;
   aloneTimeoutMs: number;
   /** Leave the voice channel after the model conversation has been failed (unrecovered) this long. */
@@ -199,15 +205,24 @@ export function loadConfig(
   if (e.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(e.DATABASE_URL)) {
     problems.push('DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/voicebot (leave it empty for SQLite)');
   }
+  const globalDailyLimitUsd = e.BUDGET_GLOBAL_DAILY_USD === undefined ? null : Number(e.BUDGET_GLOBAL_DAILY_USD);
+  if (globalDailyLimitUsd !== null && !(Number.isFinite(globalDailyLimitUsd) && globalDailyLimitUsd >= 0 && globalDailyLimitUsd <= 1_000_000)) {
+    problems.push(`BUDGET_GLOBAL_DAILY_USD must be an amount of USD from 0 to 1000000, or empty for no limit (got "${e.BUDGET_GLOBAL_DAILY_USD}")`);
+  }
+  const models = e.REALTIME_MODELS === undefined ? null : e.REALTIME_MODELS.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  if (models !== null && (models.length === 0 || models.some((name) => !/^[\w.:-]{1,100}$/.test(name)))) {
+    problems.push(`REALTIME_MODELS must be model names separated by commas, such as gpt-realtime,gpt-realtime-mini (got "${e.REALTIME_MODELS}")`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     discord: { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, apiUrl: e.DISCORD_API_URL },
-    realtime: { ...endpoint!, apiKey, voice: voice as VoiceName },
+    realtime: { ...endpoint!, models, apiKey, voice: voice as VoiceName },
     defaultInstructions: e.DEFAULT_INSTRUCTIONS ?? DEFAULT_INSTRUCTIONS,
     databasePath: e.DATABASE_PATH ?? 'data/bot.sqlite',
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    globalDailyLimitUsd,
     logLevel,
     aloneTimeoutMs: e.ALONE_TIMEOUT_SECONDS * 1000,
     modelUnavailableLeaveMs: e.MODEL_UNAVAILABLE_LEAVE_SECONDS * 1000,

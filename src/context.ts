@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import type { BudgetGuard } from './budget/index.ts';
 import type { BotStore } from './store/index.ts';
 import type { SessionRegistry } from './voice/sessionRegistry.ts';
 
@@ -7,6 +8,8 @@ import type { SessionRegistry } from './voice/sessionRegistry.ts';
 export interface BotContext {
   config: Config;
   store: BotStore;
+  /** Spend limits (per server, and for the whole deployment). */
+  budget: BudgetGuard;
   sessions: SessionRegistry;
   logger: Logger;
 }

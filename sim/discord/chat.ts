@@ -68,7 +68,12 @@ export class ChatDesk {
     const sim = this.#sim;
     const guild = where.guild;
     const inChannel = channelId ?? where.textChannelId;
-    const typed = Object.entries(options).map(([key, value]) => typeOption(key, value, (id) => guild.channels.has(id), (id) => guild.members.has(id)));
+    const typed = Object.entries(options).map(([key, value]) => {
+      const option = typeOption(key, value, (id) => guild.channels.has(id), (id) => guild.members.has(id));
+      // A whole number given to a NUMBER option is still a NUMBER (type 10), as Discord sends it.
+      if (option.type === 4 && sim.registeredOptionType(name, guild.id, key, subcommand) === 10) return { ...option, type: 10 };
+      return option;
+    });
     const resolved: { channels?: Record<string, unknown>; users?: Record<string, unknown>; members?: Record<string, unknown> } = {};
     for (const option of typed) {
       const id = String(option.value);

@@ -292,6 +292,17 @@ export class DiscordSimulator {
     return global ? { id: global.id, guildScoped: false } : undefined;
   }
 
+  /**
+   * The registered type of a command's option (inside `subcommand` if given), or undefined. Discord
+   * types each option of an interaction by the command's registration: a NUMBER option holding 5
+   * arrives as type 10, not as an INTEGER.
+   */
+  registeredOptionType(name: string, guildId: string, option: string, subcommand?: string): number | undefined {
+    const command = this.commands.get(guildId)?.find((c) => c.name === name) ?? this.commands.get('global')?.find((c) => c.name === name);
+    const options: any[] = (subcommand ? command?.options?.find((o: any) => o.name === subcommand && o.type === 1)?.options : command?.options) ?? [];
+    return options.find((o: any) => o.name === option)?.type;
+  }
+
   /** @internal Stable command ids per scope and name (re-registering keeps the id, as on Discord). */
   commandId(name: string, scope: string): string {
     return this.commands.get(scope)?.find((c) => c.name === name)?.id ?? snowflake();

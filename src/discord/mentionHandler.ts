@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Message } from 'discord.js';
 import type { Logger } from 'pino';
+import { refusalText } from '../budget/index.ts';
 import type { BotContext } from '../context.ts';
 import type { ResponseHandle } from '../realtime/index.ts';
 import { NO_PINGS } from './noPings.ts';
@@ -16,10 +17,15 @@ const DEFAULT_ANSWER_TIMEOUT_MS = 90_000;
 export interface MentionHandlerOptions {
   /** Longest time from the mention to the end of the answer; then the bot apologises (default 90 s). */
   answerTimeoutMs?: number;
+  /** Learns where each guild last talked to the bot (budget notices go there when it is not in voice). */
+  onMention?: (guildId: string, channelId: string) => void;
 }
 
-/** How a message ended up: not for the bot, refused by the rate limit, an empty mention, answered, or apologised for. */
-export type MentionOutcome = 'ignored' | 'rateLimited' | 'empty' | 'answered' | 'failed';
+/**
+ * How a message ended up: not for the bot, refused by the rate limit, an empty mention, refused because
+ * the server's spend limit is used up, answered, or apologised for.
+ */
+export type MentionOutcome = 'ignored' | 'rateLimited' | 'empty' | 'overBudget' | 'answered' | 'failed';
 
 /** Events of {@link MentionHandler}. */
 export interface MentionHandlerEvents {
@@ -41,10 +47,13 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
   readonly #log: Logger;
   readonly #answerTimeoutMs: number;
 
+  readonly #onMention: ((guildId: string, channelId: string) => void) | undefined;
+
   constructor(context: BotContext, options: MentionHandlerOptions = {}) {
     super();
     this.#context = context;
     this.#answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+    this.#onMention = options.onMention;
     this.#limiter = new SlidingWindowLimiter(context.config.mentionRateLimit.count, context.config.mentionRateLimit.windowMs);
     this.#log = context.logger.child({ component: 'mentions' });
   }
@@ -78,6 +87,13 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
     if (question.length === 0) {
       await message.reply({ content: 'Yes? Ask me something after the mention.', allowedMentions: NO_PINGS }).catch(() => undefined);
       return 'empty';
+    }
+    this.#onMention?.(message.guildId, message.channelId);
+    // A server past its spend limit gets the reason instead of an answer (nothing is asked of the model).
+    const refusal = await this.#context.budget.refusal(message.guildId).catch(() => null);
+    if (refusal) {
+      await message.reply({ content: refusalText(refusal, new Date()), allowedMentions: NO_PINGS }).catch(() => undefined);
+      return 'overBudget';
     }
     const name = message.member?.displayName ?? message.author.displayName;
     const typing = setInterval(() => void message.channel.sendTyping().catch(() => undefined), TYPING_REFRESH_MS);

@@ -4,8 +4,10 @@ import type { Config } from '../config.ts';
 import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
 import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
 import { modelUnavailableReason, problemFromError } from './userFacingErrors.ts';
+import { SpendRecorder, type BudgetGuard } from '../budget/index.ts';
 import type { BotStore, GuildSettings } from '../store/index.ts';
 import { sessionConfigFor } from './conversationSettings.ts';
+import { guildModel, urlForModel } from './guildModel.ts';
 import { labelName } from './speakerLabels.ts';
 
 /**
@@ -27,6 +29,8 @@ export interface GuildConversationOptions {
   store: BotStore;
   /** The guild's saved settings, read by whoever creates the conversation. */
   settings: GuildSettings;
+  /** Spend limits: checked before responses start, told about each response's cost (absent: none). */
+  budget?: BudgetGuard | undefined;
   logger: Logger;
   /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
   mode: 'voice' | 'text';
@@ -61,6 +65,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #lastActivityAt = Date.now();
   /** Settles when the latest text question has been answered (questions are taken in order). */
   #textTurn: Promise<void> = Promise.resolve();
+  readonly #spend: SpendRecorder;
 
   constructor(options: GuildConversationOptions) {
     super();
@@ -70,9 +75,12 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     const { config } = options;
     this.#settings = { ...options.settings };
     const settings = this.#settings;
+    this.#spend = new SpendRecorder({ store: options.store, budget: options.budget, logger: options.logger });
+    // The guild's own model (/model) from this conversation on; prices follow the model dialed.
+    const model = guildModel(config, settings.model);
     this.realtime = new RealtimeClient({
-      url: config.realtime.url,
-      model: config.realtime.model,
+      url: urlForModel(config.realtime.url, model),
+      model,
       dialect: config.realtime.dialect,
       apiKey: config.realtime.apiKey ?? '',
       session: this.#sessionConfig(settings, options.mode),
@@ -118,10 +126,32 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     realtime.on('transcription_usage', ({ model, usage, costUsd }) => this.#saveUsage(model, transcriptionAsTokenUsage(usage), costUsd, 0));
   }
 
-  /** Adds usage (priced once, by the client) to the guild's totals; a failing database is logged, never thrown. */
+  /**
+   * Adds usage (priced once, by the client) to the guild's totals and lets the budget see it; a
+   * failing database is retried, then logged, never thrown (see SpendRecorder).
+   */
   #saveUsage(model: string, usage: TokenUsage, costUsd: number, responses: number): void {
-    this.#options.store.addUsage(this.guildId, model, usage, costUsd, { responses }).catch((error: unknown) => {
-      this.#options.logger.error({ err: error instanceof Error ? error.message : String(error), model }, 'could not save usage');
+    void this.#spend.record(this.guildId, model, usage, costUsd, { responses });
+  }
+
+  /**
+   * Whether a response may start now: false while the guild (or the deployment) has used up its
+   * spend limit. Asked where responses start; synchronous.
+   */
+  mayRespond(): boolean {
+    return this.#options.budget?.allows(this.guildId) ?? true;
+  }
+
+  /**
+   * Says a short notice aloud in the voice channel (the budget limit reached): a response outside the
+   * conversation, so the notice is not remembered as something the bot said in the conversation.
+   */
+  speakNotice(text: string): ResponseHandle {
+    return this.realtime.createOutOfBandResponse({
+      modalities: ['audio'],
+      instructions: 'Say the following notice to the people in the voice channel, word for word, and nothing else.',
+      input: [{ role: 'user', text: `Notice: ${text}` }],
+      metadata: { purpose: 'budget-notice' },
     });
   }
 

@@ -3,6 +3,7 @@ import type { GuildMember, VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
 import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
+import type { BudgetGuard } from '../budget/index.ts';
 import type { BotStore } from '../store/index.ts';
 import { GuildConversation } from './guildConversation.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
@@ -36,6 +37,8 @@ export interface SessionRegistryEvents {
 export interface SessionRegistryOptions {
   config: Config;
   store: BotStore;
+  /** Spend limits (absent: none). */
+  budget?: BudgetGuard;
   logger: Logger;
   /** The 20 ms clock every voice session ticks on (one per bot, made by the composition root). */
   clock: FrameClock;
@@ -239,13 +242,14 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   }
 
   async #startConversation(slot: GuildSlot, mode: 'voice' | 'text'): Promise<GuildConversation> {
-    const { config, store, logger } = this.#options;
+    const { config, store, budget, logger } = this.#options;
     const settings = await store.getSettings(slot.guildId);
     const conversation = new GuildConversation({
       guildId: slot.guildId,
       config,
       store,
       settings,
+      budget,
       logger: logger.child({ guildId: slot.guildId }),
       mode: slot.voice ? 'voice' : mode,
     });

@@ -40,6 +40,9 @@ function mention(content: string) {
   return { message, typing, replies, setNow: (ms: number) => (now = ms) };
 }
 
+/** A budget with no limit reached. */
+const WITHIN_BUDGET = { refusal: async () => null };
+
 /** A context whose conversation accepts the question and never answers it. */
 function contextNeverAnswering(): { context: BotContext; handle: ResponseHandle; cancelled: () => boolean } {
   let cancelled = false;
@@ -49,6 +52,7 @@ function contextNeverAnswering(): { context: BotContext; handle: ResponseHandle;
     config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
     logger: silentLogger,
     sessions: { conversationForText: async () => conversation },
+    budget: WITHIN_BUDGET,
   } as unknown as BotContext;
   return { context, handle, cancelled: () => cancelled };
 }
@@ -104,6 +108,7 @@ test('a conversation that is closed: a short apology at once, no waiting', async
         },
       }),
     },
+    budget: WITHIN_BUDGET,
   } as unknown as BotContext;
   mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
   try {
@@ -116,4 +121,24 @@ test('a conversation that is closed: a short apology at once, no waiting', async
   } finally {
     mock.timers.reset();
   }
+});
+
+test('a server past its spend limit: the reason and when it resets, the model never asked', async () => {
+  let asked = 0;
+  const resetsAt = new Date(Date.now() + 90 * 60_000);
+  const context = {
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
+    logger: silentLogger,
+    sessions: { conversationForText: async () => ({ askText: async () => void asked++ }) },
+    budget: { refusal: async () => ({ scope: 'daily', spentUsd: 2.5, limitUsd: 2, resetsAt }) },
+  } as unknown as BotContext;
+  const handler = new MentionHandler(context);
+  const outcomes: MentionOutcome[] = [];
+  handler.on('handled', ({ outcome }) => outcomes.push(outcome));
+  const { message, replies } = mention('hello?');
+  await handler.handle(message);
+  assert.equal(asked, 0, 'nothing asked of the model');
+  assert.deepEqual(outcomes, ['overBudget']);
+  assert.equal(replies.length, 1);
+  assert.match(replies[0]!, /daily AI budget is used up \(\$2\.50 of \$2\.00\)\. It resets at midnight UTC .*\/budget daily/);
 });
