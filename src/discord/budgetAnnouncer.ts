@@ -49,7 +49,8 @@ export class BudgetAnnouncer {
     log.info({ level: notice.level, scope: notice.line.scope, spentUsd: notice.line.spentUsd, limitUsd: notice.line.limitUsd }, 'budget notice');
     if (notice.level === 100 && voice && voice.status !== 'destroyed') {
       try {
-        sessions.conversation(notice.guildId)?.speakNotice(spokenNotice(notice.line));
+        // After the answer that crossed the limit has played out (it is not cut).
+        voice.announce(`Tell the people in the voice channel, in one short sentence and in their language: "${spokenNotice(notice.line)}" Say nothing else.`);
       } catch (error) {
         log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not say the budget notice');
       }

@@ -14,13 +14,16 @@ export interface TurnWiringOptions {
   logger: Logger;
   /** A turn finished during a reply, and that lasted at least this long, is answered after the reply. */
   answerAfterReplyMinMs: number;
+  /** Whether a user turn may be answered now (false while the spend limit is reached); default always. */
+  mayRespond?: () => boolean;
   /** The turn the server just committed, as the voice session heard it (contributors are user ids). */
   turnOf(contributorIds: readonly string[]): PendingTurn;
 }
 
 /** Turn-taking on `realtime`, fed by its events, and how to detach it. */
 export function attachTurnTaking(realtime: RealtimeClient, options: TurnWiringOptions): { turns: TurnTaking; detach(): void } {
-  const turns = new TurnTaking({ model: realtime, playback: options.playback, logger: options.logger, answerAfterReplyMinMs: options.answerAfterReplyMinMs }, speakerLabel);
+  const { playback, logger, answerAfterReplyMinMs, mayRespond } = options;
+  const turns = new TurnTaking({ model: realtime, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}) }, speakerLabel);
   const listen = <K extends keyof RealtimeEventMap>(name: K, listener: (...args: RealtimeEventMap[K]) => void): (() => void) => {
     realtime.on(name, listener as never);
     return () => realtime.off(name, listener as never);

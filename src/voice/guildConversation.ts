@@ -142,19 +142,6 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     return this.#options.budget?.allows(this.guildId) ?? true;
   }
 
-  /**
-   * Says a short notice aloud in the voice channel (the budget limit reached): a response outside the
-   * conversation, so the notice is not remembered as something the bot said in the conversation.
-   */
-  speakNotice(text: string): ResponseHandle {
-    return this.realtime.createOutOfBandResponse({
-      modalities: ['audio'],
-      instructions: 'Say the following notice to the people in the voice channel, word for word, and nothing else.',
-      input: [{ role: 'user', text: `Notice: ${text}` }],
-      metadata: { purpose: 'budget-notice' },
-    });
-  }
-
   /** Current state. */
   get state(): ConversationState {
     return this.#state;

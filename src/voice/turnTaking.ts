@@ -79,6 +79,8 @@ export interface TurnTakingOptions {
   logger: Logger;
   /** A turn finished during a reply, and that lasted at least this long, is answered after the reply. */
   answerAfterReplyMinMs: number;
+  /** Whether a user turn may be answered now (false while the spend limit is reached); default always. */
+  mayRespond?: () => boolean;
 }
 
 /** How a speaker label names the people of a turn (brackets cannot close it early: see labelName). */
@@ -126,6 +128,12 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
    */
   turnCommitted(turn: PendingTurn): void {
     const state = this.#state;
+    if (state.status !== 'speaking' && !this.#mayRespond()) {
+      // Paused (spend limit): the turn stays in the conversation as context, unanswered.
+      this.#options.logger.debug('turn not answered: responses are paused');
+      if (state.status === 'userSpeaking') this.#set({ status: 'idle' });
+      return;
+    }
     switch (state.status) {
       case 'idle':
       case 'userSpeaking':
@@ -163,11 +171,11 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
    * greeting, a tool's result, a text added just before). An answer in progress is stopped first:
    * every spoken reply goes through here or {@link turnCommitted}, so there is only ever one.
    */
-  requestReply(): ResponseHandle {
+  requestReply(options: Pick<CreateResponseOptions, 'instructions'> = {}): ResponseHandle {
     this.stop({ kind: 'replaced' });
     this.#heardDuringReply = null;
     // No speech ended this turn: no latency is reported for it.
-    return this.#ask({ speechEndAt: Number.NaN, speakers: [], voicedMs: 0 }, []);
+    return this.#ask({ speechEndAt: Number.NaN, speakers: [], voicedMs: 0 }, [], options);
   }
 
   /** Someone is talking over the bot (the barge-in gate opened): stops the answer if there is one. */
@@ -256,14 +264,14 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
     this.emit('answered', { speakers: turn.speakers, firstAudioAfterSpeechEndMs: sentAt - turn.speechEndAt });
   }
 
-  #ask(turn: PendingTurn, newSpeakers: string[] = turn.speakers): ResponseHandle {
+  #ask(turn: PendingTurn, newSpeakers: string[] = turn.speakers, options: Pick<CreateResponseOptions, 'instructions'> = {}): ResponseHandle {
     const { model } = this.#options;
     const label = newSpeakers.length > 0 ? this.#label(newSpeakers) : null;
     if (label !== null && label !== this.#lastLabel) {
       model.addContextNote(label);
       this.#lastLabel = label;
     }
-    const request = model.createResponse({ modalities: ['audio'] });
+    const request = model.createResponse({ ...options, modalities: ['audio'] });
     this.#set(request.settled ? { status: 'idle' } : { status: 'thinking', request, turn });
     return request;
   }
@@ -276,7 +284,11 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   #answerHeardDuringReply(): void {
     const turn = this.#heardDuringReply;
     this.#heardDuringReply = null;
-    if (turn && this.#state.status === 'idle') this.#ask(turn, []);
+    if (turn && this.#state.status === 'idle' && this.#mayRespond()) this.#ask(turn, []);
+  }
+
+  #mayRespond(): boolean {
+    return this.#options.mayRespond?.() ?? true;
   }
 
   #set(next: TurnState): void {

@@ -234,8 +234,22 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   /** Asks the model to speak now, outside a user turn (see {@link TurnTaking.requestReply}); returns the request. */
-  requestReply(): ResponseHandle {
-    return this.#turns.requestReply();
+  requestReply(options: { instructions?: string } = {}): ResponseHandle {
+    return this.#turns.requestReply(options);
+  }
+
+  /**
+   * Says something once the answer in progress (if any) is over, without cutting it: a notice such as
+   * the spend limit being reached. `instructions` tell the model what to say.
+   */
+  announce(instructions: string): void {
+    const turns = this.#turns;
+    const speakWhenFree = () => {
+      if (this.#status === 'destroyed' || turns !== this.#turns) return; // left, or another conversation: dropped
+      if (turns.busy || turns.state.status === 'interrupted') turns.once('stateChange', speakWhenFree);
+      else turns.requestReply({ instructions });
+    };
+    speakWhenFree();
   }
 
   /**
@@ -271,6 +285,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       playback: this.#playback,
       logger: this.#log,
       answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs,
+      mayRespond: () => conversation.mayRespond(), // the spend limit
       turnOf: (contributorIds) => {
         const voicedMs = this.#speech.takeVoicedMs();
         return { speechEndAt: this.#speech.lastVoicedAt, speakers: [...new Set(contributorIds)].map((id) => this.#displayName(id)), voicedMs };
@@ -295,6 +310,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     // Only stream while someone is (or just was) talking: silence between turns costs nothing.
     if (now - this.#speech.lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;
     if (this.#conversation.state !== 'ready') return;
+    if (!this.#conversation.mayRespond()) return; // paused by the spend limit: nothing is sent, nothing is billed
     this.#conversation.realtime.appendAudio(samplesToPcmBuffer(frame.pcm), frame.contributors);
   }
 

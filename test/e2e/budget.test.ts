@@ -11,7 +11,7 @@ import type { BotMessage } from '../../sim/discord/index.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { emptyUsage } from '../../src/realtime/usage.ts';
 import { dayKey } from '../../src/store/index.ts';
-import { command, eventually, startStack } from './helpers.ts';
+import { command, eventually, joinBot, received, startStack, utterance, waitForReply } from './helpers.ts';
 
 /** gpt-realtime-mini's prices from the reference table (USD per 1M tokens), written out here on purpose. */
 const MINI = { textIn: 0.6, textCached: 0.06, textOut: 2.4, audioIn: 10, audioCached: 0.3, audioOut: 20 };
@@ -151,5 +151,37 @@ describe('budgets, /model and /usage', () => {
     assert.ok(Math.abs(delta('costUsd') - expected) < 1e-12, `cost ${delta('costUsd')} vs ${expected} at gpt-realtime-mini prices`);
     const status = await command(member('Alice'), 'status');
     assert.match(status.content, /\*\*Model:\*\* gpt-realtime-mini/);
+  });
+
+  test('in voice at 100%: the reply plays out, the bot says so aloud and in the voice chat once, then sends and answers nothing until raised', async () => {
+    const { discord } = stack;
+    await member('Bob').joinVoice();
+    await joinBot(stack, member('Alice'));
+    // Leave the server 0.00005 USD under a limit in whole cents: the next spoken reply crosses it.
+    const spent = await store().spend(guildId(), today(), today());
+    const limit = Math.ceil((spent + 0.01) * 100) / 100;
+    assert.match((await command(member('Owner'), 'budget', { usd: limit }, 'daily')).content, /^Daily limit set/);
+    await spendEarlier(limit - 0.00005 - spent);
+
+    const since = Date.now();
+    const posted = performance.now();
+    const { endedAt } = await member('Alice').speak(utterance(0.8, 7));
+    await eventually(() => received(stack, 'response.create', since).find((entry) => JSON.stringify(entry.event).includes("I've reached this server's daily budget")), 'the spoken notice', 15_000);
+    // The reply that crossed the limit (400 ms) is heard whole, then the notice (400 ms): not cut short.
+    await eventually(() => member('Bob').heardMs(endedAt) >= 720, 'the reply and the notice to be heard', 15_000);
+    const text = await eventually(() => postedSince(posted).find((message) => message.content.startsWith("I've reached")), 'the notice in the voice chat');
+    assert.equal(text.channelId, discord.voiceChannelId, "in the voice channel's chat, where the people talking are");
+    await waitForReply(member('Bob'), endedAt); // all quiet again
+
+    const paused = Date.now();
+    await member('Alice').speak(utterance(0.8, 8));
+    await sleep(1_500); // the end-of-turn silence and a reply would have come by now
+    assert.equal(received(stack, 'response.create', paused).length, 0, 'no answer asked for');
+    assert.equal(received(stack, 'input_audio_buffer.append', paused).length, 0, 'no audio sent to the model while paused');
+    assert.equal(postedSince(posted).filter((message) => message.content.startsWith("I've reached")).length, 1, 'told once');
+
+    assert.match((await command(member('Owner'), 'budget', { usd: limit + 5 }, 'daily')).content, /^Daily limit set/);
+    const { endedAt: resumed } = await member('Alice').speak(utterance(0.8, 9));
+    await waitForReply(member('Bob'), resumed);
   });
 });

@@ -67,10 +67,10 @@ class ScriptedPlayback implements TurnPlayback {
   }
 }
 
-function setup(answerAfterReplyMinMs = 500) {
+function setup(answerAfterReplyMinMs = 500, mayRespond?: () => boolean) {
   const model = new ScriptedModel();
   const playback = new ScriptedPlayback();
-  const turns = new TurnTaking({ model, playback, logger: silentLogger, answerAfterReplyMinMs }, (names) => `[speaker: ${names.join(', ')}]`);
+  const turns = new TurnTaking({ model, playback, logger: silentLogger, answerAfterReplyMinMs, mayRespond }, (names) => `[speaker: ${names.join(', ')}]`);
   model.onDone = (result) => turns.responseDone(result);
   const events: { bargeIns: unknown[]; stopped: unknown[]; answered: unknown[] } = { bargeIns: [], stopped: [], answered: [] };
   turns.on('bargeIn', (event) => events.bargeIns.push(event));
@@ -278,5 +278,43 @@ describe('TurnTaking', () => {
     };
     turns.turnCommitted(turn(['Alice']));
     assert.equal(turns.state.status, 'idle');
+  });
+});
+
+describe('TurnTaking paused (the spend limit)', () => {
+  it('a turn is not answered while paused, and is again once allowed', () => {
+    let allowed = false;
+    const { model, turns } = setup(500, () => allowed);
+    turns.speechStarted();
+    turns.turnCommitted(turn(['Alice']));
+    assert.equal(model.requests.length, 0, 'no response asked');
+    assert.equal(turns.state.status, 'idle');
+    allowed = true;
+    turns.turnCommitted(turn(['Alice']));
+    assert.equal(model.requests.length, 1);
+  });
+
+  it('the reply that crossed the limit plays out; a sentence heard during it is not answered after it', () => {
+    let allowed = true;
+    const { model, playback, turns } = setup(500, () => allowed);
+    turns.turnCommitted(turn(['Alice']));
+    model.created(model.requests[0]!, 'resp_1');
+    turns.audio('resp_1', 'item_1', pcm(1_000));
+    turns.turnCommitted(turn(['Bob'], 900));
+    allowed = false; // the reply's usage reached the limit
+    model.finish(model.requests[0]!, 'completed', ['item_1']);
+    playback.playing = false;
+    turns.playbackIdle();
+    assert.equal(turns.state.status, 'idle');
+    assert.equal(model.requests.length, 1, "Bob's sentence is not answered");
+    assert.equal(playback.stops, 0, 'the reply was not cut');
+  });
+
+  it('requestReply() still speaks while paused (the notice), with its instructions', () => {
+    const { model, turns } = setup(500, () => false);
+    const reply = turns.requestReply({ instructions: 'Say: the budget is used up.' });
+    assert.equal(model.requests.length, 1);
+    assert.equal(reply.request.instructions, 'Say: the budget is used up.');
+    assert.deepEqual(reply.request.modalities, ['audio']);
   });
 });
