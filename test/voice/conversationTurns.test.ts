@@ -27,3 +27,35 @@ test('turn-taking is fed by the client events, and detaching removes every liste
   realtime.emit('speech_stopped', { itemId: 'item_1', audioEndMs: 10, contributors: [] });
   assert.equal(turns.state.status, 'userSpeaking', 'nothing reaches it after detach');
 });
+
+test('the spend-limit hook reaches turn-taking: a committed turn is not answered while responses are paused', () => {
+  const realtime = new RealtimeClient({
+    url: 'ws://127.0.0.1:9/v1/realtime',
+    model: 'gpt-realtime',
+    dialect: 'ga',
+    apiKey: 'k',
+    logger: silentLogger,
+    session: { instructions: '', voice: 'alloy', outputModalities: ['audio'], turnDetection: { type: 'manual' } },
+  });
+  let asked = 0;
+  realtime.createResponse = () => {
+    asked++;
+    throw new Error('no response may be asked for while paused');
+  };
+  let paused = true;
+  const playback = { isPlaying: false, push() {}, endItem() {}, stop: () => null };
+  const { turns, detach } = attachTurnTaking(realtime, {
+    playback,
+    logger: silentLogger,
+    answerAfterReplyMinMs: 500,
+    mayRespond: () => !paused,
+    turnOf: () => ({ speakers: ['Alice'], speechEndAt: 0, voicedMs: 800 }),
+  });
+  realtime.emit('input_committed', { itemId: 'item_1', previousItemId: null, contributors: ['1'] });
+  assert.equal(asked, 0, 'nothing asked while paused');
+  assert.equal(turns.state.status, 'idle');
+  paused = false;
+  assert.throws(() => realtime.emit('input_committed', { itemId: 'item_2', previousItemId: 'item_1', contributors: ['1'] }), /no response may be asked/);
+  assert.equal(asked, 1, 'asked once the limit is lifted');
+  detach();
+});
