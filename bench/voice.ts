@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { utterance } from '../sim/speech.ts';
 import { startLocalStack } from '../scripts/localStack.ts';
+import { addressingLatency } from './addressingLatency.ts';
 import type { BenchModule, Report } from './harness.ts';
 
 const TURNS = 8;
@@ -51,6 +52,8 @@ async function run(report: Report): Promise<void> {
   } finally {
     await stack.close();
   }
+  // Issue 14: what `name` mode adds to an addressed turn, with a 300 ms transcription delay.
+  await addressingLatency(report);
 }
 
 /** The conversation latency benchmark module. */

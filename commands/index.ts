@@ -4,6 +4,8 @@ import instructions from './instructions.ts';
 import join from './join.ts';
 import leave from './leave.ts';
 import model from './model.ts';
+import privacy from './privacy.ts';
+import settings from './settings.ts';
 import status from './status.ts';
 import usage from './usage.ts';
 import voice from './voice.ts';
@@ -12,4 +14,4 @@ import voice from './voice.ts';
 export type Command = SlashCommand;
 
 /** Every command the bot registers and answers (handed to `createBot` and to the deploy script). */
-export const commands: readonly Command[] = [join, leave, instructions, voice, model, budget, status, usage];
+export const commands: readonly Command[] = [join, leave, instructions, voice, model, budget, status, usage, privacy, settings];

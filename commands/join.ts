@@ -1,5 +1,6 @@
 import { ChannelType, InteractionContextType, PermissionFlagsBits, SlashCommandBuilder, type GuildBasedChannel } from 'discord.js';
 import { refusalText } from '../src/budget/index.ts';
+import { postConsentNotice } from '../src/discord/consentNotice.ts';
 import { JoinError, type JoinResult } from '../src/voice/sessionRegistry.ts';
 import type { Command } from './index.ts';
 import { NO_PINGS, replyPrivately } from './replies.ts';
@@ -39,6 +40,11 @@ const join: Command = {
     const channel: GuildBasedChannel | null | undefined = chosen ? interaction.guild.channels.cache.get(chosen.id) : member.voice.channel;
     if (!channel) return refuse('no voice channel given or joined', 'Join a voice channel first, or pick one with `/join channel:`.');
     if (!channel.isVoiceBased()) return refuse('not a voice channel', `<#${channel.id}> is not a voice channel.`);
+    const room = await sessions.rooms.load(interaction.guildId).catch(() => null);
+    if (!room) return refuse('room settings unreadable', "I couldn't read this server's privacy settings; please try again.");
+    if (!room.mayJoin({ id: member.id, bot: member.user.bot, roleIds: [...member.roles.cache.keys()] })) {
+      return refuse('the caller lacks a join role', 'An admin allowed only some roles to use /join in this server, and you have none of them.');
+    }
 
     // Cheap checks first, answered privately before anything slow happens.
     const callerPermissions = channel.permissionsFor(member);
@@ -76,6 +82,8 @@ const join: Command = {
     try {
       const result = await sessions.join(channel, member, { announce });
       await interaction.editReply({ content: `${JOINED[result]} <#${channel.id}>. Talk to me!`, allowedMentions: NO_PINGS });
+      // Everyone in the channel learns what the bot does with their voice and how to opt out.
+      if ((result === 'joined' || result === 'moved') && channel.isSendable()) await postConsentNotice(channel, room.settings, log);
     } catch (error) {
       // Logged (with the reason) by the registry.
       const message = error instanceof JoinError ? error.message : 'Something went wrong while joining; please try again.';

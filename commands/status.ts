@@ -1,4 +1,4 @@
-import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder, type GuildBasedChannel } from 'discord.js';
 import type { GuildStatusReport } from '../src/voice/sessionRegistry.ts';
 import { formatUsd, refusalText } from '../src/budget/index.ts';
 import { guildModel } from '../src/voice/guildModel.ts';
@@ -25,6 +25,13 @@ function formatEncryption(dave: NonNullable<GuildStatusReport['dave']>): string 
   return `**Encryption:** ${state}; ${dropped}${recoveries}`;
 }
 
+/** How many people opted out (never who): in the server, and among those in the bot's voice channel. */
+function optedOutLine(count: number, channel: GuildBasedChannel | undefined, isOptedOut: (userId: string) => boolean): string {
+  const people = (n: number) => `${n} ${n === 1 ? 'person' : 'people'}`;
+  const here = channel?.isVoiceBased() ? channel.members.filter((member) => isOptedOut(member.id)).size : null;
+  return `${people(count)} opted out with /privacy${here !== null ? ` (${here} in the voice channel, not heard)` : ''}`;
+}
+
 const status: Command = {
   data: new SlashCommandBuilder().setName('status').setDescription('Show the voice session, latency and cost').setContexts(InteractionContextType.Guild).toJSON(),
 
@@ -33,6 +40,7 @@ const status: Command = {
     const report = sessions.status(interaction.guildId);
     const [guildUsage, spend, settings] = await Promise.all([store.getUsage(interaction.guildId), budget.refresh(interaction.guildId), store.getSettings(interaction.guildId)]);
     const model = sessions.conversation(interaction.guildId)?.realtime.model ?? guildModel(config, settings.model);
+    const room = await sessions.rooms.load(interaction.guildId).catch(() => null);
     const lines = [
       `**Voice:** ${report.voiceChannelId ? `<#${report.voiceChannelId}> (${report.voiceState})` : 'not in a voice channel'}`,
       ...(report.dave ? [formatEncryption(report.dave)] : []),
@@ -41,6 +49,7 @@ const status: Command = {
         report.leavingInSeconds !== null ? ` (use /join to start a fresh one; leaving voice in ${report.leavingInSeconds} s otherwise)` : ''
       }`,
       `**Hearing:** ${report.speakers.length > 0 ? report.speakers.join(', ') : 'nobody right now'}`,
+      `**Privacy:** ${room ? optedOutLine(room.optedOutCount, report.voiceChannelId ? interaction.guild.channels.cache.get(report.voiceChannelId) : undefined, (id) => room.isOptedOut(id)) : 'settings unavailable'}`,
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
       `**This session:** ${report.session.tokens} tokens${transcribed(report.session.transcription)}, ~${formatUsd(report.session.costUsd)}`,
       `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)} (transcription included)`,

@@ -63,6 +63,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const external = options.external;
   const config = loadConfig(
     {
+      // Simulated members say no words unless a test scripts transcripts, so they could never name the
+      // bot: the local stack answers every turn unless told otherwise (addressing tests set auto/name).
+      VOICE_ADDRESSING: 'always',
       ...options.env,
       DISCORD_TOKEN: discord.token,
       DISCORD_APPLICATION_ID: discord.applicationId,

@@ -56,6 +56,7 @@ const envSchema = z.object({
   BARGE_IN_MIN_MS: integer('BARGE_IN_MIN_MS', 0, 5_000, 500),
   BARGE_IN_MIN_DBFS: number('BARGE_IN_MIN_DBFS', -100, 0, -45),
   PLAYBACK_PREBUFFER_MS: integer('PLAYBACK_PREBUFFER_MS', 0, 1_000, 40),
+  VOICE_ADDRESSING: optionalText,
   SESSION_ROTATE_MINUTES: number('SESSION_ROTATE_MINUTES', 0.01, 59, 55),
   HISTORY_TOKEN_BUDGET: integer('HISTORY_TOKEN_BUDGET', 0, 1_000_000, 6_000),
   INSTRUCTIONS_MAX_CHARS: integer('INSTRUCTIONS_MAX_CHARS', 100, 16_000, 4_000),
@@ -108,6 +109,8 @@ export interface Config {
   modelUnavailableLeaveMs: number;
   bargeIn: { minSpeechMs: number; minLevelDbfs: number };
   playbackPrebufferMs: number;
+  /** When the bot answers a voice turn in servers that did not choose (/settings addressing): `auto` by default. */
+  defaultAddressing: 'always' | 'name' | 'auto';
   sessionRotateMs: number;
   historyTokenBudget: number;
   instructionsMaxChars: number;
@@ -213,6 +216,10 @@ export function loadConfig(
   if (models !== null && (models.length === 0 || models.some((name) => !/^[\w.:-]{1,100}$/.test(name)))) {
     problems.push(`REALTIME_MODELS must be model names separated by commas, such as gpt-realtime,gpt-realtime-mini (got "${e.REALTIME_MODELS}")`);
   }
+  const defaultAddressing = (e.VOICE_ADDRESSING ?? 'auto').toLowerCase();
+  if (!['always', 'name', 'auto'].includes(defaultAddressing)) {
+    problems.push(`VOICE_ADDRESSING must be "always", "name" or "auto" (got "${e.VOICE_ADDRESSING}")`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -228,6 +235,7 @@ export function loadConfig(
     modelUnavailableLeaveMs: e.MODEL_UNAVAILABLE_LEAVE_SECONDS * 1000,
     bargeIn: { minSpeechMs: e.BARGE_IN_MIN_MS, minLevelDbfs: e.BARGE_IN_MIN_DBFS },
     playbackPrebufferMs: e.PLAYBACK_PREBUFFER_MS,
+    defaultAddressing: defaultAddressing as Config['defaultAddressing'],
     sessionRotateMs: Math.round(e.SESSION_ROTATE_MINUTES * 60_000),
     historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
     instructionsMaxChars: e.INSTRUCTIONS_MAX_CHARS,

@@ -69,12 +69,12 @@ export class ChatDesk {
     const guild = where.guild;
     const inChannel = channelId ?? where.textChannelId;
     const typed = Object.entries(options).map(([key, value]) => {
-      const option = typeOption(key, value, (id) => guild.channels.has(id), (id) => guild.members.has(id));
+      const option = typeOption(key, value, (id) => guild.channels.has(id), (id) => guild.members.has(id), (id) => guild.roles.has(id));
       // A whole number given to a NUMBER option is still a NUMBER (type 10), as Discord sends it.
       if (option.type === 4 && sim.registeredOptionType(name, guild.id, key, subcommand) === 10) return { ...option, type: 10 };
       return option;
     });
-    const resolved: { channels?: Record<string, unknown>; users?: Record<string, unknown>; members?: Record<string, unknown> } = {};
+    const resolved: { channels?: Record<string, unknown>; users?: Record<string, unknown>; members?: Record<string, unknown>; roles?: Record<string, unknown> } = {};
     for (const option of typed) {
       const id = String(option.value);
       if (option.type === 7) {
@@ -83,6 +83,8 @@ export class ChatDesk {
       } else if (option.type === 6) {
         (resolved.users ??= {})[id] = guild.apiUser(guild.members.get(id)!.user);
         (resolved.members ??= {})[id] = { ...this.#memberWithoutUser(guild, id), permissions: guild.permissionsOf(id, inChannel).toString() };
+      } else if (option.type === 8) {
+        (resolved.roles ??= {})[id] = guild.apiRole(id);
       }
     }
     const record = new InteractionRecord({ id: snowflake(), token: `aW50ZXJhY3Rpb24${randomToken(48)}`, name, subcommand, options, userId: member.id, guildId: guild.id, channelId: inChannel });

@@ -105,11 +105,12 @@ export interface TypedOption {
   value: string | number | boolean;
 }
 
-/** Option types: 3 string, 4 integer, 5 boolean, 6 user, 7 channel, 10 number. */
-export function typeOption(name: string, value: string | number | boolean, isChannel: (id: string) => boolean, isUser: (id: string) => boolean): TypedOption {
+/** Option types: 3 string, 4 integer, 5 boolean, 6 user, 7 channel, 8 role, 10 number. */
+export function typeOption(name: string, value: string | number | boolean, isChannel: (id: string) => boolean, isUser: (id: string) => boolean, isRole: (id: string) => boolean = () => false): TypedOption {
   if (typeof value === 'boolean') return { name, type: 5, value };
   if (typeof value === 'number') return { name, type: Number.isInteger(value) ? 4 : 10, value };
   if (isChannel(value)) return { name, type: 7, value };
   if (isUser(value)) return { name, type: 6, value };
+  if (isRole(value)) return { name, type: 8, value };
   return { name, type: 3, value };
 }

@@ -10,12 +10,12 @@ import { garbageFrame, prng } from './garbage.ts';
 import { defaultReplyGenerator, type ReplyGenerator } from './replies.ts';
 import { SimMcpNetwork, type SimMcpServer } from './mcp.ts';
 import type { FaultState } from './faultState.ts';
-import { SimSession, type ReceivedEvent } from './session.ts';
+import { SimSession, type ReceivedEvent, type ScriptedTranscript } from './session.ts';
 import type { SimToolTrigger } from './tools.ts';
 import type { BetaNaming, SimError } from './wire.ts';
 
 export { defaultReplyGenerator, replySignal, type ReplyContext, type ReplyGenerator, type SimItem } from './replies.ts';
-export type { ReceivedEvent } from './session.ts';
+export type { ReceivedEvent, ScriptedTranscript } from './session.ts';
 export { SimSession } from './session.ts';
 export { SimMcpNetwork, type SimMcpError, type SimMcpRequest, type SimMcpServer, type SimMcpServerTool } from './mcp.ts';
 export type { SimToolTrigger } from './tools.ts';
@@ -40,6 +40,8 @@ export interface RealtimeSimulatorOptions {
   burstFactor?: number;
   /** Delay before a response's first delta, ms (default 0). */
   firstDeltaDelayMs?: number;
+  /** Delay of each input transcription after its commit, ms (default 0; a real transcriber takes a few hundred). */
+  transcriptDelayMs?: number;
   /** Sessions get `session_expired` and are closed after this long. */
   expireSessionsAfterMs?: number;
   /** Refuse beta-header connections with `beta_api_shape_disabled`, like OpenAI since May 2026. */
@@ -126,9 +128,12 @@ export interface RealtimeSimulator {
   mcp: SimMcpNetwork;
   /**
    * The transcripts of the next committed audio turns, in order (else `[speech N.NN s]`): what the
-   * simulated members "said", for tool triggers in voice.
+   * simulated members "said", for tool triggers and addressing in voice. Each may set its own delay
+   * after the commit (else `transcriptDelayMs`).
    */
-  scriptTranscript(...texts: string[]): void;
+  scriptTranscript(...texts: (string | ScriptedTranscript)[]): void;
+  /** Changes the delay of input transcriptions after their commit (ms). */
+  setTranscriptDelay(ms: number): void;
   /** Sessions still open. */
   openSessions(): SimSession[];
   close(): Promise<void>;
@@ -169,13 +174,14 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     deltaMs: options.deltaMs ?? 100,
     burstFactor: options.burstFactor ?? 4,
     firstDeltaDelayMs: options.firstDeltaDelayMs ?? 0,
+    transcriptDelayMs: options.transcriptDelayMs ?? 0,
     replyGenerator: options.replyGenerator ?? defaultReplyGenerator,
     replyAudio: options.replyAudio,
   };
   const random = prng(12345);
   const toolTriggers = [...(options.toolTriggers ?? [])];
   const mcp = new SimMcpNetwork(options.mcpServers);
-  const transcripts: string[] = [];
+  const transcripts: ScriptedTranscript[] = [];
   let garbageIndex = 0;
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
@@ -275,8 +281,11 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     openSessions,
     toolTriggers,
     mcp,
-    scriptTranscript(...texts: string[]) {
-      transcripts.push(...texts);
+    scriptTranscript(...texts: (string | ScriptedTranscript)[]) {
+      transcripts.push(...texts.map((entry) => (typeof entry === 'string' ? { text: entry } : entry)));
+    },
+    setTranscriptDelay(ms: number) {
+      stream.transcriptDelayMs = ms;
     },
     injectFault(fault: SimFault) {
       if (fault.delayMs !== undefined) faults.delayMs = fault.delayMs;

@@ -9,6 +9,13 @@ import type { SimResponse } from './responder.ts';
 import type { SimItem } from './replies.ts';
 import type { SimConfig } from './sessionConfig.ts';
 import { EnergyVad } from './vad.ts';
+
+/** What the transcriber "hears" in one committed turn, and how long after the commit it says so. */
+export interface ScriptedTranscript {
+  text: string;
+  /** Delay of the transcription events after the commit (default: the simulator's `transcriptDelayMs`). */
+  delayMs?: number;
+}
 import { SimRequestError, type SimDialect } from './wire.ts';
 
 /** What the buffer needs of its session. */
@@ -26,7 +33,9 @@ export interface InputBufferSession {
 export interface InputBufferOptions {
   session: InputBufferSession;
   /** Transcripts scripted by a test, taken in order by the next committed turns. */
-  transcripts: string[];
+  transcripts: ScriptedTranscript[];
+  /** Delay of transcription events after a commit unless the scripted transcript sets one, ms. */
+  transcriptDelayMs(): number;
   /** Sees every appended chunk (the fidelity benchmark's probe). */
   onInputAudio?: (pcm: Buffer, sessionId: string) => void;
   /** Starts the session's response to a turn (server VAD with create_response). */
@@ -111,16 +120,27 @@ export class SimInputBuffer {
     if (session.dialect === 'ga') session.send('conversation.item.done', { previous_item_id: previous, item: wire });
     const transcription = session.config.transcription;
     if (transcription) {
-      const transcript = this.#opts.transcripts.shift() ?? `[speech ${(audioMs / 1000).toFixed(2)} s]`;
+      const scripted = this.#opts.transcripts.shift();
+      const transcript = scripted?.text ?? `[speech ${(audioMs / 1000).toFixed(2)} s]`;
+      // The model hears the audio itself; only the transcription events wait for the transcriber.
       item.text = transcript;
-      session.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
-      session.send('conversation.item.input_audio_transcription.completed', {
-        item_id: itemId,
-        content_index: 0,
-        transcript,
-        usage: transcriptionUsage(transcription.model, audioMs, transcript),
-        logprobs: null,
-      });
+      const transcribe = () => {
+        session.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
+        session.send('conversation.item.input_audio_transcription.completed', {
+          item_id: itemId,
+          content_index: 0,
+          transcript,
+          usage: transcriptionUsage(transcription.model, audioMs, transcript),
+          logprobs: null,
+        });
+      };
+      // The real service transcribes asynchronously, apart from the model: the completed event comes
+      // some hundreds of ms after the commit, often after the response has started (OpenAI's Realtime
+      // guide: input transcription "runs asynchronously" and is "a rough guide"; API reference of
+      // conversation.item.input_audio_transcription.completed).
+      const delayMs = scripted?.delayMs ?? this.#opts.transcriptDelayMs();
+      if (delayMs > 0) setTimeout(transcribe, delayMs).unref();
+      else transcribe();
     }
   }
 }

@@ -18,6 +18,8 @@ export interface StreamOptions {
   burstFactor: number;
   /** Delay before the first delta (model "thinking" time). */
   firstDeltaDelayMs: number;
+  /** Delay of input transcription events after a commit, ms (a scripted transcript may set its own). */
+  transcriptDelayMs: number;
   replyGenerator: ReplyGenerator;
   /** The audio of each audio reply (24 kHz mono PCM16); default: `replySignal(replyAudioMs)`. */
   replyAudio?: () => Buffer;

@@ -12,8 +12,11 @@ import { validateClientEvent, parseItem, parseResponseCreate } from './validate.
 import { rateLimitRefusal, type FaultState } from './faultState.ts';
 import { SimInputBuffer } from './inputBuffer.ts';
 import type { SimMcpNetwork } from './mcp.ts';
+import type { ScriptedTranscript } from './inputBuffer.ts';
 import { SessionTools, type SimToolsOptions } from './sessionTools.ts';
 import { errorBody, eventName, SimRequestError, simErrors, type BetaNaming, type SimDialect, type SimError } from './wire.ts';
+
+export type { ScriptedTranscript } from './inputBuffer.ts';
 
 /** A client event as recorded by the simulator (audio payloads replaced by their size). */
 export interface ReceivedEvent {
@@ -36,7 +39,7 @@ export interface SimSessionOptions {
   onInputAudio?: (pcm: Buffer, sessionId: string) => void;
   tools: SimToolsOptions;
   /** Transcripts scripted by a test, taken in order by the next committed audio turns (of any session). */
-  transcripts: string[];
+  transcripts: ScriptedTranscript[];
 }
 
 /** A simulated session. Public fields are for tests to inspect. */
@@ -80,6 +83,7 @@ export class SimSession implements ResponseHost {
     this.#input = new SimInputBuffer({
       session: this,
       transcripts: opts.transcripts,
+      transcriptDelayMs: () => opts.stream.transcriptDelayMs,
       onInputAudio: opts.onInputAudio,
       respond: () => this.#startResponse({ outOfBand: false, modalities: this.config.modalities, instructions: this.config.instructions, metadata: null, input: null }),
     });

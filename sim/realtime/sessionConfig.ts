@@ -24,6 +24,8 @@ export interface SimConfig {
   modalities: ('audio' | 'text')[];
   transcription: { model: string; language?: string } | null;
   turnDetection: SimTurnDetection | null;
+  /** Input noise reduction, or null (off, the service's default). */
+  noiseReduction: 'near_field' | 'far_field' | null;
   maxOutputTokens: number | 'inf';
   tools: SimTool[];
 }
@@ -36,6 +38,7 @@ export function defaultConfig(dialect: SimDialect): SimConfig {
     modalities: dialect === 'ga' ? ['audio'] : ['text', 'audio'],
     transcription: null,
     turnDetection: { type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500, createResponse: true, interruptResponse: true },
+    noiseReduction: null,
     maxOutputTokens: 'inf',
     tools: [],
   };
@@ -71,6 +74,7 @@ export function applySessionUpdate(current: SimConfig, session: unknown, dialect
   if (session.tool_choice !== undefined) parseToolChoice(session.tool_choice, 'session.tool_choice');
   if (session.turn_detection !== undefined) next.turnDetection = parseTurnDetection(session.turn_detection, 'session.turn_detection');
   if (session.input_audio_transcription !== undefined) next.transcription = parseTranscription(session.input_audio_transcription, 'session.input_audio_transcription');
+  if (session.input_audio_noise_reduction !== undefined) next.noiseReduction = parseNoiseReduction(session.input_audio_noise_reduction, 'session.input_audio_noise_reduction');
   if (session.input_audio_format !== undefined) expect(session.input_audio_format === 'pcm16', 'session.input_audio_format', "'pcm16'");
   if (session.audio !== undefined) {
     expect(isObject(session.audio), 'session.audio', 'an object');
@@ -82,6 +86,7 @@ export function applySessionUpdate(current: SimConfig, session: unknown, dialect
       checkFormat(input.format, 'session.audio.input.format');
       if (input.turn_detection !== undefined) next.turnDetection = parseTurnDetection(input.turn_detection, 'session.audio.input.turn_detection');
       if (input.transcription !== undefined) next.transcription = parseTranscription(input.transcription, 'session.audio.input.transcription');
+      if (input.noise_reduction !== undefined) next.noiseReduction = parseNoiseReduction(input.noise_reduction, 'session.audio.input.noise_reduction');
     }
     if (output !== undefined) {
       expect(isObject(output), 'session.audio.output', 'an object');
@@ -133,6 +138,15 @@ function checkFormat(value: unknown, param: string): void {
   expect(isObject(value), param, 'an object');
   if (value.type !== undefined && value.type !== 'audio/pcm') throw new SimRequestError(simErrors.invalidValue(`${param}.type`, "the simulator supports 'audio/pcm' only"));
   if (value.rate !== undefined && value.rate !== 24000) throw new SimRequestError(simErrors.invalidValue(`${param}.rate`, 'expected 24000'));
+}
+
+/** `{ type: 'near_field' | 'far_field' }` or null (off), as the API reference of session.update lists them. */
+function parseNoiseReduction(value: unknown, param: string): SimConfig['noiseReduction'] {
+  if (value === null) return null;
+  expect(isObject(value), param, 'an object or null');
+  onlyKeys(value, ['type'], param);
+  if (value.type !== 'near_field' && value.type !== 'far_field') throw new SimRequestError(simErrors.invalidValue(`${param}.type`, "expected 'near_field' or 'far_field'"));
+  return value.type;
 }
 
 function parseTranscription(value: unknown, param: string): SimConfig['transcription'] {
@@ -211,7 +225,7 @@ export function configToWire(config: SimConfig, dialect: SimDialect, id: string,
       tools: toolsToWire(config.tools),
       tool_choice: 'auto',
       temperature: 0.8,
-      input_audio_noise_reduction: null,
+      input_audio_noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null,
       tracing: null,
       expires_at: Math.floor(Date.now() / 1000) + 3600,
     };
@@ -224,7 +238,7 @@ export function configToWire(config: SimConfig, dialect: SimDialect, id: string,
     output_modalities: config.modalities,
     instructions: config.instructions,
     audio: {
-      input: { format: { type: 'audio/pcm', rate: 24000 }, transcription: config.transcription, turn_detection: turnDetectionToWire(config.turnDetection), noise_reduction: null },
+      input: { format: { type: 'audio/pcm', rate: 24000 }, transcription: config.transcription, turn_detection: turnDetectionToWire(config.turnDetection), noise_reduction: config.noiseReduction ? { type: config.noiseReduction } : null },
       output: { format: { type: 'audio/pcm', rate: 24000 }, voice: config.voice, speed: 1 },
     },
     max_output_tokens: config.maxOutputTokens,

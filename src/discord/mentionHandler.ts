@@ -23,9 +23,9 @@ export interface MentionHandlerOptions {
 
 /**
  * How a message ended up: not for the bot, refused by the rate limit, an empty mention, refused because
- * the server's spend limit is used up, answered, or apologised for.
+ * the server's spend limit is used up, answered, apologised for, or from a member who opted out (/privacy).
  */
-export type MentionOutcome = 'ignored' | 'rateLimited' | 'empty' | 'overBudget' | 'answered' | 'failed';
+export type MentionOutcome = 'ignored' | 'rateLimited' | 'empty' | 'overBudget' | 'answered' | 'failed' | 'optedOut';
 
 /** Events of {@link MentionHandler}. */
 export interface MentionHandlerEvents {
@@ -74,6 +74,16 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
   async #handle(message: Message): Promise<MentionOutcome> {
     const botUserId = message.client.user?.id;
     if (!botUserId || !MentionHandler.isAddressedTo(message, botUserId) || !message.inGuild()) return 'ignored';
+    // A member who opted out with /privacy is never sent to the model (nor is the server's when its choices cannot be read).
+    const optedOut = await this.#context.sessions.rooms.load(message.guildId).then(
+      (policy) => policy.isOptedOut(message.author.id),
+      () => null,
+    );
+    if (optedOut !== false) {
+      const content = optedOut ? "You've opted out with `/privacy`, so I don't read or answer your messages. Use `/privacy opt-in` to change that." : "Sorry, I can't answer right now.";
+      await message.reply({ content, allowedMentions: NO_PINGS }).catch(() => undefined);
+      return optedOut ? 'optedOut' : 'failed';
+    }
     const waitMs = this.#limiter.hit(message.author.id);
     if (waitMs > 0) {
       if (this.#limiter.shouldNotify(message.author.id)) {

@@ -3,7 +3,7 @@
  * /work/shared/reference/realtime-api.md). Outgoing events take the configured dialect's shape;
  * incoming event names of both dialects map to one canonical (GA) name, because CometAPI mixes them.
  */
-import type { ConversationInput, CreateResponseOptions, Dialect, McpApprovalPolicy, Modality, SessionConfig, ToolSpec, TurnDetection } from './types.ts';
+import type { ConversationInput, CreateResponseOptions, Dialect, McpApprovalPolicy, Modality, NoiseReductionType, SessionConfig, ToolSpec, TurnDetection } from './types.ts';
 
 /** A client event as sent on the wire. */
 export type WireEvent = { type: string; event_id?: string } & Record<string, unknown>;
@@ -39,7 +39,7 @@ export interface GaSessionWire {
   instructions?: string;
   output_modalities?: ('audio' | 'text')[];
   audio?: {
-    input?: { format?: typeof GA_PCM; transcription?: { model: string; language?: string }; turn_detection?: WireTurnDetection };
+    input?: { format?: typeof GA_PCM; transcription?: { model: string; language?: string }; turn_detection?: WireTurnDetection; noise_reduction?: { type: NoiseReductionType } };
     output?: { format?: typeof GA_PCM; voice?: string };
   };
   max_output_tokens?: number | 'inf';
@@ -75,6 +75,7 @@ export interface BetaSessionWire {
   output_audio_format?: 'pcm16';
   input_audio_transcription?: { model: string; language?: string };
   turn_detection?: WireTurnDetection;
+  input_audio_noise_reduction?: { type: NoiseReductionType };
   max_response_output_tokens?: number | 'inf';
   tools?: GaFunctionToolWire[];
   tool_choice?: 'auto';
@@ -153,6 +154,14 @@ function transcriptionToWire(config: Partial<SessionConfig>): { model: string; l
 }
 
 /**
+ * Noise reduction on the wire: `{ type }` when on. Off is expressed by leaving it out (the official
+ * types of both dialects have no null here), so switching it off reaches the next server session.
+ */
+function noiseReductionToWire(value: NoiseReductionType | null | undefined): { type: NoiseReductionType } | undefined {
+  return value ? { type: value } : undefined;
+}
+
+/**
  * The GA `session` for a (partial) configuration. Only the given fields are included (undefined keys
  * vanish in JSON), so a live instruction change does not resend the voice, which servers refuse to
  * change once audio has been produced. GA has no null transcription: a full configuration without one
@@ -160,8 +169,13 @@ function transcriptionToWire(config: Partial<SessionConfig>): { model: string; l
  */
 export function gaSession(config: Partial<SessionConfig>): GaSessionWire {
   const full = config.turnDetection !== undefined;
-  const input = full || config.inputTranscription
-    ? { format: full ? GA_PCM : undefined, transcription: transcriptionToWire(config), turn_detection: full ? turnDetectionToWire(config.turnDetection!) : undefined }
+  const input = full || config.inputTranscription || config.noiseReduction
+    ? {
+        format: full ? GA_PCM : undefined,
+        transcription: transcriptionToWire(config),
+        turn_detection: full ? turnDetectionToWire(config.turnDetection!) : undefined,
+        noise_reduction: noiseReductionToWire(config.noiseReduction),
+      }
     : undefined;
   const output = config.voice !== undefined ? { format: GA_PCM, voice: config.voice } : undefined;
   return compact({
@@ -185,6 +199,7 @@ export function betaSession(config: Partial<SessionConfig>): BetaSessionWire {
     output_audio_format: config.voice !== undefined ? ('pcm16' as const) : undefined,
     input_audio_transcription: transcriptionToWire(config),
     turn_detection: config.turnDetection === undefined ? undefined : turnDetectionToWire(config.turnDetection),
+    input_audio_noise_reduction: noiseReductionToWire(config.noiseReduction),
     max_response_output_tokens: config.maxOutputTokens,
     tools: config.tools && (toolsToWire(config.tools, 'beta') as GaFunctionToolWire[]),
     tool_choice: config.tools ? ('auto' as const) : undefined,

@@ -42,6 +42,7 @@ export type {
   McpToolsEvent,
   ToolSpec,
   Modality,
+  NoiseReductionType,
   OutOfBandResponseOptions,
   RealtimeEventMap,
   ResponseResult,

@@ -36,6 +36,9 @@ export type TurnDetection =
     }
   | { type: 'manual' };
 
+/** Input noise reduction types of the realtime API. */
+export type NoiseReductionType = 'near_field' | 'far_field';
+
 /** The session configuration, remembered by the client and restored on every new server session. */
 export interface SessionConfig {
   instructions: string;
@@ -44,6 +47,8 @@ export interface SessionConfig {
   /** Transcription of user audio (needed for transcript history); `null`/absent disables it. */
   inputTranscription?: { model: string; language?: string } | null;
   turnDetection: TurnDetection;
+  /** The service's input noise reduction (`near_field`: a headset; `far_field`: a laptop or room mic); null/absent = off. */
+  noiseReduction?: NoiseReductionType | null;
   maxOutputTokens?: number | 'inf';
   /** Tools the model may call (function tools run by the bot, remote MCP servers run by the service); absent = none. */
   tools?: ToolSpec[];

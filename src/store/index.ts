@@ -9,6 +9,7 @@ import type { BotStore } from './store.ts';
 export type { BotStore, DailyUsage, DayKey, GuildSettings, NoticeKey, StoredTurnDetection } from './store.ts';
 export { dayKey, daysBefore, endOfDay, endOfMonth, monthDays, monthKey } from './periods.ts';
 export { defaultSettings } from './store.ts';
+export { defaultRoomSettings, type AddressingMode, type NoiseReduction, type RoomSettings, type RoomStore } from './roomStore.ts';
 
 /** Where the store keeps its data. */
 export interface StoreOptions {

@@ -1,4 +1,5 @@
 import type { SqlDriver } from './driver.ts';
+import { ROOM_TABLES_SQL } from './roomStore.ts';
 
 /** A schema change. Its SQL is run as is by both backends, so it uses only what both accept. */
 export interface Migration {
@@ -70,6 +71,7 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (guild_id, period, level, limit_usd)
       );`,
   },
+  { version: 4, description: 'room settings and privacy opt-outs per guild', sql: ROOM_TABLES_SQL },
 ];
 
 /** The schema version this bot knows. */

@@ -3,6 +3,7 @@ import type { SqlDriver, SqlValue } from './driver.ts';
 import { migrate } from './migrations.ts';
 import { dayKey } from './periods.ts';
 import { defaultSettings, type BotStore, type DailyUsage, type DayKey, type GuildSettings, type NoticeKey, type StoredTurnDetection } from './store.ts';
+import { SqlRoomStore, type RoomStore } from './roomStore.ts';
 
 interface SettingsRow {
   instructions: string | null;
@@ -42,12 +43,14 @@ const USAGE_SUMS = `COALESCE(SUM(text_input),0) AS "inputTextTokens", COALESCE(S
 export class SqlStore implements BotStore {
   readonly backend: 'sqlite' | 'postgres';
   readonly #driver: SqlDriver;
+  readonly rooms: RoomStore;
   #opened: Promise<void> | null = null;
   #closed = false;
 
   constructor(driver: SqlDriver) {
     this.#driver = driver;
     this.backend = driver.dialect;
+    this.rooms = new SqlRoomStore(driver, () => this.open());
   }
 
   open(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { TokenUsage, UsageTotals } from '../realtime/usage.ts';
+import type { RoomStore } from './roomStore.ts';
 
 /** Turn-detection settings a guild may choose (the realtime client's shape, kept as plain data). */
 export type StoredTurnDetection =
@@ -75,6 +76,8 @@ export interface BotStore {
   spend(guildId: string | null, from: DayKey, to: DayKey): Promise<number>;
   /** Records that a notice is being given; true only for the first caller, in any process. */
   claimNotice(notice: NoticeKey): Promise<boolean>;
+  /** Room settings (addressing, notice, captions, roles…) and /privacy opt-outs per guild. */
+  readonly rooms: RoomStore;
   /** Flushes and closes the database. Safe to call twice. */
   close(): Promise<void>;
 }

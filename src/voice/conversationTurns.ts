@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { RealtimeClient, RealtimeEventMap } from '../realtime/index.ts';
 import { speakerLabel } from './speakerLabels.ts';
-import { TurnTaking, type PendingTurn, type TurnPlayback } from './turnTaking.ts';
+import { TurnTaking, type PendingTurn, type TurnModel, type TurnPlayback } from './turnTaking.ts';
 
 /** What the voice session provides. */
 export interface TurnWiringOptions {
@@ -18,12 +18,15 @@ export interface TurnWiringOptions {
   mayRespond?: () => boolean;
   /** The turn the server just committed, as the voice session heard it (contributors are user ids). */
   turnOf(contributorIds: readonly string[]): PendingTurn;
+  /** Sees the model as turn-taking will (the addressing gate decides each answer asked for). */
+  wrapModel?(model: TurnModel): TurnModel;
 }
 
 /** Turn-taking on `realtime`, fed by its events, and how to detach it. */
 export function attachTurnTaking(realtime: RealtimeClient, options: TurnWiringOptions): { turns: TurnTaking; detach(): void } {
   const { playback, logger, answerAfterReplyMinMs, mayRespond } = options;
-  const turns = new TurnTaking({ model: realtime, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}) }, speakerLabel);
+  const model = options.wrapModel ? options.wrapModel(realtime) : realtime;
+  const turns = new TurnTaking({ model, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}) }, speakerLabel);
   const listen = <K extends keyof RealtimeEventMap>(name: K, listener: (...args: RealtimeEventMap[K]) => void): (() => void) => {
     realtime.on(name, listener as never);
     return () => realtime.off(name, listener as never);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
+import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type NoiseReductionType, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
 import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
 import { modelUnavailableReason, problemFromError } from './userFacingErrors.ts';
 import { SpendRecorder, type BudgetGuard } from '../budget/index.ts';
@@ -34,6 +34,8 @@ export interface GuildConversationOptions {
   logger: Logger;
   /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
   mode: 'voice' | 'text';
+  /** The guild's input noise reduction (/settings), voice only; null or absent = off. */
+  noiseReduction?: NoiseReductionType | null;
   /** How the model connection's TCP/TLS socket is made (default: to the URL's host; tests reroute it). */
   createConnection?: RealtimeClientOptions['createConnection'];
 }
@@ -63,6 +65,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   /** The guild's settings as this conversation applies them (kept current by the setters). */
   #settings: GuildSettings;
   #lastActivityAt = Date.now();
+  #noiseReduction: NoiseReductionType | null;
   /** Settles when the latest text question has been answered (questions are taken in order). */
   #textTurn: Promise<void> = Promise.resolve();
   readonly #spend: SpendRecorder;
@@ -74,6 +77,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     this.#mode = options.mode;
     const { config } = options;
     this.#settings = { ...options.settings };
+    this.#noiseReduction = options.noiseReduction ?? null;
     const settings = this.#settings;
     this.#spend = new SpendRecorder({ store: options.store, budget: options.budget, logger: options.logger });
     // The guild's own model (/model) from this conversation on; prices follow the model dialed.
@@ -197,6 +201,28 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     this.realtime.updateSession({ outputModalities: session.outputModalities, turnDetection: session.turnDetection, inputTranscription: session.inputTranscription });
   }
 
+  /** Applies the guild's turn detection to the live session (voice only: text conversations find no turns) and every later one. */
+  setTurnDetection(turnDetection: GuildSettings['turnDetection']): void {
+    this.#settings.turnDetection = turnDetection;
+    if (this.#mode === 'voice') this.realtime.updateSession({ turnDetection: this.#sessionConfig(this.#settings, 'voice').turnDetection });
+  }
+
+  /**
+   * Applies the guild's input noise reduction: switched on or changed in the live session at once;
+   * switched off from the next server session (the wire can only leave it out, not send null).
+   */
+  setNoiseReduction(value: NoiseReductionType | null): 'applied' | 'next-session' {
+    const previous = this.#noiseReduction;
+    this.#noiseReduction = value;
+    if (this.#mode !== 'voice') return 'next-session';
+    if (value) {
+      this.realtime.updateSession({ noiseReduction: value });
+      return 'applied';
+    }
+    this.realtime.updateSession({ noiseReduction: null }); // remembered for the next session
+    return previous ? 'next-session' : 'applied';
+  }
+
   /** Applies new instructions to the live session (and to every later session). */
   setInstructions(instructions: string): void {
     this.#settings.instructions = instructions;
@@ -268,7 +294,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   }
 
   #sessionConfig(settings: GuildSettings, mode: 'voice' | 'text'): SessionConfig {
-    return sessionConfigFor(this.#options.config, settings, mode);
+    const session = sessionConfigFor(this.#options.config, settings, mode);
+    return mode === 'voice' && this.#noiseReduction ? { ...session, noiseReduction: this.#noiseReduction } : session;
   }
 
   #setState(next: ConversationState): void {

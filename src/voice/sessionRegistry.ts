@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
 import type { BudgetGuard } from '../budget/index.ts';
-import type { BotStore } from '../store/index.ts';
+import type { NoiseReductionType } from '../realtime/index.ts';
+import type { BotStore, StoredTurnDetection } from '../store/index.ts';
 import { GuildConversation } from './guildConversation.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
+import { RoomPolicies, type RoomPolicy } from './roomPolicy.ts';
 import { modelUnavailableReason } from './userFacingErrors.ts';
 import { VoiceSession } from './voiceSession.ts';
 
@@ -62,10 +64,15 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #guilds = new GuildSlots();
   readonly #idleTimer: NodeJS.Timeout;
   #voiceSessionCount = 0;
+  /** Each server's room choices: /privacy opt-outs, roles, addressing (see roomPolicy.ts). */
+  readonly rooms: RoomPolicies;
 
   constructor(options: SessionRegistryOptions) {
     super();
     this.#options = options;
+    this.rooms = new RoomPolicies(options.store.rooms, options.logger);
+    // An opt-out or a role change takes effect at once in the voice channel.
+    this.rooms.on('changed', (guildId) => this.voiceSession(guildId)?.recheckHearing());
     this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(30_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
   }
@@ -129,8 +136,12 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
           }
           return result;
         }
+        // Without the server's privacy choices the bot must not listen: it would hear members who opted out.
+        const room = await this.rooms.load(guildId).catch(() => {
+          throw new JoinError("I couldn't read this server's privacy settings; please try again.");
+        });
         const conversation = await this.#conversationFor(guildId, 'voice');
-        const session = this.#startVoice(slot, channel, conversation, log);
+        const session = this.#startVoice(slot, channel, conversation, room, log);
         try {
           await session.ready();
         } catch {
@@ -170,6 +181,20 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return conversation?.usable ? conversation.setVoice(voice) : 'next-session';
   }
 
+  /** Applies turn detection to the live conversation, if any (it may change mid-session); returns whether one was live. */
+  applyTurnDetection(guildId: string, turnDetection: StoredTurnDetection | null): boolean {
+    const conversation = this.conversation(guildId);
+    if (!conversation?.usable) return false;
+    conversation.setTurnDetection(turnDetection);
+    return true;
+  }
+
+  /** Applies input noise reduction to the live conversation, if any; null when none is live. */
+  applyNoiseReduction(guildId: string, value: NoiseReductionType | null): 'applied' | 'next-session' | null {
+    const conversation = this.conversation(guildId);
+    return conversation?.usable ? conversation.setNoiseReduction(value) : null;
+  }
+
   /** Forwards a voice state change to the guild's voice session. */
   onVoiceStateUpdate(_previous: VoiceState, next: VoiceState): void {
     this.voiceSession(next.guild.id)?.onVoiceStateChanged(next.id, next.channelId);
@@ -189,10 +214,10 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     await Promise.allSettled(slots.map((slot) => this.#dropConversation(slot)));
   }
 
-  #startVoice(slot: GuildSlot, channel: VoiceBasedChannel, conversation: GuildConversation, log: Logger): VoiceSession {
+  #startVoice(slot: GuildSlot, channel: VoiceBasedChannel, conversation: GuildConversation, room: RoomPolicy, log: Logger): VoiceSession {
     conversation.setMode('voice');
     const { config, clock, encoderThread } = this.#options;
-    const session = new VoiceSession({ channel, conversation, config, clock, encoderThread, logger: log, readyTimeoutMs: this.#options.voiceReadyTimeoutMs });
+    const session = new VoiceSession({ channel, conversation, config, clock, encoderThread, room, logger: log, readyTimeoutMs: this.#options.voiceReadyTimeoutMs });
     slot.voice = session;
     this.#voiceSessionCount++;
     this.emit('voiceSession', session);
@@ -244,7 +269,10 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   async #startConversation(slot: GuildSlot, mode: 'voice' | 'text'): Promise<GuildConversation> {
     const { config, store, budget, logger } = this.#options;
     const settings = await store.getSettings(slot.guildId);
+    const room = await this.rooms.load(slot.guildId).catch(() => null);
+    const noiseReduction = room?.settings.noiseReduction;
     const conversation = new GuildConversation({
+      noiseReduction: noiseReduction === 'near_field' || noiseReduction === 'far_field' ? noiseReduction : null,
       guildId: slot.guildId,
       config,
       store,

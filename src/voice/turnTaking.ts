@@ -43,7 +43,7 @@ export type TurnState =
   | { status: 'interrupted'; cancelled: ResponseHandle };
 
 /** Why the bot stopped talking. */
-export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' };
+export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' } | { kind: 'notAddressed' };
 
 /** The model side: the conversation's realtime client. */
 export interface TurnModel {

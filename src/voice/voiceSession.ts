@@ -23,6 +23,8 @@ import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
 import { AloneWatch } from './aloneWatch.ts';
+import type { RoomPolicy } from './roomPolicy.ts';
+import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
 import { SpeechActivity } from './speechActivity.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 import { waitForMove } from './voiceMove.ts';
@@ -55,6 +57,8 @@ export interface VoiceSessionOptions {
   logger: Logger;
   /** How long to wait for the connection to become ready. */
   readyTimeoutMs?: number;
+  /** The server's room choices: who may be heard (opted-out members and unheard roles never are). */
+  room: RoomPolicy;
 }
 
 /** Keep sending audio this long after the last voiced frame, so the server's VAD sees the silence that ends a turn. */
@@ -85,6 +89,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #status: VoiceSessionStatus = 'connecting';
   readonly #speech = new SpeechActivity();
   readonly #alone: AloneWatch;
+  /** Answers only turns addressed to the bot, per the server's addressing mode (see addressing.ts). */
+  readonly #addressing: AddressingGate;
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -116,7 +122,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#inputs = new SpeakerInputs({
       connection: this.connection,
       mixer: this.#mixer,
-      shouldHear: (userId) => this.#isHuman(userId),
+      shouldHear: (userId) => this.#mayHear(userId),
       onFrame: (userId, level) => this.#onSpeakerFrame(userId, level),
       admitFrame: (userId, frame) => this.#health.admitFrame(userId, frame),
       onVoicedPacket: (userId, at) => this.#health.voicedPacket(userId, at),
@@ -130,6 +136,16 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       encoder: options.encoderThread.createStream(),
       onFirstPacket: (itemId, sentAt, firstDeltaAt) => this.#onFirstPacket(itemId, sentAt, firstDeltaAt),
       onIdle: () => this.#turns.playbackIdle(),
+    });
+    this.#addressing = new AddressingGate({
+      settings: {
+        mode: () => options.room.settings.addressing ?? options.config.defaultAddressing,
+        wakeNames: () => options.room.settings.wakeNames ?? [this.#channel.guild.members.me?.displayName ?? this.#channel.client.user.username],
+        followUpMs: () => (options.room.settings.followUpSeconds ?? DEFAULT_FOLLOW_UP_SECONDS) * 1000,
+        humansHeard: () => this.#channel.members.filter((member) => this.#mayHear(member.id)).size,
+      },
+      logger: this.#log,
+      drop: () => this.#turns.stop({ kind: 'notAddressed' }),
     });
     // Input work runs after every session's output packet of this tick has been sent (setImmediate),
     // so feeding the model never delays what people hear.
@@ -228,6 +244,20 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#checkAlone();
   }
 
+  /**
+   * Stops hearing anyone the room policy no longer allows (a /privacy opt-out, a role setting): their
+   * receive stream is closed at once, so nothing more of them reaches the mixer. Someone allowed
+   * again is heard from the next time they speak.
+   */
+  recheckHearing(): void {
+    for (const userId of this.#inputs.userIds) {
+      if (this.#mayHear(userId)) continue;
+      this.#inputs.remove(userId);
+      this.#gate.forget(userId);
+      this.#speech.forget(userId);
+    }
+  }
+
   /** Stops talking at once (the pending answer is cancelled, what was heard is kept): barge-in, /leave. */
   stopReply(reason: StopReason): void {
     this.#turns.stop(reason);
@@ -271,6 +301,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#alone.stop();
     this.#unsubscribeTick();
     this.#detachConversation();
+    this.#addressing.destroy();
     this.#inputs.destroy();
     this.#health.destroy();
     this.#playback.destroy();
@@ -279,10 +310,21 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.emit('destroyed', reason);
   }
 
+  /** The addressing mode in effect now (`auto` resolved by how many people are heard) and its decisions so far. */
+  get addressing(): { mode: 'always' | 'name'; addressed: number; notAddressed: number } {
+    return { mode: this.#addressing.effectiveMode, ...this.#addressing.counts };
+  }
+
   /** Turn-taking on `conversation`'s realtime client; its events become this session's. */
   #attachConversation(conversation: GuildConversation): [TurnTaking, () => void] {
-    const { turns, detach } = attachTurnTaking(conversation.realtime, {
-      playback: this.#playback,
+    // Registered before turn-taking's listeners: the gate knows of a turn before an answer is asked for it.
+    const onCommitted = ({ itemId, contributors }: { itemId: string; contributors: string[] }) => this.#addressing.committed(itemId, [...new Set(contributors)]);
+    const onTranscript = ({ itemId, text }: { itemId: string; text: string }) => this.#addressing.transcript(itemId, text);
+    conversation.realtime.on('input_committed', onCommitted);
+    conversation.realtime.on('input_transcript', onTranscript);
+    const { turns, detach: detachTurns } = attachTurnTaking(conversation.realtime, {
+      wrapModel: (model) => this.#addressing.model(model),
+      playback: this.#addressing.playback(this.#playback),
       logger: this.#log,
       answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs,
       mayRespond: () => conversation.mayRespond(), // the spend limit
@@ -296,6 +338,14 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.emit('bargeIn', event);
     });
     turns.on('stopped', (event) => this.emit('replyStopped', event));
+    turns.on('stateChange', (previous, next) => {
+      if (previous.status === 'speaking' && next.status === 'idle') this.#addressing.replyEnded();
+    });
+    const detach = () => {
+      conversation.realtime.off('input_committed', onCommitted);
+      conversation.realtime.off('input_transcript', onTranscript);
+      detachTurns();
+    };
     turns.on('answered', (turn) => {
       this.metrics.record(turn.firstAudioAfterSpeechEndMs);
       this.emit('turn', turn);
@@ -318,7 +368,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const now = performance.now();
     this.#speech.frame(userId, level, now);
     // Talking over the bot interrupts it whether it is already speaking or still thinking.
-    if (this.#gate.observe(userId, level, FRAME_MS, now)) this.#turns.talkedOver(userId);
+    // In `name` mode only the people being answered interrupt: others chatting nearby do not.
+    if (this.#gate.observe(userId, level, FRAME_MS, now) && this.#addressing.mayInterrupt(userId)) this.#turns.talkedOver(userId);
   }
 
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
@@ -330,9 +381,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#status === 'ready') this.#health.recover('receive stream keeps failing to decrypt', { userId });
   }
 
-  #isHuman(userId: string): boolean {
+  /** A human whose voice the room policy lets reach the model (checked at every new receive subscription). */
+  #mayHear(userId: string): boolean {
     const member = this.#channel.guild.members.cache.get(userId);
-    return member !== undefined && !member.user.bot;
+    return member !== undefined && this.#options.room.hears({ id: userId, bot: member.user.bot, roleIds: [...member.roles.cache.keys()] });
   }
 
   #displayName(userId: string): string {

@@ -51,7 +51,7 @@ function contextNeverAnswering(): { context: BotContext; handle: ResponseHandle;
   const context = {
     config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
     logger: silentLogger,
-    sessions: { conversationForText: async () => conversation },
+    sessions: { conversationForText: async () => conversation, rooms: { load: async () => ({ isOptedOut: () => false }) } },
     budget: WITHIN_BUDGET,
   } as unknown as BotContext;
   return { context, handle, cancelled: () => cancelled };
@@ -102,6 +102,7 @@ test('a conversation that is closed: a short apology at once, no waiting', async
     config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
     logger: silentLogger,
     sessions: {
+      rooms: { load: async () => ({ isOptedOut: () => false }) },
       conversationForText: async () => ({
         askText: async () => {
           throw new Error('the conversation with the AI model is closed');
@@ -129,7 +130,7 @@ test('a server past its spend limit: the reason and when it resets, the model ne
   const context = {
     config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
     logger: silentLogger,
-    sessions: { conversationForText: async () => ({ askText: async () => void asked++ }) },
+    sessions: { conversationForText: async () => ({ askText: async () => void asked++ }), rooms: { load: async () => ({ isOptedOut: () => false }) } },
     budget: { refusal: async () => ({ scope: 'daily', spentUsd: 2.5, limitUsd: 2, resetsAt }) },
   } as unknown as BotContext;
   const handler = new MentionHandler(context);
@@ -141,4 +142,28 @@ test('a server past its spend limit: the reason and when it resets, the model ne
   assert.deepEqual(outcomes, ['overBudget']);
   assert.equal(replies.length, 1);
   assert.match(replies[0]!, /daily AI budget is used up \(\$2\.50 of \$2\.00\)\. It resets at midnight UTC .*\/budget daily/);
+});
+
+test('a member who opted out with /privacy: told so, and nothing reaches the model', async () => {
+  let asked = 0;
+  const context = {
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
+    logger: silentLogger,
+    sessions: {
+      rooms: { load: async () => ({ isOptedOut: (userId: string) => userId === '200' }) },
+      conversationForText: async () => {
+        asked++;
+        return { askText: async () => new ResponseHandle({ outOfBand: false }, () => undefined) };
+      },
+    },
+  } as unknown as BotContext;
+  const { message, replies, typing } = mention('what is the capital of France?');
+  const handler = new MentionHandler(context);
+  const outcomes: MentionOutcome[] = [];
+  handler.on('handled', ({ outcome }) => outcomes.push(outcome));
+  await handler.handle(message);
+  assert.deepEqual(outcomes, ['optedOut']);
+  assert.equal(asked, 0, 'no conversation asked');
+  assert.equal(typing.length, 0, 'no typing shown');
+  assert.match(replies.join('\n'), /opted out with `\/privacy`/);
 });
