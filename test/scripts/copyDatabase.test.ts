@@ -62,6 +62,9 @@ describe('npm run db:copy', () => {
       await sqlite.addUsage('g3', 'whisper-1', USAGE, 0.002, { responses: 0, at: new Date(`2026-05-0${day}T14:00:00Z`) });
     }
     await sqlite.claimNotice({ guildId: 'g1', period: 'day:2026-05-03', level: 80, limitUsd: 2.5 });
+    // Room settings and /privacy opt-outs move too: losing an opt-out would make the bot hear that member again.
+    await sqlite.rooms.updateRoomSettings('g1', { addressing: 'name', wakeNames: ['Jarvis'], notice: false });
+    await sqlite.rooms.setOptedOut('g1', 'u9', true);
     // More rows than one INSERT carries (200): a batch boundary is crossed.
     for (let guild = 0; guild < 450; guild++) await sqlite.addUsage(`x${guild}`, 'gpt-realtime', USAGE, 0.001, { at: new Date('2026-05-04T00:00:00Z') });
     const before = await snapshot(sqlite);
@@ -74,8 +77,12 @@ describe('npm run db:copy', () => {
     assert.match(stdout, /guild_usage: 453 rows/);
     assert.match(stdout, /usage_daily: 459 rows/);
     assert.match(stdout, /budget_notices: 1 rows/);
+    assert.match(stdout, /guild_rooms: 1 rows/);
+    assert.match(stdout, /privacy_opt_outs: 1 rows/);
     const copied = createStore({ databaseUrl: url, logger: silentLogger });
     assert.deepEqual(await snapshot(copied), before);
+    assert.deepEqual(await copied.rooms.optedOut('g1'), ['u9']);
+    assert.deepEqual((await copied.rooms.getRoomSettings('g1')).wakeNames, ['Jarvis']);
     assert.ok(Math.abs((await copied.spend(null, '2026-05-04', '2026-05-04')) - 0.45) < 1e-9, 'every row of the big day');
     assert.equal(await copied.claimNotice({ guildId: 'g1', period: 'day:2026-05-03', level: 80, limitUsd: 2.5 }), false, 'a notice given before the move is not given again');
     await copied.close();
