@@ -3,9 +3,12 @@
  * speech (a talkspurt).
  *
  * Each packet's transit is its arrival time minus its RTP timestamp (as ms): the unknown clock
- * offset cancels out of every difference. Over the last {@link JitterEstimatorOptions.window}
- * packets, the lowest transit is a packet that met no queueing; how much later than that a packet
- * may arrive is the jitter the buffer must absorb. The target delay is the
+ * offset cancels out of every difference. Within one talkspurt (a segment: {@link JitterEstimator.startSegment}),
+ * the lowest transit is a packet that met no queueing; how much later than that a packet may arrive,
+ * over the last {@link JitterEstimatorOptions.window} packets, is the jitter the buffer must absorb.
+ * Lateness is measured within each talkspurt because a sender's RTP clock need not run in step with
+ * ours across a pause (a client may resume its timestamps a few ms off, or not advance them at all):
+ * such a step between talkspurts is not network jitter and must not inflate the delay. The target delay is the
  * {@link JitterEstimatorOptions.quantile} of that lateness plus a small margin, within bounds: small
  * on a clean network, larger on a bad one, never unbounded. (WebRTC's NetEq does the same with a
  * histogram of inter-arrival delays and a 95% target.) The delay only changes where the buffer
@@ -41,6 +44,9 @@ export class JitterEstimator {
   readonly #initialDelayMs: number;
   readonly #minSamples: number;
   readonly #transits: number[] = [];
+  /** Segment (talkspurt) of each entry of #transits. */
+  readonly #segments: number[] = [];
+  #segment = 0;
   #next = 0;
 
   constructor(options: JitterEstimatorOptions = {}) {
@@ -56,16 +62,25 @@ export class JitterEstimator {
   /** Records one packet: its arrival time and its RTP timestamp in ms (both on continuous clocks). */
   observe(arrivalMs: number, timestampMs: number): void {
     const transit = arrivalMs - timestampMs;
-    if (this.#transits.length < this.#window) this.#transits.push(transit);
-    else {
+    if (this.#transits.length < this.#window) {
+      this.#transits.push(transit);
+      this.#segments.push(this.#segment);
+    } else {
       this.#transits[this.#next] = transit;
+      this.#segments[this.#next] = this.#segment;
       this.#next = (this.#next + 1) % this.#window;
     }
+  }
+
+  /** The packets observed from now on belong to a new talkspurt: their lateness is measured among themselves. */
+  startSegment(): void {
+    this.#segment++;
   }
 
   /** Forgets everything (the sender restarted its clock: old transits mean nothing now). */
   reset(): void {
     this.#transits.length = 0;
+    this.#segments.length = 0;
     this.#next = 0;
   }
 
@@ -74,17 +89,30 @@ export class JitterEstimator {
     return this.#transits.length;
   }
 
-  /** The lowest transit in the window (ms), or undefined before the first packet. */
+  /** The lowest transit (ms) of the latest talkspurt with packets in the window, or undefined before the first packet. */
   get minTransitMs(): number | undefined {
-    return this.#transits.length === 0 ? undefined : Math.min(...this.#transits);
+    const lowest = this.#lowestPerSegment();
+    let latest = -Infinity;
+    for (const segment of lowest.keys()) latest = Math.max(latest, segment);
+    return lowest.get(latest);
   }
 
-  /** Lateness (ms) that the chosen share of packets stays within, relative to the quickest; 0 with no packets. */
+  /** Lateness (ms) that the chosen share of packets stays within, relative to the quickest of their talkspurt; 0 with no packets. */
   get jitterMs(): number {
     if (this.#transits.length === 0) return 0;
-    const sorted = [...this.#transits].sort((a, b) => a - b);
-    const at = Math.min(sorted.length - 1, Math.ceil(this.#quantile * sorted.length) - 1);
-    return sorted[at]! - sorted[0]!;
+    const lowest = this.#lowestPerSegment();
+    const lateness = this.#transits.map((transit, i) => transit - lowest.get(this.#segments[i]!)!).sort((a, b) => a - b);
+    return lateness[Math.min(lateness.length - 1, Math.ceil(this.#quantile * lateness.length) - 1)]!;
+  }
+
+  #lowestPerSegment(): Map<number, number> {
+    const lowest = new Map<number, number>();
+    this.#transits.forEach((transit, i) => {
+      const segment = this.#segments[i]!;
+      const known = lowest.get(segment);
+      if (known === undefined || transit < known) lowest.set(segment, transit);
+    });
+    return lowest;
   }
 
   /** The playout delay for the next talkspurt, ms after the arrival a packet without queueing would have. */

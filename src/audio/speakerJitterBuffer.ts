@@ -235,17 +235,24 @@ export class SpeakerJitterBuffer {
   }
 
   #startTalkspurt(ext: number, arrivalMs: number): void {
-    let minTransit = this.#estimator.minTransitMs;
+    const minTransit = this.#estimator.minTransitMs; // the last talkspurt's quickest packet
+    let lateness = minTransit === undefined ? undefined : arrivalMs - ext / 48 - minTransit;
     // A packet far later than any we would wait for means the sender's clock moved (its
     // timestamps did not run during a pause, or restarted): measure afresh from here.
-    if (minTransit !== undefined && arrivalMs - ext / 48 - minTransit > 1000) {
+    if (lateness !== undefined && lateness > 1000) {
       this.#estimator.reset();
-      minTransit = undefined;
+      lateness = undefined;
     }
     const delay = this.#estimator.samples === 0 ? this.#delayMs : this.#estimator.targetDelayMs;
+    // How late this first packet is tells how much of the delay it already used up, if the sender's
+    // RTP clock ran on in step with ours through the pause (real clients' does). Lateness outside
+    // what the jitter explains says it did not: then this arrival is the reference, and the whole
+    // delay is kept for the packets after it.
+    const inStep = lateness !== undefined && lateness >= 0 && lateness <= this.#estimator.jitterMs;
+    const earliest = inStep ? arrivalMs - lateness! : arrivalMs;
+    this.#estimator.startSegment();
     this.#estimator.observe(arrivalMs, ext / 48);
-    const earliest = minTransit === undefined ? arrivalMs : Math.min(arrivalMs, ext / 48 + minTransit);
-    const playAt = Math.max(arrivalMs, earliest + delay);
+    const playAt = earliest + delay;
     const { nextFrameIndex, nextFrameMs } = this.#clock;
     // Before the first pull, assume it is imminent: the output clock starts with the first arrival.
     const framesAhead = Math.max(0, Math.ceil((playAt - (nextFrameMs ?? arrivalMs)) / FRAME_MS - 1e-9));

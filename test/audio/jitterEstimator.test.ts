@@ -22,6 +22,15 @@ describe('JitterEstimator', () => {
     assert.ok(Math.abs(estimator.minTransitMs! - 987_654) < 1);
   });
 
+  it('measures lateness within each talkspurt: a step in the sender clock between talkspurts is not jitter', () => {
+    const estimator = new JitterEstimator({ marginMs: 0 });
+    for (let k = 0; k < 100; k++) estimator.observe(20 * k, 20 * k);
+    estimator.startSegment();
+    for (let k = 100; k < 200; k++) estimator.observe(20 * k + 15 + (k % 2) * 3, 20 * k);
+    assert.equal(estimator.jitterMs, 3);
+    assert.equal(estimator.minTransitMs, 15, 'the latest talkspurt’s quickest packet');
+  });
+
   it('is bounded, and forgets old packets beyond its window', () => {
     const estimator = new JitterEstimator({ window: 50, maxDelayMs: 200 });
     for (let k = 0; k < 50; k++) estimator.observe(20 * k + (k % 2) * 5000, 20 * k);

@@ -156,6 +156,21 @@ describe('SpeakerJitterBuffer', () => {
     assert.equal(wild.delayMs, 200, 'bounded');
   });
 
+  it('a sender clock that resumes a few ms off after a pause is not jitter: no late packets, no added delay', () => {
+    // Clean network throughout; the second talkspurt's timestamps are 19 ms "behind" the first's
+    // (a client resuming its RTP clock off step), and every other packet of it is 2 ms late.
+    const first = withEnd(steady(0, 50), 49, 0);
+    const second = withEnd(range(100, 130).map((k) => ({ k, at: 20 * k + 19 + (k % 2) * 2 })), 129, 19);
+    const third = withEnd(steady(200, 210, 19), 209, 19);
+    const { values, stats } = run([...first, ...second, ...third], 220);
+    assert.equal(stats.talkspurts, 3);
+    assert.equal(stats.late, 0, 'the step between talkspurts did not eat the headroom of the second');
+    assert.equal(stats.concealed, 0);
+    const start = values.indexOf(valueOf(100));
+    assert.deepEqual(values.slice(start, start + 30), range(100, 130).map(valueOf));
+    assert.ok(stats.delayMs <= 5, `the third talkspurt's delay follows the 2 ms jitter, not the 19 ms step: ${stats.delayMs} ms`);
+  });
+
   it('conceals at most maxConcealedRun frames when a talkspurt just stops, then goes idle', () => {
     const { values, log, stats } = run([...steady(0, 10), ...steady(40, 45)], 60, { maxConcealedRun: 3 });
     assert.deepEqual(values.slice(12, 16), [CONCEALED, CONCEALED, CONCEALED, 0], 'three concealed frames, then silence');
