@@ -165,7 +165,6 @@ async function run(report: Report): Promise<void> {
     await sleep(1000);
     const clean = {
       sweep: await speakAndCapture(ctx, inputs.sweep),
-      afterSweep: ctx.mixerStats().speakers[alice.id] ?? {},
       speech: await speakAndCapture(ctx, inputs.speech),
       alias: await speakAndCapture(ctx, inputs.alias),
       single: await speakAndCapture(ctx, inputs.single),
@@ -231,7 +230,7 @@ async function run(report: Report): Promise<void> {
     // Tones line up with their references only to a multiple of their period: delays from sweeps and speech.
     const cleanDelays = [sweep, speech, ...(await Promise.all(clean.probes.map((probe, i) => analyseInbound(probe, decoded.probes[i]!))))].map((result) => result.delayMs);
     row('in_delay_clean', median(cleanDelays), 'ms', { note: 'capture → model, mean per utterance, median of utterances', utterances: cleanDelays.map((d) => round(d)) });
-    row('in_jitter_buffer_delay_clean', clean.afterSweep.delayMs ?? 60, 'ms', { note: 'playout delay the jitter buffer chose for the sweep (before: a fixed 60 ms)', measured_jitter_ms: round(clean.afterSweep.jitterMs ?? Number.NaN) });
+    row('in_jitter_buffer_delay_clean', statsBefore.delayMs ?? 60, 'ms', { note: 'playout delay the jitter buffer chose for the last clean utterance, its jitter measured over the last 5 s of clean speech (before: a fixed 60 ms)', measured_jitter_ms: round(statsBefore.jitterMs ?? Number.NaN) });
 
     // ---- Inbound, 10% loss + 0–40 ms jitter ----
     const lossy = await analyseInbound(lossyCapture, decoded.lossy);
