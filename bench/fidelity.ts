@@ -242,6 +242,7 @@ async function run(report: Report): Promise<void> {
     row('in_lossy_concealed', 20 * counted('concealed'), 'ms', { note: 'frames concealed by libopus PLC (mixer stats)' });
     row('in_lossy_clicks', countClicks(high(lossy.window.pcm), high(lossy.aligned.reference), from, to, 24_000), 'count', { note: '2.5 ms windows ≥ 10 dB above the reference in 7.5–11 kHz' });
     row('in_lossy_late_dropped', counted('late'), 'frames');
+    row('in_lossy_stretched', 20 * counted('stretched'), 'ms', { note: 'concealed in underruns without dropping a packet: the playout delay grew by this much' });
     row('in_delay_lossy', lossy.delayMs, 'ms', { loss: 0.1, jitter_ms: 40 });
     row('in_jitter_buffer_delay_lossy', statsAfter.delayMs ?? 60, 'ms', { measured_jitter_ms: round(statsAfter.jitterMs ?? Number.NaN) });
 

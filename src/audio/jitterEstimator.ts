@@ -84,6 +84,11 @@ export class JitterEstimator {
     this.#next = 0;
   }
 
+  /** The upper bound of {@link targetDelayMs}, ms. */
+  get maxDelayMs(): number {
+    return this.#maxDelayMs;
+  }
+
   /** Packets measured (up to the window). */
   get samples(): number {
     return this.#transits.length;

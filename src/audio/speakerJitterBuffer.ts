@@ -5,8 +5,12 @@
  * Timeline. A stretch of speech (a talkspurt) is anchored when its first packet arrives: packet
  * slot s (its RTP timestamp minus the first one's, in 20 ms frames) plays in output frame
  * `anchor + s`. The anchor is chosen so that a packet delayed by up to the measured jitter still
- * arrives before its frame is pulled ({@link JitterEstimator}); it is chosen again only at the next
- * talkspurt, so time is never stretched or compressed inside one.
+ * arrives before its frame is pulled ({@link JitterEstimator}); it is chosen again at the next
+ * talkspurt. Inside one, time is never compressed; it is stretched only where the network runs late
+ * (an underrun: the packet due and every packet after it still missing): that frame is concealed
+ * without giving up its packet, and the rest of the talkspurt plays 20 ms later (NetEq's "expand"),
+ * up to the delay bound. A network that turns bad mid-speech so costs a few concealed frames, not a
+ * stream of late packets dropped until the next pause.
  *
  * Decoding. Packets are decoded strictly in slot order, as soon as they are next in line (so a
  * frame is usually decoded when it arrives and its level is known at once). A packet still missing
@@ -63,9 +67,11 @@ export interface SpeakerJitterStats {
   overflow: number;
   /** Talkspurts anchored (the first, and each after a pause, a restart or a broken timeline). */
   talkspurts: number;
+  /** Frames concealed in an underrun without giving up their packet: the delay grew by 20 ms each. */
+  stretched: number;
   /** Audio waiting to be played, ms. */
   bufferedMs: number;
-  /** Delay the current (or last) talkspurt was anchored with, ms after a packet's earliest arrival. */
+  /** Playout delay of the current (or last) talkspurt, ms after a packet's earliest arrival: as anchored, plus what underruns stretched it by. */
   delayMs: number;
   /** Jitter measured over the recent packets (97% of them arrived within this of the quickest), ms. */
   jitterMs: number;
@@ -126,8 +132,10 @@ export class SpeakerJitterBuffer {
   /** Unwrapped timestamp of the last frame played before going idle (older packets are stale). */
   #lastPlayedExt: number | undefined;
   #delayMs: number;
+  /** How much underruns stretched the current talkspurt (ms, added to #delayMs). */
+  #stretchedMs = 0;
   #destroyed = false;
-  readonly #stats = { received: 0, decoded: 0, concealed: 0, late: 0, duplicate: 0, overflow: 0, talkspurts: 0 };
+  readonly #stats = { received: 0, decoded: 0, concealed: 0, late: 0, duplicate: 0, overflow: 0, talkspurts: 0, stretched: 0 };
 
   constructor(options: SpeakerJitterBufferOptions) {
     this.#decoder = options.decoder;
@@ -195,11 +203,11 @@ export class SpeakerJitterBuffer {
    */
   take(frameIndex: number): Int16Array | null {
     if (this.#destroyed || !this.#anchor) return null;
-    const slot = frameIndex - this.#anchor.frame;
-    if (slot < this.#nextSlot) return null;
+    if (frameIndex - this.#anchor.frame < this.#nextSlot) return null;
     let frame: Int16Array | null = null;
-    // Normally one step; more only if frames were pulled without asking this buffer.
-    while (this.#anchor && this.#nextSlot <= slot) frame = this.#playNext();
+    // Normally one step; more only if frames were pulled without asking this buffer. (A stretch moves
+    // the anchor: the slot due is recomputed each step.)
+    while (this.#anchor && this.#nextSlot <= frameIndex - this.#anchor.frame) frame = this.#playNext();
     return frame;
   }
 
@@ -208,7 +216,7 @@ export class SpeakerJitterBuffer {
     return {
       ...this.#stats,
       bufferedMs: (this.#decoded.length + this.#pending.size) * FRAME_MS,
-      delayMs: this.#delayMs,
+      delayMs: this.#delayMs + this.#stretchedMs,
       jitterMs: this.#estimator.jitterMs,
     };
   }
@@ -258,6 +266,7 @@ export class SpeakerJitterBuffer {
     const framesAhead = Math.max(0, Math.ceil((playAt - (nextFrameMs ?? arrivalMs)) / FRAME_MS - 1e-9));
     this.#anchor = { ext, frame: nextFrameIndex + framesAhead };
     this.#delayMs = delay;
+    this.#stretchedMs = 0;
     this.#nextSlot = 0;
     this.#decodedUpTo = 0;
     this.#decoded = [];
@@ -306,6 +315,17 @@ export class SpeakerJitterBuffer {
         return null;
       }
       this.#concealedRun++;
+      // Nothing after it is here either: the network runs late (an underrun) rather than having lost
+      // this packet. Conceal this frame and keep waiting for the packet: everything after plays one
+      // frame later (see the module comment), while the delay stays within its bound.
+      if (this.#delayMs + this.#stretchedMs + FRAME_MS <= this.#estimator.maxDelayMs) {
+        this.#anchor!.frame++;
+        this.#stretchedMs += FRAME_MS;
+        this.#stats.stretched++;
+        this.#stats.concealed++;
+        this.#lastPlayedEnd = false;
+        return this.#decoder.conceal();
+      }
     } else {
       this.#concealedRun = 0;
     }

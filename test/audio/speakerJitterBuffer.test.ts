@@ -146,7 +146,7 @@ describe('SpeakerJitterBuffer', () => {
     const jittery = (from: number, to: number, maxMs: number) => range(from, to).map((k) => ({ k, at: 20 * k + random() * maxMs }));
     const measure = (maxMs: number) => {
       const first = withEnd(jittery(0, 60, maxMs), 59, 0);
-      const second = jittery(150, 160, maxMs);
+      const second = withEnd(jittery(150, 160, maxMs), 159, 0);
       return run([...first, ...second], 170, { jitter: { maxDelayMs: 200 } }).stats;
     };
     const forty = measure(40);
@@ -154,6 +154,21 @@ describe('SpeakerJitterBuffer', () => {
     assert.ok(forty.late <= 1, `at most one of the second talkspurt's ten packets too late (the 97% target): ${forty.late}`);
     const wild = measure(900);
     assert.equal(wild.delayMs, 200, 'bounded');
+  });
+
+  it('stretches time by a concealed frame when the network runs late (every packet after the due one missing too), dropping nothing', () => {
+    // Packets from 20 on arrive 50 ms late (a stall), 10 ms past their turn at the initial 40 ms delay.
+    const arrivals = withEnd([...steady(0, 20), ...steady(20, 40, 50)], 39, 50);
+    const { values, log, stats } = run(arrivals, 50);
+    assert.deepEqual(values.slice(0, 22), expected(22, 2, range(0, 20)));
+    assert.equal(values[22], CONCEALED, 'packet 20 was due at frame 22: concealed while waiting for it');
+    assert.deepEqual(values.slice(23, 43), range(20, 40).map(valueOf), 'then everything from 20 on, one frame later');
+    assert.deepEqual(log.slice(0, 41), [...range(0, 20).map(String), 'plc', ...range(20, 40).map(String)]);
+    assert.deepEqual([stats.late, stats.stretched, stats.concealed, stats.delayMs], [0, 1, 1, 60]);
+    // The same stall with the delay already at its bound: no stretching, the late packets are concealed and dropped.
+    const bounded = run(arrivals, 50, { jitter: { maxDelayMs: 40 } }).stats;
+    assert.equal(bounded.stretched, 0);
+    assert.ok(bounded.late > 0);
   });
 
   it('a sender clock that resumes a few ms off after a pause is not jitter: no late packets, no added delay', () => {
