@@ -71,6 +71,31 @@ export function snrDb(signal: ArrayLike<number>, aligned: Aligned): { snrDb: num
   return { snrDb, gainDb: 20 * Math.log10(gain) };
 }
 
+/**
+ * Median SNR (dB) over blocks of `blockMs`, each block gain-matched against the aligned reference
+ * shifted by whichever whole number of 20 ms frames (−2 … +6) fits it best. A jitter buffer that
+ * stretches time by a concealed frame moves everything after it by exactly one frame: the whole-signal
+ * SNR counts that shift as noise for the rest of the signal, this one does not (a shifted but intact
+ * stretch of speech is not a loss of fidelity). Blocks whose reference is near silence are skipped.
+ */
+export function segmentalSnrDb(signal: ArrayLike<number>, aligned: Aligned, rate: number, blockMs = 200): number {
+  const block = Math.round((rate * blockMs) / 1000);
+  const frame = Math.round((rate * 20) / 1000);
+  const referenceRms = rmsOf(aligned.reference.subarray(aligned.from, aligned.to));
+  const values: number[] = [];
+  for (let at = aligned.from + 6 * frame; at + block + 2 * frame <= aligned.to; at += block) {
+    const part = Float64Array.from({ length: block }, (_, i) => signal[at + i]!);
+    let best = -Infinity;
+    for (let shift = -2; shift <= 6; shift++) {
+      const reference = aligned.reference.subarray(at - shift * frame, at - shift * frame + block);
+      if (rmsOf(reference) < 0.05 * referenceRms) continue;
+      best = Math.max(best, gainMatchedSnr(reference, part).snrDb);
+    }
+    if (best > -Infinity) values.push(best);
+  }
+  return median(values);
+}
+
 /** Power spectrum bins (|X_k|², k < N/2) of a signal zero-padded to a power of two. */
 function powerSpectrum(signal: ArrayLike<number>, from: number, to: number): { power: Float64Array; binHz: (rate: number) => number } {
   const n = nextPow2(to - from);
