@@ -14,6 +14,11 @@ import { VoiceHub } from './voiceHub.ts';
 export interface SimGuildInit {
   /** Position in `sim.guilds` (0 = the first guild). */
   index: number;
+  /**
+   * When the guild was created (ms since the Unix epoch; its id's timestamp). The simulator gives guild i
+   * `first - i`, read from the clock once, so consecutive guilds land on consecutive shards.
+   */
+  createdAt: number;
   name: string;
   gateway: GatewayServer;
   botUser: SimUser;
@@ -61,9 +66,7 @@ export class SimGuild {
     this.botUserId = init.botUser.id;
     this.#userIds = init.userIds;
     this.#chat = init.chat;
-    // Guild i is created i ms before the first: consecutive timestamps give consecutive shards under
-    // (guild_id >> 22) % shard_count, so N guilds cover every shard of a count up to N.
-    this.guild = new GuildState(init.name, snowflake(Date.now() - init.index));
+    this.guild = new GuildState(init.name, snowflake(init.createdAt));
     this.guildId = this.guild.id;
     this.memberRoleId = this.guild.addRole('Member', DEFAULT_MEMBER_PERMISSIONS);
     this.botRoleId = this.guild.addRole(init.botUser.username, init.botPermissions);

@@ -147,9 +147,15 @@ export class DiscordSimulator {
     const count = Math.max(1, Math.floor(options.guilds ?? 1));
     const userIds = new Set<string>();
     const guilds: SimGuild[] = [];
+    // Guild i is created i ms before the first: consecutive timestamps give consecutive shards under
+    // (guild_id >> 22) % shard_count, so N guilds cover every shard of a count up to N. The clock is read
+    // once: read per guild, a millisecond passing between two guilds (a loaded machine) gave two
+    // guilds the same timestamp, hence the same shard.
+    const firstCreatedAt = Date.now();
     for (let index = 0; index < count; index++) {
       guilds.push(new SimGuild({
         index,
+        createdAt: firstCreatedAt - index,
         name: index === 0 ? 'Simulated Guild' : `Simulated Guild ${index + 1}`,
         gateway: this.gateway,
         botUser: this.botUser,

@@ -74,3 +74,19 @@ describe('two shards of one bot on the local Discord', () => {
     assert.equal(code, 4010);
   });
 });
+
+test('N guilds cover every shard of N even when the clock ticks while they are created (a loaded machine)', async (t) => {
+  // Every read of the clock advances it by a millisecond, as on a busy machine between two guilds.
+  let now = Date.now();
+  t.mock.method(Date, 'now', () => now++);
+  const sim = await startDiscordSimulator({ guilds: 3 });
+  try {
+    t.mock.restoreAll();
+    for (const count of [2, 3]) {
+      const shards = new Set(sim.guilds.slice(0, count).map((guild) => owner(guild.guildId, count)));
+      assert.equal(shards.size, count, `the first ${count} guilds on ${count} different shards of ${count}`);
+    }
+  } finally {
+    await sim.close();
+  }
+});
