@@ -9,9 +9,10 @@ import { floodBenchmarks } from './flood.ts';
 import type { BenchModule, BenchRow } from './harness.ts';
 import { loadBenchmarks } from './load.ts';
 import { realtimeBenchmarks } from './realtime.ts';
+import { storeBenchmarks } from './store.ts';
 import { voiceBenchmarks } from './voice.ts';
 
-const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, floodBenchmarks, loadBenchmarks];
+const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, floodBenchmarks, loadBenchmarks, storeBenchmarks];
 
 const report = (row: BenchRow) => console.log(JSON.stringify(row));
 const only = process.argv[2]; // optional: run just the module with this name
