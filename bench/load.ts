@@ -121,6 +121,8 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     let framesLate = 0;
     let inputReceived = 0;
     let inputDropped = 0;
+    let inputLate = 0;
+    let inputOverflow = 0;
     let daveDropped = 0;
     for (const [i, session] of sessions().entries()) {
       daveDropped += session.receiveHealth.framesDroppedUndecrypted + session.receiveHealth.framesUndecryptable;
@@ -129,6 +131,8 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
       for (const speaker of Object.values(session.mixerStats.speakers)) {
         inputReceived += speaker.received;
         inputDropped += speaker.late + speaker.overflow;
+        inputLate += speaker.late;
+        inputOverflow += speaker.overflow;
       }
     }
     const lateFraction = framesSent > 0 ? framesLate / framesSent : 1;
@@ -149,6 +153,9 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
       input_frames_sent_by_members: talked.framesSent,
       input_frames_decoded: inputReceived,
       input_frames_dropped: inputDropped,
+      // Of those: arrived after their playout time had passed (the jitter buffer had concealed them), or beyond its bound.
+      input_frames_late: inputLate,
+      input_frames_overflow: inputOverflow,
       cpu_ms_per_session_per_s: Math.round(((cpu.user + cpu.system) / 1000 / n / (wallMs / 1000)) * 10) / 10,
       cpu_pct_of_one_core: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 10,
       simulators_cpu_pct_of_one_core: talked.simulatorCpuPctOfOneCore,
