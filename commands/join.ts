@@ -3,7 +3,9 @@ import { refusalText } from '../src/budget/index.ts';
 import { postConsentNotice } from '../src/discord/consentNotice.ts';
 import { JoinError, type JoinResult } from '../src/voice/sessionRegistry.ts';
 import type { Command } from './index.ts';
-import { NO_PINGS, replyPrivately } from './replies.ts';
+import { mayCarryConversation, sharesVoiceConversation } from '../src/discord/audience.ts';
+import { isStageChannel, mayMoveBotOutOf } from '../src/discord/voiceAccess.ts';
+import { NO_PINGS, hasSettingsPermission, replyPrivately } from './replies.ts';
 
 /** How the reply starts for each outcome of a join. */
 const JOINED: Record<JoinResult, string> = {
@@ -27,7 +29,7 @@ const join: Command = {
     )
     .toJSON(),
 
-  async execute(interaction, { sessions, budget, logger }) {
+  async execute(interaction, { sessions, budget, logger, config }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /join in a server.');
     const log = logger.child({ guildId: interaction.guildId, command: 'join', by: interaction.user.id });
     /** Every /join that does not happen is logged (at warn, with the reason) and answered privately. */
@@ -63,6 +65,11 @@ const join: Command = {
     if (missing.length > 0) {
       return refuse(`missing permissions: ${missing.join(', ')}`, `I'm missing the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in <#${channel.id}>.`);
     }
+    const settingsPermission = hasSettingsPermission(interaction, config.instructionsPermission);
+    // A Stage is a talk to an audience, not a conversation: only server managers bring the bot there.
+    if (isStageChannel(channel) && !settingsPermission) {
+      return refuse('a Stage channel without the settings permission', `Only members with the ${config.instructionsPermission} permission can bring me to a Stage channel.`);
+    }
     const alreadyThere = me?.voice.channelId === channel.id;
     if (!alreadyThere && channel.userLimit > 0 && channel.members.size >= channel.userLimit && !botPermissions?.has(PermissionFlagsBits.MoveMembers)) {
       return refuse('the channel is full', `<#${channel.id}> is full (${channel.userLimit} people).`);
@@ -80,7 +87,23 @@ const join: Command = {
     const textChannel = interaction.channel;
     const announce = textChannel?.isSendable() ? (content: string) => textChannel.send({ content, allowedMentions: NO_PINGS }) : undefined;
     try {
-      const result = await sessions.join(channel, member, { announce });
+      // A call with people in it is theirs: decided under the guild's lock, on the channel the bot is in then.
+      const mayMoveFrom = (currentId: string) => {
+        const current = interaction.guild.channels.cache.get(currentId);
+        return !current?.isVoiceBased() || mayMoveBotOutOf(current, member, settingsPermission);
+      };
+      const refusal = `I'm in another call with people in it. Someone in that call, or a member with the ${config.instructionsPermission} permission, can move me.`;
+      // Moving to a channel others can see starts a fresh conversation (the old one stays with the old channel's chat).
+      const keepsConversation = (fromId: string) => {
+        const from = interaction.guild.channels.cache.get(fromId);
+        return from !== undefined && mayCarryConversation(from, channel);
+      };
+      // A text conversation of a channel with the call's audience (e.g. #general for a public call) carries on in the call.
+      const adoptFrom = (textChannelId: string) => {
+        const text = interaction.guild.channels.cache.get(textChannelId);
+        return text !== undefined && sharesVoiceConversation(text, channel);
+      };
+      const result = await sessions.join(channel, member, { announce, mayMoveFrom, refusal, keepsConversation, adoptFrom });
       await interaction.editReply({ content: `${JOINED[result]} <#${channel.id}>. Talk to me!`, allowedMentions: NO_PINGS });
       // Everyone in the channel learns what the bot does with their voice and how to opt out.
       if ((result === 'joined' || result === 'moved') && channel.isSendable()) await postConsentNotice(channel, room.settings, log);

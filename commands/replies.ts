@@ -22,10 +22,14 @@ export function quoteBlock(text: string, max = 1_700): string {
 
 /**
  * Whether the caller holds the configured permission (INSTRUCTIONS_PERMISSION, default ManageGuild)
- * needed to change the persona or voice. Checked at run time because server admins may loosen a
- * command's default permission in Server Settings → Integrations.
+ * needed to change server-wide settings (persona, voice, moving the bot out of a call, Stage
+ * channels). Checked at run time because server admins may loosen a command's default permission in
+ * Server Settings → Integrations. Checked **server-wide** (`member.permissions`: roles, owner,
+ * Administrator), never with the channel's overwrites (`interaction.memberPermissions`): a member
+ * given Manage Channels on one voice channel (as temp-voice bots do) must not change the whole
+ * server's settings from that channel's chat.
  */
 export function hasSettingsPermission(interaction: ChatInputCommandInteraction<'cached'>, permission: PermissionName): boolean {
   // The name was validated against PermissionFlagsBits once, in config (no fallback that hides a typo).
-  return interaction.memberPermissions.has(PermissionFlagsBits[permission]);
+  return interaction.member.permissions.has(PermissionFlagsBits[permission]);
 }

@@ -4,6 +4,7 @@ import { formatUsd, refusalText } from '../src/budget/index.ts';
 import { guildModel } from '../src/voice/guildModel.ts';
 import { budgetLines } from './budget.ts';
 import type { Command } from './index.ts';
+import { canSeeVoiceChannel } from '../src/discord/voiceAccess.ts';
 import { replyPrivately } from './replies.ts';
 
 const formatMs = (ms: number | null) => (ms === null ? 'n/a' : `${Math.round(ms)} ms`);
@@ -37,7 +38,13 @@ const status: Command = {
 
   async execute(interaction, { sessions, store, budget, config }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /status in a server.');
-    const report = sessions.status(interaction.guildId);
+    const report = sessions.status(interaction.guildId, interaction.channelId);
+    // The call's details (channel, who is heard, its session) only for members who can see its
+    // channel or are in it; the others get one line that says nothing about it.
+    const channel = report.voiceChannelId ? interaction.guild.channels.cache.get(report.voiceChannelId) : undefined;
+    if (report.voiceChannelId && !(channel?.isVoiceBased() && canSeeVoiceChannel(interaction.member, channel))) {
+      return replyPrivately(interaction, '**Voice:** not in a voice channel you can see.');
+    }
     const [guildUsage, spend, settings] = await Promise.all([store.getUsage(interaction.guildId), budget.refresh(interaction.guildId), store.getSettings(interaction.guildId)]);
     const model = sessions.conversation(interaction.guildId)?.realtime.model ?? guildModel(config, settings.model);
     const room = await sessions.rooms.load(interaction.guildId).catch(() => null);

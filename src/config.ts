@@ -63,6 +63,9 @@ const envSchema = z.object({
   MENTION_RATE_LIMIT: integer('MENTION_RATE_LIMIT', 1, 1_000, 5),
   MENTION_RATE_WINDOW_SECONDS: integer('MENTION_RATE_WINDOW_SECONDS', 1, 86_400, 60),
   TEXT_SESSION_IDLE_SECONDS: integer('TEXT_SESSION_IDLE_SECONDS', 5, 86_400, 300),
+  MENTION_QUEUE_LIMIT: integer('MENTION_QUEUE_LIMIT', 1, 1_000, 5),
+  TEXT_MAX_OUTPUT_TOKENS: integer('TEXT_MAX_OUTPUT_TOKENS', 1, 4_096, 1_500),
+  MAX_MODEL_SESSIONS: integer('MAX_MODEL_SESSIONS', 1, 100_000, 100),
   METRICS_PORT: integer('METRICS_PORT', 0, 65_535, 0),
   METRICS_HOST: optionalText,
   INSTRUCTIONS_PERMISSION: optionalText,
@@ -116,6 +119,12 @@ export interface Config {
   instructionsMaxChars: number;
   mentionRateLimit: { count: number; windowMs: number };
   textSessionIdleMs: number;
+  /** Text questions a server may have waiting or being answered at once; more are refused politely. */
+  mentionQueueLimit: number;
+  /** Longest text answer (max_output_tokens of text responses). */
+  textMaxOutputTokens: number;
+  /** Model sessions (voice and text conversations) this process keeps open at most. */
+  maxModelSessions: number;
   /** 0 = metrics endpoint off. */
   metricsPort: number;
   /** Interface the metrics endpoint binds to (default 127.0.0.1: not reachable from other machines). */
@@ -241,6 +250,9 @@ export function loadConfig(
     instructionsMaxChars: e.INSTRUCTIONS_MAX_CHARS,
     mentionRateLimit: { count: e.MENTION_RATE_LIMIT, windowMs: e.MENTION_RATE_WINDOW_SECONDS * 1000 },
     textSessionIdleMs: e.TEXT_SESSION_IDLE_SECONDS * 1000,
+    mentionQueueLimit: e.MENTION_QUEUE_LIMIT,
+    textMaxOutputTokens: e.TEXT_MAX_OUTPUT_TOKENS,
+    maxModelSessions: e.MAX_MODEL_SESSIONS,
     metricsPort: e.METRICS_PORT,
     metricsHost,
     instructionsPermission,

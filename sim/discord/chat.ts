@@ -1,3 +1,4 @@
+import { Permission } from './permissions.ts';
 import type { APIMessage } from 'discord-api-types/v10';
 import { Intent, type GatewaySession } from './gateway.ts';
 import type { GuildState } from './guild.ts';
@@ -31,6 +32,12 @@ export class ChatDesk {
     const sim = this.#sim;
     const guild = where.guild;
     const channelId = options.channelId ?? where.textChannelId;
+    // Discord refuses a message where its author cannot see or post (403 Missing Access / Missing
+    // Permissions): a test cannot make someone write in a channel hidden from them.
+    const permissions = guild.permissionsOf(member.id, channelId);
+    if ((permissions & Permission.ViewChannel) === 0n || (permissions & Permission.SendMessages) === 0n) {
+      throw new Error(`${member.name} cannot send messages in channel ${channelId} (403 Missing Permissions)`);
+    }
     const text = options.mentionBot && !content.includes(`<@${sim.botUserId}>`) ? `<@${sim.botUserId}> ${content}` : content;
     const mentionedIds = [...text.matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!).filter((id, i, all) => all.indexOf(id) === i && guild.members.has(id));
     const message = {

@@ -31,6 +31,8 @@ export interface SimGuildInit {
   chat: ChatDesk;
   /** User ids of every human member of the simulator, so that ids stay unique across guilds. */
   userIds: Set<string>;
+  /** Usernames taken in the simulator: unique, as on Discord (display names need not be). */
+  usernames: Set<string>;
   logger: Logger;
 }
 
@@ -58,6 +60,7 @@ export class SimGuild {
   readonly faults: Faults;
   readonly #members = new Map<string, SimulatedMember>();
   readonly #userIds: Set<string>;
+  readonly #usernames: Set<string>;
   readonly #chat: ChatDesk;
 
   constructor(init: SimGuildInit) {
@@ -65,6 +68,7 @@ export class SimGuild {
     this.gateway = init.gateway;
     this.botUserId = init.botUser.id;
     this.#userIds = init.userIds;
+    this.#usernames = init.usernames;
     this.#chat = init.chat;
     this.guild = new GuildState(init.name, snowflake(init.createdAt));
     this.guildId = this.guild.id;
@@ -106,20 +110,37 @@ export class SimGuild {
   /**
    * Adds a human (or bot) member with the Member role, or, given `permissions`, a personal role with
    * exactly those (plus @everyone's View Channel / Read History). Dispatches GUILD_MEMBER_ADD.
-   * Throws if `id` is already a member's id anywhere in the simulator.
+   * `name` is the display name (the user's global name); `nick` a server nickname shown instead.
+   * The username is unique in the simulator as on Discord (2–32 of `a-z 0-9 _ .`): `username`, or
+   * one made from the name (`sam`, then `sam_2`, …). Throws if `id` or `username` is already taken.
    */
-  addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint }): SimulatedMember {
+  addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint; nick?: string; username?: string }): SimulatedMember {
     const id = spec.id ?? snowflake();
     if (this.#userIds.has(id) || id === this.botUserId) throw new Error(`user id ${id} is already taken in this simulator`);
+    if (spec.username !== undefined && (this.#usernames.has(spec.username) || !/^[a-z0-9_.]{2,32}$/.test(spec.username))) {
+      throw new Error(`username ${spec.username} is taken or not a valid Discord username`);
+    }
     this.#userIds.add(id);
-    const user: SimUser = { id, username: spec.name.toLowerCase().replace(/[^a-z0-9_.]/g, '_'), globalName: spec.name, bot: Boolean(spec.bot) };
+    const base = spec.name.toLowerCase().replace(/[^a-z0-9_.]/g, '_').slice(0, 28).padEnd(2, '_');
+    let username = spec.username ?? base;
+    for (let n = 2; this.#usernames.has(username); n++) username = `${base}_${n}`;
+    this.#usernames.add(username);
+    const user: SimUser = { id, username, globalName: spec.name, bot: Boolean(spec.bot) };
     const roleIds = spec.permissions !== undefined ? [this.guild.addRole(`${spec.name} role`, spec.permissions)] : [this.memberRoleId];
-    this.guild.addMember(user, roleIds);
+    this.guild.addMember(user, roleIds).nick = spec.nick ?? null;
     const member = new SimulatedMember(id, spec.name, this.#hub);
     this.#members.set(id, member);
     for (const roleId of roleIds.filter((r) => r !== this.memberRoleId)) this.gateway.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.guild.apiRole(roleId) }, Intent.Guilds);
     this.gateway.dispatch('GUILD_MEMBER_ADD', { ...this.guild.apiMember(id), guild_id: this.guildId });
     return member;
+  }
+
+  /** Adds a text channel (e.g. a staff-only `#staff`), with `overwrites` if given (CHANNEL_CREATE); returns its id. */
+  addTextChannel(name: string, overwrites: ChannelOverwriteSpec[] = []): string {
+    const channel = this.guild.addChannel({ type: 0, name });
+    channel.overwrites = overwrites.map((o) => ({ id: o.id, type: o.type === 'role' ? 0 : 1, allow: o.allow ?? 0n, deny: o.deny ?? 0n }));
+    this.gateway.dispatch('CHANNEL_CREATE', this.guild.apiChannel(channel.id), Intent.Guilds);
+    return channel.id;
   }
 
   /** Replaces a channel's permission overwrites (CHANNEL_UPDATE). */

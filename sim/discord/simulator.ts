@@ -146,6 +146,7 @@ export class DiscordSimulator {
     this.#chat = new ChatDesk(this);
     const count = Math.max(1, Math.floor(options.guilds ?? 1));
     const userIds = new Set<string>();
+    const usernames = new Set<string>([this.botUser.username.toLowerCase()]);
     const guilds: SimGuild[] = [];
     // Guild i is created i ms before the first: consecutive timestamps give consecutive shards under
     // (guild_id >> 22) % shard_count, so N guilds cover every shard of a count up to N. The clock is read
@@ -165,6 +166,7 @@ export class DiscordSimulator {
         daveVersion: options.dave === false ? 0 : 1,
         chat: this.#chat,
         userIds,
+        usernames,
         logger: this.logger,
       }));
     }
@@ -253,8 +255,13 @@ export class DiscordSimulator {
    * Adds a member to the first guild (`guilds[i].addMember` for another) with the Member role, or,
    * given `permissions`, a personal role with exactly those. Dispatches GUILD_MEMBER_ADD.
    */
-  addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint }): SimulatedMember {
+  addMember(spec: { name: string; id?: string; bot?: boolean; permissions?: bigint; nick?: string; username?: string }): SimulatedMember {
     return this.guilds[0]!.addMember(spec);
+  }
+
+  /** Adds a text channel to the first guild (`guilds[i].addTextChannel` for another); returns its id. */
+  addTextChannel(name: string, overwrites: ChannelOverwriteSpec[] = []): string {
+    return this.guilds[0]!.addTextChannel(name, overwrites);
   }
 
   /** Replaces a channel's permission overwrites (CHANNEL_UPDATE), in whichever guild owns it. */

@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { Message } from 'discord.js';
+import { PermissionFlagsBits, type Message } from 'discord.js';
 import type { Logger } from 'pino';
 import { refusalText } from '../budget/index.ts';
 import type { BotContext } from '../context.ts';
 import type { ResponseHandle } from '../realtime/index.ts';
+import { CapacityError } from '../voice/sessionRegistry.ts';
+import { speakerLabel, toSpeakerLabel } from '../voice/speakerLabels.ts';
+import { sharesVoiceConversation } from './audience.ts';
 import { NO_PINGS } from './noPings.ts';
 import { SlidingWindowLimiter } from './rateLimiter.ts';
 import { StreamedReply } from './streamedReply.ts';
@@ -22,10 +25,11 @@ export interface MentionHandlerOptions {
 }
 
 /**
- * How a message ended up: not for the bot, refused by the rate limit, an empty mention, refused because
- * the server's spend limit is used up, answered, apologised for, or from a member who opted out (/privacy).
+ * How a message ended up: not for the bot, refused by the rate limit, in a channel where the bot may
+ * not answer, an empty mention, refused because the server's spend limit is used up or its queue of
+ * questions is full, answered, apologised for, or from a member who opted out (/privacy).
  */
-export type MentionOutcome = 'ignored' | 'rateLimited' | 'empty' | 'overBudget' | 'answered' | 'failed' | 'optedOut';
+export type MentionOutcome = 'ignored' | 'rateLimited' | 'noPermission' | 'empty' | 'overBudget' | 'busy' | 'answered' | 'failed' | 'optedOut';
 
 /** Events of {@link MentionHandler}. */
 export interface MentionHandlerEvents {
@@ -37,8 +41,9 @@ export interface MentionHandlerEvents {
 class AnswerTimeout extends Error {}
 
 /**
- * Answers `@bot question` in text channels: in the guild's voice conversation when one is active
- * (voice and text share context), else in a text-only conversation. Shows typing while waiting,
+ * Answers `@bot question` in text channels: in the guild's voice conversation when the channel's
+ * readers are exactly those who can see the voice channel (audience.ts), else in the channel's own
+ * text-only conversation. Shows typing while waiting,
  * streams the answer into edits, splits past 2,000 characters, pings nobody, limits each user's rate.
  */
 export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
@@ -46,6 +51,8 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
   readonly #limiter: SlidingWindowLimiter;
   readonly #log: Logger;
   readonly #answerTimeoutMs: number;
+  /** Questions waiting or being answered, per guild (bounded by MENTION_QUEUE_LIMIT). */
+  readonly #waiting = new Map<string, number>();
 
   readonly #onMention: ((guildId: string, channelId: string) => void) | undefined;
 
@@ -93,6 +100,11 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
       }
       return 'rateLimited';
     }
+    // Nothing is spent on an answer the bot could not post (its own Send Messages in this channel).
+    if (!canAnswerIn(message)) {
+      this.#log.info({ guildId: message.guildId, channelId: message.channelId }, 'mention ignored: no permission to send messages here');
+      return 'noPermission';
+    }
     const question = message.content.replace(new RegExp(`<@!?${botUserId}>`, 'g'), '').trim();
     if (question.length === 0) {
       await message.reply({ content: 'Yes? Ask me something after the mention.', allowedMentions: NO_PINGS }).catch(() => undefined);
@@ -105,9 +117,32 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
       await message.reply({ content: refusalText(refusal, new Date()), allowedMentions: NO_PINGS }).catch(() => undefined);
       return 'overBudget';
     }
-    const name = message.member?.displayName ?? message.author.displayName;
-    const typing = setInterval(() => void message.channel.sendTyping().catch(() => undefined), TYPING_REFRESH_MS);
-    void message.channel.sendTyping().catch(() => undefined);
+    // Per server, a bounded number of questions wait or are answered at once; the rest are refused politely.
+    const waiting = this.#waiting.get(message.guildId) ?? 0;
+    if (waiting >= this.#context.config.mentionQueueLimit) {
+      this.#log.info({ guildId: message.guildId, waiting }, 'mention refused: too many questions waiting in this server');
+      await message.reply({ content: "I'm busy with several questions in this server already: please ask again in a minute.", allowedMentions: NO_PINGS }).catch(() => undefined);
+      return 'busy';
+    }
+    this.#waiting.set(message.guildId, waiting + 1);
+    try {
+      return await this.#answer(message, question);
+    } finally {
+      const left = (this.#waiting.get(message.guildId) ?? 1) - 1;
+      if (left > 0) this.#waiting.set(message.guildId, left);
+      else this.#waiting.delete(message.guildId);
+    }
+  }
+
+  async #answer(message: Message<true>, question: string): Promise<MentionOutcome> {
+    // Told apart from look-alike names of the members the bot knows; never taken from the text.
+    const name = message.member ? speakerLabel(message.member, message.guild.members.cache.values()) : toSpeakerLabel(message.author.displayName);
+    // "typing…" only for the question being answered: it starts when the question's turn comes.
+    let typing: NodeJS.Timeout | undefined;
+    const startTyping = () => {
+      void message.channel.sendTyping().catch(() => undefined);
+      typing = setInterval(() => void message.channel.sendTyping().catch(() => undefined), TYPING_REFRESH_MS);
+    };
     const reply = new StreamedReply<Message>({
       sendFirst: (content) => message.reply({ content, allowedMentions: NO_PINGS }),
       sendNext: (content) => message.channel.send({ content, allowedMentions: NO_PINGS }),
@@ -122,8 +157,15 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
     });
     let handle: ResponseHandle | undefined;
     try {
-      const conversation = await Promise.race([this.#context.sessions.conversationForText(message.guildId), timedOut]);
+      // The voice conversation only where the channel's readers are exactly those who can see the
+      // voice channel (audience.ts); anywhere else the channel's own conversation.
+      const sharesVoice = (voiceChannelId: string) => {
+        const voiceChannel = message.guild.channels.cache.get(voiceChannelId);
+        return voiceChannel !== undefined && sharesVoiceConversation(message.channel, voiceChannel);
+      };
+      const conversation = await Promise.race([this.#context.sessions.conversationForText(message.guildId, message.channelId, sharesVoice), timedOut]);
       handle = await Promise.race([conversation.askText(name, question), timedOut]);
+      startTyping();
       handle.on('text', (delta) => {
         clearInterval(typing);
         reply.append(delta);
@@ -140,11 +182,20 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
         'mention reply failed',
       );
       if (timeout) reply.append(reply.text.trim().length === 0 ? "Sorry, I couldn't answer in time." : ' … (cut short: it took too long)');
-      await reply.finish("Sorry, I can't answer right now: the AI model is unavailable.");
+      await reply.finish(error instanceof CapacityError ? error.message : "Sorry, I can't answer right now: the AI model is unavailable.");
       return 'failed';
     } finally {
       clearTimeout(timer);
       clearInterval(typing);
     }
   }
+}
+
+/** Whether the bot may post its answer where `message` was sent (View Channel and Send Messages, in threads Send Messages in Threads). */
+function canAnswerIn(message: Message<true>): boolean {
+  const me = message.guild.members.me;
+  const permissions = me ? message.channel.permissionsFor(me) : null;
+  if (!permissions) return false;
+  const send = message.channel.isThread() ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages;
+  return permissions.has(PermissionFlagsBits.ViewChannel) && permissions.has(send);
 }

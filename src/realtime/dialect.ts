@@ -259,6 +259,7 @@ export interface GaResponseWire {
   instructions?: string;
   metadata?: Record<string, string>;
   output_modalities?: ['audio'] | ['text'];
+  max_output_tokens?: number;
 }
 
 /** The beta `response` of `response.create`. */
@@ -268,6 +269,7 @@ export interface BetaResponseWire {
   instructions?: string;
   metadata?: Record<string, string>;
   modalities?: ('text' | 'audio')[];
+  max_response_output_tokens?: number;
 }
 
 /** The GA `response` of a `response.create`. */
@@ -278,6 +280,7 @@ export function gaResponse(options: ResponseRequestFields): GaResponseWire {
     instructions: options.instructions,
     metadata: options.metadata,
     output_modalities: options.modalities && gaModalities(options.modalities),
+    max_output_tokens: options.maxOutputTokens,
   });
 }
 
@@ -289,6 +292,7 @@ export function betaResponse(options: ResponseRequestFields): BetaResponseWire {
     instructions: options.instructions,
     metadata: options.metadata,
     modalities: options.modalities && betaModalities(options.modalities),
+    max_response_output_tokens: options.maxOutputTokens,
   });
 }
 

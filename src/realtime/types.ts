@@ -183,6 +183,8 @@ export interface ResponseResult {
 /** Options of {@link RealtimeClient.createResponse}. */
 export interface CreateResponseOptions {
   modalities?: Modality[];
+  /** Longest answer, in tokens (`max_output_tokens`; beta `max_response_output_tokens`); the session's by default. */
+  maxOutputTokens?: number;
   instructions?: string;
   metadata?: Record<string, string>;
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { RealtimeClient, RealtimeEventMap } from '../realtime/index.ts';
-import { speakerLabel } from './speakerLabels.ts';
+import { turnLabel } from './speakerLabels.ts';
 import { TurnTaking, type PendingTurn, type TurnModel, type TurnPlayback } from './turnTaking.ts';
 
 /** What the voice session provides. */
@@ -26,7 +26,7 @@ export interface TurnWiringOptions {
 export function attachTurnTaking(realtime: RealtimeClient, options: TurnWiringOptions): { turns: TurnTaking; detach(): void } {
   const { playback, logger, answerAfterReplyMinMs, mayRespond } = options;
   const model = options.wrapModel ? options.wrapModel(realtime) : realtime;
-  const turns = new TurnTaking({ model, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}) }, speakerLabel);
+  const turns = new TurnTaking({ model, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}) }, turnLabel);
   const listen = <K extends keyof RealtimeEventMap>(name: K, listener: (...args: RealtimeEventMap[K]) => void): (() => void) => {
     realtime.on(name, listener as never);
     return () => realtime.off(name, listener as never);

@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type NoiseReductionType, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
 import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
+import type { SpeakerLabel } from './speakerLabels.ts';
+import { neutralizeText } from './untrustedText.ts';
 import { modelUnavailableReason, problemFromError } from './userFacingErrors.ts';
 import { SpendRecorder, type BudgetGuard } from '../budget/index.ts';
 import type { BotStore, GuildSettings } from '../store/index.ts';
 import { sessionConfigFor } from './conversationSettings.ts';
 import { guildModel, urlForModel } from './guildModel.ts';
-import { labelName } from './speakerLabels.ts';
 
 /**
  * Where a guild's conversation with the model stands: `connecting` → `ready` ⇄ `reconnecting`, then
@@ -69,6 +70,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   /** Settles when the latest text question has been answered (questions are taken in order). */
   #textTurn: Promise<void> = Promise.resolve();
   readonly #spend: SpendRecorder;
+  #pendingQuestions = 0;
 
   constructor(options: GuildConversationOptions) {
     super();
@@ -247,26 +249,40 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   /**
    * A text message from a person, answered in text in the same conversation. Questions are taken one
    * at a time: each is added to the conversation only once the previous text answer is done, so a
-   * queued response never answers a later question instead of its own.
+   * queued response never answers a later question instead of its own. `author` is the writer's
+   * label (`speakerLabel`: told apart from look-alike names); `text` is neutralized (`neutralizeText`).
    */
-  async askText(authorName: string, text: string): Promise<ResponseHandle> {
+  async askText(author: SpeakerLabel, text: string): Promise<ResponseHandle> {
     this.#assertUsable();
     this.#lastActivityAt = Date.now();
     const previous = this.#textTurn;
     let release!: () => void;
     this.#textTurn = new Promise<void>((resolve) => (release = resolve));
+    this.#pendingQuestions++;
+    const done = () => {
+      this.#pendingQuestions--;
+      this.#lastActivityAt = Date.now();
+      release();
+    };
     await previous;
     this.#lastActivityAt = Date.now();
     try {
       this.#assertUsable(); // it may have failed or closed while the previous question was answered
-      this.realtime.addUserText(`[speaker: ${labelName(authorName)}] ${text}`, { name: authorName });
-      const handle = this.realtime.createResponse({ modalities: ['text'] });
-      void handle.done.finally(release);
+      // The label comes from Discord (speakerLabel); the text is data: no label or role tag survives in it.
+      this.realtime.addUserText(`[speaker: ${author}] ${neutralizeText(text)}`, { name: author });
+      const maxOutputTokens = this.#options.config.textMaxOutputTokens;
+      const handle = this.realtime.createResponse({ modalities: ['text'], ...(maxOutputTokens ? { maxOutputTokens } : {}) });
+      void handle.done.finally(done);
       return handle;
     } catch (error) {
-      release();
+      done();
       throw error;
     }
+  }
+
+  /** Text questions asked and not yet answered (waiting for their turn or being answered). */
+  get pendingQuestions(): number {
+    return this.#pendingQuestions;
   }
 
   /** Closes the model session (pending requests settle). Safe to call twice. */

@@ -1,5 +1,5 @@
 /** What /status shows about a guild, from its slot in the session registry. */
-import type { ConversationState } from './guildConversation.ts';
+import type { ConversationState, GuildConversation } from './guildConversation.ts';
 import type { GuildSlot } from './guildSlots.ts';
 import type { ReceiveHealthReport } from './receiveHealth.ts';
 
@@ -22,10 +22,13 @@ export interface GuildStatusReport {
   dave: ReceiveHealthReport | null;
 }
 
-/** The report of a guild (everything empty when it has no slot: no voice session, no conversation). */
-export function guildStatus(slot: GuildSlot | undefined): GuildStatusReport {
+/**
+ * The report of a guild (everything empty when it has no slot: no voice session, no conversation).
+ * Without a voice conversation, `textConversation` (the one of the channel /status was used in) is reported.
+ */
+export function guildStatus(slot: GuildSlot | undefined, textConversation?: GuildConversation): GuildStatusReport {
   const session = slot?.voice ?? undefined;
-  const conversation = slot?.conversation ?? undefined;
+  const conversation = slot?.conversation ?? textConversation;
   const usage = conversation?.realtime.usage;
   const transcription = conversation?.realtime.transcriptionUsage;
   return {

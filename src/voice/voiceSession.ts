@@ -19,6 +19,7 @@ import { guardReceiver } from './receiverGuard.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import { attachTurnTaking } from './conversationTurns.ts';
 import { recoverDisconnected } from './voiceRecovery.ts';
+import { speakerLabel, toSpeakerLabel } from './speakerLabels.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
@@ -387,8 +388,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return member !== undefined && this.#options.room.hears({ id: userId, bot: member.user.bot, roleIds: [...member.roles.cache.keys()] });
   }
 
+  /** A person's speaker label (see speakerLabels.ts). */
   #displayName(userId: string): string {
-    return this.#channel.guild.members.cache.get(userId)?.displayName ?? `user ${userId}`;
+    const members = this.#channel.guild.members.cache;
+    const member = members.get(userId);
+    return member ? speakerLabel(member, members.values()) : toSpeakerLabel(`user ${userId}`);
   }
 
   #checkAlone(): void {

@@ -13,22 +13,30 @@ import { ResponseHandle } from '../../src/realtime/index.ts';
 
 const BOT_ID = '100';
 
-/** A guild message mentioning the bot, recording what the handler does with it. */
-function mention(content: string) {
+/**
+ * A guild message mentioning the bot, recording what the handler does with it. `canSend`: whether
+ * the bot may post in the channel; `author`: the writer's user id (each has its own rate limit).
+ */
+function mention(content: string, { canSend = true, author = '200' }: { canSend?: boolean; author?: string } = {}) {
   const typing: number[] = [];
   const replies: string[] = [];
   let now = 0;
+  const alice = { id: author, displayName: 'Alice', user: { username: 'alice' } };
   const message = {
     id: '500',
     guildId: '1',
+    channelId: '300',
     content: `<@${BOT_ID}> ${content}`,
     webhookId: null,
-    author: { bot: false, id: '200', displayName: 'Alice' },
-    member: { displayName: 'Alice' },
+    author: { bot: false, id: author, displayName: 'Alice' },
+    member: alice,
+    guild: { members: { me: { id: BOT_ID }, cache: new Map([[author, alice]]) }, channels: { cache: new Map() } },
     client: { user: { id: BOT_ID } },
     mentions: { users: new Map([[BOT_ID, {}]]) },
     inGuild: () => true,
     channel: {
+      isThread: () => false,
+      permissionsFor: () => ({ has: () => canSend }),
       sendTyping: async () => void typing.push(now),
       send: async ({ content: text }: { content: string }) => (replies.push(text), { edit: async () => undefined }),
     },
@@ -49,7 +57,7 @@ function contextNeverAnswering(): { context: BotContext; handle: ResponseHandle;
   const handle = new ResponseHandle({ outOfBand: false }, () => (cancelled = true));
   const conversation = { askText: async () => handle };
   const context = {
-    config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 }, mentionQueueLimit: 5 },
     logger: silentLogger,
     sessions: { conversationForText: async () => conversation, rooms: { load: async () => ({ isOptedOut: () => false }) } },
     budget: WITHIN_BUDGET,
@@ -99,7 +107,7 @@ test('an answer that never comes: apology at the timeout, typing stopped, the re
 
 test('a conversation that is closed: a short apology at once, no waiting', async () => {
   const context = {
-    config: { mentionRateLimit: { count: 5, windowMs: 60_000 } },
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 }, mentionQueueLimit: 5 },
     logger: silentLogger,
     sessions: {
       rooms: { load: async () => ({ isOptedOut: () => false }) },
@@ -166,4 +174,85 @@ test('a member who opted out with /privacy: told so, and nothing reaches the mod
   assert.equal(asked, 0, 'no conversation asked');
   assert.equal(typing.length, 0, 'no typing shown');
   assert.match(replies.join('\n'), /opted out with `\/privacy`/);
+});
+
+/** A context whose questions are answered only when the test says so, in order. */
+function contextAnsweringOnDemand(queueLimit: number) {
+  const asked: string[] = [];
+  const handles: ResponseHandle[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
+  const conversation = {
+    // Like GuildConversation.askText: a question is taken once the previous answer is done.
+    askText: async (_author: string, text: string) => {
+      const wait = previous;
+      const handle = new ResponseHandle({ outOfBand: false }, () => undefined);
+      previous = handle.done;
+      await wait;
+      asked.push(text);
+      handles.push(handle);
+      return handle;
+    },
+  };
+  const context = {
+    config: { mentionRateLimit: { count: 5, windowMs: 60_000 }, mentionQueueLimit: queueLimit },
+    logger: silentLogger,
+    sessions: { conversationForText: async () => conversation, rooms: { load: async () => ({ isOptedOut: () => false }) } },
+    budget: { refusal: async () => null },
+  } as unknown as BotContext;
+  return { context, asked, handles };
+}
+
+test('typing is shown only for the question being answered, not for those waiting their turn', async () => {
+  const { context, asked, handles } = contextAnsweringOnDemand(5);
+  const handler = new MentionHandler(context, { answerTimeoutMs: 60_000 });
+  const first = mention('first?', { author: '201' });
+  const second = mention('second?', { author: '202' });
+  const handledFirst = handler.handle(first.message);
+  const handledSecond = handler.handle(second.message);
+  await settle();
+  assert.deepEqual(asked, ['first?']);
+  assert.equal(first.typing.length, 1, 'typing for the question being answered');
+  assert.equal(second.typing.length, 0, 'no typing while the second waits');
+  handles[0]!.finish('completed', null);
+  await handledFirst;
+  await settle();
+  assert.deepEqual(asked, ['first?', 'second?']);
+  assert.equal(second.typing.length, 1, 'typing once its turn comes');
+  handles[1]!.finish('completed', null);
+  await handledSecond;
+});
+
+test('past MENTION_QUEUE_LIMIT questions in a server, the next is refused politely and never reaches the model', async () => {
+  const { context, asked, handles } = contextAnsweringOnDemand(2);
+  const handler = new MentionHandler(context, { answerTimeoutMs: 60_000 });
+  const outcomes: MentionOutcome[] = [];
+  handler.on('handled', ({ outcome }) => outcomes.push(outcome));
+  const waiting = [handler.handle(mention('one', { author: '201' }).message), handler.handle(mention('two', { author: '202' }).message)];
+  const third = mention('three', { author: '203' });
+  await handler.handle(third.message);
+  assert.deepEqual(outcomes, ['busy']);
+  assert.match(third.replies[0] ?? '', /busy with several questions/);
+  handles[0]!.finish('completed', null);
+  await settle();
+  handles[1]!.finish('completed', null);
+  await Promise.all(waiting);
+  assert.deepEqual(asked, ['one', 'two'], 'the refused question was never asked');
+  // Room again once they are answered.
+  const fourth = handler.handle(mention('four', { author: '204' }).message);
+  await settle();
+  assert.deepEqual(asked, ['one', 'two', 'four']);
+  handles[2]!.finish('completed', null);
+  await fourth;
+});
+
+test('no Send Messages where the mention was made: nothing is spent on an answer', async () => {
+  const { context, asked } = contextAnsweringOnDemand(5);
+  const handler = new MentionHandler(context);
+  const outcomes: MentionOutcome[] = [];
+  handler.on('handled', ({ outcome }) => outcomes.push(outcome));
+  const muted = mention('hello?', { canSend: false });
+  await handler.handle(muted.message);
+  assert.deepEqual(outcomes, ['noPermission']);
+  assert.deepEqual(asked, []);
+  assert.deepEqual(muted.typing, []);
 });

@@ -276,7 +276,10 @@ describe('two things at once', () => {
     await first.waitForReply(() => true, 15_000);
     realtime.injectFault({ delayMs: 200 });
     const second = await member('Bob').say('and what about tomorrow?', { mentionBot: true });
-    await eventually(() => stack.discord.recorded.messages.some((r) => r.path.endsWith('/typing') && r.at >= second.sentAt), 'typing for the second question');
+    const { discord } = stack;
+    await eventually(() => stack.bot.context.sessions.textConversation(discord.guildId, discord.textChannelId)?.pendingQuestions === 2, 'the second question to wait its turn');
+    // Typing shows only for the question being answered (issue 18.6), not for one waiting its turn.
+    assert.equal(discord.recorded.messages.filter((r) => r.path.endsWith('/typing') && r.at >= second.sentAt).length, 0, 'no typing for the waiting question');
     // Now the conversation fails for good (the service disabled this API shape) and closes.
     realtime.injectFault({ delayMs: 0 });
     realtime.injectFault({ error: { type: 'invalid_request_error', code: 'beta_api_shape_disabled', message: 'The beta API shape is disabled.' } });

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.ts';
 import { createStore, defaultSettings, type BotStore } from '../../src/store/index.ts';
 import { ConversationProblems, rateLimitText } from '../../src/voice/conversationProblems.ts';
 import { GuildConversation } from '../../src/voice/guildConversation.ts';
+import { toSpeakerLabel } from '../../src/voice/speakerLabels.ts';
 import type { RealtimeSimulator } from '../../sim/realtime/index.ts';
 import { silence, startSim, tone, until, waitFor } from '../realtime/helpers.ts';
 
@@ -44,7 +45,7 @@ describe('/status problems clear when their cause is gone', () => {
     sim.injectFault({ error: { type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request.' } });
     await until(() => c.problem !== null);
     assert.equal(c.problem, 'the model service reported an error (server_error)', 'the code only: the message goes to the log');
-    await (await c.askText('Alice', 'hello')).done;
+    await (await c.askText(toSpeakerLabel('Alice'), 'hello')).done;
     assert.equal(c.problem, null);
     await c.close();
   });
@@ -63,7 +64,7 @@ describe('/status problems clear when their cause is gone', () => {
     const c = await conversation();
     sim.injectFault({ rateLimit: { form: 'response', retryAfterMs: 2_000 } });
     const limited = waitFor(c.realtime, 'rate_limited');
-    const handle = await c.askText('Alice', 'hello');
+    const handle = await c.askText(toSpeakerLabel('Alice'), 'hello');
     await limited;
     assert.match(c.problem ?? '', /^rate limited by the model service \(requests per min\), retrying in [12] s$/);
     assert.equal((await handle.done).status, 'completed');
@@ -136,5 +137,25 @@ describe('usage is saved once, priced by the client', () => {
     assert.ok(Math.abs(totals.costUsd - (replies[0]! + transcription.costUsd)) < 1e-12, `${totals.costUsd} = reply + transcription`);
     assert.ok(Math.abs(c.realtime.usage.costUsd - totals.costUsd) < 1e-12, 'the client total is the same');
     await c.close();
+  });
+});
+
+describe('text answers are bounded (issue 18.6)', () => {
+  it('each text answer asks for at most TEXT_MAX_OUTPUT_TOKENS; spoken replies keep the session default', async () => {
+    const config = loadConfig({ REALTIME_URL: sim.url, REALTIME_API_KEY: sim.apiKey, TEXT_MAX_OUTPUT_TOKENS: '321' });
+    const c = new GuildConversation({ guildId: `g${++guilds}`, config, store, settings: defaultSettings(), logger: silentLogger, mode: 'text' });
+    await c.start();
+    const since = Date.now();
+    assert.equal((await (await c.askText(toSpeakerLabel('Alice'), 'hello')).done).status, 'completed');
+    await spokenReply(c);
+    const creates = sim.received.filter((entry) => entry.event.type === 'response.create' && entry.at >= since).map((entry) => entry.event.response as Record<string, unknown>);
+    assert.equal(creates.length, 2);
+    assert.equal(creates[0]!.max_output_tokens, 321, 'the text answer');
+    assert.equal(creates[1]!.max_output_tokens, undefined, 'the spoken reply');
+    await c.close();
+  });
+
+  it('the default is 1500', () => {
+    assert.equal(loadConfig({ REALTIME_URL: sim.url, REALTIME_API_KEY: sim.apiKey }).textMaxOutputTokens, 1500);
   });
 });
