@@ -40,7 +40,7 @@ const status: Command = {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /status in a server.');
     const report = sessions.status(interaction.guildId, interaction.channelId);
     // The call's details (channel, who is heard, its session) only for members who can see its
-    // channel or are in it; the others get one line that says nothing about it.
+    // channel or are in it; the others get the line they would get with no call at all.
     const channel = report.voiceChannelId ? interaction.guild.channels.cache.get(report.voiceChannelId) : undefined;
     if (report.voiceChannelId && !(channel?.isVoiceBased() && canSeeVoiceChannel(interaction.member, channel))) {
       return replyPrivately(interaction, '**Voice:** not in a voice channel you can see.');
@@ -49,7 +49,9 @@ const status: Command = {
     const model = sessions.conversation(interaction.guildId)?.realtime.model ?? guildModel(config, settings.model);
     const room = await sessions.rooms.load(interaction.guildId).catch(() => null);
     const lines = [
-      `**Voice:** ${report.voiceChannelId ? `<#${report.voiceChannelId}> (${report.voiceState})` : 'not in a voice channel'}`,
+      `**Voice:** ${report.voiceChannelId ? `<#${report.voiceChannelId}> (${report.voiceState})` : 'not in a voice channel'}${
+        report.silenced ? ` — ${report.silenced}: I listen but don't speak until a moderator lets me` : ''
+      }`,
       ...(report.dave ? [formatEncryption(report.dave)] : []),
       `**Model:** ${model}`,
       `**Model session:** ${report.conversationState}${report.problem ? ` — ${report.problem}` : ''}${

@@ -37,6 +37,10 @@ export interface SimVoiceState {
   sessionId: string;
   selfMute: boolean;
   selfDeaf: boolean;
+  /** Server-muted by a moderator (`mute`): Discord delivers none of their audio. */
+  serverMute?: boolean;
+  /** In a Stage's audience (`suppress`): not a speaker, their audio is not delivered. */
+  suppress?: boolean;
 }
 
 /**
@@ -185,11 +189,11 @@ export class GuildState {
       member: this.apiMember(userId),
       session_id: state?.sessionId ?? '',
       deaf: false,
-      mute: false,
+      mute: state?.serverMute ?? false,
       self_deaf: state?.selfDeaf ?? false,
       self_mute: state?.selfMute ?? false,
       self_video: false,
-      suppress: false,
+      suppress: state?.suppress ?? false,
       request_to_speak_timestamp: null,
     };
   }

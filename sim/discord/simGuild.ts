@@ -150,6 +150,18 @@ export class SimGuild {
     this.gateway.dispatch('CHANNEL_UPDATE', this.guild.apiChannel(channelId), Intent.Guilds);
   }
 
+  /**
+   * A moderator server-mutes (`mute`) or moves to a Stage's audience (`suppress`) someone in voice —
+   * the bot by default: VOICE_STATE_UPDATE with `mute`/`suppress`; their audio is no longer delivered.
+   */
+  moderateVoice(changes: { mute?: boolean; suppress?: boolean }, userId = this.botUserId): void {
+    const state = this.guild.voiceStates.get(userId);
+    if (!state) throw new Error(`user ${userId} is not in voice in guild ${this.index}`);
+    if (changes.mute !== undefined) state.serverMute = changes.mute;
+    if (changes.suppress !== undefined) state.suppress = changes.suppress;
+    this.gateway.dispatch('VOICE_STATE_UPDATE', this.guild.apiVoiceState(userId), Intent.GuildVoiceStates);
+  }
+
   /** Sets a voice channel's user limit, 0 = unlimited (CHANNEL_UPDATE). */
   setUserLimit(channelId: string, limit: number): void {
     this.#channel(channelId).userLimit = limit;

@@ -259,6 +259,11 @@ export class DiscordSimulator {
     return this.guilds[0]!.addMember(spec);
   }
 
+  /** A moderator server-mutes or suppresses someone in voice (the bot by default) in the first guild (see SimGuild.moderateVoice). */
+  moderateVoice(changes: { mute?: boolean; suppress?: boolean }, userId?: string): void {
+    this.guilds[0]!.moderateVoice(changes, userId);
+  }
+
   /** Adds a text channel to the first guild (`guilds[i].addTextChannel` for another); returns its id. */
   addTextChannel(name: string, overwrites: ChannelOverwriteSpec[] = []): string {
     return this.guilds[0]!.addTextChannel(name, overwrites);

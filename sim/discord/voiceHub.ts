@@ -132,6 +132,9 @@ export class VoiceHub extends EventEmitter {
     const bot = this.#bot;
     const channelId = this.botChannel();
     if (!bot || bot.session !== session || !channelId) return;
+    // A server-muted or suppressed client is not heard: Discord drops what it sends.
+    const own = this.#guild.voiceStates.get(this.#botUserId);
+    if (own?.serverMute || own?.suppress) return;
     const silence = isSilenceFrame(rtp.payload);
     // Each listener opens the frame with its own DAVE session; the Opus is decoded once (same plaintext for all).
     let pcm: Int16Array | null | undefined;
@@ -180,7 +183,9 @@ export class VoiceHub extends EventEmitter {
     if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.Connect) === 0n) return refuse('missing-permissions');
     const others = this.#guild.usersInVoice(channel.id).filter((u) => u !== id).length;
     if (channel.userLimit > 0 && others >= channel.userLimit && (perms & Permission.MoveMembers) === 0n) return refuse('channel-full');
-    this.#guild.voiceStates.set(id, { userId: id, channelId: channel.id, sessionId: session.id, selfMute: Boolean(d.self_mute), selfDeaf: Boolean(d.self_deaf) });
+    // A server mute is the member's (it follows them to another channel); Stage suppression is not.
+    const serverMute = this.#guild.voiceStates.get(id)?.serverMute;
+    this.#guild.voiceStates.set(id, { userId: id, channelId: channel.id, sessionId: session.id, selfMute: Boolean(d.self_mute), selfDeaf: Boolean(d.self_deaf), ...(serverMute ? { serverMute } : {}) });
     this.#dispatchVoiceState(id);
     const grant = this.current.grant(this.#guild.id, id, session.id, channel.id, this.daveVersionOf(channel.id));
     this.#gateway.dispatchTo(session, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: this.#guild.id, endpoint: this.current.endpoint });

@@ -16,6 +16,8 @@ export interface TurnWiringOptions {
   answerAfterReplyMinMs: number;
   /** Whether a user turn may be answered now (false while the spend limit is reached); default always. */
   mayRespond?: () => boolean;
+  /** Why the bot may not speak now, or null (see TurnTakingOptions.silenced). */
+  silenced?: () => string | null;
   /** The turn the server just committed, as the voice session heard it (contributors are user ids). */
   turnOf(contributorIds: readonly string[]): PendingTurn;
   /** Sees the model as turn-taking will (the addressing gate decides each answer asked for). */
@@ -24,9 +26,9 @@ export interface TurnWiringOptions {
 
 /** Turn-taking on `realtime`, fed by its events, and how to detach it. */
 export function attachTurnTaking(realtime: RealtimeClient, options: TurnWiringOptions): { turns: TurnTaking; detach(): void } {
-  const { playback, logger, answerAfterReplyMinMs, mayRespond } = options;
+  const { playback, logger, answerAfterReplyMinMs, mayRespond, silenced } = options;
   const model = options.wrapModel ? options.wrapModel(realtime) : realtime;
-  const turns = new TurnTaking({ model, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}) }, turnLabel);
+  const turns = new TurnTaking({ model, playback, logger, answerAfterReplyMinMs, ...(mayRespond ? { mayRespond } : {}), ...(silenced ? { silenced } : {}) }, turnLabel);
   const listen = <K extends keyof RealtimeEventMap>(name: K, listener: (...args: RealtimeEventMap[K]) => void): (() => void) => {
     realtime.on(name, listener as never);
     return () => realtime.off(name, listener as never);

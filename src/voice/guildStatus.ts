@@ -7,6 +7,8 @@ import type { ReceiveHealthReport } from './receiveHealth.ts';
 export interface GuildStatusReport {
   voiceChannelId: string | null;
   voiceState: string;
+  /** Why the bot may not speak in its channel (server-muted, suppressed), or null. */
+  silenced: string | null;
   conversationState: ConversationState | 'none';
   problem: string | null;
   /** When the conversation failed for good: seconds until the bot leaves voice (null otherwise). */
@@ -34,6 +36,7 @@ export function guildStatus(slot: GuildSlot | undefined, textConversation?: Guil
   return {
     voiceChannelId: session?.channelId ?? null,
     voiceState: session?.status ?? 'none',
+    silenced: session?.silenced ?? null,
     conversationState: conversation?.state ?? 'none',
     problem: conversation?.problem ?? null,
     leavingInSeconds: slot?.failedLeaveAt ? Math.max(0, Math.ceil((slot.failedLeaveAt - Date.now()) / 1000)) : null,

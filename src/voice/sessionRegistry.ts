@@ -282,7 +282,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   /** Forwards a voice state change to the guild's voice session. */
   onVoiceStateUpdate(_previous: VoiceState, next: VoiceState): void {
-    this.voiceSession(next.guild.id)?.onVoiceStateChanged(next.id, next.channelId);
+    const session = this.voiceSession(next.guild.id);
+    if (!session) return;
+    // The bot's own state: moderation (server mute, Stage suppression) decides whether it may speak.
+    if (next.id === next.client.user.id && next.channelId !== null) session.onOwnVoiceState({ serverMute: next.serverMute === true, suppress: next.suppress === true });
+    session.onVoiceStateChanged(next.id, next.channelId);
   }
 
   /** What /status shows; without voice, about the text conversation of `channelId` (where /status was used). */

@@ -43,7 +43,7 @@ export type TurnState =
   | { status: 'interrupted'; cancelled: ResponseHandle };
 
 /** Why the bot stopped talking. */
-export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' } | { kind: 'notAddressed' };
+export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' } | { kind: 'notAddressed' } | { kind: 'silenced' };
 
 /** The model side: the conversation's realtime client. */
 export interface TurnModel {
@@ -81,6 +81,11 @@ export interface TurnTakingOptions {
   answerAfterReplyMinMs: number;
   /** Whether a user turn may be answered now (false while the spend limit is reached); default always. */
   mayRespond?: () => boolean;
+  /**
+   * Why the bot may not speak now (server-muted, suppressed in a Stage), or null: while it may not,
+   * turns stay in the conversation as context and no spoken reply is started (nobody would hear it).
+   */
+  silenced?: () => string | null;
 }
 
 /** How a speaker label names the people of a turn (brackets cannot close it early: see labelName). */
@@ -127,6 +132,12 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
    * model is still thinking about the previous part — cancels that request and asks once for all of it.
    */
   turnCommitted(turn: PendingTurn): void {
+    const silenced = this.#options.silenced?.() ?? null;
+    if (silenced !== null) {
+      this.#labelTurn(turn.speakers);
+      this.#options.logger.debug({ silenced }, 'turn kept as context, not answered: the bot cannot speak here');
+      return;
+    }
     const state = this.#state;
     if (state.status !== 'speaking' && !this.#mayRespond()) {
       // Paused (spend limit): the turn stays in the conversation as context, unanswered.
@@ -266,14 +277,19 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
 
   #ask(turn: PendingTurn, newSpeakers: string[] = turn.speakers, options: Pick<CreateResponseOptions, 'instructions'> = {}): ResponseHandle {
     const { model } = this.#options;
-    const label = newSpeakers.length > 0 ? this.#label(newSpeakers) : null;
-    if (label !== null && label !== this.#lastLabel) {
-      model.addContextNote(label);
-      this.#lastLabel = label;
-    }
+    this.#labelTurn(newSpeakers);
     const request = model.createResponse({ ...options, modalities: ['audio'] });
     this.#set(request.settled ? { status: 'idle' } : { status: 'thinking', request, turn });
     return request;
+  }
+
+  /** Adds the speaker label of `speakers` to the conversation, unless it is the one added last. */
+  #labelTurn(speakers: string[]): void {
+    const label = speakers.length > 0 ? this.#label(speakers) : null;
+    if (label !== null && label !== this.#lastLabel) {
+      this.#options.model.addContextNote(label);
+      this.#lastLabel = label;
+    }
   }
 
   #leaveInterrupted(cancelled: ResponseHandle): void {
@@ -284,7 +300,7 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   #answerHeardDuringReply(): void {
     const turn = this.#heardDuringReply;
     this.#heardDuringReply = null;
-    if (turn && this.#state.status === 'idle' && this.#mayRespond()) this.#ask(turn, []);
+    if (turn && this.#state.status === 'idle' && this.#mayRespond() && (this.#options.silenced?.() ?? null) === null) this.#ask(turn, []);
   }
 
   #mayRespond(): boolean {

@@ -85,6 +85,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #conversation: GuildConversation;
   /** Turn-taking with the current conversation (a new one when the conversation is replaced). */
   #turns: TurnTaking;
+  /** Why the bot may not speak (see onOwnVoiceState), or null. */
+  #silenced: string | null = null;
   #detachConversation: () => void;
   #channel: VoiceBasedChannel;
   #status: VoiceSessionStatus = 'connecting';
@@ -259,6 +261,24 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     }
   }
 
+  /**
+   * The bot's own voice state changed: a moderator server-muted it or (in a Stage) left it in the
+   * audience. While it may not speak, it starts no spoken reply (nobody would hear it, and each costs)
+   * and stops the one in progress; it keeps listening, and answers again once allowed.
+   */
+  onOwnVoiceState(state: { serverMute: boolean; suppress: boolean }): void {
+    const silenced = state.serverMute ? 'server-muted' : state.suppress ? 'suppressed (in the Stage audience)' : null;
+    if (silenced === this.#silenced) return;
+    this.#silenced = silenced;
+    this.#log.info({ silenced }, silenced ? 'cannot speak: spoken replies paused' : 'may speak again');
+    if (silenced) this.#turns.stop({ kind: 'silenced' });
+  }
+
+  /** Why the bot may not speak here (server-muted, suppressed), or null. */
+  get silenced(): string | null {
+    return this.#silenced;
+  }
+
   /** Stops talking at once (the pending answer is cancelled, what was heard is kept): barge-in, /leave. */
   stopReply(reason: StopReason): void {
     this.#turns.stop(reason);
@@ -329,6 +349,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       logger: this.#log,
       answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs,
       mayRespond: () => conversation.mayRespond(), // the spend limit
+      silenced: () => this.#silenced,
       turnOf: (contributorIds) => {
         const voicedMs = this.#speech.takeVoicedMs();
         return { speechEndAt: this.#speech.lastVoicedAt, speakers: [...new Set(contributorIds)].map((id) => this.#displayName(id)), voicedMs };

@@ -318,3 +318,20 @@ describe('TurnTaking paused (the spend limit)', () => {
     assert.deepEqual(reply.request.modalities, ['audio']);
   });
 });
+
+describe('TurnTaking while the bot may not speak (server-muted, suppressed)', () => {
+  it('keeps the turn as labelled context and asks for no answer; asks again once allowed', () => {
+    const model = new ScriptedModel();
+    const playback = new ScriptedPlayback();
+    let silenced: string | null = 'server-muted';
+    const turns = new TurnTaking({ model, playback, logger: silentLogger, answerAfterReplyMinMs: 500, silenced: () => silenced }, (names) => `[speaker: ${names.join(', ')}]`);
+    turns.turnCommitted(turn(['Alice']));
+    assert.equal(turns.state.status, 'idle');
+    assert.deepEqual(model.notes, ['[speaker: Alice]'], 'who spoke is kept');
+    assert.equal(model.requests.length, 0, 'no spoken reply nobody would hear');
+    silenced = null;
+    turns.turnCommitted(turn(['Bob']));
+    assert.equal(model.requests.length, 1);
+    assert.equal(turns.state.status, 'thinking');
+  });
+});
