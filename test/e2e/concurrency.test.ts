@@ -159,7 +159,7 @@ describe('two things at once', () => {
       realtime.injectFault({ error: { type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' } });
       const notice = await eventually(() => botMessagesIn(textChannel, since)[0], 'a notice in the channel /join was used in');
       assert.match(notice.content, /^I lost my connection to the AI model, so I can't hear or answer in <#\d+> right now \(.+\)\. Use \/join to try again/);
-      assert.doesNotMatch(notice.content, /127\.0\.0\.1|ws:|401/, 'generic words only: no host, URL or status');
+      assert.doesNotMatch(notice.content, /127\.0\.0\.1|ws:|\b401\b/, 'generic words only: no host, URL or status');
       assert.equal(failed.state, 'failed');
       // Operators see it too: one warn line (pino level 40) with the guild, the cause in the log only.
       const warned = logLines(stack, /^conversation with the model failed$/).filter((line) => line.guildId === guildId());
