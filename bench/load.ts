@@ -90,6 +90,8 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
         REALTIME_API_KEY: ready.realtime.apiKey,
         DATABASE_PATH: join(dir, 'bot.sqlite'),
         LOG_LEVEL: 'silent',
+        // Every turn answered: in 'auto' (the default) a bot in a channel with two humans waits for its name.
+        VOICE_ADDRESSING: 'always',
       },
       { requireDiscord: true, requireRealtimeKey: true },
     );
