@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { commands } from './commands/index.ts';
+import { tools } from './tools/index.ts';
 import { configSecrets, loadConfig, loadOrExit } from './src/config.ts';
 import { createBot } from './src/bot.ts';
 import { createLogger } from './src/log.ts';
@@ -33,7 +34,7 @@ const root = createLogger({ level: config.logLevel, secrets: configSecrets(confi
 const logger = shardIds === undefined ? root : root.child({ shard: Number(shardIds) });
 let bot: ReturnType<typeof createBot>;
 try {
-  bot = createBot(config, logger, { commands });
+  bot = createBot(config, logger, { commands, tools });
 } catch (error) {
   logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
   process.exit(1);

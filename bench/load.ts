@@ -21,6 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { trustSimulatorCertificate } from '../sim/discord/index.ts';
 import { commands } from '../commands/index.ts';
+import { tools } from '../tools/index.ts';
 import { createBot, type Bot } from '../src/bot.ts';
 import { loadConfig } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
@@ -97,7 +98,7 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     );
     // Global commands: the bot serves every guild, as in production.
     await deployCommands({ token: discord.token, applicationId: discord.applicationId, api: discord.rest }, commands);
-    bot = createBot(config, silentLogger, { commands });
+    bot = createBot(config, silentLogger, { commands, tools });
     await bot.start();
     const running = bot;
     const memoryBase = liveMemory(); // the bot in N guilds, before any voice session

@@ -7,6 +7,7 @@ import model from './model.ts';
 import privacy from './privacy.ts';
 import settings from './settings.ts';
 import status from './status.ts';
+import tools from './tools.ts';
 import usage from './usage.ts';
 import voice from './voice.ts';
 
@@ -14,4 +15,4 @@ import voice from './voice.ts';
 export type Command = SlashCommand;
 
 /** Every command the bot registers and answers (handed to `createBot` and to the deploy script). */
-export const commands: readonly Command[] = [join, leave, instructions, voice, model, budget, status, usage, privacy, settings];
+export const commands: readonly Command[] = [join, leave, instructions, voice, model, budget, status, usage, privacy, settings, tools];

@@ -5,6 +5,7 @@ import { guildModel } from '../src/voice/guildModel.ts';
 import { budgetLines } from './budget.ts';
 import type { Command } from './index.ts';
 import { canSeeVoiceChannel } from '../src/discord/voiceAccess.ts';
+import { toolStatusLines } from '../src/tools/statusLines.ts';
 import { replyPrivately } from './replies.ts';
 
 const formatMs = (ms: number | null) => (ms === null ? 'n/a' : `${Math.round(ms)} ms`);
@@ -64,6 +65,11 @@ const status: Command = {
       `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)} (transcription included)`,
       ...budgetLines(spend),
       ...(spend.exhausted ? [`**Paused:** ${refusalText(spend.exhausted, new Date())}`] : []),
+      ...toolStatusLines(
+        sessions.conversation(interaction.guildId)?.tools?.activity ?? null,
+        config.tools.mcpServers.map((server) => server.serverLabel),
+        config.realtime.dialect === 'ga',
+      ),
     ];
     await replyPrivately(interaction, lines.join('\n'));
   },

@@ -5,10 +5,12 @@ import { Writable } from 'node:stream';
 import { startDiscordSimulator, trustSimulatorCertificate, type DiscordSimulator, type DiscordSimulatorOptions } from '../sim/discord/index.ts';
 import { startRealtimeSimulator, type RealtimeSimulator, type RealtimeSimulatorOptions } from '../sim/realtime/index.ts';
 import { commands } from '../commands/index.ts';
+import { tools } from '../tools/index.ts';
 import { createBot, type Bot, type BotOptions } from '../src/bot.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
 import { createLogger } from '../src/log.ts';
+import type { ToolDefinition } from '../src/tools/types.ts';
 
 /** A real model service to use instead of the realtime simulator. */
 export interface ExternalRealtime {
@@ -32,6 +34,8 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Also write the bot's log lines here. */
   logEcho?: NodeJS.WritableStream;
+  /** Function tools besides the bot's own (tests add slow or failing ones). */
+  extraTools?: readonly ToolDefinition[];
   /** SQLite path (default: a new temporary directory, removed by close()). */
   databasePath?: string;
 }
@@ -93,7 +97,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const logger = createLogger({ level: config.logLevel, destination: sink });
   await deployCommands({ token: config.discord.token!, applicationId: discord.applicationId, guildId: discord.guildId, api: discord.rest }, commands);
 
-  let bot = createBot(config, logger, { ...options.bot, commands });
+  const botTools = [...tools, ...(options.extraTools ?? [])];
+  let bot = createBot(config, logger, { ...options.bot, commands, tools: botTools });
   await bot.start();
   return {
     discord,
@@ -105,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logs,
     async restartBot() {
       await bot.stop();
-      bot = createBot(config, logger, { ...options.bot, commands });
+      bot = createBot(config, logger, { ...options.bot, commands, tools: botTools });
       await bot.start();
       return bot;
     },

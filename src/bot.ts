@@ -12,6 +12,8 @@ import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/in
 import { BudgetGuard } from './budget/index.ts';
 import { createStore } from './store/index.ts';
 import { SessionRegistry } from './voice/sessionRegistry.ts';
+import { ToolRuntime } from './tools/runtime.ts';
+import type { ToolDefinition } from './tools/types.ts';
 
 /** A running bot: the Discord client and what it works with. */
 export interface Bot {
@@ -39,6 +41,8 @@ const LEAVE_CONFIRM_MS = 1_500;
 export interface BotOptions {
   /** The slash commands it answers (`commands/index.ts`; passed in so `src/` never imports `commands/`). */
   commands: readonly SlashCommand[];
+  /** The function tools the model may call (`tools/index.ts`; passed in like the commands). */
+  tools?: readonly ToolDefinition[];
   /** discord.js client options (tests and the load benchmark adjust caching and timeouts). */
   clientOptions?: Partial<ClientOptions>;
   /** How long a voice connection may take to become ready (join, move) before it counts as failed (default 20 s). */
@@ -60,8 +64,6 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     logger: logger.child({ component: 'store' }),
   });
   const budget = new BudgetGuard({ store, globalDailyLimitUsd: config.globalDailyLimitUsd, logger: logger.child({ component: 'budget' }) });
-  const sessions = new SessionRegistry({ config, store, budget, logger, clock, encoderThread, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs });
-  const context: BotContext = { config, store, budget, sessions, logger };
   const client = new Client({
     // GuildVoiceStates is required for voice (without it the connection never leaves "signalling");
     // GuildMessages delivers mentions (which carry their content without the privileged intent).
@@ -70,6 +72,9 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     ...(config.discord.apiUrl ? { rest: { api: config.discord.apiUrl } } : {}),
     ...clientOptions,
   });
+  const tools = new ToolRuntime({ definitions: options.tools ?? [], config, store, logger, client, bot: () => context });
+  const sessions = new SessionRegistry({ config, store, budget, logger, clock, encoderThread, tools, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs });
+  const context: BotContext = { config, store, budget, sessions, logger, tools };
   const announcer = new BudgetAnnouncer({ budget, sessions, client, logger });
   const mentions = new MentionHandler(context, { onMention: (guildId, channelId) => announcer.noteMentionChannel(guildId, channelId) });
   client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, context, commands));
@@ -108,6 +113,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
         metricsServer = await startMetricsServer({ port: config.metricsPort, host: config.metricsHost, client, sessions, metrics, logger });
       }
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      client.once(Events.ClientReady, () => tools.start()); // reminders of this process's guilds, due ones first
       await client.login(config.discord.token);
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: client.shard?.ids }, 'logged in');
@@ -118,6 +124,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
       const started = performance.now();
       metricsServer?.markStopping();
       const guildsInVoice = [...client.guilds.cache.values()].filter((guild) => sessions.voiceSession(guild.id)).map((guild) => guild.id);
+      tools.stop();
       await sessions.shutdown();
       // The leave (op 4) goes out on the gateway: give Discord a moment to confirm it before the
       // gateway closes, so members see the bot leave at once rather than when its session times out.

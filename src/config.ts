@@ -5,6 +5,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import { z } from 'zod';
 import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from './realtime/presets.ts';
 import { checkServiceUrl, urlSecrets } from './redact.ts';
+import { mcpSecrets, resolveToolsConfig, type ToolsConfig } from './tools/config.ts';
 
 /** Voices the realtime models accept (GA adds marin and cedar; beta endpoints know the first eight). */
 export const SUPPORTED_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
@@ -69,6 +70,12 @@ const envSchema = z.object({
   METRICS_PORT: integer('METRICS_PORT', 0, 65_535, 0),
   METRICS_HOST: optionalText,
   INSTRUCTIONS_PERMISSION: optionalText,
+  // Tools (src/tools/config.ts).
+  TOOLS_PERMISSION: optionalText,
+  TOOL_TIMEOUT_SECONDS: integer('TOOL_TIMEOUT_SECONDS', 1, 600, 15),
+  TOOL_FILLER: optionalText,
+  TOOL_FILLER_AFTER_MS: integer('TOOL_FILLER_AFTER_MS', 100, 10_000, 700),
+  MCP_SERVERS: optionalText,
 });
 
 /** Every variable {@link loadConfig} reads (its schema's keys); test/ops/docs.test.ts keeps README and .env.example in step. */
@@ -131,6 +138,8 @@ export interface Config {
   metricsHost: string;
   /** Discord permission flag needed for /instructions set|append|reset and /voice (validated name). */
   instructionsPermission: PermissionName;
+  /** Tools: timeout, filler, permission, remote MCP servers. */
+  tools: ToolsConfig;
 }
 
 /** A discord.js `PermissionFlagsBits` name, such as `ManageGuild`. */
@@ -157,13 +166,13 @@ const squash = (name: string) => name.replace(/[\s_-]/g, '').toLowerCase();
  * underscores (`ManageGuild`, `manage guild`, `MANAGE_GUILD`); returns the flag name, or a sentence
  * saying what is wrong.
  */
-export function resolvePermissionName(value: string): { name: PermissionName } | { problem: string } {
+export function resolvePermissionName(value: string, variable = 'INSTRUCTIONS_PERMISSION'): { name: PermissionName } | { problem: string } {
   const names = Object.keys(PermissionFlagsBits) as PermissionName[];
   const found = names.find((name) => squash(name) === squash(value));
   if (found) return { name: found };
   const meant = PERMISSION_UI_NAMES[squash(value)];
   const hint = meant ? `; Discord shows ${meant} as "${value.replace(/([a-z])([A-Z])/g, '$1 $2')}": use ${meant}` : ' such as ManageGuild, ManageRoles or Administrator';
-  return { problem: `INSTRUCTIONS_PERMISSION must be a Discord permission name (discord.js PermissionFlagsBits)${hint} (got "${value}")` };
+  return { problem: `${variable} must be a Discord permission name (discord.js PermissionFlagsBits)${hint} (got "${value}")` };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -212,6 +221,10 @@ export function loadConfig(
   const permission = resolvePermissionName(e.INSTRUCTIONS_PERMISSION ?? 'ManageGuild');
   if ('problem' in permission) problems.push(permission.problem);
   const instructionsPermission = 'name' in permission ? permission.name : 'ManageGuild';
+  // Tools that change something: by default whoever may use the bot's slash commands.
+  const toolsPermission = resolvePermissionName(e.TOOLS_PERMISSION ?? 'UseApplicationCommands', 'TOOLS_PERMISSION');
+  if ('problem' in toolsPermission) problems.push(toolsPermission.problem);
+  const tools = resolveToolsConfig(e, 'name' in toolsPermission ? toolsPermission.name : 'UseApplicationCommands', problems);
   const metricsHost = e.METRICS_HOST ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(metricsHost)) problems.push(`METRICS_HOST must be an IP address or host name such as 127.0.0.1 or 0.0.0.0 (got "${metricsHost}")`);
   if (e.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(e.DATABASE_URL)) {
@@ -256,16 +269,17 @@ export function loadConfig(
     metricsPort: e.METRICS_PORT,
     metricsHost,
     instructionsPermission,
+    tools,
   };
 }
 
 /**
  * Every secret in a configuration, for the logger to scrub: the Discord token, the model key, and the
  * secret parts of the configured URLs (user names, passwords, secret query parameters: `urlSecrets`),
- * the database password among them.
+ * the database password among them; and the remote MCP servers' credentials (headers, URL secrets).
  */
 export function configSecrets(config: Config): string[] {
-  const secrets = [config.discord.token, config.realtime.apiKey, ...urlSecrets(config.realtime.url), ...urlSecrets(config.discord.apiUrl), ...urlSecrets(config.databaseUrl)];
+  const secrets = [config.discord.token, config.realtime.apiKey, ...mcpSecrets(config.tools.mcpServers), ...urlSecrets(config.realtime.url), ...urlSecrets(config.discord.apiUrl), ...urlSecrets(config.databaseUrl)];
   return [...new Set(secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length > 0))];
 }
 

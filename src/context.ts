@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { BudgetGuard } from './budget/index.ts';
 import type { BotStore } from './store/index.ts';
 import type { SessionRegistry } from './voice/sessionRegistry.ts';
+import type { ToolRuntime } from './tools/runtime.ts';
 
 /** What command handlers and event handlers are given: built once in the composition root. */
 export interface BotContext {
@@ -12,4 +13,6 @@ export interface BotContext {
   budget: BudgetGuard;
   sessions: SessionRegistry;
   logger: Logger;
+  /** Function tools, MCP servers, per-server switches and reminders. */
+  tools: ToolRuntime;
 }

@@ -40,8 +40,8 @@ describe('layering', () => {
     assert.ok(importsOf('commands/join.ts').some((target) => target.startsWith('src/')));
   });
 
-  test('nothing in src/ imports commands/, the entry point or scripts/ (the command list is handed to createBot)', () => {
-    assert.deepEqual(violations(src, (target) => /^(commands|scripts|bench|test)\//.test(target) || target === 'main.ts'), []);
+  test('nothing in src/ imports commands/, tools/, the entry point or scripts/ (the command and tool lists are handed to createBot)', () => {
+    assert.deepEqual(violations(src, (target) => /^(commands|tools|scripts|bench|test)\//.test(target) || target === 'main.ts'), []);
   });
 
   test('nothing in src/ imports the simulators', () => {

@@ -3,7 +3,7 @@ import { PermissionFlagsBits, type Message } from 'discord.js';
 import type { Logger } from 'pino';
 import { refusalText } from '../budget/index.ts';
 import type { BotContext } from '../context.ts';
-import type { ResponseHandle } from '../realtime/index.ts';
+import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
 import { CapacityError } from '../voice/sessionRegistry.ts';
 import { speakerLabel, toSpeakerLabel } from '../voice/speakerLabels.ts';
 import { sharesVoiceConversation } from './audience.ts';
@@ -164,13 +164,21 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
         return voiceChannel !== undefined && sharesVoiceConversation(message.channel, voiceChannel);
       };
       const conversation = await Promise.race([this.#context.sessions.conversationForText(message.guildId, message.channelId, sharesVoice), timedOut]);
-      handle = await Promise.race([conversation.askText(name, question), timedOut]);
+      const requester = { guild: message.guild, userIds: [message.author.id], via: 'text' as const, channelId: message.channelId };
+      handle = await Promise.race([conversation.askText(name, question, requester), timedOut]);
       startTyping();
-      handle.on('text', (delta) => {
-        clearInterval(typing);
-        reply.append(delta);
-      });
-      const result = await Promise.race([handle.done, timedOut]);
+      let result!: ResponseResult;
+      // The answer may go on in follow-up responses after tool calls: all of it goes into the reply.
+      for (let current: ResponseHandle | null = handle; current; ) {
+        handle = current;
+        current.on('text', (delta) => {
+          clearInterval(typing);
+          reply.append(delta);
+        });
+        result = await Promise.race([current.done, timedOut]);
+        current = await Promise.race([conversation.continuationOf(current), timedOut]);
+        if (current && reply.text.length > 0 && !/\s$/.test(reply.text)) reply.append('\n');
+      }
       const fallback = result.status === 'completed' ? '(no answer)' : `Sorry, I couldn't answer that (${result.status}).`;
       await reply.finish(fallback);
       return result.status === 'completed' ? 'answered' : 'failed';

@@ -11,7 +11,7 @@ import { PostgresDriver } from './postgresDriver.ts';
 import { DatabaseSync } from './sqlite.ts';
 
 /** The bot's tables, in copy order (schema_migrations is not copied: the target migrates itself). */
-export const COPIED_TABLES = ['guild_settings', 'guild_usage', 'usage_daily', 'budget_notices', 'guild_rooms', 'privacy_opt_outs'] as const;
+export const COPIED_TABLES = ['guild_settings', 'guild_usage', 'usage_daily', 'budget_notices', 'guild_rooms', 'privacy_opt_outs', 'guild_tools', 'reminders'] as const;
 /** Rows per INSERT statement. */
 const BATCH_ROWS = 200;
 

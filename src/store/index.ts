@@ -10,6 +10,7 @@ export type { BotStore, DailyUsage, DayKey, GuildSettings, NoticeKey, StoredTurn
 export { dayKey, daysBefore, endOfDay, endOfMonth, monthDays, monthKey } from './periods.ts';
 export { defaultSettings } from './store.ts';
 export { defaultRoomSettings, type AddressingMode, type NoiseReduction, type RoomSettings, type RoomStore } from './roomStore.ts';
+export type { Reminder, ToolStore } from './toolStore.ts';
 
 /** Where the store keeps its data. */
 export interface StoreOptions {

@@ -72,6 +72,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );`,
   },
   { version: 4, description: 'room settings and privacy opt-outs per guild', sql: ROOM_TABLES_SQL },
+  {
+    // 5, not 3: databases already migrated to 4 (room tables, shipped first) must get these tables too.
+    version: 5,
+    description: 'tools switched off per guild, reminders',
+    sql: `
+      CREATE TABLE guild_tools (
+        guild_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, tool)
+      );
+      CREATE TABLE reminders (
+        id TEXT PRIMARY KEY,
+        guild_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        due_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        claimed_until BIGINT NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        delivered_at BIGINT
+      );
+      CREATE INDEX reminders_due ON reminders (due_at);
+      CREATE INDEX reminders_by_member ON reminders (guild_id, user_id);`,
+  },
 ];
 
 /** The schema version this bot knows. */

@@ -4,6 +4,7 @@ import { migrate } from './migrations.ts';
 import { dayKey } from './periods.ts';
 import { defaultSettings, type BotStore, type DailyUsage, type DayKey, type GuildSettings, type NoticeKey, type StoredTurnDetection } from './store.ts';
 import { SqlRoomStore, type RoomStore } from './roomStore.ts';
+import { SqlToolStore, type ToolStore } from './toolStore.ts';
 
 interface SettingsRow {
   instructions: string | null;
@@ -44,6 +45,7 @@ export class SqlStore implements BotStore {
   readonly backend: 'sqlite' | 'postgres';
   readonly #driver: SqlDriver;
   readonly rooms: RoomStore;
+  readonly tools: ToolStore;
   #opened: Promise<void> | null = null;
   #closed = false;
 
@@ -51,6 +53,7 @@ export class SqlStore implements BotStore {
     this.#driver = driver;
     this.backend = driver.dialect;
     this.rooms = new SqlRoomStore(driver, () => this.open());
+    this.tools = new SqlToolStore(driver, () => this.open());
   }
 
   open(): Promise<void> {

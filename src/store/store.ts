@@ -1,5 +1,6 @@
 import type { TokenUsage, UsageTotals } from '../realtime/usage.ts';
 import type { RoomStore } from './roomStore.ts';
+import type { ToolStore } from './toolStore.ts';
 
 /** Turn-detection settings a guild may choose (the realtime client's shape, kept as plain data). */
 export type StoredTurnDetection =
@@ -78,6 +79,8 @@ export interface BotStore {
   claimNotice(notice: NoticeKey): Promise<boolean>;
   /** Room settings (addressing, notice, captions, roles…) and /privacy opt-outs per guild. */
   readonly rooms: RoomStore;
+  /** Tools switched off per guild, and reminders. */
+  readonly tools: ToolStore;
   /** Flushes and closes the database. Safe to call twice. */
   close(): Promise<void>;
 }

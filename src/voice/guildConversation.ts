@@ -10,6 +10,8 @@ import { SpendRecorder, type BudgetGuard } from '../budget/index.ts';
 import type { BotStore, GuildSettings } from '../store/index.ts';
 import { sessionConfigFor } from './conversationSettings.ts';
 import { guildModel, urlForModel } from './guildModel.ts';
+import type { ConversationTools, ToolRuntime } from '../tools/runtime.ts';
+import type { Requester } from '../tools/types.ts';
 
 /**
  * Where a guild's conversation with the model stands: `connecting` → `ready` ⇄ `reconnecting`, then
@@ -37,6 +39,8 @@ export interface GuildConversationOptions {
   mode: 'voice' | 'text';
   /** The guild's input noise reduction (/settings), voice only; null or absent = off. */
   noiseReduction?: NoiseReductionType | null;
+  /** The bot's tools: the conversation's session offers them and its calls run here. */
+  tools?: ToolRuntime;
   /** How the model connection's TCP/TLS socket is made (default: to the URL's host; tests reroute it). */
   createConnection?: RealtimeClientOptions['createConnection'];
 }
@@ -57,6 +61,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   readonly guildId: string;
   /** The conversation's realtime model client. */
   readonly realtime: RealtimeClient;
+  /** The conversation's tool runner and activity (null without tools). */
+  readonly tools: ConversationTools | null;
   readonly #options: GuildConversationOptions;
   #state: ConversationState = 'connecting';
   #mode: 'voice' | 'text';
@@ -97,6 +103,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       createConnection: options.createConnection,
     });
     const realtime = this.realtime;
+    this.tools = options.tools?.attach(options.guildId, realtime, options.logger) ?? null;
     realtime.on('reconnecting', ({ reason }) => {
       // People see that it reconnects; why (host, socket error) goes to the log.
       this.#problems.set('connection', 'reconnecting to the model service');
@@ -252,7 +259,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
    * queued response never answers a later question instead of its own. `author` is the writer's
    * label (`speakerLabel`: told apart from look-alike names); `text` is neutralized (`neutralizeText`).
    */
-  async askText(author: SpeakerLabel, text: string): Promise<ResponseHandle> {
+  async askText(author: SpeakerLabel, text: string, requester?: Requester): Promise<ResponseHandle> {
     this.#assertUsable();
     this.#lastActivityAt = Date.now();
     const previous = this.#textTurn;
@@ -272,12 +279,24 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       this.realtime.addUserText(`[speaker: ${author}] ${neutralizeText(text)}`, { name: author });
       const maxOutputTokens = this.#options.config.textMaxOutputTokens;
       const handle = this.realtime.createResponse({ modalities: ['text'], ...(maxOutputTokens ? { maxOutputTokens } : {}) });
-      void handle.done.finally(done);
+      // Tools it calls run with the author's rights; the next question waits for the whole answer.
+      this.tools?.runner.register(handle, requester ?? null);
+      void this.#answered(handle).finally(done);
       return handle;
     } catch (error) {
       done();
       throw error;
     }
+  }
+
+  /** The response that goes on with `handle`'s answer after its tool calls, or null when the answer is over. */
+  continuationOf(handle: ResponseHandle): Promise<ResponseHandle | null> {
+    return this.tools?.runner.continuationOf(handle) ?? Promise.resolve(null);
+  }
+
+  /** Resolves when the whole answer begun by `handle` is over (its follow-ups after tool calls included). */
+  async #answered(handle: ResponseHandle): Promise<void> {
+    for (let current: ResponseHandle | null = handle; current; current = await this.continuationOf(current)) await current.done;
   }
 
   /** Text questions asked and not yet answered (waiting for their turn or being answered). */
@@ -289,6 +308,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
+    this.tools?.runner.close();
     await this.realtime.close();
   }
 

@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { BudgetGuard } from '../budget/index.ts';
 import type { NoiseReductionType } from '../realtime/index.ts';
 import type { BotStore, StoredTurnDetection } from '../store/index.ts';
+import type { ToolRuntime } from '../tools/runtime.ts';
 import { GuildConversation } from './guildConversation.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
@@ -80,6 +81,8 @@ export interface SessionRegistryOptions {
   encoderThread: OpusEncoderThread;
   /** How long a voice connection may take to become ready (default 20 s). */
   voiceReadyTimeoutMs?: number;
+  /** The bot's tools (absent: conversations without tools). */
+  tools?: ToolRuntime;
 }
 
 /**
@@ -373,6 +376,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     const settings = await store.getSettings(guildId);
     const room = await this.rooms.load(guildId).catch(() => null);
     const noiseReduction = room?.settings.noiseReduction;
+    await this.#options.tools?.load(guildId); // the first session is configured with the server's tool switches
     const conversation = new GuildConversation({
       noiseReduction: noiseReduction === 'near_field' || noiseReduction === 'far_field' ? noiseReduction : null,
       guildId,
@@ -382,6 +386,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       budget,
       logger: logger.child({ guildId }),
       mode,
+      tools: this.#options.tools,
     });
     this.emit('conversation', conversation);
     await conversation.start();
