@@ -83,7 +83,7 @@ export class ToolRunner extends EventEmitter<ToolRunnerEvents> {
     this.#log = options.logger.child({ component: 'tools' });
     const client = options.client;
     const onCall = (call: FunctionCall) => this.#onCall(call);
-    const onApproval = (request: McpApprovalRequest) => void this.#onApproval(request);
+    const onApproval = (request: McpApprovalRequest) => this.#track(request.handle, this.#onApproval(request));
     const onMcpCall = (event: McpCallEvent) => {
       options.activity.mcpCall(event);
       if (event.status === 'failed') this.#log.warn({ server: event.serverLabel, tool: event.name.slice(0, 64), error: event.error }, 'mcp call failed');
@@ -180,18 +180,27 @@ export class ToolRunner extends EventEmitter<ToolRunnerEvents> {
       this.#running--;
       this.emit('callFinished', { ...info, outcome: report.outcome, ms: report.ms });
     });
-    if (!state || !call.handle) return;
+    this.#track(call.handle, task);
+  }
+
+  /** The answer of `handle` goes on only once `task` (a call's result, an approval's answer) is sent. */
+  #track(handle: ResponseHandle | null, task: Promise<void>): void {
+    if (handle && !this.#answers.has(handle)) this.register(handle, null);
+    const state = handle ? this.#answers.get(handle) : undefined;
+    if (!state || !handle) return;
     state.running.add(task);
     void task.then(() => {
       state.running.delete(task);
-      this.#maybeContinue(call.handle!, state);
+      this.#maybeContinue(handle, state);
     });
   }
 
   async #onApproval(request: McpApprovalRequest): Promise<void> {
     const state = request.handle ? this.#answers.get(request.handle) : undefined;
     const requester = state?.requester ?? null;
-    const decision = requester ? await this.#options.mayApprove(requester) : { approve: false, reason: 'nobody known asked for it' };
+    const decision = requester
+      ? await this.#options.mayApprove(requester).catch(() => ({ approve: false, reason: 'the approval could not be checked' }))
+      : { approve: false, reason: 'nobody known asked for it' };
     const answered = this.#options.client.answerMcpApproval(request.id, decision.approve, decision.reason);
     this.#options.activity.mcpApproval({ serverLabel: request.serverLabel, name: request.name, approved: decision.approve });
     this.#log.info({ server: request.serverLabel, tool: request.name.slice(0, 64), approved: decision.approve, ...(answered ? {} : { answerDropped: true }) }, 'mcp approval');
