@@ -10,9 +10,10 @@ import type { BenchModule, BenchRow } from './harness.ts';
 import { loadBenchmarks } from './load.ts';
 import { realtimeBenchmarks } from './realtime.ts';
 import { storeBenchmarks } from './store.ts';
+import { toolsBenchmarks } from './tools.ts';
 import { voiceBenchmarks } from './voice.ts';
 
-const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, floodBenchmarks, loadBenchmarks, storeBenchmarks];
+const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, floodBenchmarks, loadBenchmarks, storeBenchmarks, toolsBenchmarks];
 
 const report = (row: BenchRow) => console.log(JSON.stringify(row));
 const only = process.argv[2]; // optional: run just the module with this name

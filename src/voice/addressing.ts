@@ -112,8 +112,8 @@ export class AddressingGate {
     return {
       addContextNote: (text) => inner.addContextNote(text),
       truncate: (itemId, ms) => inner.truncate(itemId, ms),
-      createResponse: (options: CreateResponseOptions) => {
-        const request = inner.createResponse(options);
+      createResponse: (options: CreateResponseOptions, turn) => {
+        const request = inner.createResponse(options, turn);
         this.#asked(request);
         return request;
       },

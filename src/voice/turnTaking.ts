@@ -10,6 +10,11 @@
  *     │                                              ▼                                               ▼
  *     └──────── cancelled response done ──── interrupted{cancelled} ◄──────── stop, cancel, truncate ┘
  *
+ * Tools: a reply that ends with tool calls (the answer goes on once their results are in) waits in
+ * `waitingForTools{request, filler}` — still busy, so talking over it stops it — where a filler ("one
+ * moment…") may play; the follow-up response then becomes the request (`continueWith`), or, if there
+ * is none, the bot goes idle (`toolsEnded`).
+ *
  * The rules:
  * - A finished turn while the model is still thinking cancels the pending response and asks once for
  *   the whole turn: the bot never plays two answers to one turn.
@@ -30,6 +35,8 @@ export interface PendingTurn {
   speechEndAt: number;
   /** Display names of who spoke in it. */
   speakers: string[];
+  /** Their user ids, in the same order (tools the answer calls run with these members' rights). */
+  speakerIds: string[];
   /** Voiced time heard in it (all speakers, measured by the bot from the frames it received). */
   voicedMs: number;
 }
@@ -38,9 +45,18 @@ export interface PendingTurn {
 export type TurnState =
   | { status: 'idle' }
   | { status: 'userSpeaking' }
-  | { status: 'thinking'; request: ResponseHandle; turn: PendingTurn }
-  | { status: 'speaking'; request: ResponseHandle; itemId: string; turn: PendingTurn | null; replyDone: boolean }
+  | { status: 'thinking'; request: ResponseHandle; turn: PendingTurn; filler?: ResponseHandle | null }
+  | { status: 'speaking'; request: ResponseHandle; itemId: string; turn: PendingTurn | null; replyDone: boolean; toolsPending?: boolean }
+  | { status: 'waitingForTools'; request: ResponseHandle; turn: PendingTurn | null; filler: ResponseHandle | null }
   | { status: 'interrupted'; cancelled: ResponseHandle };
+
+/** Whether a finished response owes the model tool results before the answer can go on. */
+function callsTools(result: ResponseResult): boolean {
+  return result.status === 'completed' && result.functionCallIds.length + result.mcpApprovalIds.length > 0;
+}
+
+/** A turn for a reply nobody's speech asked for (no latency is reported for it). */
+const NO_TURN: PendingTurn = { speechEndAt: Number.NaN, speakers: [], speakerIds: [], voicedMs: 0 };
 
 /** Why the bot stopped talking. */
 export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' } | { kind: 'notAddressed' } | { kind: 'silenced' };
@@ -48,7 +64,8 @@ export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' }
 /** The model side: the conversation's realtime client. */
 export interface TurnModel {
   addContextNote(text: string): void;
-  createResponse(options: CreateResponseOptions): ResponseHandle;
+  /** Asks for an answer to `turn` (its speakers are who the answer's tools act for). */
+  createResponse(options: CreateResponseOptions, turn?: PendingTurn): ResponseHandle;
   truncate(itemId: string, audioEndMs: number): void;
 }
 
@@ -100,6 +117,8 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   #heardDuringReply: PendingTurn | null = null;
   /** The speaker label last added, until the bot answers: a turn resumed by the same people is not labelled again. */
   #lastLabel: string | null = null;
+  /** Items played that are not in the conversation (fillers, cues): never truncated. Emptied when idle. */
+  readonly #asides = new Set<string>();
 
   constructor(options: TurnTakingOptions, label: SpeakerLabel) {
     super();
@@ -114,7 +133,13 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
 
   /** Whether the bot has an answer in progress (asked for, or playing): talking over it interrupts it. */
   get busy(): boolean {
-    return this.#state.status === 'thinking' || this.#state.status === 'speaking';
+    const { status } = this.#state;
+    return status === 'thinking' || status === 'speaking' || status === 'waitingForTools';
+  }
+
+  /** Whether `request` is the answer in progress (a follow-up after its tools may go on with it). */
+  answering(request: ResponseHandle): boolean {
+    return this.busy && (this.#state as { request: ResponseHandle }).request === request;
   }
 
   /** The server heard speech start. */
@@ -154,22 +179,19 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
       case 'thinking': {
         // The person went on after a pause: the answer being prepared covers only the first part.
         // The new request is made first, so the state never passes through idle; then the old one goes.
-        const speakers = [...new Set([...state.turn.speakers, ...turn.speakers])];
-        this.#options.logger.debug({ speakers: speakers.length }, 'turn continued while the model was thinking: asking once for the whole turn');
-        this.#ask({ speechEndAt: turn.speechEndAt, speakers, voicedMs: state.turn.voicedMs + turn.voicedMs }, turn.speakers);
+        const merged = mergeTurns(state.turn, turn);
+        this.#options.logger.debug({ speakers: merged.speakers.length }, 'turn continued while the model was thinking: asking once for the whole turn');
+        this.#ask(merged, turn.speakers);
         state.request.cancel();
         return;
       }
       case 'speaking':
+      case 'waitingForTools':
         // Not loud or long enough to interrupt (the gate let it pass). A real sentence is answered
         // after the reply; a cough or "uh-huh" stays in the conversation as context.
         if (turn.voicedMs >= this.#options.answerAfterReplyMinMs) {
           const earlier = this.#heardDuringReply;
-          this.#heardDuringReply = {
-            speechEndAt: turn.speechEndAt,
-            speakers: [...new Set([...(earlier?.speakers ?? []), ...turn.speakers])],
-            voicedMs: (earlier?.voicedMs ?? 0) + turn.voicedMs,
-          };
+          this.#heardDuringReply = earlier ? mergeTurns(earlier, turn) : turn;
         } else {
           this.#options.logger.debug({ voicedMs: turn.voicedMs }, 'short sound while the bot was speaking kept as context, not answered');
         }
@@ -186,7 +208,7 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
     this.stop({ kind: 'replaced' });
     this.#heardDuringReply = null;
     // No speech ended this turn: no latency is reported for it.
-    return this.#ask({ speechEndAt: Number.NaN, speakers: [], voicedMs: 0 }, [], options);
+    return this.#ask(NO_TURN, [], options);
   }
 
   /** Someone is talking over the bot (the barge-in gate opened): stops the answer if there is one. */
@@ -199,16 +221,20 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   /** Stops any answer now: the pending request is cancelled, playback emptied, the item truncated to what was heard. */
   stop(reason: StopReason): void {
     const state = this.#state;
-    if (state.status !== 'thinking' && state.status !== 'speaking') return;
-    const { request } = state;
+    if (state.status !== 'thinking' && state.status !== 'speaking' && state.status !== 'waitingForTools') return;
+    // While tools run, what plays is the filler: it is what gets cancelled (the request is over).
+    const request = state.status === 'waitingForTools' ? (state.filler ?? state.request) : state.request;
     const stopped = this.#options.playback.stop();
     // The one place the played time is rounded: the truncation and the event use the same number.
     const playedMs = stopped ? Math.floor(stopped.playedMs) : null;
+    // A filler is not in the conversation (out of band, or a local cue): nothing to truncate there.
+    const truncate = stopped !== null && playedMs !== null && !this.#asides.has(stopped.itemId);
     this.#heardDuringReply = null;
     // The state moves first: cancelling a request still queued settles it (response_done) at once.
     this.#set({ status: 'interrupted', cancelled: request });
     request.cancel();
-    if (stopped && playedMs !== null) this.#options.model.truncate(stopped.itemId, playedMs);
+    if (state.status === 'thinking' && state.filler && !state.filler.settled) state.filler.cancel();
+    if (truncate) this.#options.model.truncate(stopped.itemId, playedMs);
     if (request.settled) this.#leaveInterrupted(request);
     this.#options.logger.info({ reason: reason.kind, itemId: stopped?.itemId, playedMs }, 'reply stopped');
     this.emit('stopped', { reason, itemId: stopped?.itemId ?? null, playedMs });
@@ -218,6 +244,16 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   /** Reply audio arrived. Plays it only if it belongs to the current request. */
   audio(responseId: string, itemId: string, pcm: Buffer): void {
     const state = this.#state;
+    if (state.status === 'waitingForTools') {
+      // The filler plays while the tools run; the state stays until the follow-up comes.
+      if (state.filler?.responseId === responseId) this.#playAside(itemId, pcm);
+      return;
+    }
+    if (state.status === 'thinking' && state.filler && state.filler.responseId === responseId) {
+      // The rest of a filler that began while the tools ran: it plays out before the follow-up.
+      this.#playAside(itemId, pcm);
+      return;
+    }
     if ((state.status !== 'thinking' && state.status !== 'speaking') || state.request.responseId !== responseId) return;
     if (state.status === 'thinking') {
       this.#lastLabel = null; // the bot answers: whoever speaks next is labelled again
@@ -227,10 +263,26 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
     this.#options.playback.push(itemId, pcm);
   }
 
+  /**
+   * Plays a sound that is not part of the conversation (a cue while tools run) as one whole item;
+   * talking over it stops it like a reply, without truncating anything in the conversation.
+   */
+  playCue(itemId: string, pcm: Buffer): void {
+    if (this.#state.status !== 'waitingForTools') return;
+    this.#playAside(itemId, pcm);
+    this.#options.playback.endItem(itemId);
+  }
+
+  #playAside(itemId: string, pcm: Buffer): void {
+    this.#asides.add(itemId);
+    this.#options.playback.push(itemId, pcm);
+  }
+
   /** An item of a response has all its audio. */
   audioDone(responseId: string, itemId: string): void {
     const state = this.#state;
     if (state.status === 'speaking' && state.request.responseId === responseId) this.#options.playback.endItem(itemId);
+    if ((state.status === 'waitingForTools' || state.status === 'thinking') && state.filler?.responseId === responseId) this.#options.playback.endItem(itemId);
   }
 
   /** A response finished (any status): the current request's end, or a cancelled one's. */
@@ -242,6 +294,7 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
       return;
     }
     if (state.status === 'thinking' && state.request.settled) {
+      if (callsTools(result)) return this.#set({ status: 'waitingForTools', request: state.request, turn: state.turn, filler: null });
       // No audio came (failed, cancelled by the service, or a text-only answer).
       if (result.status !== 'completed') this.#options.logger.info({ status: result.status, reason: result.reason }, 'voice answer ended without audio');
       this.#set({ status: 'idle' });
@@ -252,8 +305,51 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
       // A reply cut short (socket dropped, failed) never gets audio_done: end its items so what was
       // received plays out and the next reply is not queued behind an item that never ends.
       for (const itemId of result.itemIds) this.#options.playback.endItem(itemId);
-      this.#set({ ...state, replyDone: true });
+      this.#set({ ...state, replyDone: true, toolsPending: callsTools(result) });
       if (!this.#options.playback.isPlaying) this.playbackIdle();
+      return;
+    }
+    if (state.status === 'waitingForTools' && state.filler?.settled) {
+      for (const itemId of result.itemIds) this.#options.playback.endItem(itemId);
+    }
+  }
+
+  /**
+   * A filler began while the tools of `request` run. Returns false (the caller drops it) when the
+   * answer is no longer waiting for them.
+   */
+  fillerStarted(request: ResponseHandle, filler: ResponseHandle): boolean {
+    const state = this.#state;
+    if (state.status !== 'waitingForTools' || state.request !== request || state.filler) return false;
+    this.#set({ ...state, filler });
+    return true;
+  }
+
+  /**
+   * The answer to `from` goes on in `next` after its tools. Returns false (the caller cancels `next`)
+   * when the answer was stopped or replaced meanwhile.
+   */
+  continueWith(from: ResponseHandle, next: ResponseHandle): boolean {
+    const state = this.#state;
+    if (!this.answering(from)) return false;
+    if (state.status === 'speaking') {
+      // The first part still plays: the follow-up's audio queues behind it.
+      this.#set({ ...state, request: next, replyDone: false, toolsPending: false });
+    } else if (state.status === 'waitingForTools' || state.status === 'thinking') {
+      this.#set({ status: 'thinking', request: next, turn: state.turn ?? NO_TURN, filler: state.filler ?? null });
+    }
+    return true;
+  }
+
+  /** The tools of `from` are done and no follow-up comes (it failed, or the answer was over): the bot is free. */
+  toolsEnded(from: ResponseHandle): void {
+    const state = this.#state;
+    if (state.status === 'speaking' && state.request === from && state.toolsPending) {
+      this.#set({ ...state, toolsPending: false });
+      if (state.replyDone && !this.#options.playback.isPlaying) this.playbackIdle();
+    } else if (state.status === 'waitingForTools' && state.request === from) {
+      this.#set({ status: 'idle' });
+      this.#answerHeardDuringReply();
     }
   }
 
@@ -261,6 +357,7 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   playbackIdle(): void {
     const state = this.#state;
     if (state.status !== 'speaking' || !state.replyDone) return;
+    if (state.toolsPending) return this.#set({ status: 'waitingForTools', request: state.request, turn: state.turn, filler: null });
     this.#set({ status: 'idle' });
     this.#answerHeardDuringReply();
   }
@@ -268,7 +365,8 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   /** The first packet of a reply item left: the answered turn's latency, once per turn. */
   firstPacket(sentAt: number): void {
     const state = this.#state;
-    if (state.status !== 'speaking' || !state.turn) return;
+    // The first thing heard after the turn counts, a filler included.
+    if ((state.status !== 'speaking' && state.status !== 'waitingForTools') || !state.turn) return;
     const { turn } = state;
     this.#set({ ...state, turn: null });
     if (!Number.isFinite(turn.speechEndAt)) return; // asked for without a turn (requestReply)
@@ -278,7 +376,7 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   #ask(turn: PendingTurn, newSpeakers: string[] = turn.speakers, options: Pick<CreateResponseOptions, 'instructions'> = {}): ResponseHandle {
     const { model } = this.#options;
     this.#labelTurn(newSpeakers);
-    const request = model.createResponse({ ...options, modalities: ['audio'] });
+    const request = model.createResponse({ ...options, modalities: ['audio'] }, turn);
     this.#set(request.settled ? { status: 'idle' } : { status: 'thinking', request, turn });
     return request;
   }
@@ -310,6 +408,17 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   #set(next: TurnState): void {
     const previous = this.#state;
     this.#state = next;
+    if (next.status === 'idle') this.#asides.clear();
     if (previous.status !== next.status) this.emit('stateChange', previous, next);
   }
+}
+
+/** Two parts of one turn as one: everyone who spoke in either, the later end, the voiced time of both. */
+function mergeTurns(earlier: PendingTurn, later: PendingTurn): PendingTurn {
+  return {
+    speechEndAt: later.speechEndAt,
+    speakers: [...new Set([...earlier.speakers, ...later.speakers])],
+    speakerIds: [...new Set([...earlier.speakerIds, ...later.speakerIds])],
+    voicedMs: earlier.voicedMs + later.voicedMs,
+  };
 }

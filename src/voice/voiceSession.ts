@@ -44,6 +44,8 @@ export interface VoiceSessionEvents {
   replyStopped: [{ reason: StopReason; itemId: string | null; playedMs: number | null }];
   /** A reply item started playing; `firstDeltaToPacketMs` is the delay playback added (pre-buffer, encoding). */
   replyStarted: [{ itemId: string; firstDeltaToPacketMs: number }];
+  /** A tool ran long and a filler began ("one moment…" or a cue); `calledAt` is when the tool was called. */
+  filler: [{ mode: 'speech' | 'cue'; calledAt: number; at: number }];
   destroyed: [reason: string];
 }
 
@@ -343,7 +345,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const onTranscript = ({ itemId, text }: { itemId: string; text: string }) => this.#addressing.transcript(itemId, text);
     conversation.realtime.on('input_committed', onCommitted);
     conversation.realtime.on('input_transcript', onTranscript);
-    const { turns, detach: detachTurns } = attachTurnTaking(conversation.realtime, {
+    const { filler, fillerAfterMs } = this.#options.config.tools;
+    const runner = conversation.tools?.runner ?? null;
+    const { turns, tools, detach: detachTurns } = attachTurnTaking(conversation.realtime, {
       wrapModel: (model) => this.#addressing.model(model),
       playback: this.#addressing.playback(this.#playback),
       logger: this.#log,
@@ -352,9 +356,18 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       silenced: () => this.#silenced,
       turnOf: (contributorIds) => {
         const voicedMs = this.#speech.takeVoicedMs();
-        return { speechEndAt: this.#speech.lastVoicedAt, speakers: [...new Set(contributorIds)].map((id) => this.#displayName(id)), voicedMs };
+        const speakerIds = [...new Set(contributorIds)];
+        return { speechEndAt: this.#speech.lastVoicedAt, speakers: speakerIds.map((id) => this.#displayName(id)), speakerIds, voicedMs };
+      },
+      // Tools an answer calls act for the speakers of its turn, in the channel they spoke in.
+      tools: runner && {
+        runner,
+        filler,
+        fillerAfterMs,
+        requester: (turn) => (turn.speakerIds.length > 0 ? { guild: this.#channel.guild, userIds: turn.speakerIds, via: 'voice', channelId: this.#channel.id } : null),
       },
     });
+    tools?.on('filler', (event) => this.emit('filler', event));
     turns.on('bargeIn', (event) => {
       this.#gate.reset();
       this.emit('bargeIn', event);

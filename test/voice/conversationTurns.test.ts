@@ -18,7 +18,7 @@ test('turn-taking is fed by the client events, and detaching removes every liste
   const counts = () => EVENTS.map((name) => realtime.listenerCount(name));
   const before = counts();
   const playback = { isPlaying: false, push() {}, endItem() {}, stop: () => null };
-  const { turns, detach } = attachTurnTaking(realtime, { playback, logger: silentLogger, answerAfterReplyMinMs: 500, turnOf: () => ({ speakers: [], speechEndAt: 0, voicedMs: 0 }) });
+  const { turns, detach } = attachTurnTaking(realtime, { playback, logger: silentLogger, answerAfterReplyMinMs: 500, turnOf: () => ({ speakers: [], speakerIds: [], speechEndAt: 0, voicedMs: 0 }) });
   assert.deepEqual(counts(), before.map((n) => n + 1), 'one listener per event');
   realtime.emit('speech_started', { itemId: 'item_1', audioStartMs: 0 });
   assert.equal(turns.state.status, 'userSpeaking', 'the events reach turn-taking');
@@ -49,7 +49,7 @@ test('the spend-limit hook reaches turn-taking: a committed turn is not answered
     logger: silentLogger,
     answerAfterReplyMinMs: 500,
     mayRespond: () => !paused,
-    turnOf: () => ({ speakers: ['Alice'], speechEndAt: 0, voicedMs: 800 }),
+    turnOf: () => ({ speakers: ['Alice'], speakerIds: ['id-Alice'], speechEndAt: 0, voicedMs: 800 }),
   });
   realtime.emit('input_committed', { itemId: 'item_1', previousItemId: null, contributors: ['1'] });
   assert.equal(asked, 0, 'nothing asked while paused');

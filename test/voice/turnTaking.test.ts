@@ -79,7 +79,7 @@ function setup(answerAfterReplyMinMs = 500, mayRespond?: () => boolean) {
   return { model, playback, turns, events };
 }
 
-const turn = (speakers: string[], voicedMs = 800, speechEndAt = 1_000): PendingTurn => ({ speakers, voicedMs, speechEndAt });
+const turn = (speakers: string[], voicedMs = 800, speechEndAt = 1_000): PendingTurn => ({ speakers, speakerIds: speakers.map((name) => `id-${name}`), voicedMs, speechEndAt });
 const pcm = (ms: number) => Buffer.alloc(48 * ms);
 
 describe('TurnTaking', () => {
@@ -107,7 +107,7 @@ describe('TurnTaking', () => {
     const state = turns.state;
     assert.equal(state.status, 'thinking');
     assert.equal(state.status === 'thinking' && state.request, model.requests[1]);
-    assert.deepEqual(state.status === 'thinking' && state.turn, { speakers: ['Alice', 'Bob'], voicedMs: 1_100, speechEndAt: 2_000 });
+    assert.deepEqual(state.status === 'thinking' && state.turn, { speakers: ['Alice', 'Bob'], speakerIds: ['id-Alice', 'id-Bob'], voicedMs: 1_100, speechEndAt: 2_000 });
     // Audio of the cancelled answer that was already on its way never plays; the new one does.
     turns.audio('resp_1', 'item_old', pcm(100));
     assert.equal(playback.pushed.length, 0);
@@ -333,5 +333,142 @@ describe('TurnTaking while the bot may not speak (server-muted, suppressed)', ()
     turns.turnCommitted(turn(['Bob']));
     assert.equal(model.requests.length, 1);
     assert.equal(turns.state.status, 'thinking');
+  });
+});
+
+describe('TurnTaking with tools', () => {
+  /** A turn whose answer calls a tool: the request is created, makes a call, and ends. */
+  function answerCallingTool(t: ReturnType<typeof setup>, id = 'resp_1') {
+    t.turns.turnCommitted(turn(['Alice'], 800, 1_000));
+    const request = t.model.requests.at(-1)!;
+    t.model.created(request, id);
+    request.functionCallIds.push('call_1');
+    return request;
+  }
+  /** A response made by the runner (a follow-up) or the filler, outside turn-taking's own requests. */
+  /** The state's status, read afresh (TypeScript would keep a narrowed one across calls). */
+  const statusOf = (t: ReturnType<typeof setup>): string => t.turns.state.status;
+  const outside = (id: string) => {
+    const handle = new ResponseHandle({ outOfBand: false, modalities: ['audio'] }, () => {});
+    handle.responseId = id;
+    return handle;
+  };
+
+  it('an answer that calls tools waits for them (still busy), then its follow-up becomes the request and plays', () => {
+    const t = setup();
+    const request = answerCallingTool(t);
+    assert.deepEqual(t.turns.state.status === 'thinking' && t.turns.state.turn.speakerIds, ['id-Alice'], 'the turn carries who spoke');
+    t.model.finish(request, 'completed');
+    assert.equal(statusOf(t), 'waitingForTools');
+    assert.equal(t.turns.busy, true);
+    assert.equal(t.turns.answering(request), true);
+    const next = outside('resp_2');
+    assert.equal(t.turns.continueWith(request, next), true);
+    assert.equal(statusOf(t), 'thinking');
+    t.turns.audio('resp_2', 'item_2', pcm(100));
+    assert.equal(statusOf(t), 'speaking');
+    assert.deepEqual(t.playback.pushed.map((p) => p.itemId), ['item_2']);
+    t.turns.firstPacket(1_900);
+    assert.deepEqual(t.events.answered, [{ speakers: ['Alice'], firstAudioAfterSpeechEndMs: 900 }]);
+  });
+
+  it('a filler plays while the tools run, counts as the first audio, and plays out before the follow-up', () => {
+    const t = setup();
+    const request = answerCallingTool(t);
+    t.model.finish(request, 'completed');
+    const filler = outside('resp_filler');
+    assert.equal(t.turns.fillerStarted(request, filler), true);
+    assert.equal(t.turns.fillerStarted(request, outside('resp_other')), false, 'one filler per wait');
+    t.turns.audio('resp_filler', 'item_f', pcm(200));
+    assert.equal(statusOf(t), 'waitingForTools');
+    t.turns.firstPacket(1_750);
+    assert.deepEqual(t.events.answered, [{ speakers: ['Alice'], firstAudioAfterSpeechEndMs: 750 }]);
+    const next = outside('resp_2');
+    t.turns.continueWith(request, next);
+    t.turns.audio('resp_filler', 'item_f', pcm(100));
+    t.turns.audioDone('resp_filler', 'item_f');
+    t.turns.audio('resp_2', 'item_2', pcm(100));
+    assert.deepEqual(t.playback.pushed.map((p) => p.itemId), ['item_f', 'item_f', 'item_2']);
+    assert.deepEqual(t.playback.ended, ['item_f']);
+    assert.equal(t.events.answered.length, 1, 'latency reported once');
+  });
+
+  it('talking over the filler stops it and the answer: no follow-up is accepted, nothing is truncated', () => {
+    const t = setup();
+    const request = answerCallingTool(t);
+    t.model.finish(request, 'completed');
+    let fillerCancelled = false;
+    const filler = new ResponseHandle({ outOfBand: true, modalities: ['audio'] }, (h) => {
+      fillerCancelled = true;
+      t.model.finish(h, 'cancelled');
+    });
+    filler.responseId = 'resp_filler';
+    t.turns.fillerStarted(request, filler);
+    t.turns.audio('resp_filler', 'item_f', pcm(300));
+    t.playback.nextStop = { itemId: 'item_f', playedMs: 120 };
+    assert.equal(t.turns.talkedOver('bob'), true);
+    assert.equal(fillerCancelled, true);
+    assert.deepEqual(t.model.truncations, [], 'the filler is not in the conversation');
+    assert.equal(statusOf(t), 'idle');
+    assert.equal(t.turns.answering(request), false);
+    assert.equal(t.turns.continueWith(request, outside('resp_2')), false, 'the follow-up is refused (the caller cancels it)');
+  });
+
+  it('tools that end without a follow-up free the bot; a spoken preamble waits for the tools after it has played', () => {
+    const t = setup();
+    const request = answerCallingTool(t);
+    t.model.finish(request, 'completed');
+    t.turns.toolsEnded(request);
+    assert.equal(statusOf(t), 'idle');
+
+    const second = answerCallingTool(t, 'resp_3');
+    t.turns.audio('resp_3', 'item_3', pcm(500)); // "Let me check."
+    t.model.finish(second, 'completed', ['item_3']);
+    assert.equal(statusOf(t), 'speaking', 'the preamble still plays');
+    t.playback.playing = false;
+    t.turns.playbackIdle();
+    assert.equal(statusOf(t), 'waitingForTools', 'then the answer waits for its tools, not idle');
+    assert.equal(t.turns.answering(second), true);
+  });
+
+  it('a follow-up that comes while the spoken preamble still plays is played after it, not dropped', () => {
+    const t = setup();
+    const request = answerCallingTool(t);
+    t.turns.audio('resp_1', 'item_1', pcm(500)); // "Let me check." still playing
+    t.model.finish(request, 'completed', ['item_1']);
+    const next = outside('resp_2');
+    assert.equal(t.turns.continueWith(request, next), true);
+    t.turns.audio('resp_2', 'item_2', pcm(100));
+    assert.deepEqual(t.playback.pushed.map((p) => p.itemId), ['item_1', 'item_2']);
+    t.playback.playing = false;
+    t.turns.playbackIdle();
+    assert.equal(statusOf(t), 'speaking', 'the follow-up is not done yet');
+    t.model.finish(next, 'completed', ['item_2']);
+    t.turns.playbackIdle();
+    assert.equal(statusOf(t), 'idle');
+  });
+
+  it('talking over a filler still playing after the follow-up was asked for truncates nothing; a cue is played and stopped alike', () => {
+    const t = setup();
+    const request = answerCallingTool(t);
+    t.model.finish(request, 'completed');
+    const filler = outside('resp_filler');
+    t.turns.fillerStarted(request, filler);
+    t.turns.audio('resp_filler', 'item_f', pcm(300));
+    t.turns.continueWith(request, outside('resp_2'));
+    assert.equal(statusOf(t), 'thinking');
+    t.playback.nextStop = { itemId: 'item_f', playedMs: 120 };
+    t.turns.talkedOver('bob');
+    assert.deepEqual(t.model.truncations, [], 'the filler item is not in the conversation');
+
+    const second = answerCallingTool(t, 'resp_3');
+    t.model.finish(second, 'completed');
+    t.turns.playCue('cue_1', pcm(320));
+    assert.deepEqual(t.playback.ended.slice(-1), ['cue_1'], 'the cue is one whole item');
+    t.playback.nextStop = { itemId: 'cue_1', playedMs: 80 };
+    t.turns.talkedOver('bob');
+    assert.deepEqual(t.model.truncations, []);
+    t.turns.playCue('cue_2', pcm(320));
+    assert.equal(t.playback.pushed.at(-1)?.itemId, 'cue_1', 'no cue once the bot no longer waits for tools');
   });
 });
