@@ -221,7 +221,10 @@ export class ToolRunner extends EventEmitter<ToolRunnerEvents> {
       this.#log.warn({ rounds: state.round }, 'the model kept calling tools: no further follow-up for this answer');
       return this.#end(state);
     }
-    const next = this.#options.client.createResponse({ ...(handle.request.modalities ? { modalities: handle.request.modalities } : {}) });
+    // The follow-up is the same answer going on: same modalities and the same output cap (a text answer's
+    // TEXT_MAX_OUTPUT_TOKENS must hold after a tool call too, or one question buys an unbounded answer).
+    const { modalities, maxOutputTokens } = handle.request;
+    const next = this.#options.client.createResponse({ ...(modalities ? { modalities } : {}), ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}) });
     this.register(next, state.requester, state.round + 1, state.chain);
     this.emit('continued', handle, next);
     state.resolveNext(next);

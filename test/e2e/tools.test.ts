@@ -12,7 +12,7 @@ import type { BotMessage } from '../../sim/discord/index.ts';
 import { Permission } from '../../sim/discord/permissions.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { defineTool, done } from '../../src/tools/types.ts';
-import { command, eventually, startStack } from './helpers.ts';
+import { command, eventually, received, startStack } from './helpers.ts';
 
 /** A tool that throws (a bug, or a library failing inside a tool). */
 const explode = defineTool({
@@ -68,7 +68,11 @@ describe('tools in text', () => {
   const botMessagesAfter = (count: number): BotMessage[] => [...stack.discord.botMessages.byId.values()].slice(count);
 
   test('the session offers the tools; a function call runs and the answer goes on with its result', async () => {
+    const asked = Date.now();
     const reply = await ask('Alice', 'who is around? ⟦call who_is_here {}⟧');
+    // The answer and its follow-up after the tool both keep the text answer's output cap (TEXT_MAX_OUTPUT_TOKENS, 1500 by default).
+    const creates = received(stack, 'response.create', asked).map((entry) => (entry.event.response as { max_output_tokens?: unknown } | undefined)?.max_output_tokens);
+    assert.deepEqual(creates, [1_500, 1_500], 'the first answer and the follow-up are capped');
     const session = stack.realtime!.sessions.at(-1)!;
     assert.deepEqual(
       session.config.tools.map((tool) => (tool.type === 'function' ? tool.name : tool.serverLabel)).sort(),

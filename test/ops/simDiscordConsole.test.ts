@@ -53,6 +53,9 @@ describe('a person drives the local Discord against their own running bot', () =
       REALTIME_PROVIDER: 'custom',
       REALTIME_URL: realtime.url,
       REALTIME_API_KEY: realtime.apiKey,
+      // As the README says for the local model: its members speak tones, never the bot's name, and Alice and
+      // Bob are both in the channel, so the default addressing (auto → name) would never answer.
+      VOICE_ADDRESSING: 'always',
     });
     const npm = npmCommand();
     const deploy = spawnProcess(npm.command, [...npm.args, 'run', 'deploy'], { cwd: install.dir, env: {} });
