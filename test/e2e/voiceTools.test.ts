@@ -13,7 +13,7 @@ import { Permission } from '../../sim/discord/permissions.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import type { ResponseHandle } from '../../src/realtime/index.ts';
 import { defineTool, done } from '../../src/tools/types.ts';
-import { eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+import { command, eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 const finished: string[] = [];
 const slow = defineTool({
@@ -65,6 +65,22 @@ describe('tools in voice', () => {
     const reminder = await eventually(() => botMessages().slice(before).find((message) => message.content.includes('Reminder: water the plants')), 'the reminder', 15_000);
     assert.equal(reminder.channelId, stack.discord.voiceChannelId, "delivered in the voice channel's chat");
     assert.equal(reminder.content, `<@${alice.id}> ⏰ Reminder: water the plants`);
+  });
+
+  test('who_is_here names the people in the channel but never one who opted out with /privacy (only counted)', async () => {
+    const { content } = await command(member('Bob'), 'privacy', {}, 'opt-out');
+    assert.match(content, /opted out/);
+    try {
+      const { endedAt } = await say('Alice', 'who is here? ⟦call who_is_here {}⟧');
+      await waitForReply(member('Carol'), endedAt);
+      const answer = await eventually(() => /The who_is_here tool answered: (\{.*\})/.exec(lastAssistantText(stack))?.[1], 'the answer with the result');
+      const result = JSON.parse(answer) as { people: { name: string }[]; othersNotListed?: number };
+      assert.deepEqual(result.people.map((person) => person.name).sort(), ['Alice', 'Carol']);
+      assert.equal(result.othersNotListed, 1);
+      assert.ok(!answer.includes('Bob'), 'Bob is not named');
+    } finally {
+      await command(member('Bob'), 'privacy', {}, 'opt-in');
+    }
   });
 
   test('a speaker without the tools permission is refused (told to the model, said to them); the bot stays', async () => {
