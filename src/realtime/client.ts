@@ -105,9 +105,12 @@ export class RealtimeClient extends EventEmitter<RealtimeEventMap> {
     await this.#core.lifecycle.connect();
   }
 
-  /** Closes the client for good: pending responses resolve as cancelled, timers stop, no reconnect. */
+  /**
+   * Closes the client for good: pending responses resolve as cancelled, timers stop, no reconnect.
+   * Resolves once its sockets are gone (the closing handshake done), not merely asked to close.
+   */
   async close(): Promise<void> {
-    this.#core.lifecycle.close('client closed');
+    await this.#core.lifecycle.close('client closed');
   }
 
   /**

@@ -34,6 +34,8 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
   /** Types of the recently sent client events by id, to tell what a server error is about. */
   readonly #sentTypes = new Map<string, string>();
   #closed = false;
+  /** Resolves once the socket has closed (its TCP connection gone), whoever closed it. */
+  readonly #whenClosed: Promise<void>;
   /**
    * Events held until a consumer is ready. ws emits every frame of a TCP chunk synchronously, so an
    * event right after `open` (e.g. `beta_api_shape_disabled`) or right after `session.updated` would
@@ -59,8 +61,11 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
         this.emit('event', event);
       }
     });
+    let socketClosed!: () => void;
+    this.#whenClosed = new Promise((resolve) => (socketClosed = resolve));
     ws.on('close', (code, reason) => {
       this.#closed = true;
+      socketClosed();
       this.emit('close', code, reason.toString());
     });
     // After the handshake, socket errors are followed by `close`; they are logged, never thrown.
@@ -200,12 +205,32 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     });
   }
 
-  /** Closes the socket (idempotent). */
+  /**
+   * Resolves once the socket has closed: the closing handshake done (or ws's own close timeout hit)
+   * and the TCP connection released.
+   */
+  whenClosed(): Promise<void> {
+    return this.#whenClosed;
+  }
+
+  /**
+   * Closes the socket (idempotent); {@link whenClosed} tells when it is gone. A server that does not
+   * answer the closing handshake within {@link CLOSE_HANDSHAKE_MS} has the socket cut (ws alone would
+   * wait 30 s), so closing a client never waits long.
+   */
   close(code = 1000, reason = 'client closing'): void {
     if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
-    else if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
+    else if (this.#ws.readyState === WebSocket.OPEN) {
+      this.#ws.close(code, reason);
+      const cut = setTimeout(() => this.#ws.terminate(), CLOSE_HANDSHAKE_MS);
+      cut.unref();
+      void this.#whenClosed.then(() => clearTimeout(cut));
+    }
   }
 }
+
+/** How long a closing handshake may take before the socket is cut. */
+const CLOSE_HANDSHAKE_MS = 2000;
 
 /** Client events remembered for matching errors (errors answer within moments; appends are not counted). */
 const MAX_REMEMBERED_EVENTS = 512;

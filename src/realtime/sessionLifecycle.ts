@@ -57,6 +57,8 @@ export class SessionLifecycle {
   readonly #reconnector: Reconnector;
   #state: ClientState = 'idle';
   #conn: RealtimeConnection | null = null;
+  /** Resolves once the sockets open when {@link close} was called are gone. */
+  #socketsClosed: Promise<void> = Promise.resolve();
   /** Why the server said it would close the socket (e.g. session_expired), for the close that follows. */
   #closeReason: string | null = null;
 
@@ -151,19 +153,25 @@ export class SessionLifecycle {
   /** The one way a fatal error ends the client: reported to listeners, then closed for good. */
   fail(error: RealtimeError, closeReason = error.message): void {
     this.#host.reportError(error);
-    this.close(closeReason);
+    void this.close(closeReason);
   }
 
-  /** Closes for good: no reconnect, timers stopped, the socket closed. */
-  close(reason: string): void {
-    if (this.#state === 'closed') return;
+  /**
+   * Closes for good: no reconnect, timers stopped, the socket closed. The state changes at once; the
+   * returned promise resolves once the sockets (live and standby) are gone, so whoever closes a client
+   * can wait until it holds no connection.
+   */
+  close(reason: string): Promise<void> {
+    if (this.#state === 'closed') return this.#socketsClosed;
     this.#state = 'closed';
     this.#reconnector.stop();
-    this.#rotation.close();
+    const standbyClosed = this.#rotation.close();
     const conn = this.#conn;
     this.#conn = null;
     conn?.close(1000, 'client closing');
+    this.#socketsClosed = Promise.all([standbyClosed, conn?.whenClosed()]).then(() => undefined);
     this.#host.closed(reason);
+    return this.#socketsClosed;
   }
 
   async #openSession(): Promise<RealtimeConnection> {
@@ -215,7 +223,7 @@ export class SessionLifecycle {
     this.#host.log.warn({ code, why }, 'realtime session lost');
     this.#state = 'reconnecting';
     // A standby session opened for a rotation belongs to the lost one's timeline: drop it too.
-    this.#rotation.close();
+    void this.#rotation.close();
     void this.#reconnector.run(why, why === 'session_expired');
   }
 }

@@ -110,11 +110,13 @@ export class SessionRotation {
     void this.#rotate();
   }
 
-  /** Closes a standby session (the client closes). */
-  close(): void {
+  /** Closes a standby session (the client closes); resolves once its socket is gone. */
+  close(): Promise<void> {
     this.clear();
-    this.#standby?.close(1000, 'client closing');
+    const standby = this.#standby;
     this.#standby = null;
+    standby?.close(1000, 'client closing');
+    return standby ? standby.whenClosed() : Promise.resolve();
   }
 
   async #rotate(): Promise<void> {

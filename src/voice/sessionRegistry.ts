@@ -135,6 +135,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return this.#guilds.all().filter((slot) => slot.conversation || slot.starting).length + this.#text.size;
   }
 
+  /** Text conversations already closed for new messages whose model sockets are still closing. */
+  get closingTextConversations(): number {
+    return this.#text.closing;
+  }
+
   /** The voice channel the bot is in, in this guild. */
   voiceChannelOf(guildId: string): string | null {
     return this.voiceSession(guildId)?.channelId ?? null;

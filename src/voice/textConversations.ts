@@ -24,10 +24,17 @@ export function isIdle(conversation: GuildConversation): boolean {
 /** The text-only conversations of one bot process. */
 export class TextConversations {
   readonly #entries = new Map<string, Entry>();
+  /** Conversations dropped from the map whose model sockets are still closing. */
+  #closing = 0;
 
   /** Conversations open or starting. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Conversations already forgotten whose close (the model socket's closing handshake) is under way. */
+  get closing(): number {
+    return this.#closing;
   }
 
   /** The channel's conversation, if one is open. */
@@ -110,7 +117,7 @@ export class TextConversations {
   async closeIdle(idleMs: number, now = Date.now()): Promise<number> {
     const idle = [...this.#entries].filter(([, entry]) => entry.conversation && isIdle(entry.conversation) && now - entry.conversation.lastActivityAt >= idleMs);
     for (const [key, entry] of idle) this.#drop(key, entry);
-    await Promise.allSettled(idle.map(([, entry]) => entry.conversation?.close()));
+    await Promise.allSettled(idle.map(([, entry]) => this.#close(entry.conversation)));
     return idle.length;
   }
 
@@ -125,7 +132,7 @@ export class TextConversations {
     if (!oldest) return false;
     const conversation = oldest[1].conversation!;
     this.#drop(oldest[0], oldest[1]);
-    void conversation.close();
+    void this.#close(conversation);
     return true;
   }
 
@@ -133,7 +140,18 @@ export class TextConversations {
   async closeAll(): Promise<void> {
     const conversations = [...this.#entries.values()].map((entry) => entry.conversation).filter((c): c is GuildConversation => c !== null);
     this.#entries.clear();
-    await Promise.allSettled(conversations.map((conversation) => conversation.close()));
+    await Promise.allSettled(conversations.map((conversation) => this.#close(conversation)));
+  }
+
+  /** Closes a conversation already dropped from the map, counting it in {@link closing} until its socket is gone. */
+  async #close(conversation: GuildConversation | null): Promise<void> {
+    if (!conversation) return;
+    this.#closing++;
+    try {
+      await conversation.close();
+    } finally {
+      this.#closing--;
+    }
   }
 
   #drop(key: string, entry: Entry): void {

@@ -36,9 +36,17 @@ after(async () => {
 interface Sample {
   heapMb: number;
   handles: number;
+  /** Active resources by type (Timeout, TCPWRAP…): names the kind of handle that grew. */
+  byType: Record<string, number>;
   guildSlots: number;
   conversations: number;
   voiceSessions: number;
+}
+
+function countByType(types: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const type of types) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
 }
 
 function sample(): Sample {
@@ -47,6 +55,7 @@ function sample(): Sample {
     heapMb: process.memoryUsage().heapUsed / 1_048_576,
     // Timers, sockets, the worker…: what keeps the process alive or leaks with each cycle.
     handles: process.getActiveResourcesInfo().filter((type) => type !== 'TTYWrap').length,
+    byType: countByType(process.getActiveResourcesInfo().filter((type) => type !== 'TTYWrap')),
     guildSlots: stack.bot.context.sessions.guildCount,
     conversations: stack.bot.metrics.trackedConversations,
     voiceSessions: stack.bot.metrics.trackedVoiceSessions,
@@ -80,9 +89,13 @@ async function cycle(n: number): Promise<void> {
   assert.equal(await mentions.handled(message.id), 'answered');
 }
 
-/** Waits until the text conversation closed for being idle: the steady state between cycles. */
+/**
+ * Waits until the text conversation closed for being idle, its model socket included (the registry
+ * forgets it at once, the closing handshake follows): the steady state between cycles.
+ */
 async function idle(): Promise<void> {
-  await eventually(() => stack.bot.context.sessions.conversation(stack.discord.guildId) === undefined, 'the idle text conversation to close', 20_000);
+  const { sessions } = stack.bot.context;
+  await eventually(() => sessions.conversation(stack.discord.guildId) === undefined && sessions.closingTextConversations === 0, 'the idle text conversation to close', 20_000);
 }
 
 test(`${CYCLES} cycles of failed joins, joins, leaves and mentions leave heap and handles flat`, async () => {
@@ -96,14 +109,15 @@ test(`${CYCLES} cycles of failed joins, joins, leaves and mentions leave heap an
   console.log(
     `# soak: ${CYCLES} cycles — heap ${baseline.heapMb.toFixed(1)} → ${end.heapMb.toFixed(1)} MB (${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(2)}), ` +
       `handles ${baseline.handles} → ${end.handles}, guild slots ${baseline.guildSlots} → ${end.guildSlots}, ` +
-      `metrics conversations ${baseline.conversations} → ${end.conversations}, voice sessions ${baseline.voiceSessions} → ${end.voiceSessions}`,
+      `metrics conversations ${baseline.conversations} → ${end.conversations}, voice sessions ${baseline.voiceSessions} → ${end.voiceSessions}, ` +
+      `handles by type ${JSON.stringify(baseline.byType)} → ${JSON.stringify(end.byType)}`,
   );
   assert.deepEqual(
     { guildSlots: end.guildSlots, conversations: end.conversations, voiceSessions: end.voiceSessions },
     { guildSlots: 0, conversations: 0, voiceSessions: 0 },
     'nothing is kept for a guild with no voice session and no conversation',
   );
-  assert.ok(end.handles <= baseline.handles, `active handles ${baseline.handles} → ${end.handles}`);
+  assert.ok(end.handles <= baseline.handles, `active handles ${baseline.handles} → ${end.handles} (by type ${JSON.stringify(baseline.byType)} → ${JSON.stringify(end.byType)})`);
   // Each cycle creates and closes two conversations and a voice session: a leak of even one
   // conversation (its realtime client, history, sockets) per cycle would show as megabytes.
   assert.ok(growthMb < 3, `heap grew ${growthMb.toFixed(2)} MB over ${CYCLES} cycles`);
