@@ -183,6 +183,22 @@ describe('realtime client construction', () => {
     await sim.close();
   });
 
+  it('close() resolves once the socket is gone, not merely asked to close', async () => {
+    const sim = await startSim();
+    const sockets = () => process.getActiveResourcesInfo().filter((type) => type === 'TCPSocketWrap').length;
+    const before = sockets();
+    const client = makeClient(sim, 'ga');
+    try {
+      await client.connect();
+      assert.equal(sockets(), before + 2, 'the bot side and the simulator side of the model socket');
+      await client.close();
+      assert.equal(sockets(), before, 'no socket left in its closing handshake');
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
   it('settles a response requested after close at once, as failed with reason client_closed', async () => {
     const sim = await startSim();
     const client = makeClient(sim, 'ga');
