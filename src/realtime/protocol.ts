@@ -196,9 +196,16 @@ export function transcriptionUsageFromWire(usage: z.infer<typeof transcriptionUs
   return { seconds: 0, inputTokens: count(usage.input_tokens), outputTokens: count(usage.output_tokens) };
 }
 
-/** A count as reported: a finite, non-negative number, else 0. */
+/**
+ * Largest token count (or seconds of transcribed audio) one event can plausibly report. The models' whole
+ * context is at most a few hundred thousand tokens, so a count above this is garbled: priced as it is, a
+ * count of 1e308 made the cost Infinity, and with a spend limit set one such event would stop the bot.
+ */
+export const MAX_PLAUSIBLE_COUNT = 10_000_000;
+
+/** A count as reported: a finite, non-negative number up to {@link MAX_PLAUSIBLE_COUNT}, else 0. */
 function count(value: number | undefined): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_PLAUSIBLE_COUNT ? value : 0;
 }
 
 /** Longest pause a rate-limit hint may impose: a hostile or garbled hint must not mute the bot for hours. */

@@ -62,6 +62,11 @@ test('10,000 malformed realtime events: no crash, the conversation stays up, rep
     session.sendRaw(validButWrong(i));
     if (i % 100 === 99) await yieldLoop();
   }
+  // The events above sit in the bot's socket until it has parsed them all (about 1 GB of JSON: up to 20 s
+  // on a loaded machine), and a turn spoken meanwhile queues behind them. A marker sent last tells when
+  // the bot has read everything, so the turn below is timed from there, not from the sending.
+  session.sendRaw(JSON.stringify({ type: 'error', event_id: null, error: { type: 'invalid_request_error', code: 'fuzz_marker', message: 'fuzz marker: every event before this one was read' } }));
+  await eventually(() => errors.some((message) => message.startsWith('fuzz marker')), 'the bot to read every fuzz event', 90_000);
   // Everything was delivered to the bot on the same socket; a normal turn after it is answered.
   await eventually(() => !session.closed && client.state === 'open', 'the session to still be open');
   assert.equal(realtime.openSessions().length, 1);

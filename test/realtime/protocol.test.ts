@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/log.ts';
-import { MAX_RATE_LIMIT_PAUSE_MS, parseServerEvent, retryAfterFromMessage, transcriptionUsageFromWire, usageFromWire } from '../../src/realtime/protocol.ts';
+import { MAX_PLAUSIBLE_COUNT, MAX_RATE_LIMIT_PAUSE_MS, parseServerEvent, retryAfterFromMessage, transcriptionUsageFromWire, usageFromWire } from '../../src/realtime/protocol.ts';
 
 test('rate-limit hints are read in seconds and milliseconds', () => {
   assert.equal(retryAfterFromMessage('Rate limit reached. Please try again in 1.5s.'), 1_500);
@@ -100,4 +100,12 @@ describe('tolerant parsing of real payloads', () => {
     assert.equal(parse({ type: 'response.output_audio.delta', delta: 'AAAA' }), null);
     assert.equal(parse({ type: 'response.created', response: { id: '' } }), null);
   });
+});
+
+test('a garbled, huge usage count is dropped, not priced: 1e308 tokens would make the cost Infinity', () => {
+  const usage = usageFromWire({ input_token_details: { text_tokens: 1e308, audio_tokens: 120_000 }, output_token_details: { audio_tokens: 10_000_001 } } as never);
+  assert.deepEqual(usage, { inputTextTokens: 0, inputAudioTokens: 120_000, cachedTextTokens: 0, cachedAudioTokens: 0, outputTextTokens: 0, outputAudioTokens: 0 });
+  assert.equal(MAX_PLAUSIBLE_COUNT, 10_000_000);
+  assert.deepEqual(transcriptionUsageFromWire({ type: 'duration', seconds: 1e300 } as never), { seconds: 0, inputTokens: 0, outputTokens: 0 });
+  assert.deepEqual(transcriptionUsageFromWire({ type: 'tokens', input_tokens: 2e9, output_tokens: 15 } as never), { seconds: 0, inputTokens: 0, outputTokens: 15 });
 });
