@@ -36,6 +36,7 @@ COPY --chown=node:node package.json package-lock.json ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node src ./src
 COPY --chown=node:node commands ./commands
+COPY --chown=node:node tools ./tools
 COPY --chown=node:node main.ts ./
 COPY --chown=node:node scripts/deploy.ts ./scripts/
 # The database lives in a volume owned by that user. A bind-mounted host folder must be writable by
