@@ -14,7 +14,46 @@ export { utterance } from '../../sim/speech.ts';
 
 /** Starts the stack with quiet logs and short timeouts unless the test file says otherwise. */
 export async function startStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  return startLocalStack({ logLevel: 'warn', ...options, env: { ALONE_TIMEOUT_SECONDS: '30', ...options.env } });
+  const stack = await startLocalStack({ logLevel: 'warn', ...options, env: { ALONE_TIMEOUT_SECONDS: '30', ...options.env } });
+  latestStack = stack;
+  return stack;
+}
+
+/** The stack this test file started last: failed waits describe what the bot and the model did. */
+let latestStack: LocalStack | undefined;
+
+/**
+ * What the bot and the model service were doing since `sinceMs` (performance.now()), for the message of
+ * a failed wait: the client events the simulator received (runs of one type collapsed), turn-taking,
+ * who is heard and what the mixer counted. A flaky end-to-end failure on a CI machine is then readable.
+ */
+export function describeStack(stack: LocalStack | undefined = latestStack, sinceMs = performance.now() - 10_000): string {
+  if (!stack) return '';
+  try {
+    const since = Date.now() - (performance.now() - sinceMs);
+    const events: string[] = [];
+    for (const entry of stack.realtime?.received ?? []) {
+      if (entry.at < since) continue;
+      const label = `${entry.event.type}@${Math.round(entry.at - since)}`;
+      const previous = events.at(-1);
+      if (previous?.startsWith(`${entry.event.type}@`)) events[events.length - 1] = `${previous.replace(/×\d+$/, '')}×${Number(/×(\d+)$/.exec(previous)?.[1] ?? 1) + 1}`;
+      else events.push(label);
+    }
+    const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
+    const session = stack.bot.context.sessions.voiceSession(stack.discord.guildId);
+    const state = {
+      activeResponseId: conversation?.realtime.activeResponseId,
+      queuedResponses: conversation?.realtime.queuedResponses,
+      turnState: session?.turnState.status,
+      activeSpeakers: session?.activeSpeakers,
+      silenced: session?.silenced,
+      mixer: session?.mixerStats,
+      playback: session?.playbackStats,
+    };
+    return `\n  model events since the wait began (ms after): ${events.join(' ') || 'none'}\n  bot: ${JSON.stringify(state)}`;
+  } catch (error) {
+    return `\n  (could not describe the stack: ${String(error)})`;
+  }
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
@@ -34,8 +73,13 @@ export function received(stack: LocalStack, type: string, since = 0): ReceivedEv
 }
 
 /** Waits until the listener heard a reply that started after `after` and then went quiet for 400 ms. */
-export function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
-  return listener.waitForReplyEnd({ after, timeoutMs });
+export async function waitForReply(listener: SimulatedMember, after: number, timeoutMs = 20_000): Promise<{ firstAt: number; ms: number }> {
+  try {
+    return await listener.waitForReplyEnd({ after, timeoutMs });
+  } catch (error) {
+    if (error instanceof Error) error.message += describeStack(latestStack, after - 3_000);
+    throw error;
+  }
 }
 
 /** The guild's voice session (fails if the bot is not in voice). */
