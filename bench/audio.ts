@@ -3,7 +3,8 @@
  * speaker mixer, and the full inbound and outbound paths compared with raw libopus.
  */
 import { createRequire } from 'node:module';
-import { OpusFrameDecoder, OpusFrameEncoder, loadOpusBackend } from '../src/audio/opusCodec.ts';
+import { loadOpusBackend } from '../src/audio/opusBackend.ts';
+import { OpusFrameDecoder, OpusFrameEncoder } from '../src/audio/opusCodec.ts';
 import { availableResamplerKernels, Downsampler, resamplerKernel, Upsampler } from '../src/audio/resampler.ts';
 import { SpeakerMixer } from '../src/audio/mixer.ts';
 import { PlaybackBuffer } from '../src/audio/playbackBuffer.ts';

@@ -8,17 +8,13 @@ export * from './format.ts';
 export { levelDbfs } from './level.ts';
 export { parseWav, encodeWav, readWavFile, writeWavFile, pcmBufferToSamples, samplesToPcmBuffer, WavFormatError, type PcmWav } from './wav.ts';
 export {
-  loadOpusBackend,
-  opusBackendName,
   OpusFrameDecoder,
   OpusFrameEncoder,
   opusPacketSamples48k,
   type PcmFormat,
-  type OpusBackend,
-  type OpusBackendName,
-  type LoadOpusOptions,
   type OpusEncoderOptions,
 } from './opusCodec.ts';
+export { loadOpusBackend, opusBackendName, type OpusBackend, type OpusBackendName, type LoadOpusOptions } from './opusBackend.ts';
 export { Downsampler, Upsampler, resamplerKernel, availableResamplerKernels, type ResamplerKernel } from './resampler.ts';
 export {
   SpeakerMixer,

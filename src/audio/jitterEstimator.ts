@@ -32,6 +32,8 @@ export interface JitterEstimatorOptions {
   initialDelayMs?: number;
   /** Packets needed before the measurement replaces the initial delay (default 25: half a second). */
   minSamples?: number;
+  /** The latest packets, whose largest lateness counts in full (default 10: 200 ms). */
+  recent?: number;
 }
 
 /** Rolling jitter statistics of one speaker. */
@@ -43,6 +45,7 @@ export class JitterEstimator {
   readonly #maxDelayMs: number;
   readonly #initialDelayMs: number;
   readonly #minSamples: number;
+  readonly #recent: number;
   readonly #transits: number[] = [];
   /** Segment (talkspurt) of each entry of #transits. */
   readonly #segments: number[] = [];
@@ -57,6 +60,7 @@ export class JitterEstimator {
     this.#maxDelayMs = options.maxDelayMs ?? 200;
     this.#initialDelayMs = options.initialDelayMs ?? 40;
     this.#minSamples = options.minSamples ?? 25;
+    this.#recent = options.recent ?? 10;
   }
 
   /** Records one packet: its arrival time and its RTP timestamp in ms (both on continuous clocks). */
@@ -106,8 +110,14 @@ export class JitterEstimator {
   get jitterMs(): number {
     if (this.#transits.length === 0) return 0;
     const lowest = this.#lowestPerSegment();
-    const lateness = this.#transits.map((transit, i) => transit - lowest.get(this.#segments[i]!)!).sort((a, b) => a - b);
-    return lateness[Math.min(lateness.length - 1, Math.ceil(this.#quantile * lateness.length) - 1)]!;
+    const lateness = this.#transits.map((transit, i) => transit - lowest.get(this.#segments[i]!)!);
+    // The latest packets count in full: jitter that has just grown is met at once, not once it
+    // fills the window's top percent (the window's quantile still decides when it shrinks).
+    let recent = 0;
+    const newest = this.#transits.length < this.#window ? lateness.length : this.#next; // one past the newest entry
+    for (let k = 1; k <= Math.min(this.#recent, lateness.length); k++) recent = Math.max(recent, lateness[(newest - k + lateness.length) % lateness.length]!);
+    lateness.sort((a, b) => a - b);
+    return Math.max(recent, lateness[Math.min(lateness.length - 1, Math.ceil(this.#quantile * lateness.length) - 1)]!);
   }
 
   #lowestPerSegment(): Map<number, number> {
@@ -122,7 +132,8 @@ export class JitterEstimator {
 
   /** The playout delay for the next talkspurt, ms after the arrival a packet without queueing would have. */
   get targetDelayMs(): number {
-    if (this.#transits.length < this.#minSamples) return this.#initialDelayMs;
-    return Math.min(this.#maxDelayMs, Math.max(this.#minDelayMs, this.jitterMs + this.#marginMs));
+    const measured = Math.min(this.#maxDelayMs, Math.max(this.#minDelayMs, this.jitterMs + this.#marginMs));
+    // Too few packets to trust a small jitter yet; a large one is already known to be at least that.
+    return this.#transits.length < this.#minSamples ? Math.max(this.#initialDelayMs, measured) : measured;
   }
 }

@@ -1,44 +1,12 @@
 /**
- * Opus for Discord voice, 20 ms frames. Uses the native `@discordjs/opus` binding when it loads and
- * falls back to `opusscript` (WASM, slower) when it does not, saying so once.
- *
- * What each backend offers for lost packets (both wrap libopus 1.x; checked in their sources in
- * node_modules, @discordjs/opus 0.10.0 `src/node-opus.cc` and opusscript 0.0.8's handler):
- * - Packet-loss concealment: yes, both, through the packet data: both pass the buffer straight to
- *   `opus_decode`, and an Opus packet of only its TOC byte makes libopus conceal exactly one frame
- *   of the TOC's duration (`opus_decode_frame` with len ≤ 1). (An empty buffer also conceals, but
- *   for `frame_size` = the binding's whole output buffer: 120 ms native, 60 ms opusscript.)
- * - In-band FEC (LBRR): no, neither: both call `opus_decode(..., decode_fec = 0)` with no way to
- *   ask for 1, and no decoder CTL turns it on. {@link OpusFrameDecoder.conceal} takes the next packet
- *   anyway, for a backend that can (`decodeFec`), and falls back to concealment without it.
+ * Opus for Discord voice, 20 ms frames: one speaker's decoder (in order, with concealment of lost
+ * and bad packets) and the playback encoder, on the implementation {@link loadOpusBackend} loaded
+ * (see opusBackend.ts for what each one offers for lost packets).
  *
  * @module
  */
-import { createRequire } from 'node:module';
 import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, REALTIME_CHANNELS, REALTIME_FRAME_SAMPLES, REALTIME_SAMPLE_RATE } from './format.ts';
-import type { Logger } from '../log.ts';
-
-const require = createRequire(import.meta.url);
-
-/** Which Opus implementation is in use. */
-export type OpusBackendName = 'native' | 'opusscript';
-
-/** The little the codec classes need from either implementation: one object encodes and decodes. */
-export interface OpusHandle {
-  encode(pcm: Buffer): Buffer;
-  decode(packet: Buffer): Buffer;
-  /** Decodes the frame before `packet` from its in-band FEC data; absent when the backend cannot. */
-  decodeFec?(packet: Buffer): Buffer;
-  setBitrate(bitsPerSecond: number): void;
-  destroy(): void;
-}
-
-/** A loaded Opus implementation. */
-export interface OpusBackend {
-  readonly name: OpusBackendName;
-  /** A new encoder/decoder state for PCM at `rate` with `channels` (default 48 kHz stereo). */
-  create(rate?: number, channels?: number): OpusHandle;
-}
+import { loadOpusBackend, type OpusBackend, type OpusBackendName, type OpusHandle } from './opusBackend.ts';
 
 /**
  * The PCM a codec object takes or gives: Discord's 48 kHz interleaved stereo (1920 samples per
@@ -54,14 +22,6 @@ const FORMATS: Record<PcmFormat, { rate: number; channels: number; samples: numb
   realtime: { rate: REALTIME_SAMPLE_RATE, channels: REALTIME_CHANNELS, samples: REALTIME_FRAME_SAMPLES * REALTIME_CHANNELS },
 };
 
-/** Options for {@link loadOpusBackend}. */
-export interface LoadOpusOptions {
-  /** Behave as if the native module could not load (tests, or to rule the binding out). */
-  forceFallback?: boolean;
-  /** Where the one fallback warning goes (default: nowhere). */
-  logger?: Logger;
-}
-
 /**
  * Samples at 48 kHz by which a decoded packet lags the audio encoded into it: the encoder's
  * look-ahead (2.5 ms) plus its delay compensation (4 ms), as OPUS_GET_LOOKAHEAD reports for a 48 kHz
@@ -69,76 +29,6 @@ export interface LoadOpusOptions {
  * was encoded only come out with the next packet.
  */
 export const OPUS_ENCODER_DELAY_48K = 312;
-
-const OPUS_SET_BITRATE_REQUEST = 4002; // opus_defines.h, for opusscript which has no setBitrate
-
-function loadNative(): OpusBackend {
-  const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
-  return {
-    name: 'native',
-    create: (rate = DISCORD_SAMPLE_RATE, channels = DISCORD_CHANNELS) => {
-      const codec = new OpusEncoder(rate, channels);
-      return {
-        encode: (pcm) => codec.encode(pcm),
-        decode: (packet) => codec.decode(packet),
-        setBitrate: (bps) => codec.setBitrate(bps),
-        destroy: () => {}, // freed by the garbage collector
-      };
-    },
-  };
-}
-
-function loadOpusscript(): OpusBackend {
-  const OpusScript = require('opusscript') as typeof import('opusscript');
-  return {
-    name: 'opusscript',
-    create: (rate = DISCORD_SAMPLE_RATE, channels = DISCORD_CHANNELS) => {
-      const codec = new OpusScript(rate as 48_000, channels, OpusScript.Application.AUDIO);
-      return {
-        // opusscript hands back views of its WASM heap, which the next call overwrites: copy.
-        encode: (pcm) => Buffer.from(codec.encode(pcm, rate / 50)),
-        decode: (packet) => Buffer.from(codec.decode(packet)),
-        setBitrate: (bps) => codec.encoderCTL(OPUS_SET_BITRATE_REQUEST, bps),
-        destroy: () => codec.delete(), // WASM memory is not garbage-collected
-      };
-    },
-  };
-}
-
-const cache: { normal?: OpusBackend; forced?: OpusBackend } = {};
-
-/**
- * Loads the Opus implementation once per process (cached): the native binding if it loads,
- * otherwise opusscript, with exactly one warning log line naming the reason. `forceFallback`
- * takes the fallback path (with its warning) without trying the native module; it is cached apart.
- */
-export function loadOpusBackend(options: LoadOpusOptions = {}): OpusBackend {
-  const key = options.forceFallback ? 'forced' : 'normal';
-  const cached = cache[key];
-  if (cached) return cached;
-  const logger = options.logger;
-  let backend: OpusBackend;
-  if (options.forceFallback) {
-    logger?.warn({ reason: 'forced' }, 'native Opus (@discordjs/opus) not used; falling back to opusscript (slower)');
-    backend = loadOpusscript();
-  } else {
-    try {
-      backend = loadNative();
-      backend.create(); // a binding built for another ABI can load yet fail on first use
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      logger?.warn({ reason }, 'native Opus (@discordjs/opus) not available; falling back to opusscript (slower)');
-      backend = loadOpusscript();
-    }
-  }
-  cache[key] = backend;
-  return backend;
-}
-
-/** The name of the Opus implementation the codec classes use. */
-export function opusBackendName(): OpusBackendName {
-  return loadOpusBackend().name;
-}
 
 /** Options shared by the codec classes. */
 export interface CodecOptions {
@@ -187,6 +77,7 @@ export class OpusFrameDecoder {
   #lastToc: number | undefined;
   #badPackets = 0;
   #concealed = 0;
+  #fecRecovered = 0;
   #destroyed = false;
 
   constructor(options: OpusDecoderOptions = {}) {
@@ -202,6 +93,11 @@ export class OpusFrameDecoder {
   /** Packets that could not be decoded (empty, corrupt or of another duration) and were concealed. */
   get badPackets(): number {
     return this.#badPackets;
+  }
+
+  /** Frames {@link conceal} recovered from the next packet's in-band FEC (part of {@link concealedFrames}). */
+  get fecRecoveredFrames(): number {
+    return this.#fecRecovered;
   }
 
   /** Frames produced by concealment (lost packets and bad ones). */
@@ -231,7 +127,10 @@ export class OpusFrameDecoder {
     if (this.#lastToc === undefined) return new Int16Array(this.#samples);
     if (next !== undefined && this.#codec.decodeFec && opusPacketSamples48k(next) === DISCORD_FRAME_SAMPLES) {
       const recovered = this.#run(() => this.#codec.decodeFec!(next));
-      if (recovered) return recovered;
+      if (recovered) {
+        this.#fecRecovered++;
+        return recovered;
+      }
     }
     return this.#run(() => this.#codec.decode(Buffer.from([twentyMsToc(this.#lastToc!)]))) ?? new Int16Array(this.#samples);
   }

@@ -6,11 +6,13 @@
  * slot s (its RTP timestamp minus the first one's, in 20 ms frames) plays in output frame
  * `anchor + s`. The anchor is chosen so that a packet delayed by up to the measured jitter still
  * arrives before its frame is pulled ({@link JitterEstimator}); it is chosen again at the next
- * talkspurt. Inside one, time is never compressed; it is stretched only where the network runs late
- * (an underrun: the packet due and every packet after it still missing): that frame is concealed
- * without giving up its packet, and the rest of the talkspurt plays 20 ms later (NetEq's "expand"),
- * up to the delay bound. A network that turns bad mid-speech so costs a few concealed frames, not a
- * stream of late packets dropped until the next pause.
+ * talkspurt. Inside one, time is stretched where the network runs later than the delay allows (an
+ * underrun: the packet due and every packet after it still missing, while the delay is below what
+ * the measured jitter calls for): that frame is concealed without giving up its packet, and the rest
+ * of the talkspurt plays 20 ms later (NetEq's "expand"), up to the delay bound. When the delay has
+ * grown 20 ms or more above what the jitter calls for (after a spike, or a talkspurt anchored on a
+ * late first packet), the next quiet frame (a pause between syllables: {@link QuietFrames}) is left
+ * out and everything after plays 20 ms sooner. Speech itself is never compressed.
  *
  * Decoding. Packets are decoded strictly in slot order, as soon as they are next in line (so a
  * frame is usually decoded when it arrives and its level is known at once). A packet still missing
@@ -27,55 +29,12 @@
  */
 import { FRAME_MS, OPUS_SILENCE_FRAME } from './format.ts';
 import { JitterEstimator, type JitterEstimatorOptions } from './jitterEstimator.ts';
+import type { FrameDecoder, PacketTiming, PlayoutClock, SpeakerJitterStats } from './jitterBufferTypes.ts';
+import { QuietFrames, type QuietFramesOptions } from './quietFrames.ts';
+import { FRAME_TICKS, RtpUnwrapper } from './rtpTimeline.ts';
+import { anchorTalkspurt, slotDelayMs, type TalkspurtAnchor } from './talkspurtPlayout.ts';
 
-/** What the buffer needs from a decoder: in-order decoding with concealment of lost frames. */
-export interface FrameDecoder {
-  /** The next frame from its packet. */
-  decode(packet: Buffer): Int16Array;
-  /** The next frame when its packet is lost; `next` is the packet after it, if it is already here. */
-  conceal(next?: Buffer): Int16Array;
-  destroy(): void;
-}
-
-/** When and where a packet came from. */
-export interface PacketTiming {
-  /** RTP timestamp (48 kHz clock, +960 per 20 ms frame, wraps at 2^32), if known. */
-  timestamp?: number;
-  /** Arrival time on a monotonic millisecond clock (the same clock as the mixer's pulls). */
-  arrivalMs: number;
-}
-
-/** Where the mixer's output stands: the frame its next pull produces, and when (unknown before the first pull). */
-export interface PlayoutClock {
-  readonly nextFrameIndex: number;
-  readonly nextFrameMs: number | undefined;
-}
-
-/** Counters of one speaker's buffer. */
-export interface SpeakerJitterStats {
-  /** Packets given to {@link SpeakerJitterBuffer.insert}. */
-  received: number;
-  /** Packets decoded. */
-  decoded: number;
-  /** Frames concealed because their packet was missing when it was due (or was not a usable packet). */
-  concealed: number;
-  /** Packets dropped because they arrived after their frame was concealed. */
-  late: number;
-  /** Packets dropped because the same one was already here or played. */
-  duplicate: number;
-  /** Packets dropped because they were too far ahead or the buffer was full. */
-  overflow: number;
-  /** Talkspurts anchored (the first, and each after a pause, a restart or a broken timeline). */
-  talkspurts: number;
-  /** Frames concealed in an underrun without giving up their packet: the delay grew by 20 ms each. */
-  stretched: number;
-  /** Audio waiting to be played, ms. */
-  bufferedMs: number;
-  /** Playout delay of the current (or last) talkspurt, ms after a packet's earliest arrival: as anchored, plus what underruns stretched it by. */
-  delayMs: number;
-  /** Jitter measured over the recent packets (97% of them arrived within this of the quickest), ms. */
-  jitterMs: number;
-}
+export type { FrameDecoder, PacketTiming, PlayoutClock, SpeakerJitterStats } from './jitterBufferTypes.ts';
 
 /** Options of {@link SpeakerJitterBuffer}. */
 export interface SpeakerJitterBufferOptions {
@@ -83,18 +42,12 @@ export interface SpeakerJitterBufferOptions {
   clock: PlayoutClock;
   /** How the playout delay follows the measured jitter. */
   jitter?: JitterEstimatorOptions;
+  /** Which frames may be left out to take a grown delay back. */
+  quiet?: QuietFramesOptions;
   /** Most audio buffered ahead of the playout point (default 1000 ms); more is dropped as overflow. */
   maxBufferedMs?: number;
   /** Concealed frames in a row, with nothing buffered, that end a talkspurt (default 5: 100 ms). */
   maxConcealedRun?: number;
-}
-
-/** RTP timestamp ticks per 20 ms frame. */
-const FRAME_TICKS = 960;
-
-/** Signed difference a − b of two 32-bit RTP timestamps, correct across the wrap. */
-function rtpDelta(a: number, b: number): number {
-  return (a - b) | 0;
 }
 
 function isEndOfBurst(packet: Buffer): boolean {
@@ -104,6 +57,7 @@ function isEndOfBurst(packet: Buffer): boolean {
 interface DecodedFrame {
   pcm: Int16Array;
   end: boolean;
+  quiet: boolean;
 }
 
 /** One speaker's jitter buffer and decoder. See the module comment. */
@@ -111,10 +65,12 @@ export class SpeakerJitterBuffer {
   readonly #decoder: FrameDecoder;
   readonly #clock: PlayoutClock;
   readonly #estimator: JitterEstimator;
+  readonly #quiet: QuietFrames;
+  readonly #timeline = new RtpUnwrapper();
   readonly #maxFrames: number;
   readonly #maxConcealedRun: number;
   /** Slot s of the current talkspurt plays in output frame `frame + s`; undefined while idle. */
-  #anchor: { ext: number; frame: number } | undefined;
+  #anchor: TalkspurtAnchor | undefined;
   /** Next slot to play, and next slot to decode (≥ #nextSlot). */
   #nextSlot = 0;
   #decodedUpTo = 0;
@@ -126,21 +82,19 @@ export class SpeakerJitterBuffer {
   readonly #playedReal = new Set<number>();
   #lastPlayedEnd = false;
   #concealedRun = 0;
-  /** The last timestamp received and its unwrapped value (timestamps unwrapped past 2^32). */
-  #lastTs: number | undefined;
-  #lastExt = 0;
   /** Unwrapped timestamp of the last frame played before going idle (older packets are stale). */
   #lastPlayedExt: number | undefined;
   #delayMs: number;
-  /** How much underruns stretched the current talkspurt (ms, added to #delayMs). */
+  /** How much underruns stretched the current talkspurt, less what quiet frames left out took back (ms, added to #delayMs). */
   #stretchedMs = 0;
   #destroyed = false;
-  readonly #stats = { received: 0, decoded: 0, concealed: 0, late: 0, duplicate: 0, overflow: 0, talkspurts: 0, stretched: 0 };
+  readonly #stats = { received: 0, decoded: 0, concealed: 0, late: 0, duplicate: 0, overflow: 0, talkspurts: 0, stretched: 0, trimmed: 0 };
 
   constructor(options: SpeakerJitterBufferOptions) {
     this.#decoder = options.decoder;
     this.#clock = options.clock;
     this.#estimator = new JitterEstimator(options.jitter);
+    this.#quiet = new QuietFrames(options.quiet);
     this.#maxFrames = Math.max(1, Math.round((options.maxBufferedMs ?? 1000) / FRAME_MS));
     this.#maxConcealedRun = options.maxConcealedRun ?? 5;
     this.#delayMs = this.#estimator.targetDelayMs;
@@ -158,7 +112,7 @@ export class SpeakerJitterBuffer {
   insert(packet: Buffer, timing: PacketTiming): Int16Array[] {
     if (this.#destroyed) return [];
     this.#stats.received++;
-    const ext = this.#unwrap(timing.timestamp);
+    const ext = this.#timeline.unwrap(timing.timestamp);
     const anchor = this.#anchor;
     if (!anchor) {
       const last = this.#lastPlayedExt;
@@ -215,8 +169,10 @@ export class SpeakerJitterBuffer {
   stats(): SpeakerJitterStats {
     return {
       ...this.#stats,
+      fecRecovered: this.#decoder.fecRecoveredFrames ?? 0,
       bufferedMs: (this.#decoded.length + this.#pending.size) * FRAME_MS,
       delayMs: this.#delayMs + this.#stretchedMs,
+      targetDelayMs: this.#estimator.targetDelayMs,
       jitterMs: this.#estimator.jitterMs,
     };
   }
@@ -230,43 +186,12 @@ export class SpeakerJitterBuffer {
     this.#decoder.destroy();
   }
 
-  #unwrap(timestamp: number | undefined): number {
-    if (timestamp === undefined) {
-      // No RTP header known: arrival order is all there is, each packet the frame after the last.
-      this.#lastExt += FRAME_TICKS;
-      return this.#lastExt;
-    }
-    const ts = timestamp >>> 0;
-    this.#lastExt = this.#lastTs === undefined ? ts : this.#lastExt + rtpDelta(ts, this.#lastTs);
-    this.#lastTs = ts;
-    return this.#lastExt;
-  }
-
   #startTalkspurt(ext: number, arrivalMs: number): void {
-    const minTransit = this.#estimator.minTransitMs; // the last talkspurt's quickest packet
-    let lateness = minTransit === undefined ? undefined : arrivalMs - ext / 48 - minTransit;
-    // A packet far later than any we would wait for means the sender's clock moved (its
-    // timestamps did not run during a pause, or restarted): measure afresh from here.
-    if (lateness !== undefined && lateness > 1000) {
-      this.#estimator.reset();
-      lateness = undefined;
-    }
-    const delay = this.#estimator.samples === 0 ? this.#delayMs : this.#estimator.targetDelayMs;
-    // How late this first packet is tells how much of the delay it already used up, if the sender's
-    // RTP clock ran on in step with ours through the pause (real clients' does). Lateness outside
-    // what the jitter explains says it did not: then this arrival is the reference, and the whole
-    // delay is kept for the packets after it.
-    const inStep = lateness !== undefined && lateness >= 0 && lateness <= this.#estimator.jitterMs;
-    const earliest = inStep ? arrivalMs - lateness! : arrivalMs;
-    this.#estimator.startSegment();
-    this.#estimator.observe(arrivalMs, ext / 48);
-    const playAt = earliest + delay;
-    const { nextFrameIndex, nextFrameMs } = this.#clock;
-    // Before the first pull, assume it is imminent: the output clock starts with the first arrival.
-    const framesAhead = Math.max(0, Math.ceil((playAt - (nextFrameMs ?? arrivalMs)) / FRAME_MS - 1e-9));
-    this.#anchor = { ext, frame: nextFrameIndex + framesAhead };
-    this.#delayMs = delay;
+    const { anchor, delayMs } = anchorTalkspurt(this.#estimator, this.#clock, ext, arrivalMs, this.#delayMs);
+    this.#anchor = anchor;
+    this.#delayMs = delayMs;
     this.#stretchedMs = 0;
+    this.#quiet.reset();
     this.#nextSlot = 0;
     this.#decodedUpTo = 0;
     this.#decoded = [];
@@ -288,7 +213,7 @@ export class SpeakerJitterBuffer {
     for (let packet = this.#pending.get(this.#decodedUpTo); packet !== undefined; packet = this.#pending.get(this.#decodedUpTo)) {
       this.#pending.delete(this.#decodedUpTo);
       const pcm = this.#decoder.decode(packet);
-      this.#decoded.push({ pcm, end: isEndOfBurst(packet) });
+      this.#decoded.push({ pcm, end: isEndOfBurst(packet), quiet: this.#quiet.isQuiet(this.#quiet.observe(pcm)) });
       this.#decodedUpTo++;
       this.#stats.decoded++;
       out.push(pcm);
@@ -298,16 +223,25 @@ export class SpeakerJitterBuffer {
 
   /** Plays slot #nextSlot: its decoded frame, or a concealed one; or ends the talkspurt (null). */
   #playNext(): Int16Array | null {
-    const slot = this.#nextSlot;
-    const ready = this.#decoded.shift();
+    const excessMs = this.#excessDelayMs();
+    let ready = this.#decoded.shift();
     if (ready) {
-      this.#nextSlot++;
-      this.#playedReal.add(slot);
-      this.#playedReal.delete(slot - 4 * this.#maxFrames);
+      // The delay grew 20 ms past what the jitter calls for, and this frame is a quiet one with the
+      // next already here: leave it out (the decoder has seen it), and play the next one now.
+      const next = this.#decoded[0];
+      if (excessMs >= FRAME_MS && ready.quiet && !ready.end && next && !next.end) {
+        this.#markPlayed(this.#nextSlot++);
+        this.#anchor!.frame--;
+        this.#stretchedMs -= FRAME_MS;
+        this.#stats.trimmed++;
+        ready = this.#decoded.shift()!;
+      }
+      this.#markPlayed(this.#nextSlot++);
       this.#lastPlayedEnd = ready.end;
       this.#concealedRun = 0;
       return ready.pcm;
     }
+    const slot = this.#nextSlot;
     // Its packet is missing now that it is due.
     if (this.#pending.size === 0) {
       if (this.#lastPlayedEnd || this.#concealedRun >= this.#maxConcealedRun) {
@@ -315,10 +249,12 @@ export class SpeakerJitterBuffer {
         return null;
       }
       this.#concealedRun++;
-      // Nothing after it is here either: the network runs late (an underrun) rather than having lost
-      // this packet. Conceal this frame and keep waiting for the packet: everything after plays one
-      // frame later (see the module comment), while the delay stays within its bound.
-      if (this.#delayMs + this.#stretchedMs + FRAME_MS <= this.#estimator.maxDelayMs) {
+      // Nothing after it is here either, and the delay is short of what the measured jitter calls
+      // for: the network runs late (an underrun) rather than having lost this packet. Conceal this
+      // frame and keep waiting for the packet: everything after plays one frame later (see the
+      // module comment), while the delay stays within its bound. At or above the target, a missing
+      // packet is most likely lost: it is concealed below, and dropped as late if it still comes.
+      if (!(excessMs >= 0) && this.#delayMs + this.#stretchedMs + FRAME_MS <= this.#estimator.maxDelayMs) {
         this.#anchor!.frame++;
         this.#stretchedMs += FRAME_MS;
         this.#stats.stretched++;
@@ -337,6 +273,17 @@ export class SpeakerJitterBuffer {
     // Whatever waited behind the lost packet can be decoded now, ahead of its turn.
     this.#decodeInOrder();
     return pcm;
+  }
+
+  #markPlayed(slot: number): void {
+    this.#playedReal.add(slot);
+    this.#playedReal.delete(slot - 4 * this.#maxFrames);
+  }
+
+  /** The delay now less what the measured jitter calls for (ms; negative when short of it, NaN when unknown). */
+  #excessDelayMs(): number {
+    const delay = slotDelayMs(this.#estimator, this.#clock, this.#anchor!, this.#nextSlot);
+    return delay === undefined ? Number.NaN : delay - this.#estimator.targetDelayMs;
   }
 
   #goIdle(): void {

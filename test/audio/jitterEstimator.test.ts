@@ -31,6 +31,17 @@ describe('JitterEstimator', () => {
     assert.equal(estimator.minTransitMs, 15, 'the latest talkspurt’s quickest packet');
   });
 
+  it('meets a jitter that just grew at once: the latest packets count in full, also before the window is trusted', () => {
+    const estimator = new JitterEstimator({ marginMs: 0, recent: 10, initialDelayMs: 40, minSamples: 25 });
+    for (let k = 0; k < 10; k++) estimator.observe(20 * k, 20 * k);
+    estimator.observe(20 * 10 + 70, 20 * 10);
+    assert.equal(estimator.targetDelayMs, 70, 'one packet 70 ms late, with only 11 measured: above the initial 40 ms');
+    for (let k = 11; k < 240; k++) estimator.observe(20 * k, 20 * k);
+    assert.equal(estimator.jitterMs, 0, 'once it left the 10 latest, one packet in 240 is below the 97th percentile');
+    estimator.observe(20 * 240 + 30, 20 * 240);
+    assert.equal(estimator.jitterMs, 30);
+  });
+
   it('is bounded, and forgets old packets beyond its window', () => {
     const estimator = new JitterEstimator({ window: 50, maxDelayMs: 200 });
     for (let k = 0; k < 50; k++) estimator.observe(20 * k + (k % 2) * 5000, 20 * k);

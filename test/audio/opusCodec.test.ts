@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, OPUS_SILENCE_FRAME, REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
-import { loadOpusBackend, opusBackendName, opusPacketSamples48k, OpusFrameDecoder, OpusFrameEncoder, type OpusBackend, type OpusHandle } from '../../src/audio/opusCodec.ts';
+import { loadOpusBackend, opusBackendName, type OpusBackend, type OpusHandle } from '../../src/audio/opusBackend.ts';
+import { opusPacketSamples48k, OpusFrameDecoder, OpusFrameEncoder } from '../../src/audio/opusCodec.ts';
 import { createLogger } from '../../src/log.ts';
 import { channel, concatInt16, sine, toneAmplitude } from '../helpers/signal.ts';
 
@@ -169,6 +170,7 @@ describe('OpusFrameDecoder with a backend that can decode in-band FEC', () => {
     assert.equal(decoder.decode(Buffer.from([0xfd, 9, 9]))[0], -1);
     assert.deepEqual(calls, ['decode 1', 'fec 3', 'plc fc', 'plc fc']);
     assert.equal(decoder.badPackets, 1);
+    assert.deepEqual([decoder.concealedFrames, decoder.fecRecoveredFrames], [3, 1], 'one of three concealed frames came from FEC');
   });
 });
 

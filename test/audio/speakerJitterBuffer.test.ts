@@ -18,7 +18,11 @@ const CONCEALED = -1;
 function fakeDecoder() {
   const log: string[] = [];
   let destroyed = 0;
+  let fec = 0;
   const decoder: FrameDecoder = {
+    get fecRecoveredFrames() {
+      return fec;
+    },
     decode(p) {
       const end = p.equals(OPUS_SILENCE_FRAME);
       const value = end ? 0 : p.readInt16LE(0);
@@ -27,6 +31,7 @@ function fakeDecoder() {
     },
     conceal(next) {
       log.push(next ? `fec(${next.readInt16LE(0) / 100 - 1})` : 'plc');
+      if (next) fec++;
       return new Int16Array(N).fill(next ? -next.readInt16LE(0) : CONCEALED);
     },
     destroy: () => void destroyed++,
@@ -115,7 +120,7 @@ describe('SpeakerJitterBuffer', () => {
     // At 12's turn 13 was not here either (plain concealment); at 13's turn 14 was (FEC).
     assert.deepEqual(values, expected(30, 2, range(0, 20), { 9: -valueOf(8), 14: CONCEALED, 15: -valueOf(14) }));
     assert.deepEqual(log.slice(0, 20), [...range(0, 7).map(String), 'fec(8)', ...range(8, 12).map(String), 'plc', 'fec(14)', ...range(14, 20).map(String)]);
-    assert.equal(stats.concealed, 3);
+    assert.deepEqual([stats.concealed, stats.fecRecovered], [3, 2], "two of the three from the next packet's FEC");
     assert.equal(stats.late, 2);
   });
 
@@ -156,15 +161,18 @@ describe('SpeakerJitterBuffer', () => {
     assert.equal(wild.delayMs, 200, 'bounded');
   });
 
-  it('stretches time by a concealed frame when the network runs late (every packet after the due one missing too), dropping nothing', () => {
+  it('stretches time by a concealed frame when the network runs later than the measured jitter allows, dropping nothing more', () => {
     // Packets from 20 on arrive 50 ms late (a stall), 10 ms past their turn at the initial 40 ms delay.
     const arrivals = withEnd([...steady(0, 20), ...steady(20, 40, 50)], 39, 50);
     const { values, log, stats } = run(arrivals, 50);
     assert.deepEqual(values.slice(0, 22), expected(22, 2, range(0, 20)));
-    assert.equal(values[22], CONCEALED, 'packet 20 was due at frame 22: concealed while waiting for it');
-    assert.deepEqual(values.slice(23, 43), range(20, 40).map(valueOf), 'then everything from 20 on, one frame later');
-    assert.deepEqual(log.slice(0, 41), [...range(0, 20).map(String), 'plc', ...range(20, 40).map(String)]);
-    assert.deepEqual([stats.late, stats.stretched, stats.concealed, stats.delayMs], [0, 1, 1, 60]);
+    // At 20's turn the delay is what the jitter measured so far calls for: its packet is taken for lost
+    // (concealed, then dropped when it comes 10 ms later). Its lateness raises the target, so at 21's
+    // turn the buffer waits: a concealed frame, and everything from 21 on plays one frame later.
+    assert.deepEqual(values.slice(22, 24), [CONCEALED, CONCEALED]);
+    assert.deepEqual(values.slice(24, 43), range(21, 40).map(valueOf), 'then everything from 21 on, one frame later');
+    assert.deepEqual(log.slice(0, 41), [...range(0, 20).map(String), 'plc', 'plc', ...range(21, 40).map(String)]);
+    assert.deepEqual([stats.late, stats.stretched, stats.concealed, stats.delayMs], [1, 1, 2, 60]);
     // The same stall with the delay already at its bound: no stretching, the late packets are concealed and dropped.
     const bounded = run(arrivals, 50, { jitter: { maxDelayMs: 40 } }).stats;
     assert.equal(bounded.stretched, 0);
@@ -241,6 +249,40 @@ describe('SpeakerJitterBuffer', () => {
     const { values, stats } = run(flood, 10, { maxBufferedMs: 200 });
     assert.equal(stats.overflow, 490);
     assert.deepEqual(values, expected(10, 2, range(0, 8)));
+  });
+
+  it('takes a delay grown above what the jitter calls for back by leaving out a quiet frame, never a loud one', () => {
+    // A clean network: the first talkspurt starts at the initial 40 ms; once 25 packets measured no
+    // jitter, the target is the 2 ms margin. Packets 30–34 are a pause (quiet frames).
+    const QUIET = (k: number) => k - 29; // values 1..5: far below −60 dBFS
+    const arrivals = withEnd(steady(0, 60), 59, 0).map((a) => (a.k >= 30 && a.k < 35 ? { ...a, payload: Buffer.from(new Int16Array([QUIET(a.k)]).buffer) } : a));
+    const { values, stats, log } = run(arrivals, 70);
+    assert.deepEqual(values.slice(0, 32), expected(32, 2, range(0, 30)), 'loud frames before the pause all play, 40 ms late');
+    assert.deepEqual(values.slice(32, 36), [2, 3, 4, 5], 'the pause: its first quiet frame left out');
+    assert.deepEqual(values.slice(36, 61), range(35, 60).map(valueOf), 'everything after plays 20 ms sooner, nothing dropped');
+    assert.deepEqual([stats.trimmed, stats.delayMs, stats.concealed, stats.late], [1, 20, 0, 0]);
+    assert.equal(log.length, 65, 'every packet was decoded (the decoder saw the left-out frame too)');
+    // The same talkspurt without a pause: the delay stays, no speech is cut.
+    const loud = run(withEnd(steady(0, 60), 59, 0), 70).stats;
+    assert.deepEqual([loud.trimmed, loud.delayMs], [0, 40]);
+  });
+
+  it('at 10% loss and 0–40 ms of jitter, keeps the delay within a frame of what the jitter calls for, and few packets late', () => {
+    const random = prng(77);
+    // Speech-like: 5 loud frames, then 5 quiet ones (a syllable every 200 ms); 20 s of it.
+    const arrivals: Arrival[] = [];
+    for (let k = 0; k < 1000; k++) {
+      if (random() < 0.1) continue;
+      const at = 20 * k + random() * 40;
+      arrivals.push(k % 10 < 5 ? { k, at } : { k, at, payload: Buffer.from(new Int16Array([1 + (k % 10)]).buffer) });
+    }
+    const { stats } = run(withEnd(arrivals, 999, 0), 1020);
+    assert.ok(stats.delayMs <= stats.targetDelayMs + 20, `delay ${stats.delayMs} ms, target ${stats.targetDelayMs.toFixed(1)} ms`);
+    assert.ok(stats.targetDelayMs > 35 && stats.targetDelayMs < 45, `target ${stats.targetDelayMs.toFixed(1)} ms`);
+    assert.ok(stats.late <= 0.03 * arrivals.length, `${stats.late} of ${arrivals.length} packets late`);
+    assert.equal(stats.talkspurts, 1);
+    assert.ok(stats.concealed <= 1000 - arrivals.length + stats.late + 2 * stats.stretched, 'concealed: the lost, the late and the stretches');
+    assert.ok(stats.stretched <= 6 && stats.stretched >= stats.trimmed - 1, `stretched ${stats.stretched}, trimmed ${stats.trimmed}`);
   });
 
   it('frees its decoder once on destroy, and takes nothing after', () => {
