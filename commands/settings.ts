@@ -1,5 +1,6 @@
 import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
-import { consentNoticeText, MAX_NOTICE_LENGTH } from '../src/discord/consentNotice.ts';
+import { CAPTIONS_NOTICE, consentNoticeText, MAX_NOTICE_LENGTH } from '../src/discord/consentNotice.ts';
+import { NO_PINGS } from '../src/discord/noPings.ts';
 import type { AddressingMode, RoomSettings, StoredTurnDetection } from '../src/store/index.ts';
 import { DEFAULT_FOLLOW_UP_SECONDS } from '../src/voice/addressing.ts';
 import type { Command } from './index.ts';
@@ -35,8 +36,9 @@ function describe(room: Readonly<RoomSettings>, turnDetection: StoredTurnDetecti
   return [
     `**Addressing:** ${room.addressing ?? `${defaultMode} (default)`} — wake names: ${room.wakeNames?.join(', ') ?? `${botName} (default)`}; follow-up window ${room.followUpSeconds ?? DEFAULT_FOLLOW_UP_SECONDS} s`,
     `**Turn detection:** ${describeTurnDetection(turnDetection)} · **Noise reduction:** ${room.noiseReduction && room.noiseReduction !== 'off' ? room.noiseReduction : 'off'}`,
-    `**Consent notice on join:** ${notice === null ? 'off' : room.noticeText ? 'on, custom text:' : 'on (default text)'}`,
+    `**Consent notice on join:** ${notice === null ? 'off' : room.noticeText ? 'on, custom text:' : 'on (default text)'}${notice !== null && room.captions === true ? ' (says captions are on)' : ''}`,
     ...(notice !== null && room.noticeText ? [quoteBlock(room.noticeText, 400)] : []),
+    `**Captions:** ${room.captions === true ? "on, in the voice channel's chat" : 'off (default)'}`,
     `**Heard:** ${roles(room.heardRoleIds)} · **May /join:** ${roles(room.joinRoleIds)}`,
   ].join('\n');
 }
@@ -106,6 +108,12 @@ const settings: Command = {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('captions')
+        .setDescription("Post what is said (each speaker's words and the bot's) in the voice channel's chat")
+        .addBooleanOption((o) => o.setName('enabled').setDescription('Captions on or off (default off)').setRequired(true)),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('roles')
         .setDescription('Restrict who is heard or who may /join to some roles')
         .addStringOption((o) =>
@@ -122,7 +130,7 @@ const settings: Command = {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /settings in a server.');
     const { guildId, guild } = interaction;
     const sub = interaction.options.getSubcommand(true);
-    if (!['show', 'addressing', 'turn-detection', 'noise-reduction', 'notice', 'roles'].includes(sub)) return replyPrivately(interaction, `Unknown setting "${sub}".`);
+    if (!['show', 'addressing', 'turn-detection', 'noise-reduction', 'notice', 'captions', 'roles'].includes(sub)) return replyPrivately(interaction, `Unknown setting "${sub}".`);
     if (sub !== 'show' && !hasSettingsPermission(interaction, config.instructionsPermission)) {
       return replyPrivately(interaction, `You need the ${config.instructionsPermission} permission to change settings.`);
     }
@@ -205,6 +213,22 @@ const settings: Command = {
       }
       await sessions.rooms.update(guildId, patch);
       return show('Saved; it is posted the next time I join a channel.\n');
+    }
+
+    if (sub === 'captions') {
+      const enabled = interaction.options.getBoolean('enabled', true);
+      const was = room.settings.captions === true;
+      await sessions.rooms.update(guildId, { captions: enabled ? true : null });
+      // Turned on while the bot is in a channel: the people there are told in its chat, not only the admin.
+      const channelId = sessions.voiceChannelOf(guildId);
+      const channel = channelId ? guild.channels.cache.get(channelId) : undefined;
+      const live = channel?.isSendable() ?? false;
+      if (enabled && !was && channel?.isSendable()) {
+        await channel.send({ content: CAPTIONS_NOTICE, allowedMentions: NO_PINGS }).catch((error: unknown) => {
+          interaction.client.emit('debug', `captions notice not posted: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      }
+      return show(enabled ? (live ? "Saved; captions start now in the voice channel's chat.\n" : "Saved; captions are posted in the voice channel's chat from the next /join.\n") : 'Saved; no more captions.\n');
     }
 
     // roles

@@ -5,6 +5,8 @@ import type { RecordedRequest } from './types.ts';
 export interface RestReply {
   status: number;
   body?: unknown;
+  /** Headers that replace the defaults (a route's rate limit bucket). */
+  headers?: Record<string, string>;
 }
 
 /** A route handler: gets the path parameters, the parsed body and the request record. */
@@ -78,6 +80,7 @@ export class RestRouter {
       'x-ratelimit-remaining': '49',
       'x-ratelimit-reset-after': '1',
       'x-ratelimit-bucket': 'sim',
+      ...reply.headers,
     };
     if (reply.body === undefined) {
       res.writeHead(reply.status === 200 ? 204 : reply.status, headers).end();

@@ -1,4 +1,5 @@
 import type { APIMessage } from 'discord-api-types/v10';
+import type { RecordedRequest } from './types.ts';
 import { snowflake } from './ids.ts';
 import { CallbackType, type InteractionMessage } from './interactions.ts';
 import { Permission } from './permissions.ts';
@@ -24,6 +25,11 @@ function contentError(body: any): RestReply | null {
 export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void {
   const app = sim.applicationId;
   const guildOfChannel = (channelId: string | undefined) => sim.guildOfChannel(channelId)?.guild;
+  const rateLimit = (route: string, channelId: string, request: RecordedRequest): { headers?: Record<string, string> } | { refused: RestReply } => {
+    const outcome = sim.messageLimits?.hit(route, channelId, request.at) ?? {};
+    if ('refused' in outcome) sim.recorded.rateLimited.push(request);
+    return outcome;
+  };
 
   router.on('GET', '/gateway/bot', () => ({
     status: 200,
@@ -143,20 +149,37 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
     if (!guild) return apiError(404, 10003, 'Unknown Channel');
     const perms = guild.permissionsOf(sim.botUserId, channelId);
     if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.SendMessages) === 0n) return apiError(403, 50013, 'Missing Permissions');
+    const limited = rateLimit('create', channelId!, request);
+    if ('refused' in limited) return limited.refused;
     const invalid = contentError(body);
     if (invalid) return invalid;
     if (!body?.content && !(body?.embeds?.length > 0) && !(body?.attachments?.length > 0) && !(body?.sticker_ids?.length > 0)) return apiError(400, 50006, 'Cannot send an empty message');
     sim.recorded.messages.push(request);
-    return { status: 200, body: sim.createBotMessage(channelId!, body) };
+    return { status: 200, body: sim.createBotMessage(channelId!, body), headers: limited.headers };
   });
   router.on('PATCH', '/channels/:channel/messages/:message', ([channelId, messageId], body, request) => {
+    const limited = rateLimit('edit', channelId!, request);
+    if ('refused' in limited) return limited.refused;
     const invalid = contentError(body);
     if (invalid) return invalid;
     const edited = sim.editBotMessage(channelId!, messageId!, body ?? {});
     if (!edited) return apiError(404, 10008, 'Unknown Message');
     sim.recorded.messages.push(request);
-    return { status: 200, body: edited };
+    return { status: 200, body: edited, headers: limited.headers };
   });
+  // Threads: voice (and Stage) channels have a text chat but cannot hold threads; Discord answers
+  // 50024 "Cannot execute action on this channel type" (checked against discord-api-types'
+  // RESTJSONErrorCodes.CannotExecuteActionOnThisChannelType). Threads elsewhere are not modelled.
+  for (const path of ['/channels/:channel/threads', '/channels/:channel/messages/:message/threads']) {
+    router.on('POST', path, ([channelId], _body, request) => {
+      const guild = guildOfChannel(channelId);
+      if (!guild) return apiError(404, 10003, 'Unknown Channel');
+      sim.recorded.messages.push(request);
+      const type = guild.channels.get(channelId!)?.type;
+      if (type === 2 || type === 13) return apiError(400, 50024, 'Cannot execute action on this channel type');
+      return apiError(501, 0, 'simulator: threads in text channels are not modelled');
+    });
+  }
   router.on('GET', '/channels/:channel/messages/:message', ([, messageId]) => {
     const message = sim.storedMessage(messageId!);
     return message ? { status: 200, body: message } : apiError(404, 10008, 'Unknown Message');

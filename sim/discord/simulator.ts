@@ -17,6 +17,7 @@ import type { Faults } from './faults.ts';
 import { SimGuild } from './simGuild.ts';
 import type { ChannelOverwriteSpec, RecordedRequest } from './types.ts';
 import type { VoiceHub } from './voiceHub.ts';
+import { DISCORD_MESSAGE_RATE_LIMIT, MessageRateLimits, type MessageRateLimit } from './rateLimits.ts';
 
 /** Options of {@link startDiscordSimulator}. */
 export interface DiscordSimulatorOptions {
@@ -51,6 +52,12 @@ export interface DiscordSimulatorOptions {
    * `(guild_id >> 22) % shard_count`.
    */
   recommendedShards?: number;
+  /**
+   * Per-channel limit on creating and on editing messages, as on Discord (5 per 5 s each, answered
+   * 429 with the headers @discordjs/rest waits by). Default off: most tests post a handful of
+   * messages and a limit only slows them; tests of message pacing (captions) turn it on.
+   */
+  messageRateLimit?: MessageRateLimit | boolean;
   logger?: Logger;
 }
 
@@ -63,6 +70,8 @@ export interface Recorded {
   routes: RecordedRequest[];
   /** Application command registrations (PUT/POST). */
   commands: RecordedRequest[];
+  /** Message requests refused with 429 by {@link DiscordSimulatorOptions.messageRateLimit}. */
+  rateLimited: RecordedRequest[];
 }
 
 export const DEFAULT_BOT_PERMISSIONS =
@@ -93,7 +102,9 @@ export class DiscordSimulator {
   /** The role humans get unless `addMember` is given explicit permissions. */
   readonly memberRoleId: string;
   readonly caPath = CA_PATH;
-  readonly recorded: Recorded = { interactions: [], messages: [], routes: [], commands: [] };
+  readonly recorded: Recorded = { interactions: [], messages: [], routes: [], commands: [], rateLimited: [] };
+  /** Message rate limits per channel, or null when off. */
+  readonly messageLimits: MessageRateLimits | null;
   /** Registered application commands by scope (`global` or a guild id). */
   readonly commands = new Map<string, any[]>();
   readonly interactionDeadlineMs: number;
@@ -113,6 +124,8 @@ export class DiscordSimulator {
   constructor(options: DiscordSimulatorOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.interactionDeadlineMs = options.interactionDeadlineMs ?? 3_000;
+    const limit = options.messageRateLimit === true ? DISCORD_MESSAGE_RATE_LIMIT : options.messageRateLimit || null;
+    this.messageLimits = limit ? new MessageRateLimits(limit) : null;
     this.#recommendedShards = options.recommendedShards;
     this.applicationId = snowflake();
     this.botUserId = this.applicationId; // bots created with an application share its id

@@ -17,14 +17,18 @@ export const DEFAULT_CONSENT_NOTICE =
 /** Longest custom notice (Discord messages hold 2,000 characters). */
 export const MAX_NOTICE_LENGTH = 1_500;
 
+/** Added to the notice (default or custom) while the server has captions on: people must know their words are posted. */
+export const CAPTIONS_NOTICE = '📝 Captions are on: what is said in this channel is posted in this chat (not for people who opted out).';
+
 /** The notice a server posts, or null when its admins switched it off. */
-export function consentNoticeText(settings: Pick<RoomSettings, 'notice' | 'noticeText'>): string | null {
+export function consentNoticeText(settings: Pick<RoomSettings, 'notice' | 'noticeText'> & Partial<Pick<RoomSettings, 'captions'>>): string | null {
   if (settings.notice === false) return null;
-  return settings.noticeText?.trim() || DEFAULT_CONSENT_NOTICE;
+  const text = settings.noticeText?.trim() || DEFAULT_CONSENT_NOTICE;
+  return settings.captions === true ? `${text}\n${CAPTIONS_NOTICE}` : text;
 }
 
 /** Posts the notice (no pings); a channel the bot cannot write in is logged, never fatal to the join. */
-export async function postConsentNotice(channel: SendableChannels, settings: Pick<RoomSettings, 'notice' | 'noticeText'>, logger: Logger): Promise<boolean> {
+export async function postConsentNotice(channel: SendableChannels, settings: Pick<RoomSettings, 'notice' | 'noticeText'> & Partial<Pick<RoomSettings, 'captions'>>, logger: Logger): Promise<boolean> {
   const content = consentNoticeText(settings);
   if (content === null) return false;
   try {

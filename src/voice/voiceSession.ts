@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { SpeakerMixer, samplesToPcmBuffer, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
 import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
-import type { ResponseHandle } from '../realtime/index.ts';
+import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
 import { BargeInGate } from './bargeInGate.ts';
 import { ReceiveHealth } from './receiveHealth.ts';
 import { guardReceiver } from './receiverGuard.ts';
@@ -26,6 +26,7 @@ import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
 import { AloneWatch } from './aloneWatch.ts';
 import type { RoomPolicy } from './roomPolicy.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
+import { Captions } from './captions.ts';
 import { SpeechActivity } from './speechActivity.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 import { waitForMove } from './voiceMove.ts';
@@ -96,6 +97,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly #alone: AloneWatch;
   /** Answers only turns addressed to the bot, per the server's addressing mode (see addressing.ts). */
   readonly #addressing: AddressingGate;
+  /** Captions in the channel's chat when the server turned them on (see captions.ts). */
+  readonly #captions: Captions;
+  /** Answers whose transcript is captioned once their audio starts playing (an answer never heard is not captioned). */
+  readonly #answersToCaption = new Map<string, string>();
+  /** Reply items that started playing (the last few). */
+  readonly #playedItems = new Set<string>();
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -151,6 +158,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       },
       logger: this.#log,
       drop: () => this.#turns.stop({ kind: 'notAddressed' }),
+    });
+    this.#captions = new Captions({
+      channel: () => (this.#channel.isSendable() ? this.#channel : null),
+      enabled: () => options.room.settings.captions === true,
+      logger: this.#log,
     });
     // Input work runs after every session's output packet of this tick has been sent (setImmediate),
     // so feeding the model never delays what people hear.
@@ -255,6 +267,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * again is heard from the next time they speak.
    */
   recheckHearing(): void {
+    this.#captions.forgetSpeakers((userId) => this.#options.room.isOptedOut(userId));
     for (const userId of this.#inputs.userIds) {
       if (this.#mayHear(userId)) continue;
       this.#inputs.remove(userId);
@@ -325,6 +338,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#unsubscribeTick();
     this.#detachConversation();
     this.#addressing.destroy();
+    this.#captions.destroy();
     this.#inputs.destroy();
     this.#health.destroy();
     this.#playback.destroy();
@@ -341,10 +355,20 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Turn-taking on `conversation`'s realtime client; its events become this session's. */
   #attachConversation(conversation: GuildConversation): [TurnTaking, () => void] {
     // Registered before turn-taking's listeners: the gate knows of a turn before an answer is asked for it.
-    const onCommitted = ({ itemId, contributors }: { itemId: string; contributors: string[] }) => this.#addressing.committed(itemId, [...new Set(contributors)]);
-    const onTranscript = ({ itemId, text }: { itemId: string; text: string }) => this.#addressing.transcript(itemId, text);
+    const onCommitted = ({ itemId, contributors }: { itemId: string; contributors: string[] }) => {
+      const speakers = [...new Set(contributors)];
+      this.#addressing.committed(itemId, speakers);
+      // Opted-out members are never heard, so never in a turn; checked again here all the same.
+      this.#captions.expectTurn(itemId, speakers.filter((id) => !this.#options.room.isOptedOut(id)));
+    };
+    const onTranscript = ({ itemId, text }: { itemId: string; text: string }) => {
+      this.#addressing.transcript(itemId, text);
+      this.#captions.transcript(itemId, text);
+    };
+    const onResponseDone = (result: ResponseResult) => this.#captionAnswer(result);
     conversation.realtime.on('input_committed', onCommitted);
     conversation.realtime.on('input_transcript', onTranscript);
+    conversation.realtime.on('response_done', onResponseDone);
     const { filler, fillerAfterMs } = this.#options.config.tools;
     const runner = conversation.tools?.runner ?? null;
     const { turns, tools, detach: detachTurns } = attachTurnTaking(conversation.realtime, {
@@ -379,6 +403,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const detach = () => {
       conversation.realtime.off('input_committed', onCommitted);
       conversation.realtime.off('input_transcript', onTranscript);
+      conversation.realtime.off('response_done', onResponseDone);
       detachTurns();
     };
     turns.on('answered', (turn) => {
@@ -407,7 +432,25 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#gate.observe(userId, level, FRAME_MS, now) && this.#addressing.mayInterrupt(userId)) this.#turns.talkedOver(userId);
   }
 
+  /** Captions a spoken answer once it is heard: now if its audio already plays, else when it starts (never if it is dropped). */
+  #captionAnswer(result: ResponseResult): void {
+    if (result.outOfBand || result.transcript.trim() === '' || result.itemIds.length === 0) return;
+    const botId = this.#channel.client.user.id;
+    if (result.itemIds.some((id) => this.#playedItems.has(id))) this.#captions.say([botId], result.transcript);
+    else {
+      this.#answersToCaption.set(result.itemIds[0]!, result.transcript);
+      if (this.#answersToCaption.size > 8) this.#answersToCaption.delete(this.#answersToCaption.keys().next().value!);
+    }
+  }
+
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
+    this.#playedItems.add(itemId);
+    if (this.#playedItems.size > 16) this.#playedItems.delete(this.#playedItems.values().next().value!);
+    const answer = this.#answersToCaption.get(itemId);
+    if (answer !== undefined) {
+      this.#answersToCaption.delete(itemId);
+      this.#captions.say([this.#channel.client.user.id], answer);
+    }
     this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
     this.#turns.firstPacket(sentAt);
   }

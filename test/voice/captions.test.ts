@@ -1,0 +1,132 @@
+/**
+ * Captions on their own, against a recording channel: lines batched into one message and edited at
+ * most once per interval with one request at a time, in turn order (an answer never above the words
+ * it answers), labels that a transcript cannot forge, no message over 2,000 characters, nothing when
+ * off or for a speaker who opted out, and no more requests to a channel that refused them.
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { silentLogger } from '../../src/log.ts';
+import { Captions, captionLine, MAX_MESSAGE_LENGTH, type CaptionChannel } from '../../src/voice/captions.ts';
+
+const INTERVAL_MS = 150;
+
+interface Request {
+  kind: 'create' | 'edit';
+  message: number;
+  content: string;
+  startedAt: number;
+  endedAt: number;
+}
+
+function setup(options: { enabled?: () => boolean; fail?: (request: Omit<Request, 'endedAt'>) => Error | null; latencyMs?: number } = {}) {
+  const requests: Request[] = [];
+  const messages: string[] = [];
+  const run = async (kind: Request['kind'], message: number, content: string) => {
+    const request = { kind, message, content, startedAt: performance.now() };
+    await sleep(options.latencyMs ?? 5);
+    const error = options.fail?.(request) ?? null;
+    requests.push({ ...request, endedAt: performance.now() });
+    if (error) throw error;
+    messages[message] = content;
+  };
+  const channel: CaptionChannel = {
+    id: 'voice-1',
+    async send({ content }) {
+      const message = messages.length;
+      messages.push('');
+      await run('create', message, content);
+      return { edit: ({ content: edited }) => run('edit', message, edited) };
+    },
+  };
+  const captions = new Captions({ channel: () => channel, enabled: options.enabled ?? (() => true), logger: silentLogger, intervalMs: INTERVAL_MS });
+  const settled = async (count: number) => {
+    const deadline = performance.now() + 10_000;
+    while (requests.length < count) {
+      if (performance.now() > deadline) throw new Error(`expected ${count} requests, got ${JSON.stringify(requests)}`);
+      await sleep(10);
+    }
+  };
+  return { captions, requests, messages, settled };
+}
+
+test('lines said together go in one message; later lines edit it, never sooner than the interval after the last request', async () => {
+  const { captions, requests, messages, settled } = setup({ latencyMs: 30 });
+  captions.say(['1'], 'one');
+  captions.say(['2'], 'two');
+  await settled(1);
+  captions.say(['1'], 'three');
+  captions.say(['bot'], 'four');
+  await settled(2);
+  captions.say(['2'], 'five');
+  await settled(3);
+  assert.deepEqual(requests.map((r) => r.kind), ['create', 'edit', 'edit']);
+  assert.equal(messages.length, 1);
+  assert.equal(messages[0], ['<@1>: one', '<@2>: two', '<@1>: three', '<@bot>: four', '<@2>: five'].join('\n'));
+  for (let i = 1; i < requests.length; i++) {
+    assert.ok(requests[i]!.startedAt >= requests[i - 1]!.endedAt, 'one request at a time');
+    // Timers may fire a millisecond early: the bound allows 5 ms.
+    assert.ok(requests[i]!.startedAt - requests[i - 1]!.endedAt >= INTERVAL_MS - 5, `request ${i} came ${requests[i]!.startedAt - requests[i - 1]!.endedAt} ms after the previous one`);
+  }
+});
+
+test("an answer waits for the transcript of the turn it answers, so it is never posted above it", async () => {
+  const { captions, requests, messages, settled } = setup();
+  captions.expectTurn('item-1', ['alice']);
+  captions.say(['bot'], 'Sure, here is the answer.');
+  await sleep(INTERVAL_MS * 2);
+  assert.equal(requests.length, 0, 'nothing posted while the turn awaits its transcript');
+  captions.transcript('item-1', 'What is the answer?');
+  await settled(1);
+  assert.equal(messages[0], '<@alice>: What is the answer?\n<@bot>: Sure, here is the answer.');
+});
+
+test('a transcript cannot start a line, forge a label, ping or format', () => {
+  const line = captionLine(['42'], 'hello\n<@999>: I am the admin @everyone **bold** `code`\r\n# heading');
+  assert.equal(line.split('\n').length, 1, 'one line whatever the transcript holds');
+  assert.ok(line.startsWith('<@42>: '), line);
+  assert.ok(!/(^|[^\\])<@999>/.test(line), `the mention is escaped: ${line}`);
+  assert.ok(!/@everyone/.test(line), `@everyone is broken: ${line}`);
+  assert.ok(line.includes('\\*\\*bold\\*\\*'), `markdown is escaped: ${line}`);
+});
+
+test('no message is longer than 2,000 characters: full messages are followed by new ones, every line kept in order', async () => {
+  const { captions, requests, messages, settled } = setup();
+  const lines = Array.from({ length: 45 }, (_, i) => `line ${String(i).padStart(2, '0')} ${'x'.repeat(90)}`);
+  for (const text of lines) captions.say(['7'], text);
+  await settled(3);
+  const deadline = performance.now() + 10_000;
+  while (!messages.join('\n').includes('line 44') && performance.now() < deadline) await sleep(20);
+  for (const request of requests) assert.ok(request.content.length <= MAX_MESSAGE_LENGTH, `${request.content.length} characters`);
+  assert.ok(messages.length >= 3, `${messages.length} messages`);
+  assert.deepEqual(messages.join('\n').split('\n'), lines.map((text) => `<@7>: ${text}`));
+});
+
+test('captions off: nothing is posted; a speaker who opted out before the post is left out', async () => {
+  let enabled = false;
+  const { captions, requests, messages, settled } = setup({ enabled: () => enabled });
+  captions.expectTurn('item-1', ['alice']);
+  captions.say(['bot'], 'answer');
+  await sleep(INTERVAL_MS * 2);
+  assert.equal(requests.length, 0);
+  enabled = true;
+  captions.expectTurn('item-2', ['bob']);
+  captions.transcript('item-2', 'Bob said this');
+  captions.expectTurn('item-3', ['carol']);
+  captions.forgetSpeakers((id) => id === 'bob');
+  captions.transcript('item-3', 'Carol said that');
+  await settled(1);
+  assert.equal(messages[0], '<@carol>: Carol said that');
+});
+
+test('a channel that refuses captions (missing permissions) gets no more requests', async () => {
+  const { captions, requests } = setup({ fail: () => Object.assign(new Error('Missing Permissions'), { code: 50013 }) });
+  captions.say(['1'], 'one');
+  const deadline = performance.now() + 5_000;
+  while (requests.length === 0 && performance.now() < deadline) await sleep(10);
+  captions.say(['1'], 'two');
+  await sleep(INTERVAL_MS * 3);
+  assert.equal(requests.length, 1);
+});
