@@ -22,7 +22,9 @@
  */
 import { escapeMarkdown } from 'discord.js';
 import type { Logger } from 'pino';
-import { NO_PINGS } from '../discord/noPings.ts';
+
+/** Captions ping nobody (the same as src/discord/noPings.ts, which this layer may not import). */
+const NO_PINGS = { parse: [] as never[], repliedUser: false };
 
 /** Discord's message length limit. */
 export const MAX_MESSAGE_LENGTH = 2_000;
