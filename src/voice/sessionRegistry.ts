@@ -7,60 +7,16 @@ import type { BudgetGuard } from '../budget/index.ts';
 import type { NoiseReductionType } from '../realtime/index.ts';
 import type { BotStore, StoredTurnDetection } from '../store/index.ts';
 import type { ToolRuntime } from '../tools/runtime.ts';
-import { GuildConversation } from './guildConversation.ts';
+import type { GuildConversation } from './guildConversation.ts';
+import { ConversationPool } from './conversationPool.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
+import { JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
 import { RoomPolicies, type RoomPolicy } from './roomPolicy.ts';
-import { TextConversations } from './textConversations.ts';
-import { modelUnavailableReason } from './userFacingErrors.ts';
 import { VoiceSession } from './voiceSession.ts';
 
 export type { GuildStatusReport } from './guildStatus.ts';
-
-/** A join that cannot happen; the message is shown to the user. */
-export class JoinError extends Error {
-  override name = 'JoinError';
-}
-
-/** How a /join ended: a new session, a move, nothing to do, or a fresh conversation for the session there. */
-export type JoinResult = 'joined' | 'moved' | 'already' | 'reconnected';
-
-/** Options of {@link SessionRegistry.join}. */
-export interface JoinOptions {
-  /** Posts a message where /join was used (the model failing for good, leaving because of it). */
-  announce?: (content: string) => Promise<unknown>;
-  /**
-   * Decides, under the guild's lock, whether the bot may leave the channel it is in for this one
-   * (a /join from someone outside a call with people in it may not: see voiceAccess.ts). Refused:
-   * {@link JoinError} with `refusal`.
-   */
-  mayMoveFrom?: (channelId: string) => boolean;
-  /** What a refused move says (default: that the bot is busy in another call). */
-  refusal?: string;
-  /**
-   * Whether the conversation of the call in `fromChannelId` may carry on in the channel moved to
-   * (everyone who can see the new channel could see the old one: see discord/audience.ts). When not,
-   * the old conversation stays with the old channel's text chat and the call continues in a fresh
-   * one, so nothing said in a private call is answerable in a wider one. Default: it carries on.
-   */
-  keepsConversation?: (fromChannelId: string) => boolean;
-  /**
-   * Text channels whose conversation may become the call's (the same audience as the voice channel:
-   * see discord/audience.ts). The most recently used of theirs and the voice channel's own chat
-   * carries on as the voice conversation.
-   */
-  adoptFrom?: (textChannelId: string) => boolean;
-}
-
-/** No model session can be opened: the process is at MAX_MODEL_SESSIONS and none is idle. */
-export class CapacityError extends Error {
-  override name = 'CapacityError';
-}
-
-/** Near the cap (this fraction of MAX_MODEL_SESSIONS), idle text conversations are closed sooner. */
-const PRESSURE_FRACTION = 0.75;
-/** How long a text conversation may idle under pressure (at most; TEXT_SESSION_IDLE_SECONDS if shorter). */
-const PRESSURE_IDLE_MS = 30_000;
+export { CapacityError, JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
 
 /** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
 export interface SessionRegistryEvents {
@@ -97,8 +53,8 @@ export interface SessionRegistryOptions {
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #options: SessionRegistryOptions;
   readonly #guilds = new GuildSlots();
-  /** Text-only conversations, one per text channel (see textConversations.ts). */
-  readonly #text = new TextConversations();
+  /** Every model conversation of the process: the guilds' voice ones and the text ones (see conversationPool.ts). */
+  readonly #pool: ConversationPool;
   readonly #idleTimer: NodeJS.Timeout;
   #voiceSessionCount = 0;
   /** Each server's room choices: /privacy opt-outs, roles, addressing (see roomPolicy.ts). */
@@ -108,9 +64,13 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     super();
     this.#options = options;
     this.rooms = new RoomPolicies(options.store.rooms, options.logger);
+    const { config, store, budget, logger, tools } = options;
+    const onFailed = (slot: GuildSlot, conversation: GuildConversation, reason: string) => this.#onConversationFailed(slot, conversation, reason);
+    this.#pool = new ConversationPool({ config, store, budget, logger, tools, rooms: this.rooms, guilds: this.#guilds, onFailed });
+    this.#pool.on('conversation', (conversation) => this.emit('conversation', conversation));
     // An opt-out or a role change takes effect at once in the voice channel.
     this.rooms.on('changed', (guildId) => this.voiceSession(guildId)?.recheckHearing());
-    this.#idleTimer = setInterval(() => void this.#closeIdleTextConversations(), Math.min(10_000, options.config.textSessionIdleMs));
+    this.#idleTimer = setInterval(() => void this.#pool.closeIdle(), Math.min(10_000, options.config.textSessionIdleMs));
     this.#idleTimer.unref();
   }
 
@@ -126,18 +86,18 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   conversation(guildId: string, channelId?: string): GuildConversation | undefined {
     const voice = this.#guilds.peek(guildId)?.conversation;
     if (voice) return voice;
-    if (channelId !== undefined) return this.#text.get(guildId, channelId);
-    return this.#text.ofGuild(guildId).sort((a, b) => b.lastActivityAt - a.lastActivityAt)[0];
+    if (channelId !== undefined) return this.#pool.text.get(guildId, channelId);
+    return this.#pool.text.ofGuild(guildId).sort((a, b) => b.lastActivityAt - a.lastActivityAt)[0];
   }
 
   /** Model sessions open or starting in this process (voice and text conversations). */
   get modelSessionCount(): number {
-    return this.#guilds.all().filter((slot) => slot.conversation || slot.starting).length + this.#text.size;
+    return this.#pool.modelSessionCount;
   }
 
   /** Text conversations already closed for new messages whose model sockets are still closing. */
   get closingTextConversations(): number {
-    return this.#text.closing;
+    return this.#pool.text.closing;
   }
 
   /** The voice channel the bot is in, in this guild. */
@@ -175,7 +135,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
         if (existing) {
           let result: JoinResult = 'already';
           if (!existing.conversation.usable) {
-            await this.#conversationFor(guildId, 'voice');
+            await this.#pool.forGuild(guildId, 'voice');
             result = 'reconnected';
           }
           if (existing.channelId !== channel.id) {
@@ -185,11 +145,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
             log.info({ by: requestedBy.id }, 'moving voice channel');
             const from = existing.channelId;
             // A wider audience gets a fresh conversation, in place before the first word is heard there.
-            const switched = options.keepsConversation && !options.keepsConversation(from) ? await this.#switchConversation(slot, from, channel.id) : null;
+            const switched = options.keepsConversation && !options.keepsConversation(from) ? await this.#pool.switchChannel(slot, from, channel.id) : null;
             try {
               await existing.moveTo(channel);
             } catch {
-              if (switched) this.#switchBack(slot, from, channel.id, switched);
+              if (switched) this.#pool.switchBack(slot, from, channel.id, switched);
               throw new JoinError('the voice connection did not become ready in time.');
             }
             result = 'moved';
@@ -201,9 +161,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
           throw new JoinError("I couldn't read this server's privacy settings; please try again.");
         });
         // The channel's own text chat, or a channel with the same audience, may have a conversation: the call carries it on.
-        const adopted = slot.conversation ? undefined : this.#text.takeMostRecent(guildId, (id) => id === channel.id || options.adoptFrom?.(id) === true);
-        if (adopted) this.#useConversation(slot, adopted);
-        const conversation = await this.#conversationFor(guildId, 'voice');
+        const adopted = slot.conversation ? undefined : this.#pool.text.takeMostRecent(guildId, (id) => id === channel.id || options.adoptFrom?.(id) === true);
+        if (adopted) this.#pool.use(slot, adopted);
+        const conversation = await this.#pool.forGuild(guildId, 'voice');
         const session = this.#startVoice(slot, channel, conversation, room, log);
         try {
           await session.ready();
@@ -244,16 +204,13 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
    */
   async conversationForText(guildId: string, channelId: string, sharesVoice: (voiceChannelId: string) => boolean): Promise<GuildConversation> {
     const voice = this.#guilds.peek(guildId)?.voice;
-    if (voice && sharesVoice(voice.channelId)) return this.#conversationFor(guildId, 'voice');
-    return this.#text.acquire(guildId, channelId, async () => {
-      this.#makeRoom(true);
-      return this.#newConversation(guildId, 'text');
-    });
+    if (voice && sharesVoice(voice.channelId)) return this.#pool.forGuild(guildId, 'voice');
+    return this.#pool.forTextChannel(guildId, channelId);
   }
 
   /** The text-only conversation of a channel, if one is open. */
   textConversation(guildId: string, channelId: string): GuildConversation | undefined {
-    return this.#text.get(guildId, channelId);
+    return this.#pool.text.get(guildId, channelId);
   }
 
   /** Applies instructions to the guild's live conversations (voice and text); returns whether one was live. */
@@ -266,12 +223,12 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   /** Applies a voice to the guild's live conversations (see GuildConversation.setVoice); the voice one decides the answer. */
   applyVoice(guildId: string, voice: string): 'applied' | 'after-reply' | 'next-session' {
     const voiceConversation = this.#guilds.peek(guildId)?.conversation;
-    for (const conversation of this.#text.ofGuild(guildId)) if (conversation.usable) conversation.setVoice(voice);
+    for (const conversation of this.#pool.text.ofGuild(guildId)) if (conversation.usable) conversation.setVoice(voice);
     return voiceConversation?.usable ? voiceConversation.setVoice(voice) : 'next-session';
   }
 
   #liveConversations(guildId: string): GuildConversation[] {
-    return [this.#guilds.peek(guildId)?.conversation, ...this.#text.ofGuild(guildId)].filter((c): c is GuildConversation => Boolean(c?.usable));
+    return [this.#guilds.peek(guildId)?.conversation, ...this.#pool.text.ofGuild(guildId)].filter((c): c is GuildConversation => Boolean(c?.usable));
   }
 
   /** Applies turn detection to the live conversation, if any (it may change mid-session); returns whether one was live. */
@@ -300,7 +257,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   /** What /status shows; without voice, about the text conversation of `channelId` (where /status was used). */
   status(guildId: string, channelId?: string): GuildStatusReport {
     const slot = this.#guilds.peek(guildId);
-    return guildStatus(slot, channelId === undefined ? undefined : this.#text.get(guildId, channelId));
+    return guildStatus(slot, channelId === undefined ? undefined : this.#pool.text.get(guildId, channelId));
   }
 
   /** Leaves every channel and closes every conversation (graceful shutdown). */
@@ -308,7 +265,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     clearInterval(this.#idleTimer);
     const slots = this.#guilds.all();
     for (const slot of slots) this.#leaveNow(slot, 'shutting down');
-    await Promise.allSettled([...slots.map((slot) => this.#dropConversation(slot)), this.#text.closeAll()]);
+    await Promise.allSettled([...slots.map((slot) => this.#pool.drop(slot)), this.#pool.text.closeAll()]);
   }
 
   #startVoice(slot: GuildSlot, channel: VoiceBasedChannel, conversation: GuildConversation, room: RoomPolicy, log: Logger): VoiceSession {
@@ -327,10 +284,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       // idle, or carries on as the voice conversation of the next /join there); a failed one goes.
       const current = slot.conversation;
       if (current?.usable) {
-        current.setMode('text');
         slot.conversation = null;
-        this.#text.put(slot.guildId, session.channelId, current);
-      } else if (current) void this.#dropConversation(slot);
+        this.#pool.park(slot.guildId, session.channelId, current);
+      } else if (current) void this.#pool.drop(slot);
       this.#guilds.release(slot);
     });
     return session;
@@ -345,125 +301,10 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return channelId;
   }
 
-  /**
-   * The guild's usable conversation, started once however many callers ask at the same moment. A
-   * fresh one replaces a failed one, also in the voice session (a mention or /join recovers voice).
-   */
-  async #conversationFor(guildId: string, mode: 'voice' | 'text'): Promise<GuildConversation> {
-    const slot = this.#guilds.get(guildId);
-    if (slot.conversation?.usable) return slot.conversation;
-    // Registered before the first await, so a second caller waits for this start instead of making another.
-    slot.starting ??= this.#startConversation(slot, mode).finally(() => {
-      slot.starting = null;
-      this.#guilds.release(slot);
-    });
-    try {
-      return await slot.starting;
-    } catch (error) {
-      if (error instanceof JoinError) throw error;
-      if (error instanceof CapacityError) throw new JoinError(error.message);
-      // People see a generic reason; the details (host, status, the service's message) go to the log.
-      this.#options.logger.warn({ guildId, mode, err: error instanceof Error ? error.message : String(error) }, 'could not start the model conversation');
-      throw new JoinError(`${modelUnavailableReason(error)}.`);
-    }
-  }
-
-  async #startConversation(slot: GuildSlot, mode: 'voice' | 'text'): Promise<GuildConversation> {
-    if (!slot.conversation) this.#makeRoom(false); // replacing a failed one takes no more room
-    const conversation = await this.#newConversation(slot.guildId, slot.voice ? 'voice' : mode);
-    this.#useConversation(slot, conversation);
-    return conversation;
-  }
-
-  /** A started conversation (a failed start closes it: nothing of it lingers). */
-  async #newConversation(guildId: string, mode: 'voice' | 'text'): Promise<GuildConversation> {
-    const { config, store, budget, logger } = this.#options;
-    const settings = await store.getSettings(guildId);
-    const room = await this.rooms.load(guildId).catch(() => null);
-    const noiseReduction = room?.settings.noiseReduction;
-    await this.#options.tools?.load(guildId); // the first session is configured with the server's tool switches
-    const conversation = new GuildConversation({
-      noiseReduction: noiseReduction === 'near_field' || noiseReduction === 'far_field' ? noiseReduction : null,
-      guildId,
-      config,
-      store,
-      settings,
-      budget,
-      logger: logger.child({ guildId }),
-      mode,
-      tools: this.#options.tools,
-    });
-    this.emit('conversation', conversation);
-    await conversation.start();
-    return conversation;
-  }
-
-  /** Makes `conversation` the guild's voice conversation (in the voice session too, if there is one). */
-  #useConversation(slot: GuildSlot, conversation: GuildConversation): void {
-    const previous = slot.conversation;
-    slot.conversation = conversation;
-    conversation.on('failed', (reason) => this.#onConversationFailed(slot, conversation, reason));
-    if (slot.voice) {
-      conversation.setMode('voice');
-      slot.voice.useConversation(conversation);
-    }
-    slot.clearFailedLeave();
-    if (previous && previous !== conversation) void previous.close();
-  }
-
-  /**
-   * Parks the voice conversation as the text conversation of `from` (its chat keeps it) and gives the
-   * call the conversation of `to`'s text chat, or a fresh one; returns the parked one (null if none was usable).
-   */
-  async #switchConversation(slot: GuildSlot, from: string, to: string): Promise<GuildConversation | null> {
-    const current = slot.conversation?.usable ? slot.conversation : null;
-    let next = this.#text.take(slot.guildId, to);
-    if (!next) {
-      this.#makeRoom(false);
-      next = await this.#newConversation(slot.guildId, 'voice');
-    }
-    if (current) {
-      slot.conversation = null; // not closed: it stays with the old channel
-      current.setMode('text');
-      this.#text.put(slot.guildId, from, current);
-    }
-    this.#useConversation(slot, next);
-    return current;
-  }
-
-  /** Undoes {@link #switchConversation} after a move that failed (the bot is back in `from`). */
-  #switchBack(slot: GuildSlot, from: string, to: string, parked: GuildConversation): void {
-    const fresh = slot.conversation;
-    if (this.#text.take(slot.guildId, from) !== parked || !parked.usable) return; // used or gone meanwhile: keep the fresh one
-    slot.conversation = null;
-    if (fresh?.usable) {
-      fresh.setMode('text');
-      this.#text.put(slot.guildId, to, fresh);
-    }
-    this.#useConversation(slot, parked);
-  }
-
-  /**
-   * Makes room for one more model session: at MAX_MODEL_SESSIONS the least recently used idle text
-   * conversation is closed; when none is idle, throws {@link CapacityError}. `selfCounted`: the
-   * session being made is already counted (a text conversation's place is taken before it starts).
-   */
-  #makeRoom(selfCounted: boolean): void {
-    const cap = this.#options.config.maxModelSessions;
-    while (this.modelSessionCount - (selfCounted ? 1 : 0) >= cap) {
-      if (!this.#text.evictOne()) {
-        this.#options.logger.warn({ cap, sessions: this.modelSessionCount }, 'model session cap reached; conversation refused');
-        throw new CapacityError("I'm in too many conversations right now; please try again in a few minutes.");
-      }
-      this.#options.logger.info({ cap }, 'closed the least recently used idle text conversation to make room');
-    }
-  }
-
   #onConversationFailed(slot: GuildSlot, conversation: GuildConversation, reason: string): void {
-    if (slot.conversation !== conversation) return;
     const session = slot.voice;
     if (!session) {
-      void this.#dropConversation(slot); // text only: the next mention starts a fresh one
+      void this.#pool.drop(slot); // text only: the next mention starts a fresh one
       return;
     }
     const leaveMs = this.#options.config.modelUnavailableLeaveMs;
@@ -488,23 +329,5 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     } catch (error) {
       this.#options.logger.warn({ guildId: slot.guildId, err: error instanceof Error ? error.message : String(error) }, 'could not post a notice in the channel');
     }
-  }
-
-  async #dropConversation(slot: GuildSlot): Promise<void> {
-    const conversation = slot.conversation;
-    slot.conversation = null;
-    slot.clearFailedLeave();
-    this.#guilds.release(slot);
-    await conversation?.close();
-  }
-
-  /** Closes idle text conversations: after TEXT_SESSION_IDLE_SECONDS, or sooner near MAX_MODEL_SESSIONS. */
-  async #closeIdleTextConversations(): Promise<void> {
-    const { textSessionIdleMs, maxModelSessions } = this.#options.config;
-    const pressure = this.modelSessionCount >= Math.ceil(maxModelSessions * PRESSURE_FRACTION);
-    const closed = await this.#text.closeIdle(pressure ? Math.min(textSessionIdleMs, PRESSURE_IDLE_MS) : textSessionIdleMs);
-    if (pressure && closed > 0) this.#options.logger.info({ closed, sessions: this.modelSessionCount, cap: maxModelSessions }, 'closed idle text conversations early: near the model session cap');
-    // A voice conversation that failed and outlived its voice session.
-    for (const slot of this.#guilds.all()) if (slot.conversation && !slot.voice && !slot.starting && !slot.conversation.usable) await this.#dropConversation(slot);
   }
 }
