@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Events, GatewayIntentBits, Partials, RESTEvents, type ClientOptions } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Partials, RESTEvents, type Channel, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import { FrameClock, loadOpusBackend, OpusEncoderThread } from './audio/index.ts';
 import type { Config } from './config.ts';
@@ -8,6 +8,8 @@ import type { BotContext } from './context.ts';
 import { routeInteraction, type SlashCommand } from './discord/interactionRouter.ts';
 import { BudgetAnnouncer } from './discord/budgetAnnouncer.ts';
 import { MentionHandler } from './discord/mentionHandler.ts';
+import { mayCarryConversation } from './discord/audience.ts';
+import { postConsentNotice } from './discord/consentNotice.ts';
 import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/index.ts';
 import { BudgetGuard } from './budget/index.ts';
 import { createStore } from './store/index.ts';
@@ -73,7 +75,9 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
     ...clientOptions,
   });
   const tools = new ToolRuntime({ definitions: options.tools ?? [], config, store, logger, client, bot: () => context });
-  const sessions = new SessionRegistry({ config, store, budget, logger, clock, encoderThread, tools, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs });
+  const sessions = new SessionRegistry({ config, store, budget, logger, clock, encoderThread, tools, voiceReadyTimeoutMs: options.voiceReadyTimeoutMs, mayCarryConversation });
+  // Dragged into another channel by a moderator: the people there learn what the bot does with their voice.
+  sessions.on('dragged', ({ guildId, to }) => void postNoticeIn(client.channels.cache.get(to), sessions, guildId, logger));
   const context: BotContext = { config, store, budget, sessions, logger, tools };
   const announcer = new BudgetAnnouncer({ budget, sessions, client, logger });
   const mentions = new MentionHandler(context, { onMention: (guildId, channelId) => announcer.noteMentionChannel(guildId, channelId) });
@@ -146,4 +150,15 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
       );
     },
   };
+}
+
+/** Posts the server's consent notice in the voice channel the bot was dragged into (its text chat). */
+async function postNoticeIn(channel: Channel | undefined, sessions: SessionRegistry, guildId: string, logger: Logger): Promise<void> {
+  if (!channel?.isSendable()) return;
+  try {
+    const room = await sessions.rooms.load(guildId);
+    await postConsentNotice(channel, room.settings, logger);
+  } catch (error) {
+    logger.warn({ guildId, channelId: channel.id, err: error instanceof Error ? error.message : String(error) }, 'could not post the consent notice after a move');
+  }
 }

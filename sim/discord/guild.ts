@@ -41,6 +41,8 @@ export interface SimVoiceState {
   serverMute?: boolean;
   /** In a Stage's audience (`suppress`): not a speaker, their audio is not delivered. */
   suppress?: boolean;
+  /** In a Stage's audience: when they asked to speak (ISO 8601), or null. */
+  requestToSpeakAt?: string | null;
 }
 
 /**
@@ -194,7 +196,7 @@ export class GuildState {
       self_mute: state?.selfMute ?? false,
       self_video: false,
       suppress: state?.suppress ?? false,
-      request_to_speak_timestamp: null,
+      request_to_speak_timestamp: state?.requestToSpeakAt ?? null,
     };
   }
 

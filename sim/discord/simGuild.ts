@@ -162,6 +162,18 @@ export class SimGuild {
     this.gateway.dispatch('VOICE_STATE_UPDATE', this.guild.apiVoiceState(userId), Intent.GuildVoiceStates);
   }
 
+  /**
+   * A moderator with Move Members drags someone in voice — the bot by default — into another voice
+   * or Stage channel, or disconnects them (`null`), as Discord does it (see VoiceHub.moveBotByModerator;
+   * a disconnect of the bot is Faults.kickBotFromVoice). Throws as Discord refuses (40032) when they are not in voice.
+   */
+  moderatorMoves(channelId: string | null, userId = this.botUserId): void {
+    if (!this.guild.voiceStates.has(userId)) throw new Error(`Target user is not connected to voice. (40032): ${userId}`);
+    if (userId !== this.botUserId) return this.voice.setMemberChannel(userId, channelId);
+    if (channelId === null) return this.faults.kickBotFromVoice();
+    this.voice.moveBotByModerator(channelId);
+  }
+
   /** Sets a voice channel's user limit, 0 = unlimited (CHANNEL_UPDATE). */
   setUserLimit(channelId: string, limit: number): void {
     this.#channel(channelId).userLimit = limit;

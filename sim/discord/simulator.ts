@@ -277,6 +277,11 @@ export class DiscordSimulator {
     this.guilds[0]!.moderateVoice(changes, userId);
   }
 
+  /** A moderator drags someone in voice (the bot by default) to another channel, or disconnects them, in the first guild (see SimGuild.moderatorMoves). */
+  moderatorMoves(channelId: string | null, userId?: string): void {
+    this.guilds[0]!.moderatorMoves(channelId, userId);
+  }
+
   /** Adds a text channel to the first guild (`guilds[i].addTextChannel` for another); returns its id. */
   addTextChannel(name: string, overwrites: ChannelOverwriteSpec[] = []): string {
     return this.guilds[0]!.addTextChannel(name, overwrites);

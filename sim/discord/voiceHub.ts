@@ -35,6 +35,8 @@ export class VoiceHub extends EventEmitter {
   current!: VoiceServer;
   readonly servers: VoiceServer[] = [];
   readonly refusedJoins: RefusedJoin[] = [];
+  /** Every op 4 of the bot in this guild (join, move, leave), in order: a test sees whether it tried to rejoin. */
+  readonly botVoiceRequests: { channelId: string | null; at: number }[] = [];
   /** Joins of the bot to this channel go unanswered (see Faults.leaveVoiceJoinsUnanswered). */
   unansweredJoinsTo: string | null = null;
   /** The DAVE groups of this guild's voice channels and the members' MLS sessions. */
@@ -163,6 +165,7 @@ export class VoiceHub extends EventEmitter {
   /** The bot's op 4: join/move (VOICE_STATE_UPDATE then VOICE_SERVER_UPDATE) or leave (channel null). */
   onBotVoiceStateUpdate(session: GatewaySession, d: { guild_id: string; channel_id: string | null; self_mute?: boolean; self_deaf?: boolean }): void {
     if (d.guild_id !== this.#guild.id) return;
+    this.botVoiceRequests.push({ channelId: d.channel_id, at: performance.now() });
     const id = this.#botUserId;
     if (d.channel_id === null) {
       this.#guild.voiceStates.delete(id);
@@ -189,6 +192,32 @@ export class VoiceHub extends EventEmitter {
     this.#dispatchVoiceState(id);
     const grant = this.current.grant(this.#guild.id, id, session.id, channel.id, this.daveVersionOf(channel.id));
     this.#gateway.dispatchTo(session, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: this.#guild.id, endpoint: this.current.endpoint });
+  }
+
+  /**
+   * A moderator drags the bot into another voice channel (`PATCH /guilds/{g}/members/{bot}` with
+   * `channel_id`), as Discord does it: the bot's voice WebSocket is closed with 4014, then the bot's
+   * VOICE_STATE_UPDATE names the new channel (same gateway session), then VOICE_SERVER_UPDATE gives a
+   * new token (sources: discord-api-docs#2450 "closed with 4014 when switching voice channels";
+   * discordgo#1271's log of a move: 4014, VOICE_STATE_UPDATE, VOICE_SERVER_UPDATE). A moderator may
+   * drag a member into a channel the member could not join by itself (Move Members is the
+   * moderator's). In a Stage the bot arrives in the audience (suppressed).
+   */
+  moveBotByModerator(channelId: string): void {
+    const id = this.#botUserId;
+    const state = this.#guild.voiceStates.get(id);
+    if (!state) throw new Error('Target user is not connected to voice. (40032)');
+    const channel = this.#guild.channels.get(channelId);
+    if (!channel || (channel.type !== CHANNEL_VOICE && channel.type !== CHANNEL_STAGE)) throw new Error(`channel ${channelId} is not a voice channel`);
+    if (state.channelId === channelId) return;
+    const gatewaySession = this.#gateway.sessions.get(state.sessionId);
+    const bot = this.#bot;
+    if (bot) bot.server.closeSession(bot.session, 4014);
+    this.#guild.voiceStates.set(id, { ...state, channelId, suppress: channel.type === CHANNEL_STAGE, requestToSpeakAt: null });
+    this.#dispatchVoiceState(id);
+    if (!gatewaySession) return;
+    const grant = this.current.grant(this.#guild.id, id, gatewaySession.id, channelId, this.daveVersionOf(channelId));
+    this.#gateway.dispatchTo(gatewaySession, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: this.#guild.id, endpoint: this.current.endpoint });
   }
 
   /** A member joins, moves or leaves (null): VOICE_STATE_UPDATE to the bot and op 11/13 on its voice session. */

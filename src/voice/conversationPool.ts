@@ -137,20 +137,32 @@ export class ConversationPool extends EventEmitter<ConversationPoolEvents> {
 
   /**
    * Parks the voice conversation as the text conversation of `from` (its chat keeps it) and gives the
-   * call the conversation of `to`'s text chat, or a fresh one; returns the parked one (null if none was usable).
+   * call the conversation of `to`'s text chat, or a fresh one; returns the parked one (null if none was
+   * usable). The old one is parked before anything is awaited, so a session ending meanwhile never
+   * hands it to the new channel's chat; when no conversation can be had, it goes back to the call
+   * and the error is thrown.
    */
   async switchChannel(slot: GuildSlot, from: string, to: string): Promise<GuildConversation | null> {
     const current = slot.conversation?.usable ? slot.conversation : null;
-    let next = this.text.take(slot.guildId, to);
-    if (!next) {
-      this.makeRoom(false);
-      next = await this.create(slot.guildId, 'voice');
-    }
     if (current) {
       slot.conversation = null; // not closed: it stays with the old channel
       this.park(slot.guildId, from, current);
     }
-    this.use(slot, next);
+    let next = this.text.take(slot.guildId, to);
+    if (!next) {
+      try {
+        this.makeRoom(false);
+        next = await this.create(slot.guildId, 'voice');
+      } catch (error) {
+        if (current && slot.conversation === null && this.text.get(slot.guildId, from) === current) {
+          this.text.take(slot.guildId, from);
+          this.use(slot, current);
+        }
+        throw error;
+      }
+    }
+    if (!slot.voice) this.park(slot.guildId, to, next); // the session ended meanwhile: the new channel's chat keeps it
+    else this.use(slot, next);
     return current;
   }
 

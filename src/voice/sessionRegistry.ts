@@ -12,16 +12,20 @@ import { ConversationPool } from './conversationPool.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
 import { JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
+import { followDiscordMove, type DraggedEvent } from './ownVoiceState.ts';
 import { RoomPolicies, type RoomPolicy } from './roomPolicy.ts';
 import { VoiceSession } from './voiceSession.ts';
 
 export type { GuildStatusReport } from './guildStatus.ts';
+export type { DraggedEvent } from './ownVoiceState.ts';
 export { CapacityError, JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
 
 /** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
 export interface SessionRegistryEvents {
   conversation: [GuildConversation];
   voiceSession: [VoiceSession];
+  /** Discord moved the bot to another channel (a moderator dragged it) and the session followed. */
+  dragged: [DraggedEvent];
 }
 
 /** Options of {@link SessionRegistry}. */
@@ -39,6 +43,11 @@ export interface SessionRegistryOptions {
   voiceReadyTimeoutMs?: number;
   /** The bot's tools (absent: conversations without tools). */
   tools?: ToolRuntime;
+  /**
+   * Whether a call's conversation may carry on after Discord moved the bot from `from` to `to` (see
+   * discord/audience.ts mayCarryConversation); absent: never (a drag always starts a fresh one).
+   */
+  mayCarryConversation?: (from: VoiceBasedChannel, to: VoiceBasedChannel) => boolean;
 }
 
 /**
@@ -245,13 +254,31 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return conversation?.usable ? conversation.setNoiseReduction(value) : null;
   }
 
-  /** Forwards a voice state change to the guild's voice session. */
+  /**
+   * Forwards a voice state change to the guild's voice session. The bot's own state is followed
+   * (see ownVoiceState.ts): moderation (server mute, Stage suppression) decides whether it may speak;
+   * dragged to another channel, the session follows; disconnected, it ends without rejoining.
+   */
   onVoiceStateUpdate(_previous: VoiceState, next: VoiceState): void {
     const session = this.voiceSession(next.guild.id);
     if (!session) return;
-    // The bot's own state: moderation (server mute, Stage suppression) decides whether it may speak.
-    if (next.id === next.client.user.id && next.channelId !== null) session.onOwnVoiceState({ serverMute: next.serverMute === true, suppress: next.suppress === true });
+    if (next.id === next.client.user.id) {
+      if (next.channelId === null) {
+        // A session still connecting ignores it: it may be Discord's answer to the /leave before this /join.
+        if (session.status !== 'connecting') session.destroy('disconnected by Discord (a moderator, or the channel was deleted)');
+        return;
+      }
+      session.onOwnVoiceState({ serverMute: next.serverMute === true, suppress: next.suppress === true });
+      if (next.channelId !== session.channelId) void this.#followMove(next.guild.id);
+    }
     session.onVoiceStateChanged(next.id, next.channelId);
+  }
+
+  #followMove(guildId: string): Promise<void> {
+    const { logger, mayCarryConversation } = this.#options;
+    return followDiscordMove({ guilds: this.#guilds, pool: this.#pool, logger, mayCarryConversation, dragged: (event) => this.emit('dragged', event) }, guildId).catch((error: unknown) => {
+      logger.warn({ guildId, err: error instanceof Error ? error.message : String(error) }, 'could not follow a move by Discord');
+    });
   }
 
   /** What /status shows; without voice, about the text conversation of `channelId` (where /status was used). */

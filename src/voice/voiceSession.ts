@@ -88,6 +88,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #conversation: GuildConversation;
   /** Turn-taking with the current conversation (a new one when the conversation is replaced). */
   #turns: TurnTaking;
+  /** Input is not fed to the conversation: dragged to a wider audience, until the call's fresh conversation is in place. */
+  #inputHeld = false;
   /** Why the bot may not speak (see onOwnVoiceState), or null. */
   #silenced: string | null = null;
   #detachConversation: () => void;
@@ -182,6 +184,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return this.#channel.id;
   }
 
+  /** The channel the bot is in, as discord.js knows it. */
+  get channel(): VoiceBasedChannel {
+    return this.#channel;
+  }
+
   /** Display names of the people heard in the last few seconds. */
   get activeSpeakers(): string[] {
     const now = performance.now();
@@ -247,6 +254,25 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     }
     // Recorded only once the move succeeded: a failed move leaves the session where it was.
     this.#channel = channel;
+    this.#checkAlone();
+  }
+
+  /**
+   * Discord moved the bot to `channel` (a moderator dragged it): the connection follows by itself
+   * (@discordjs/voice keeps the channel of the state update and reconnects on the server update), and
+   * from now on the session belongs to the new channel: the answer in progress stops (it was for the
+   * people left behind), people not in the new channel are no longer heard, and the alone timer and
+   * addressing count the new channel's members. `holdInput`: nothing heard reaches the conversation
+   * until {@link useConversation} gives the call another one (a wider audience must not feed, or be
+   * answered from, the old one).
+   */
+  followMove(channel: VoiceBasedChannel, options: { holdInput: boolean }): void {
+    if (this.#status === 'destroyed' || channel.id === this.#channel.id) return;
+    this.#log.info({ previousChannelId: this.#channel.id, channelId: channel.id }, 'moved to another voice channel by Discord');
+    this.#channel = channel;
+    this.#inputHeld = options.holdInput;
+    this.#turns.stop({ kind: 'leave' });
+    for (const userId of this.#inputs.userIds) if (!channel.members.has(userId)) this.onVoiceStateChanged(userId, null);
     this.#checkAlone();
   }
 
@@ -323,6 +349,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * replaced it): any answer in progress is dropped and turn-taking starts afresh.
    */
   useConversation(conversation: GuildConversation): void {
+    this.#inputHeld = false;
     if (conversation === this.#conversation) return;
     this.#turns.stop({ kind: 'conversationChanged' });
     this.#detachConversation();
@@ -417,6 +444,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#status === 'destroyed') return;
     const now = performance.now();
     const frame = this.#mixer.pull(now);
+    if (this.#inputHeld) return; // dropped: heard in a channel whose conversation is not in place yet
     // Only stream while someone is (or just was) talking: silence between turns costs nothing.
     if (now - this.#speech.lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;
     if (this.#conversation.state !== 'ready') return;
