@@ -46,6 +46,9 @@ export class PeakLimiter {
   #gain = 1;
   #holdLeft = 0;
   #required = new Float64Array(0);
+  /** The sliding minimum's queue (values and their indices), reused frame after frame. */
+  #queueValues = new Float64Array(0);
+  #queueIndices = new Int32Array(0);
   readonly #stats: PeakLimiterStats = { limitedFrames: 0, deepestDb: 0 };
 
   constructor(options: PeakLimiterOptions = {}) {
@@ -79,7 +82,11 @@ export class PeakLimiter {
       for (let i = 0; i < n; i++) out[i] = input[i]!; // bit-exact: nothing to do
       return;
     }
-    if (this.#required.length < n) this.#required = new Float64Array(n);
+    if (this.#required.length < n) {
+      this.#required = new Float64Array(n);
+      this.#queueValues = new Float64Array(n);
+      this.#queueIndices = new Int32Array(n);
+    }
     const g = this.#required;
     // Forward: the gain each sample allows (instant reduction), held, then released towards 1.
     let gain = this.#gain;
@@ -102,11 +109,22 @@ export class PeakLimiter {
     this.#holdLeft = hold;
     // Look ahead within the frame: each sample takes the lowest gain of the next `attack` samples, so
     // a wave rising to a peak is turned down as a whole (no flat top pinned at the ceiling)...
+    // A sliding minimum over g[i..i+attack], right to left with a queue of increasing values (each
+    // sample enters and leaves it once): O(n), where comparing each sample with the next `attack`
+    // (48 at 24 kHz) cost 65–275 µs a frame with two or more loud speakers.
     const attack = this.#attackSamples;
-    for (let i = 0; i < n; i++) {
-      let lowest = g[i]!;
-      for (let j = i + 1; j <= i + attack && j < n; j++) if (g[j]! < lowest) lowest = g[j]!;
-      g[i] = lowest;
+    const values = this.#queueValues;
+    const indices = this.#queueIndices;
+    let head = 0;
+    let tail = 0; // the queue is [head, tail): values rise from head to tail, indices fall
+    for (let i = n - 1; i >= 0; i--) {
+      const v = g[i]!;
+      while (tail > head && values[tail - 1]! >= v) tail--;
+      values[tail] = v;
+      indices[tail] = i;
+      tail++;
+      while (indices[head]! > i + attack) head++;
+      g[i] = values[head]!;
     }
     // ...and the gain may fall at most 1/attack per sample before that: no sudden drops inside the frame.
     const step = 1 / attack;
