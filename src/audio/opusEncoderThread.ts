@@ -159,11 +159,12 @@ export class OpusEncoderThread {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // A microtask runs after the current callback (e.g. the whole clock tick), so every session's
-    // frame of this tick travels in the same message. Without the worker, encoding waits for the
-    // check phase instead, so that no session's send waits behind another's encoding.
-    if (this.#failed) setImmediate(() => this.#flush());
-    else queueMicrotask(() => this.#flush());
+    // The check phase (setImmediate) comes after the whole clock tick and after every session's
+    // own immediate callbacks of this loop turn (playback reads ahead in one after each send), so
+    // all of their frames travel in one message. A microtask would run after each of those callbacks:
+    // one message per session per tick (40 messages, and 40 replies, at 40 sessions). Without the
+    // worker, encoding there also means no session's send waits behind another's encoding.
+    setImmediate(() => this.#flush());
   }
 
   #flush(): void {

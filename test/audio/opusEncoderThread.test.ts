@@ -56,6 +56,22 @@ test('two interleaved streams on the worker give exactly the packets of separate
   }
 });
 
+test('frames asked for in separate immediate callbacks of one loop turn travel in one message', async () => {
+  // Playback reads ahead in a setImmediate after each session's send: 40 sessions are 40 callbacks
+  // in one check phase, and must still make one message to the worker (not one each).
+  const thread = new OpusEncoderThread({ logger: silentLogger });
+  try {
+    const streams = Array.from({ length: 4 }, () => thread.createStream());
+    const frames = streams.map((_, n) => toneFrame(400 + 100 * n, n));
+    const packets = await Promise.all(streams.map((stream, n) => new Promise<Buffer>((resolve) => setImmediate(() => resolve(stream.encode(frames[n]!))))));
+    assert.deepEqual(packets, frames.map((frame) => encodeHere([frame])[0]));
+    assert.deepEqual(thread.stats, { batches: 1, workerFrames: 4, fallbackFrames: 0 });
+    for (const stream of streams) stream.destroy();
+  } finally {
+    await thread.close();
+  }
+});
+
 test('frames resolve in call order even when many are in flight', async () => {
   const thread = new OpusEncoderThread({ logger: silentLogger });
   try {
