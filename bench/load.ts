@@ -68,7 +68,7 @@ function request<T>(child: ChildProcess, message: unknown, type: string, timeout
 
 async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean }> {
   trustSimulatorCertificate();
-  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.execArgv.filter((flag) => !flag.startsWith('--cpu-prof')) });
   try {
     setPriority(child.pid!, SIMULATOR_NICE);
   } catch {
