@@ -58,6 +58,7 @@ const envSchema = z.object({
   BARGE_IN_MIN_DBFS: number('BARGE_IN_MIN_DBFS', -100, 0, -45),
   PLAYBACK_PREBUFFER_MS: integer('PLAYBACK_PREBUFFER_MS', 0, 1_000, 40),
   VOICE_ADDRESSING: optionalText,
+  VOICE_TRANSCRIPTION_MODEL: optionalText,
   SESSION_ROTATE_MINUTES: number('SESSION_ROTATE_MINUTES', 0.01, 59, 55),
   HISTORY_TOKEN_BUDGET: integer('HISTORY_TOKEN_BUDGET', 0, 1_000_000, 6_000),
   INSTRUCTIONS_MAX_CHARS: integer('INSTRUCTIONS_MAX_CHARS', 100, 16_000, 4_000),
@@ -121,6 +122,8 @@ export interface Config {
   playbackPrebufferMs: number;
   /** When the bot answers a voice turn in servers that did not choose (/settings addressing): `auto` by default. */
   defaultAddressing: 'always' | 'name' | 'auto';
+  /** Transcription of what people say (history, wake names, captions): whisper-1 by default; gpt-realtime-whisper streams words as people speak. */
+  transcriptionModel: string;
   sessionRotateMs: number;
   historyTokenBudget: number;
   instructionsMaxChars: number;
@@ -242,6 +245,8 @@ export function loadConfig(
   if (!['always', 'name', 'auto'].includes(defaultAddressing)) {
     problems.push(`VOICE_ADDRESSING must be "always", "name" or "auto" (got "${e.VOICE_ADDRESSING}")`);
   }
+  const transcriptionModel = e.VOICE_TRANSCRIPTION_MODEL ?? 'whisper-1';
+  if (!/^[\w.:-]{1,100}$/.test(transcriptionModel)) problems.push(`VOICE_TRANSCRIPTION_MODEL must be a model name such as whisper-1 (got "${transcriptionModel}")`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -258,6 +263,7 @@ export function loadConfig(
     bargeIn: { minSpeechMs: e.BARGE_IN_MIN_MS, minLevelDbfs: e.BARGE_IN_MIN_DBFS },
     playbackPrebufferMs: e.PLAYBACK_PREBUFFER_MS,
     defaultAddressing: defaultAddressing as Config['defaultAddressing'],
+    transcriptionModel,
     sessionRotateMs: Math.round(e.SESSION_ROTATE_MINUTES * 60_000),
     historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
     instructionsMaxChars: e.INSTRUCTIONS_MAX_CHARS,

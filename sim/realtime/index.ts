@@ -11,6 +11,7 @@ import { defaultReplyGenerator, type ReplyGenerator } from './replies.ts';
 import { SimMcpNetwork, type SimMcpServer } from './mcp.ts';
 import type { FaultState } from './faultState.ts';
 import { SimSession, type ReceivedEvent, type ScriptedTranscript } from './session.ts';
+import type { StreamingTranscription } from './inputBuffer.ts';
 import type { SimToolTrigger } from './tools.ts';
 import type { BetaNaming, SimError } from './wire.ts';
 
@@ -42,6 +43,12 @@ export interface RealtimeSimulatorOptions {
   firstDeltaDelayMs?: number;
   /** Delay of each input transcription after its commit, ms (default 0; a real transcriber takes a few hundred). */
   transcriptDelayMs?: number;
+  /**
+   * Sessions transcribing with gpt-realtime-whisper get each word of a scripted transcript while the
+   * person speaks, `lagMs` after its audio, one word per `msPerWord` of speech (defaults 300 and 300);
+   * the rest, and the completed event, `transcriptDelayMs` after the commit.
+   */
+  streamingTranscription?: Partial<StreamingTranscription>;
   /** Sessions get `session_expired` and are closed after this long. */
   expireSessionsAfterMs?: number;
   /** Refuse beta-header connections with `beta_api_shape_disabled`, like OpenAI since May 2026. */
@@ -175,6 +182,7 @@ export async function startRealtimeSimulator(options: RealtimeSimulatorOptions =
     burstFactor: options.burstFactor ?? 4,
     firstDeltaDelayMs: options.firstDeltaDelayMs ?? 0,
     transcriptDelayMs: options.transcriptDelayMs ?? 0,
+    streamingTranscription: { msPerWord: 300, lagMs: 300, ...options.streamingTranscription },
     replyGenerator: options.replyGenerator ?? defaultReplyGenerator,
     replyAudio: options.replyAudio,
   };

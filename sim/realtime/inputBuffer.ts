@@ -18,6 +18,22 @@ export interface ScriptedTranscript {
 }
 import { SimRequestError, type SimDialect } from './wire.ts';
 
+/**
+ * The transcription model that streams words while the person speaks (OpenAI, 2026: partial
+ * `…input_audio_transcription.delta` events before the turn's `.completed`, livekit/agents-js#1581).
+ * whisper-1 sends the whole transcript once, and the gpt-4o transcribe models transcribe a turn only
+ * after it is committed (livekit/agents: "transcribed only after the user stops speaking").
+ */
+export const STREAMING_TRANSCRIPTION_MODEL = 'gpt-realtime-whisper';
+
+/** How the streaming transcriber's words follow the speech (not published: both are settings). */
+export interface StreamingTranscription {
+  /** Speech per word, ms (default 300: about 200 words a minute). */
+  msPerWord: number;
+  /** How long after its audio a word is sent, ms (default 300). */
+  lagMs: number;
+}
+
 /** What the buffer needs of its session. */
 export interface InputBufferSession {
   readonly id: string;
@@ -36,6 +52,8 @@ export interface InputBufferOptions {
   transcripts: ScriptedTranscript[];
   /** Delay of transcription events after a commit unless the scripted transcript sets one, ms. */
   transcriptDelayMs(): number;
+  /** Pace of a streaming transcriber's words (see {@link STREAMING_TRANSCRIPTION_MODEL}). */
+  streaming?: () => StreamingTranscription;
   /** Sees every appended chunk (the fidelity benchmark's probe). */
   onInputAudio?: (pcm: Buffer, sessionId: string) => void;
   /** Starts the session's response to a turn (server VAD with create_response). */
@@ -50,6 +68,8 @@ export class SimInputBuffer {
   #bufferStartMs = 0;
   #speechItemId: string | null = null;
   #speechStartMs = 0;
+  /** Words of the turn being spoken already sent by a streaming transcriber. */
+  #streamed: { itemId: string; words: string[]; sent: number } | null = null;
 
   constructor(options: InputBufferOptions) {
     this.#opts = options;
@@ -74,6 +94,8 @@ export class SimInputBuffer {
         session.send('input_audio_buffer.speech_started', { audio_start_ms: vad.audioStartMs, item_id: this.#speechItemId });
         const active = session.activeResponse;
         if (td.interruptResponse && active && !active.params.outOfBand) active.cancel('turn_detected');
+        const scripted = this.#opts.transcripts[0];
+        this.#streamed = session.config.transcription?.model === STREAMING_TRANSCRIPTION_MODEL && scripted ? { itemId: this.#speechItemId, words: scripted.text.split(/\s+/).filter(Boolean), sent: 0 } : null;
       } else if (this.#speechItemId) {
         const itemId = this.#speechItemId;
         this.#speechItemId = null;
@@ -82,6 +104,20 @@ export class SimInputBuffer {
         if (td.createResponse && !session.activeResponse) this.#opts.respond();
       }
     }
+    this.#streamWords();
+  }
+
+  /** A streaming transcriber sends each word of the turn being spoken `lagMs` after its audio. */
+  #streamWords(): void {
+    const streamed = this.#streamed;
+    if (!streamed || streamed.itemId !== this.#speechItemId || !this.#opts.streaming) return;
+    const { msPerWord, lagMs } = this.#opts.streaming();
+    const due = Math.min(streamed.words.length, Math.floor((this.#totalMs - this.#speechStartMs - lagMs) / msPerWord));
+    if (due <= streamed.sent) return;
+    // Incremental text, as the service's deltas are (a leading space before every word but the first).
+    const delta = streamed.words.slice(streamed.sent, due).map((word, i) => (streamed.sent + i === 0 ? word : ` ${word}`)).join('');
+    streamed.sent = due;
+    this.#opts.session.send('conversation.item.input_audio_transcription.delta', { item_id: streamed.itemId, content_index: 0, delta });
   }
 
   /** `input_audio_buffer.commit` (manual turn detection); refused below 100 ms with the service's wording. */
@@ -124,8 +160,12 @@ export class SimInputBuffer {
       const transcript = scripted?.text ?? `[speech ${(audioMs / 1000).toFixed(2)} s]`;
       // The model hears the audio itself; only the transcription events wait for the transcriber.
       item.text = transcript;
+      const streamed = this.#streamed?.itemId === itemId ? this.#streamed : null;
+      this.#streamed = null;
       const transcribe = () => {
-        session.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: transcript });
+        // The rest of the words (a streaming transcriber sent the first ones while the person spoke).
+        const rest = streamed ? streamed.words.slice(streamed.sent).map((word, i) => (streamed.sent + i === 0 ? word : ` ${word}`)).join('') : transcript;
+        if (rest) session.send('conversation.item.input_audio_transcription.delta', { item_id: itemId, content_index: 0, delta: rest });
         session.send('conversation.item.input_audio_transcription.completed', {
           item_id: itemId,
           content_index: 0,

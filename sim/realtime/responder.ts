@@ -8,8 +8,10 @@ import type { SimMcpNetwork } from './mcp.ts';
 import { replySignal, type ReplyGenerator, type SimItem } from './replies.ts';
 import { runStep, speaksAfter, type ToolStep } from './toolSteps.ts';
 import type { SimDialect, SimError } from './wire.ts';
+import type { StreamingTranscription } from './inputBuffer.ts';
 
 /** Streaming parameters. */
+
 export interface StreamOptions {
   replyAudioMs: number;
   /** Audio per delta, ms. */
@@ -20,6 +22,8 @@ export interface StreamOptions {
   firstDeltaDelayMs: number;
   /** Delay of input transcription events after a commit, ms (a scripted transcript may set its own). */
   transcriptDelayMs: number;
+  /** Pace of the streaming transcriber's words (sessions transcribing with gpt-realtime-whisper). */
+  streamingTranscription: StreamingTranscription;
   replyGenerator: ReplyGenerator;
   /** The audio of each audio reply (24 kHz mono PCM16); default: `replySignal(replyAudioMs)`. */
   replyAudio?: () => Buffer;

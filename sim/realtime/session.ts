@@ -84,6 +84,7 @@ export class SimSession implements ResponseHost {
       session: this,
       transcripts: opts.transcripts,
       transcriptDelayMs: () => opts.stream.transcriptDelayMs,
+      streaming: () => opts.stream.streamingTranscription,
       onInputAudio: opts.onInputAudio,
       respond: () => this.#startResponse({ outOfBand: false, modalities: this.config.modalities, instructions: this.config.instructions, metadata: null, input: null }),
     });

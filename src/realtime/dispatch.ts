@@ -77,6 +77,9 @@ export function dispatchServerEvent(ctx: DispatchContext, event: ServerEvent): v
       ctx.setSpeechActive(false);
       break;
     }
+    case 'conversation.item.input_audio_transcription.delta':
+      if (event.delta) ctx.emit('input_transcript_delta', { itemId: event.item_id, delta: event.delta });
+      break;
     case 'conversation.item.input_audio_transcription.completed': {
       const text = event.transcript ?? '';
       const entry = ctx.history.byItemId(event.item_id);

@@ -81,6 +81,7 @@ export const SERVER_EVENT_SCHEMAS = {
   'input_audio_buffer.speech_stopped': z.looseObject({ item_id: id, audio_end_ms: lenientNumber }),
   'input_audio_buffer.committed': z.looseObject({ item_id: id, previous_item_id: lenientString }),
   'input_audio_buffer.cleared': z.looseObject({}),
+  'conversation.item.input_audio_transcription.delta': z.looseObject({ item_id: id, delta: lenientString }),
   'conversation.item.input_audio_transcription.completed': z.looseObject({
     item_id: id,
     transcript: lenientString,

@@ -211,6 +211,13 @@ export interface RealtimeEventMap {
   speech_stopped: [{ itemId: string; audioEndMs: number; contributors: string[] }];
   input_committed: [{ itemId: string; previousItemId: string | null; contributors: string[] }];
   input_transcript: [{ itemId: string; text: string }];
+  /**
+   * A piece of a turn's input transcript as the transcriber streams it (incremental text). whisper-1
+   * sends the whole transcript once; gpt-4o(-mini)-transcribe stream words after the turn is
+   * committed; a streaming transcriber (gpt-realtime-whisper) streams them while the person speaks,
+   * before the commit (the item id is the one of speech_started).
+   */
+  input_transcript_delta: [{ itemId: string; delta: string }];
   /** Input transcription usage of a user turn, priced once (billed apart by the transcription model). */
   transcription_usage: [{ itemId: string; model: string; usage: TranscriptionUsage; costUsd: number }];
   response_started: [{ responseId: string }];

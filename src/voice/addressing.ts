@@ -4,8 +4,12 @@
  * within a short window), `auto` (`always` while one person is heard, `name` with more).
  *
  * Design: the answer is asked for at once, as for any turn, and its audio is held back until the
- * turn's input transcript says whether the bot was addressed. Addressed: the held audio plays (the
- * only delay is how much later the transcript came than the first audio). Not addressed: the answer
+ * turn's input transcript says whether the bot was addressed. The transcript is read as it streams
+ * (`…input_audio_transcription.delta`): the held audio is released as soon as the words so far
+ * name the bot, so with a streaming transcriber (gpt-realtime-whisper: words while the person
+ * speaks) the name is known before the turn even ends and nothing is added; with one that
+ * transcribes after the commit (whisper-1), the only delay is how much later the transcript came
+ * than the first audio (bench/addressingLatency.ts). Not addressed: the answer
  * is stopped before a sound is played and its item truncated to nothing, so the model does not
  * believe it said anything; the turn stays in the conversation as context. The cost is a response
  * started (and cancelled within the transcription delay) for turns not addressed to the bot.
@@ -17,6 +21,11 @@ import type { CreateResponseOptions, ResponseHandle } from '../realtime/index.ts
 import type { AddressingMode } from '../store/index.ts';
 import type { TurnModel, TurnPlayback } from './turnTaking.ts';
 import { mentionsWakeName } from './wakeNames.ts';
+
+/** The words of a partial transcript that are complete: all but the last unless the text ends a word. */
+function wholeWords(partial: string): string {
+  return /[\s\p{P}]$/u.test(partial) ? partial : partial.replace(/[^\s\p{P}]+$/u, '');
+}
 
 /** Follow-ups of the person just answered need no name for this long after the answer ends, by default. */
 export const DEFAULT_FOLLOW_UP_SECONDS = 10;
@@ -72,6 +81,8 @@ export class AddressingGate {
   #inner: TurnPlayback | null = null;
   /** The people of the last answer played, whose follow-up window restarts when the reply ends. */
   #lastAnswered: readonly string[] = [];
+  /** Input transcripts as streamed so far (deltas), by item id: a streaming transcriber sends them before the commit. */
+  readonly #partials = new Map<string, string>();
   /** Answers played and dropped, for /status and tests. */
   readonly counts = { addressed: 0, notAddressed: 0 };
 
@@ -99,6 +110,18 @@ export class AddressingGate {
     if (!turn) return;
     turn.transcript = text;
     if (this.#pending?.turns.includes(turn)) this.#decide(this.#pending);
+  }
+
+  /**
+   * A piece of a turn's transcript as it streams: the answer is released as soon as the words heard
+   * so far name the bot (only whole words count: the last one may still be growing, "Jar" of
+   * "Jarvinen"). Deciding that a turn was NOT addressed waits for the whole transcript.
+   */
+  transcriptDelta(itemId: string, delta: string): void {
+    this.#partials.set(itemId, (this.#partials.get(itemId) ?? '') + delta);
+    if (this.#partials.size > 50) this.#partials.delete(this.#partials.keys().next().value!);
+    const pending = this.#pending;
+    if (pending?.turns.some((turn) => turn.itemId === itemId && turn.transcript === null)) this.#decide(pending);
   }
 
   /** Whether this person may talk over the bot: anyone in `always`; in `name`, the people being answered. */
@@ -165,7 +188,12 @@ export class AddressingGate {
     if (this.#pending !== decision) return;
     const now = this.#now();
     const followUp = decision.turns.some((turn) => turn.speakers.some((speaker) => this.#inFollowUp(speaker, now)));
-    const named = decision.turns.some((turn) => turn.transcript !== null && mentionsWakeName(turn.transcript, this.#options.settings.wakeNames()));
+    const names = this.#options.settings.wakeNames();
+    const named = decision.turns.some((turn) => {
+      if (turn.transcript !== null) return mentionsWakeName(turn.transcript, names);
+      const partial = this.#partials.get(turn.itemId);
+      return partial !== undefined && mentionsWakeName(wholeWords(partial), names);
+    });
     if (followUp || named) {
       this.#release(decision, followUp ? 'follow-up' : 'name');
       return;
@@ -214,6 +242,7 @@ export class AddressingGate {
 
   #consume(turns: CommittedTurn[]): void {
     this.#unanswered = this.#unanswered.filter((turn) => !turns.includes(turn));
+    for (const turn of turns) this.#partials.delete(turn.itemId);
   }
 
   #clearPending(): void {

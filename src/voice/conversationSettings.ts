@@ -3,8 +3,6 @@ import type { Config } from '../config.ts';
 import type { SessionConfig, TurnDetection } from '../realtime/index.ts';
 import type { GuildSettings, StoredTurnDetection } from '../store/index.ts';
 
-/** Transcription model for user speech (used for history re-seeding and shown in logs at debug). */
-const TRANSCRIPTION_MODEL = 'whisper-1';
 
 /** The turn detection the bot runs with: the server finds turns, the bot decides when to answer. */
 export function toTurnDetection(stored: StoredTurnDetection | null): TurnDetection {
@@ -32,7 +30,7 @@ export function sessionConfigFor(config: Config, settings: GuildSettings, mode: 
     instructions: settings.instructions ?? config.defaultInstructions,
     voice: settings.voice ?? config.realtime.voice,
     outputModalities: mode === 'voice' ? ['audio'] : ['text'],
-    inputTranscription: mode === 'voice' ? { model: TRANSCRIPTION_MODEL } : null,
+    inputTranscription: mode === 'voice' ? { model: config.transcriptionModel } : null,
     turnDetection: mode === 'voice' ? toTurnDetection(settings.turnDetection) : { type: 'manual' },
   };
 }

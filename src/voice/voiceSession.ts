@@ -393,6 +393,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.#captions.transcript(itemId, text);
     };
     const onResponseDone = (result: ResponseResult) => this.#captionAnswer(result);
+    const onTranscriptDelta = ({ itemId, delta }: { itemId: string; delta: string }) => this.#addressing.transcriptDelta(itemId, delta);
+    conversation.realtime.on('input_transcript_delta', onTranscriptDelta);
     conversation.realtime.on('input_committed', onCommitted);
     conversation.realtime.on('input_transcript', onTranscript);
     conversation.realtime.on('response_done', onResponseDone);
@@ -431,6 +433,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       conversation.realtime.off('input_committed', onCommitted);
       conversation.realtime.off('input_transcript', onTranscript);
       conversation.realtime.off('response_done', onResponseDone);
+      conversation.realtime.off('input_transcript_delta', onTranscriptDelta);
       detachTurns();
     };
     turns.on('answered', (turn) => {

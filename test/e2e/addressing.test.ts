@@ -100,3 +100,40 @@ describe('addressing (auto mode, transcripts 300 ms after each commit)', () => {
     assert.ok(reply.firstAt >= since);
   });
 });
+
+describe('addressing with a streaming transcriber (gpt-realtime-whisper: words while the person speaks)', () => {
+  let stack: LocalStack;
+  before(async () => {
+    stack = await startStack({
+      env: { VOICE_ADDRESSING: 'name', VOICE_TRANSCRIPTION_MODEL: 'gpt-realtime-whisper' },
+      realtime: { replyAudioMs: 600, streamingTranscription: { msPerWord: 150, lagMs: 100 } },
+    });
+    await Promise.all(['Alice', 'Bob'].map((name) => stack.discord.member(name).joinVoice()));
+    await joinBot(stack, stack.discord.member('Alice'));
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('the name heard while the person speaks releases the answer long before the whole transcript comes', async () => {
+    await botSettled(stack);
+    // The completed transcript comes 8 s after the commit: an answer within 7 s of the end of speech
+    // can only have been released by the words streamed while Alice spoke.
+    stack.realtime!.scriptTranscript({ text: 'Hey Realtime Bot, what is the capital of Portugal?', delayMs: 8_000 });
+    const { endedAt } = await stack.discord.member('Alice').speak(utterance(1.2, 21));
+    await waitForReply(stack.discord.member('Bob'), endedAt, 7_000);
+    assert.ok(received(stack, 'session.update').some((entry) => JSON.stringify(entry.event).includes('gpt-realtime-whisper')), 'the session transcribes with the streaming model');
+  });
+
+  test('streamed words without the name never release the answer', async () => {
+    await botSettled(stack);
+    const session = voiceSession(stack);
+    const before = session.addressing.notAddressed;
+    // Bob (Alice, just answered, would be in her follow-up window).
+    stack.realtime!.scriptTranscript({ text: 'so what do you all think about the game', delayMs: 1_000 });
+    const { endedAt } = await stack.discord.member('Bob').speak(utterance(1.2, 22));
+    await eventually(() => session.addressing.notAddressed > before, 'the turn to be found not addressed');
+    await botSettled(stack);
+    assert.equal(stack.discord.member('Alice').firstPacketAfter(endedAt), undefined, 'nobody heard a reply');
+  });
+});

@@ -153,3 +153,35 @@ test('stopping a held answer reports its item as heard for 0 ms (truncated to no
   assert.deepEqual(playback.stop(), { itemId: 'a1', playedMs: 0 });
   assert.equal(playback.isPlaying, false);
 });
+
+test('name: streamed transcript pieces release the held audio as soon as a whole word names the bot, before the transcript is complete', async () => {
+  const { gate, model, playback, played, drops } = setup('name');
+  // A streaming transcriber sends words while the person speaks, before the commit.
+  gate.transcriptDelta('i1', 'Hey ');
+  gate.committed('i1', ['alice']);
+  model.createResponse({});
+  await tick();
+  playback.push('a1', audio);
+  gate.transcriptDelta('i1', 'Jar');
+  assert.deepEqual(played, [], 'a word still growing does not count ("Jar" could become "Jarvinen")');
+  gate.transcriptDelta('i1', 'vis,');
+  assert.deepEqual(played, ['a1:480'], 'released on the piece that completes the name');
+  gate.transcript('i1', 'Hey Jarvis, what time is it?');
+  assert.equal(drops.length, 0);
+  assert.deepEqual(gate.counts, { addressed: 1, notAddressed: 0 });
+});
+
+test('name: streamed pieces without the name never drop the answer early; the whole transcript decides', async () => {
+  const { gate, model, playback, played, drops } = setup('name');
+  gate.committed('i1', ['alice']);
+  model.createResponse({});
+  await tick();
+  playback.push('a1', audio);
+  gate.transcriptDelta('i1', 'so what do you think ');
+  assert.equal(drops.length, 0, 'not decided on a partial transcript');
+  gate.transcriptDelta('i1', 'Jarvis');
+  assert.deepEqual(played, [], 'the last word may still grow');
+  gate.transcript('i1', 'so what do you think Jarvis');
+  assert.deepEqual(played, ['a1:480']);
+  assert.equal(drops.length, 0);
+});
