@@ -20,7 +20,7 @@ import { prng, speechLike, utterance } from '../sim/speech.ts';
 import { bandPass, thdPlusNoiseDb } from '../test/helpers/spectrum.ts';
 import { toneAmplitude } from '../test/helpers/signal.ts';
 import type { BenchModule, BenchRow, Report } from './harness.ts';
-import { alignTo, captureWindow, type Aligned, countClicks, frequencyResponse, lastAbove, median, segmentalSnrDb, silencedMs, snrDb, type CapturedChunk } from './fidelity/measures.ts';
+import { alignTo, captureWindow, type Aligned, countClicks, frameShifts, frequencyResponse, lastAbove, median, segmentalSnrDb, silencedMs, snrDb, type CapturedChunk } from './fidelity/measures.ts';
 import { downmix, idealResample, left, MemberOpusReference, OPUS_DELAY_48K, replyOpusReference } from './fidelity/references.ts';
 import { abruptChirp, fromDb, logSweep, pcm16, stereo16, toneBursts } from './fidelity/signals.ts';
 
@@ -64,14 +64,17 @@ async function analyseInbound({ startedAt, window }: InboundCapture, decoded: In
   const reference = await idealResample(downmix(decoded), 48_000, 24_000);
   const aligned = alignTo(reference, window.pcm, 24_000);
   // Reference sample r is decoded sample 2r, i.e. input sample s = 2r − 312, captured (its 20 ms
-  // frame ended) at startedAt + (s − 959) / 48 ms.
+  // frame ended) at startedAt + (s − 959) / 48 ms. Where the jitter buffer moved the audio by a
+  // frame (a stretch, a quiet frame left out), r is found that frame later or sooner.
+  const shifts = frameShifts(window.pcm, aligned, 24_000);
   const delays: number[] = [];
   for (let r = OPUS_DELAY_48K / 2; r < reference.length; r += 480) {
-    const m = Math.round(r + aligned.delay);
+    const m0 = Math.round(r + aligned.delay);
+    const m = m0 + shifts.at(m0);
     if (m >= window.pcm.length) break;
     delays.push(window.deliveredAt(m) - (startedAt + (2 * r - OPUS_DELAY_48K - 959) / 48));
   }
-  return { window, reference, decoded, aligned, delayMs: delays.reduce((a, b) => a + b, 0) / delays.length };
+  return { window, reference, decoded, aligned, shifts, delayMs: delays.reduce((a, b) => a + b, 0) / delays.length };
 }
 
 /** One reply through the output path: what Carol heard (48 kHz left channel) and when. */
@@ -230,7 +233,7 @@ async function run(report: Report): Promise<void> {
     // Tones line up with their references only to a multiple of their period: delays from sweeps and speech.
     const cleanDelays = [sweep, speech, ...(await Promise.all(clean.probes.map((probe, i) => analyseInbound(probe, decoded.probes[i]!))))].map((result) => result.delayMs);
     row('in_delay_clean', median(cleanDelays), 'ms', { note: 'capture → model, mean per utterance, median of utterances', utterances: cleanDelays.map((d) => round(d)) });
-    row('in_jitter_buffer_delay_clean', statsBefore.delayMs ?? 60, 'ms', { note: 'playout delay the jitter buffer chose for the last clean utterance, its jitter measured over the last 5 s of clean speech (before: a fixed 60 ms)', measured_jitter_ms: round(statsBefore.jitterMs ?? Number.NaN) });
+    row('in_jitter_buffer_delay_clean', statsBefore.playoutDelayMs ?? statsBefore.delayMs ?? 60, 'ms', { note: 'playout delay of the last frame of the last clean utterance, from its earliest possible arrival to the pull that played it (the mixer tick included); before issue 19: a fixed 60 ms', target_ms: round(statsBefore.targetDelayMs ?? Number.NaN), measured_jitter_ms: round(statsBefore.jitterMs ?? Number.NaN) });
 
     // ---- Inbound, 10% loss + 0–40 ms jitter ----
     const lossy = await analyseInbound(lossyCapture, decoded.lossy);
@@ -239,13 +242,15 @@ async function run(report: Report): Promise<void> {
     const high = (x: ArrayLike<number>) => bandPass(x, 24_000, 7_500, 11_000);
     row('in_lossy_snr', snrDb(lossy.window.pcm, lossy.aligned).snrDb, 'dB', { loss: 0.1, jitter_ms: 40, reference: 'the same speech on a perfect network', note: 'one alignment for the whole utterance: a time stretch counts as noise from there on' });
     row('in_lossy_segmental_snr', segmentalSnrDb(lossy.window.pcm, lossy.aligned, 24_000), 'dB', { loss: 0.1, jitter_ms: 40, note: 'median over 200 ms blocks, each aligned to the reference within whole 20 ms frames' });
-    row('in_lossy_silenced', silencedMs(lossy.window.pcm, lossy.aligned.reference, from, to, 24_000), 'ms', { note: 'digital silence where the speech was', of_ms: round((to - from) / 24) });
+    row('in_lossy_silenced', silencedMs(lossy.window.pcm, lossy.aligned.reference, from, to, 24_000, lossy.shifts.at), 'ms', { note: 'digital silence where the speech was (each 200 ms block against the reference at its own frame shift)', of_ms: round((to - from) / 24) });
     row('in_lossy_concealed', 20 * counted('concealed'), 'ms', { note: 'frames concealed by libopus PLC (mixer stats)' });
     row('in_lossy_clicks', countClicks(high(lossy.window.pcm), high(lossy.aligned.reference), from, to, 24_000), 'count', { note: '2.5 ms windows ≥ 10 dB above the reference in 7.5–11 kHz' });
+    row('in_lossy_fec_recovered', 20 * counted('fecRecovered'), 'ms', { note: 'concealed frames recovered from the next packet’s in-band FEC (neither Opus binding can decode FEC: 0)' });
     row('in_lossy_late_dropped', counted('late'), 'frames');
     row('in_lossy_stretched', 20 * counted('stretched'), 'ms', { note: 'concealed in underruns without dropping a packet: the playout delay grew by this much' });
     row('in_delay_lossy', lossy.delayMs, 'ms', { loss: 0.1, jitter_ms: 40 });
-    row('in_jitter_buffer_delay_lossy', statsAfter.delayMs ?? 60, 'ms', { measured_jitter_ms: round(statsAfter.jitterMs ?? Number.NaN) });
+    row('in_lossy_trimmed', 20 * counted('trimmed'), 'ms', { note: 'quiet frames left out to bring a grown delay back to the jitter target' });
+    row('in_jitter_buffer_delay_lossy', statsAfter.playoutDelayMs ?? statsAfter.delayMs ?? 60, 'ms', { target_ms: round(statsAfter.targetDelayMs ?? Number.NaN), measured_jitter_ms: round(statsAfter.jitterMs ?? Number.NaN) });
 
     // ---- Outbound ----
     const outSweep = await analyseOutbound(out.sweep);

@@ -6,6 +6,7 @@ import { budgetLines } from './budget.ts';
 import type { Command } from './index.ts';
 import { canSeeVoiceChannel } from '../src/discord/voiceAccess.ts';
 import { toolStatusLines } from '../src/tools/statusLines.ts';
+import { inputAudioStatusLine } from '../src/voice/inputAudioReport.ts';
 import { replyPrivately } from './replies.ts';
 
 const formatMs = (ms: number | null) => (ms === null ? 'n/a' : `${Math.round(ms)} ms`);
@@ -59,6 +60,7 @@ const status: Command = {
         report.leavingInSeconds !== null ? ` (use /join to start a fresh one; leaving voice in ${report.leavingInSeconds} s otherwise)` : ''
       }`,
       `**Hearing:** ${report.speakers.length > 0 ? report.speakers.join(', ') : 'nobody right now'}`,
+      ...[inputAudioStatusLine(report.inputAudio)].filter((line) => line !== null),
       `**Privacy:** ${room ? optedOutLine(room.optedOutCount, report.voiceChannelId ? interaction.guild.channels.cache.get(report.voiceChannelId) : undefined, (id) => room.isOptedOut(id)) : 'settings unavailable'}`,
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
       `**This session:** ${report.session.tokens} tokens${transcribed(report.session.transcription)}, ~${formatUsd(report.session.costUsd)}`,

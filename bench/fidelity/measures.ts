@@ -79,21 +79,43 @@ export function snrDb(signal: ArrayLike<number>, aligned: Aligned): { snrDb: num
  * stretch of speech is not a loss of fidelity). Blocks whose reference is near silence are skipped.
  */
 export function segmentalSnrDb(signal: ArrayLike<number>, aligned: Aligned, rate: number, blockMs = 200): number {
+  return median(frameShifts(signal, aligned, rate, blockMs).snrDb);
+}
+
+/**
+ * Block by block (`blockMs`), by how many samples (a whole number of 20 ms frames, −2 … +6) the
+ * signal lags the aligned reference there: the shift with the best gain-matched SNR. A jitter buffer
+ * that stretches time by a concealed frame, or leaves a quiet frame out, moves what follows by one
+ * frame. `at(index)` is the shift at a signal index (a block near silence keeps the one before it);
+ * `snrDb` the best SNR of each block that has one.
+ */
+export function frameShifts(signal: ArrayLike<number>, aligned: Aligned, rate: number, blockMs = 200): { at(index: number): number; snrDb: number[] } {
   const block = Math.round((rate * blockMs) / 1000);
   const frame = Math.round((rate * 20) / 1000);
   const referenceRms = rmsOf(aligned.reference.subarray(aligned.from, aligned.to));
+  const start = aligned.from + 6 * frame;
   const values: number[] = [];
-  for (let at = aligned.from + 6 * frame; at + block + 2 * frame <= aligned.to; at += block) {
+  const shifts: number[] = [];
+  let last = 0;
+  for (let at = start; at + block + 2 * frame <= aligned.to; at += block) {
     const part = Float64Array.from({ length: block }, (_, i) => signal[at + i]!);
     let best = -Infinity;
     for (let shift = -2; shift <= 6; shift++) {
       const reference = aligned.reference.subarray(at - shift * frame, at - shift * frame + block);
       if (rmsOf(reference) < 0.05 * referenceRms) continue;
-      best = Math.max(best, gainMatchedSnr(reference, part).snrDb);
+      const { snrDb } = gainMatchedSnr(reference, part);
+      if (snrDb > best) {
+        best = snrDb;
+        last = shift * frame;
+      }
     }
     if (best > -Infinity) values.push(best);
+    shifts.push(last);
   }
-  return median(values);
+  return {
+    at: (index) => (shifts.length === 0 ? 0 : shifts[Math.min(shifts.length - 1, Math.max(0, Math.floor((index - start) / block)))]!),
+    snrDb: values,
+  };
 }
 
 /** Power spectrum bins (|X_k|², k < N/2) of a signal zero-padded to a power of two. */
@@ -149,14 +171,15 @@ export function countClicks(highBandSignal: ArrayLike<number>, highBandReference
 }
 
 /** Milliseconds of 2.5 ms windows that are exact digital silence in the signal while the reference has sound (> −60 dBFS). */
-export function silencedMs(signal: ArrayLike<number>, reference: ArrayLike<number>, from: number, to: number, rate: number): number {
+export function silencedMs(signal: ArrayLike<number>, reference: ArrayLike<number>, from: number, to: number, rate: number, shiftAt: (index: number) => number = () => 0): number {
   const w = windowOf(rate);
   const floor = 32768 * 10 ** (-60 / 20);
   let windows = 0;
   for (let at = from; at + w <= to; at += w) {
     let silent = true;
     for (let i = at; i < at + w && silent; i++) if (signal[i] !== 0) silent = false;
-    if (silent && rmsOf(reference, at, at + w) > floor) windows++;
+    const ref = at - shiftAt(at);
+    if (silent && ref >= 0 && rmsOf(reference, ref, ref + w) > floor) windows++;
   }
   return (windows * w * 1000) / rate;
 }

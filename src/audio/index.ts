@@ -24,6 +24,7 @@ export {
   type MixedFrame,
   type SpeakerMixStats,
   type SpeakerMixerStats,
+  type SpeakerMixTotals,
 } from './mixer.ts';
 export { SpeakerJitterBuffer, type SpeakerJitterStats, type PlayoutClock } from './speakerJitterBuffer.ts';
 export { JitterEstimator, type JitterEstimatorOptions } from './jitterEstimator.ts';

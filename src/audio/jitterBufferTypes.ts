@@ -56,6 +56,12 @@ export interface SpeakerJitterStats {
   bufferedMs: number;
   /** Playout delay of the current (or last) talkspurt, ms after a packet's earliest arrival: as anchored, plus what underruns stretched it by, less what quiet frames left out took back. */
   delayMs: number;
+  /**
+   * The delay as measured when the last frame from a packet played, ms: from the earliest arrival
+   * its packet could have had (the talkspurt's quickest transit) to the pull that played it, so it
+   * includes the wait for the mixer's 20 ms tick. What a speaker's audio waits in the buffer now.
+   */
+  playoutDelayMs: number;
   /** The delay the measured jitter calls for (what the buffer steers towards), ms. */
   targetDelayMs: number;
   /** Jitter measured over the recent packets (97% of them arrived within this of the quickest), ms. */

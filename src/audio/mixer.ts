@@ -47,7 +47,20 @@ export interface MixedFrame {
 export interface SpeakerMixStats extends SpeakerJitterStats {
   /** Output frames this speaker contributed non-silent audio to. */
   contributed: number;
+  /** Whether a talkspurt of this speaker is in progress. */
+  talking: boolean;
 }
+
+/** Loss and timing counters summed over every speaker the mixer had, including those who left. */
+export interface SpeakerMixTotals {
+  concealed: number;
+  fecRecovered: number;
+  late: number;
+  stretched: number;
+  trimmed: number;
+}
+
+const TOTAL_KEYS = ['concealed', 'fecRecovered', 'late', 'stretched', 'trimmed'] as const;
 
 /** Counters of the whole mixer. */
 export interface SpeakerMixerStats {
@@ -55,6 +68,7 @@ export interface SpeakerMixerStats {
   /** Output frames the limiter had to turn down (two or more loud voices at once). */
   limitedFrames: number;
   speakers: Record<string, SpeakerMixStats>;
+  totals: SpeakerMixTotals;
 }
 
 interface Speaker {
@@ -72,6 +86,8 @@ function audible(pcm: Int16Array): boolean {
 export class SpeakerMixer {
   readonly #options: SpeakerMixerOptions;
   readonly #speakers = new Map<string, Speaker>();
+  /** What speakers who were removed had counted. */
+  readonly #removedTotals: SpeakerMixTotals = { concealed: 0, fecRecovered: 0, late: 0, stretched: 0, trimmed: 0 };
   readonly #limiter: PeakLimiter;
   readonly #sum = new Float64Array(REALTIME_FRAME_SAMPLES);
   /** The frame the next pull produces, and when that pull is expected (unknown before the first). */
@@ -140,7 +156,12 @@ export class SpeakerMixer {
 
   /** Forgets a speaker (left the channel): its buffered audio, timeline and counters; frees its decoder. */
   removeSpeaker(id: string): void {
-    this.#speakers.get(id)?.buffer.destroy();
+    const speaker = this.#speakers.get(id);
+    if (speaker) {
+      const stats = speaker.buffer.stats();
+      for (const key of TOTAL_KEYS) this.#removedTotals[key] += stats[key];
+    }
+    speaker?.buffer.destroy();
     this.#speakers.delete(id);
   }
 
@@ -152,8 +173,13 @@ export class SpeakerMixer {
   /** Counters per speaker and of the whole mixer. */
   stats(): SpeakerMixerStats {
     const speakers: Record<string, SpeakerMixStats> = {};
-    for (const [id, speaker] of this.#speakers) speakers[id] = { ...speaker.buffer.stats(), contributed: speaker.contributed };
-    return { framesMixed: this.#nextFrameIndex, limitedFrames: this.#limiter.stats().limitedFrames, speakers };
+    const totals = { ...this.#removedTotals };
+    for (const [id, speaker] of this.#speakers) {
+      const stats = speaker.buffer.stats();
+      speakers[id] = { ...stats, contributed: speaker.contributed, talking: speaker.buffer.active };
+      for (const key of TOTAL_KEYS) totals[key] += stats[key];
+    }
+    return { framesMixed: this.#nextFrameIndex, limitedFrames: this.#limiter.stats().limitedFrames, speakers, totals };
   }
 
   #speaker(id: string): Speaker {

@@ -50,6 +50,13 @@ export interface SpeakerJitterBufferOptions {
   maxConcealedRun?: number;
 }
 
+/**
+ * A quiet frame is left out only when the delay is this much more than a frame above the target:
+ * after it the delay stays at least this far above it, so that a missing packet soon after (and the
+ * few ms by which pulls wander) is not read as the network running late, which would stretch again.
+ */
+const TRIM_HEADROOM_MS = 10;
+
 function isEndOfBurst(packet: Buffer): boolean {
   return packet.equals(OPUS_SILENCE_FRAME);
 }
@@ -87,6 +94,8 @@ export class SpeakerJitterBuffer {
   #delayMs: number;
   /** How much underruns stretched the current talkspurt, less what quiet frames left out took back (ms, added to #delayMs). */
   #stretchedMs = 0;
+  /** Measured delay of the last frame played from a packet (see {@link SpeakerJitterStats.playoutDelayMs}). */
+  #playoutDelayMs: number | undefined;
   #destroyed = false;
   readonly #stats = { received: 0, decoded: 0, concealed: 0, late: 0, duplicate: 0, overflow: 0, talkspurts: 0, stretched: 0, trimmed: 0 };
 
@@ -172,6 +181,7 @@ export class SpeakerJitterBuffer {
       fecRecovered: this.#decoder.fecRecoveredFrames ?? 0,
       bufferedMs: (this.#decoded.length + this.#pending.size) * FRAME_MS,
       delayMs: this.#delayMs + this.#stretchedMs,
+      playoutDelayMs: this.#playoutDelayMs ?? this.#delayMs + this.#stretchedMs,
       targetDelayMs: this.#estimator.targetDelayMs,
       jitterMs: this.#estimator.jitterMs,
     };
@@ -229,13 +239,14 @@ export class SpeakerJitterBuffer {
       // The delay grew 20 ms past what the jitter calls for, and this frame is a quiet one with the
       // next already here: leave it out (the decoder has seen it), and play the next one now.
       const next = this.#decoded[0];
-      if (excessMs >= FRAME_MS && ready.quiet && !ready.end && next && !next.end) {
+      if (excessMs >= FRAME_MS + TRIM_HEADROOM_MS && ready.quiet && !ready.end && next && !next.end) {
         this.#markPlayed(this.#nextSlot++);
         this.#anchor!.frame--;
         this.#stretchedMs -= FRAME_MS;
         this.#stats.trimmed++;
         ready = this.#decoded.shift()!;
       }
+      this.#playoutDelayMs = slotDelayMs(this.#estimator, this.#clock, this.#anchor!, this.#nextSlot) ?? this.#playoutDelayMs;
       this.#markPlayed(this.#nextSlot++);
       this.#lastPlayedEnd = ready.end;
       this.#concealedRun = 0;

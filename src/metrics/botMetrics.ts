@@ -14,6 +14,7 @@ import type { GuildConversation } from '../voice/guildConversation.ts';
 import type { SessionRegistry } from '../voice/sessionRegistry.ts';
 import type { VoiceSession } from '../voice/voiceSession.ts';
 import { VoiceHealthMetrics } from './voiceHealthMetrics.ts';
+import { InputAudioMetrics } from './inputAudioMetrics.ts';
 
 /** Seconds from the end of speech to the first reply packet: realtime replies land from ~0.2 s to a few s. */
 export const TURN_LATENCY_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
@@ -169,6 +170,7 @@ export class BotMetrics {
     });
     for (const kind of TOKEN_KINDS) this.#tokens.inc({ kind: kind[0] }, 0);
     const voiceHealth = new VoiceHealthMetrics(this.registry);
+    const inputAudio = new InputAudioMetrics(this.registry);
 
     const onConversation = (conversation: GuildConversation) => {
       conversations.add(conversation);
@@ -190,6 +192,7 @@ export class BotMetrics {
     const onVoiceSession = (session: VoiceSession) => {
       voiceSessions.add(session);
       voiceHealth.track(session);
+      inputAudio.track(session);
       this.#playbackSeen.set(session, { framesSent: 0, framesLate: 0, underruns: 0 });
       session.on('turn', ({ firstAudioAfterSpeechEndMs: ms }) => {
         if (Number.isFinite(ms) && ms >= 0) this.#turnLatency.observe(ms / 1000);

@@ -2,6 +2,7 @@
 import type { ConversationState, GuildConversation } from './guildConversation.ts';
 import type { GuildSlot } from './guildSlots.ts';
 import type { ReceiveHealthReport } from './receiveHealth.ts';
+import type { InputAudioReport } from './inputAudioReport.ts';
 
 /** What /status shows about a guild. */
 export interface GuildStatusReport {
@@ -22,6 +23,8 @@ export interface GuildStatusReport {
   session: { tokens: number; costUsd: number; transcription: { seconds: number; tokens: number } };
   /** End-to-end encryption (DAVE) of the voice connection and what the receiver dropped; null when not in voice. */
   dave: ReceiveHealthReport | null;
+  /** Each speaker's jitter-buffer delay and what the network cost (see inputAudioReport.ts); null when not in voice. */
+  inputAudio: InputAudioReport | null;
 }
 
 /**
@@ -52,5 +55,6 @@ export function guildStatus(slot: GuildSlot | undefined, textConversation?: Guil
       transcription: { seconds: transcription?.seconds ?? 0, tokens: (transcription?.inputTokens ?? 0) + (transcription?.outputTokens ?? 0) },
     },
     dave: session?.receiveHealth ?? null,
+    inputAudio: session?.inputAudio ?? null,
   };
 }

@@ -28,6 +28,7 @@ import type { RoomPolicy } from './roomPolicy.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
 import { Captions } from './captions.ts';
 import { SpeechActivity } from './speechActivity.ts';
+import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 import { waitForMove } from './voiceMove.ts';
 
@@ -203,6 +204,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** The input mixer's counters (frames received, late, overflow… per speaker). */
   get mixerStats() {
     return this.#mixer.stats();
+  }
+
+  /** Each speaker's jitter-buffer delay and loss counters, by speaker label (see inputAudioReport.ts). */
+  get inputAudio(): InputAudioReport {
+    return inputAudioReport(this.#mixer.stats(), (userId) => this.#displayName(userId));
   }
 
   /** When the bot leaves because no human is in the channel (Date.now() ms), or null while someone is. */

@@ -92,6 +92,23 @@ describe('SpeakerMixer', () => {
     assert.equal(mixer.speakerCount, 0);
   });
 
+  it('counts concealed and late frames per speaker and in totals that keep a removed speaker’s counts', () => {
+    const { create } = fakeDecoders();
+    const mixer = new SpeakerMixer({ createDecoder: create, jitter: { initialDelayMs: 0, marginMs: 0 } });
+    // Speaker a: packet 3 lost, packet 6 late (arrives after its frame was concealed); b: clean.
+    const a = (k: number) => (k === 3 || k === 6 ? undefined : 100 + k);
+    run(mixer, { a, b: (k) => 200 + k }, 10);
+    mixer.push('a', packetOf(106), { timestamp: 960 * 6, arrivalMs: 20 * 10 });
+    let stats = mixer.stats();
+    assert.deepEqual([stats.speakers.a!.concealed, stats.speakers.a!.late, stats.speakers.a!.talking], [2, 1, true]);
+    assert.deepEqual([stats.speakers.b!.concealed, stats.speakers.b!.late], [0, 0]);
+    assert.deepEqual(stats.totals, { concealed: 2, fecRecovered: 0, late: 1, stretched: 0, trimmed: 0 });
+    mixer.removeSpeaker('a');
+    stats = mixer.stats();
+    assert.deepEqual(Object.keys(stats.speakers), ['b']);
+    assert.deepEqual(stats.totals, { concealed: 2, fecRecovered: 0, late: 1, stretched: 0, trimmed: 0 }, 'a left: its counts stay in the totals');
+  });
+
   it('forgets a removed speaker: its buffered audio is not played', () => {
     const { create } = fakeDecoders();
     const mixer = new SpeakerMixer({ createDecoder: create });

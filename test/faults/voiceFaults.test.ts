@@ -88,6 +88,11 @@ test('10% UDP loss both ways plus reordering: the bot still answers and members 
   } finally {
     sim.faults.setUdpLoss(0);
   }
+  // /status shows what the loss cost Alice's audio: frames concealed (about 12 of her ~120 packets were lost).
+  const status = await (await s.alice.runCommand('status')).waitForContent(10_000);
+  const alice = /\*\*Input audio\*\*[^\n]*Alice[^:\n]*: (\d+) ms buffered \(jitter (\d+) ms\), (\d+) concealed/.exec(status);
+  assert.ok(alice, `an input audio line for Alice in /status: ${status}`);
+  assert.ok(Number(alice[3]) > 0, `frames concealed for Alice after 10% loss: ${alice[0]}`);
   await stillTalking('after the loss stopped');
 });
 

@@ -88,6 +88,8 @@ describe('metrics endpoint during a conversation', () => {
     const bucket = values.get('voicebot_turn_latency_seconds_bucket{le="10"}');
     assert.equal(bucket, 1);
     assert.ok(values.get('voicebot_playback_frames_total')! > 0, 'reply frames were sent');
+    assert.ok(values.has('voicebot_input_frames_concealed_total{method="plc"}') && values.has('voicebot_input_packets_late_total'), 'input audio counters are exported');
+    assert.ok(values.get('voicebot_input_playout_delay_seconds{stat="max"}')! >= 0);
     assert.ok(values.has('voicebot_playback_underruns_total') && values.has('voicebot_playback_late_frames_total'));
 
     // Usage arrives with response.done at the end of the reply.
@@ -173,10 +175,15 @@ describe('metrics never disturb the bot', () => {
       sessions.emit('conversation', conversation as unknown as GuildConversation);
       const usage = { inputTextTokens: Number.NaN, inputAudioTokens: Number.POSITIVE_INFINITY, cachedTextTokens: -5, cachedAudioTokens: 0, outputTextTokens: 7, outputAudioTokens: 1e308 };
       assert.doesNotThrow(() => realtime.emit('response_done', { status: 'completed', usage, costUsd: Number.POSITIVE_INFINITY }));
-      const voice = new EventEmitter() as EventEmitter & { playbackStats: object; activeSpeakers: string[]; receiveHealth: object };
+      const voice = new EventEmitter() as EventEmitter & { playbackStats: object; activeSpeakers: string[]; receiveHealth: object; inputAudio: object };
       voice.playbackStats = { framesSent: 0, framesLate: 0, underruns: 0 };
       voice.activeSpeakers = [];
       voice.receiveHealth = { groupReady: true, framesDroppedUndecrypted: 12, framesUndecryptable: Number.NaN, daveErrorsContained: 1, deafnessDetected: 0, rejoins: 1 };
+      const speaker = (name: string, talking: boolean, playoutDelayMs: number) => ({ speaker: name, talking, playoutDelayMs, targetDelayMs: 41, jitterMs: 39, concealed: 0, fecRecovered: 0, late: 0 });
+      voice.inputAudio = {
+        speakers: [speaker('Alice', true, 45), speaker('Bob', true, 25), speaker('Carol', false, 90)],
+        totals: { concealed: 7, fecRecovered: 2, late: 3, stretched: 1, trimmed: Number.NaN },
+      };
       sessions.emit('voiceSession', voice as unknown as VoiceSession);
       assert.doesNotThrow(() => voice.emit('turn', { speakers: [], firstAudioAfterSpeechEndMs: Number.POSITIVE_INFINITY }));
       voice.emit('turn', { speakers: [], firstAudioAfterSpeechEndMs: 250 });
@@ -194,6 +201,16 @@ describe('metrics never disturb the bot', () => {
       assert.equal(values.get('voicebot_dave_errors_contained_total'), 1);
       assert.equal(values.get('voicebot_voice_recovery_rejoins_total'), 1);
       assert.equal(values.get('voicebot_voice_sessions_e2ee'), 1);
+      assert.equal(values.get('voicebot_input_frames_concealed_total{method="plc"}'), 5, 'concealed frames not recovered from FEC');
+      assert.equal(values.get('voicebot_input_frames_concealed_total{method="fec"}'), 2);
+      assert.equal(values.get('voicebot_input_packets_late_total'), 3);
+      assert.equal(values.get('voicebot_input_delay_adjustments_total{direction="stretched"}'), 1);
+      assert.equal(values.get('voicebot_input_delay_adjustments_total{direction="trimmed"}'), 0, 'a NaN count adds nothing');
+      assert.equal(values.get('voicebot_input_playout_delay_seconds{stat="max"}'), 0.045, 'of the speakers talking now (Carol is not)');
+      assert.equal(values.get('voicebot_input_playout_delay_seconds{stat="mean"}'), 0.035);
+      (voice.inputAudio as { totals: object }).totals = { concealed: 10, fecRecovered: 2, late: 3, stretched: 1, trimmed: 0 };
+      const later = parsePrometheus(await metrics.render());
+      assert.equal(later.get('voicebot_input_frames_concealed_total{method="plc"}'), 8, 'what grew since the last scrape is added');
     } finally {
       metrics.detach();
       await sessions.shutdown();
