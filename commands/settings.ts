@@ -1,4 +1,5 @@
-import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder, type AutocompleteInteraction } from 'discord.js';
+import type { BotContext } from '../src/context.ts';
 import { CAPTIONS_NOTICE, consentNoticeText, MAX_NOTICE_LENGTH } from '../src/discord/consentNotice.ts';
 import { NO_PINGS } from '../src/discord/noPings.ts';
 import type { AddressingMode, RoomSettings, StoredTurnDetection } from '../src/store/index.ts';
@@ -43,6 +44,49 @@ function describe(room: Readonly<RoomSettings>, turnDetection: StoredTurnDetecti
   ].join('\n');
 }
 
+/** Suggested silences for server_vad, with what each is good for. */
+const SILENCE_SUGGESTIONS: readonly [number, string][] = [
+  [300, 'quick: answers fast, may cut slow speakers'],
+  [500, 'default'],
+  [800, 'patient: people who pause mid-sentence'],
+  [1200, 'very patient'],
+];
+
+/**
+ * Suggestions while an admin types: for `wake_names`, what they typed (checked: a problem is shown as
+ * the suggestion's name), the current names, the current names plus the display name, and `default`;
+ * for `silence_ms`, what they typed if in range and the usual values, the current one marked.
+ */
+async function suggest(interaction: AutocompleteInteraction, { store, sessions }: BotContext): Promise<{ name: string; value: string | number }[]> {
+  if (!interaction.inCachedGuild()) return [];
+  const focused = interaction.options.getFocused(true);
+  const botName = interaction.guild.members.me?.displayName ?? interaction.client.user.username;
+  if (focused.name === 'wake_names') {
+    const room = (await sessions.rooms.load(interaction.guildId)).settings;
+    const typed = String(focused.value).trim();
+    const choices: { name: string; value: string }[] = [];
+    if (typed !== '' && typed.toLowerCase() !== 'default') {
+      const parsed = parseWakeNames(typed);
+      choices.push(typeof parsed === 'string' ? { name: `⚠ ${parsed}`, value: typed.slice(0, 100) } : { name: parsed.join(', '), value: parsed.join(', ') });
+    }
+    const current = room.wakeNames ?? [botName];
+    choices.push({ name: `${current.join(', ')} (current)`, value: current.join(', ') });
+    if (room.wakeNames && !room.wakeNames.includes(botName)) choices.push({ name: `${[...room.wakeNames, botName].join(', ')} (add my display name)`, value: [...room.wakeNames, botName].join(', ') });
+    choices.push({ name: `default (my display name: ${botName})`, value: 'default' });
+    return choices.filter((choice, i) => choices.findIndex((other) => other.value === choice.value) === i);
+  }
+  if (focused.name === 'silence_ms') {
+    const { turnDetection } = await store.getSettings(interaction.guildId);
+    const current = turnDetection?.type === 'server_vad' ? turnDetection.silenceDurationMs ?? 500 : null;
+    const typed = Number.parseInt(String(focused.value), 10);
+    const choices: { name: string; value: number }[] = [];
+    if (Number.isInteger(typed) && typed >= SILENCE_MS.min && typed <= SILENCE_MS.max && !SILENCE_SUGGESTIONS.some(([ms]) => ms === typed)) choices.push({ name: `${typed} ms`, value: typed });
+    for (const [ms, what] of SILENCE_SUGGESTIONS) choices.push({ name: `${ms} ms — ${what}${ms === current ? ' (current)' : ''}`, value: ms });
+    return choices;
+  }
+  return [];
+}
+
 /** /settings: one place for every per-server setting of a busy room (admin permission). */
 const settings: Command = {
   data: new SlashCommandBuilder()
@@ -63,7 +107,7 @@ const settings: Command = {
             { name: 'default', value: 'default' },
           ),
         )
-        .addStringOption((o) => o.setName('wake_names').setDescription('Names it answers to, comma-separated, or "default" (its display name)').setMaxLength(400))
+        .addStringOption((o) => o.setName('wake_names').setDescription('Names it answers to, comma-separated, or "default" (its display name)').setMaxLength(400).setAutocomplete(true))
         .addNumberOption((o) => o.setName('follow_up_seconds').setDescription('How long the person answered may go on without the name').setMinValue(0).setMaxValue(MAX_FOLLOW_UP_SECONDS)),
     )
     .addSubcommand((sub) =>
@@ -77,7 +121,7 @@ const settings: Command = {
             { name: 'default', value: 'default' },
           ),
         )
-        .addIntegerOption((o) => o.setName('silence_ms').setDescription('server_vad: silence that ends a turn').setMinValue(SILENCE_MS.min).setMaxValue(SILENCE_MS.max))
+        .addIntegerOption((o) => o.setName('silence_ms').setDescription('server_vad: silence that ends a turn').setMinValue(SILENCE_MS.min).setMaxValue(SILENCE_MS.max).setAutocomplete(true))
         .addStringOption((o) =>
           o.setName('eagerness').setDescription('semantic_vad: how soon it answers').addChoices(
             { name: 'auto', value: 'auto' },
@@ -125,6 +169,8 @@ const settings: Command = {
         .addRoleOption((o) => o.setName('role').setDescription('The role (for add and remove)')),
     )
     .toJSON(),
+
+  autocomplete: suggest,
 
   async execute(interaction, { store, sessions, config }) {
     if (!interaction.inCachedGuild()) return replyPrivately(interaction, 'Use /settings in a server.');

@@ -71,11 +71,18 @@ export class ChatDesk {
   }
 
   /** A member runs a slash command: INTERACTION_CREATE (type 2) with typed options and resolved channels/users. */
-  runCommand(where: SimGuild, member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string): InteractionRecord {
+  runCommand(where: SimGuild, member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string, focused?: string): InteractionRecord {
     const sim = this.#sim;
     const guild = where.guild;
     const inChannel = channelId ?? where.textChannelId;
+    if (focused !== undefined) {
+      // Discord sends autocomplete only for an option registered with `autocomplete: true`, whose
+      // partial input comes as the focused option's value (a string while typing).
+      const registered = sim.registeredOption(name, guild.id, focused, subcommand);
+      if (!registered?.autocomplete) throw new Error(`/${name}${subcommand ? ` ${subcommand}` : ''} ${focused}: not registered with autocomplete, Discord would not ask the bot`);
+    }
     const typed = Object.entries(options).map(([key, value]) => {
+      if (key === focused) return { name: key, type: sim.registeredOptionType(name, guild.id, key, subcommand) ?? 3, value: String(value), focused: true };
       const option = typeOption(key, value, (id) => guild.channels.has(id), (id) => guild.members.has(id), (id) => guild.roles.has(id));
       // A whole number given to a NUMBER option is still a NUMBER (type 10), as Discord sends it.
       if (option.type === 4 && sim.registeredOptionType(name, guild.id, key, subcommand) === 10) return { ...option, type: 10 };
@@ -94,14 +101,14 @@ export class ChatDesk {
         (resolved.roles ??= {})[id] = guild.apiRole(id);
       }
     }
-    const record = new InteractionRecord({ id: snowflake(), token: `aW50ZXJhY3Rpb24${randomToken(48)}`, name, subcommand, options, userId: member.id, guildId: guild.id, channelId: inChannel });
+    const record = new InteractionRecord({ id: snowflake(), token: `aW50ZXJhY3Rpb24${randomToken(48)}`, name, subcommand, options, userId: member.id, guildId: guild.id, channelId: inChannel, autocomplete: focused !== undefined });
     // A guild's own registration of the name wins over the global one; only guild commands carry data.guild_id.
     const command = sim.registeredCommand(name, guild.id);
     sim.recorded.interactions.push(record);
     const payload = {
       id: record.id,
       application_id: sim.applicationId,
-      type: 2,
+      type: focused === undefined ? 2 : 4, // APPLICATION_COMMAND or APPLICATION_COMMAND_AUTOCOMPLETE
       token: record.token,
       version: 1,
       guild_id: guild.id,
@@ -121,7 +128,7 @@ export class ChatDesk {
         type: 1,
         ...(command?.guildScoped === false ? {} : { guild_id: guild.id }),
         options: subcommand ? [{ type: 1, name: subcommand, options: typed }] : typed,
-        ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
+        ...(Object.keys(resolved).length > 0 && focused === undefined ? { resolved } : {}),
       },
     };
     sim.gateway.dispatch('INTERACTION_CREATE', payload);

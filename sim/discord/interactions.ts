@@ -3,7 +3,7 @@ import type { RecordedRequest } from './types.ts';
 import { waitUntil } from './wait.ts';
 
 /** Interaction callback types discord.js sends (4 reply, 5 deferReply, 6 deferUpdate, 7 update, 9 modal). */
-export const CallbackType = { Reply: 4, DeferReply: 5, DeferUpdate: 6, Update: 7, Modal: 9 } as const;
+export const CallbackType = { Reply: 4, DeferReply: 5, DeferUpdate: 6, Update: 7, AutocompleteResult: 8, Modal: 9 } as const;
 /** Message flag: only the invoking user sees the message. */
 export const EPHEMERAL = 64;
 
@@ -42,9 +42,12 @@ export class InteractionRecord extends EventEmitter {
   readonly followUps: InteractionMessage[] = [];
   /** True if the bot's callback came after the acknowledgement deadline and was refused (10062). */
   expired = false;
+  /** An autocomplete interaction (type 4): answered only with choices (callback type 8). */
+  readonly autocomplete: boolean;
 
-  constructor(init: { id: string; token: string; name: string; subcommand?: string; options: Record<string, string | number | boolean>; userId: string; guildId: string; channelId: string }) {
+  constructor(init: { id: string; token: string; name: string; subcommand?: string; options: Record<string, string | number | boolean>; userId: string; guildId: string; channelId: string; autocomplete?: boolean }) {
     super();
+    this.autocomplete = init.autocomplete ?? false;
     this.id = init.id;
     this.token = init.token;
     this.name = init.name;
@@ -84,6 +87,12 @@ export class InteractionRecord extends EventEmitter {
   /** Resolves with the callback once the bot acknowledged (reply or defer). */
   waitForResponse(timeoutMs = 5_000): Promise<{ type: number; data: any; at: number }> {
     return waitUntil(this, 'change', () => this.callback ?? undefined, timeoutMs, () => `a response to /${this.name}`);
+  }
+
+  /** The choices the bot offered for an autocomplete interaction (waits for its answer). */
+  async waitForChoices(timeoutMs = 5_000): Promise<{ name: string; value: string | number }[]> {
+    const callback = await this.waitForResponse(timeoutMs);
+    return callback.data?.choices ?? [];
   }
 
   /** Resolves once `predicate(this)` holds (checked after each request), e.g. `r => r.content.includes('Joined')`. */

@@ -38,7 +38,7 @@ export interface MemberHub {
   setVoiceChannel(userId: string, channelId: string | null): void;
   /** Delivers one Opus frame from this member to the bot if the bot is in the member's voice channel. */
   deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer): void;
-  runCommand(member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string): InteractionRecord;
+  runCommand(member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string, focused?: string): InteractionRecord;
   say(member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }): SimMessage;
 }
 
@@ -197,6 +197,14 @@ export class SimulatedMember extends EventEmitter {
   /** Runs a slash command: dispatches INTERACTION_CREATE and returns the record of the bot's answers. */
   async runCommand(name: string, options: Record<string, string | number | boolean> = {}, subcommand?: string, channelId?: string): Promise<InteractionRecord> {
     return this.#hub.runCommand(this, name, options, subcommand, channelId);
+  }
+
+  /**
+   * Types in an option of a slash command with autocomplete: Discord sends the bot an autocomplete
+   * interaction (type 4) with `focused` marked and its partial text; the record holds the choices.
+   */
+  async autocomplete(name: string, options: Record<string, string | number | boolean>, focused: string, subcommand?: string): Promise<InteractionRecord> {
+    return this.#hub.runCommand(this, name, options, subcommand, undefined, focused);
   }
 
   /** Types a message (MESSAGE_CREATE); `mentionBot` prefixes `<@BOTID>` and lists the bot in `mentions`. */

@@ -18,6 +18,26 @@ function contentError(body: any): RestReply | null {
   return null;
 }
 
+/** An option cannot have both fixed choices and autocomplete (Discord refuses the registration). */
+function registrationError(command: any): RestReply | null {
+  const options: any[] = [...(command?.options ?? []), ...(command?.options ?? []).flatMap((o: any) => o?.options ?? [])];
+  const both = options.find((o) => o?.autocomplete === true && Array.isArray(o.choices) && o.choices.length > 0);
+  return both ? apiError(400, 50035, 'Invalid Form Body', { options: { _errors: [{ code: 'AUTOCOMPLETE_AND_CHOICES_ERROR', message: `Option "${both.name}": autocomplete and choices cannot both be set.` }] } }) : null;
+}
+
+/** Autocomplete results: at most 25 choices, names 1–100 characters, string values at most 100 (Discord's limits). */
+function choicesError(data: any): RestReply | null {
+  const choices = data?.choices;
+  const bad = (message: string) => apiError(400, 50035, 'Invalid Form Body', { data: { choices: { _errors: [{ code: 'BASE_TYPE_BAD', message }] } } });
+  if (!Array.isArray(choices)) return bad('This field is required');
+  if (choices.length > 25) return bad('Must be 25 or fewer in length.');
+  for (const choice of choices) {
+    if (typeof choice?.name !== 'string' || choice.name.length < 1 || choice.name.length > 100) return bad('Choice names must be between 1 and 100 in length.');
+    if (typeof choice.value === 'string' ? choice.value.length > 100 : typeof choice.value !== 'number') return bad('Choice values must be strings of 100 or fewer, or numbers.');
+  }
+  return null;
+}
+
 /**
  * Registers every REST route discord.js uses for this bot: gateway, commands, interactions, messages,
  * guild reads. Routes with a channel or guild id act on the guild that owns it (unknown → 404).
@@ -43,6 +63,8 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
   for (const scope of ['/applications/:app/commands', '/applications/:app/guilds/:guild/commands']) {
     router.on('PUT', scope, ([appId, guildId], body, request) => {
       if (appId !== app) return apiError(403, 50001, 'Missing Access');
+      const invalid = (Array.isArray(body) ? body : []).map(registrationError).find((error) => error !== null);
+      if (invalid) return invalid;
       sim.recorded.commands.push(request);
       const key = guildId ?? 'global';
       const commands = (Array.isArray(body) ? body : []).map((c: any) => ({ ...c, id: sim.commandId(c.name, key), application_id: app, guild_id: guildId, version: snowflake(), type: c.type ?? 1 }));
@@ -69,8 +91,11 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
     } else if (request.at - record.createdAt > sim.interactionDeadlineMs) {
       record.expired = true; // Discord shows "The application did not respond"
       reply = apiError(404, 10062, 'Unknown interaction');
+    } else if (record.autocomplete !== (body?.type === CallbackType.AutocompleteResult)) {
+      // Autocomplete interactions take only choices (type 8), and only they do.
+      reply = apiError(400, 50035, 'Invalid Form Body', { type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Interaction response type is invalid for this interaction.' }] } });
     } else {
-      reply = contentError(body?.data) ?? { status: 200 };
+      reply = (record.autocomplete ? choicesError(body?.data) : contentError(body?.data)) ?? { status: 200 };
       if (reply.status === 200) {
         record.callback = { type: body.type, data: body.data ?? {}, at: request.at };
         if (body.type === CallbackType.Reply || body.type === CallbackType.Update) {

@@ -209,8 +209,8 @@ export class SimGuild {
       },
       setVoiceChannel: (userId: string, channelId: string | null) => guild.voice.setMemberChannel(userId, channelId),
       deliverAudio: (member: SimulatedMember, header: RtpHeader, opus: Buffer) => void guild.voice.deliverAudio(member, header, opus),
-      runCommand: (member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string) =>
-        guild.#chat.runCommand(guild, member, name, options, subcommand, channelId),
+      runCommand: (member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string, focused?: string) =>
+        guild.#chat.runCommand(guild, member, name, options, subcommand, channelId, focused),
       say: (member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }) => guild.#chat.say(guild, member, content, options),
     };
   })();

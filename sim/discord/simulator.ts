@@ -334,9 +334,14 @@ export class DiscordSimulator {
    * arrives as type 10, not as an INTEGER.
    */
   registeredOptionType(name: string, guildId: string, option: string, subcommand?: string): number | undefined {
+    return this.registeredOption(name, guildId, option, subcommand)?.type;
+  }
+
+  /** @internal The registered option (its type, choices, `autocomplete` flag), if any. */
+  registeredOption(name: string, guildId: string, option: string, subcommand?: string): { type: number; autocomplete?: boolean } | undefined {
     const command = this.commands.get(guildId)?.find((c) => c.name === name) ?? this.commands.get('global')?.find((c) => c.name === name);
     const options: any[] = (subcommand ? command?.options?.find((o: any) => o.name === subcommand && o.type === 1)?.options : command?.options) ?? [];
-    return options.find((o: any) => o.name === option)?.type;
+    return options.find((o: any) => o.name === option);
   }
 
   /** @internal Stable command ids per scope and name (re-registering keeps the id, as on Discord). */

@@ -149,3 +149,45 @@ describe('/settings', () => {
     assert.match((await command(member('Dana'), 'privacy', {}, 'show')).content, /You're opted out/);
   });
 });
+
+describe('/settings autocomplete (delivered by the local Discord as Discord does: type 4, answered with choices)', () => {
+  let stack: LocalStack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+  const owner = () => stack.discord.member('Owner');
+
+  test('wake_names: what is typed (checked), the current names and default, as choices within Discord limits', async () => {
+    await stack.bot.context.sessions.rooms.update(stack.discord.guildId, { wakeNames: ['Jarvis'] });
+    const record = await owner().autocomplete('settings', { wake_names: 'Jarvis,  Computer,jarvis' }, 'wake_names', 'addressing');
+    const choices = await record.waitForChoices();
+    assert.equal(record.callback?.type, 8, 'an autocomplete result');
+    assert.deepEqual(choices[0], { name: 'Jarvis, Computer, jarvis', value: 'Jarvis, Computer, jarvis' });
+    assert.ok(choices.some((choice) => choice.value === 'Jarvis' && /current/.test(choice.name)), JSON.stringify(choices));
+    assert.ok(choices.some((choice) => choice.value === 'Jarvis, Realtime Bot'), 'the current names plus the display name');
+    assert.ok(choices.some((choice) => choice.value === 'default' && /Realtime Bot/.test(choice.name)));
+    assert.ok(choices.length <= 25 && choices.every((choice) => choice.name.length <= 100 && String(choice.value).length <= 100));
+
+    const bad = await (await owner().autocomplete('settings', { wake_names: 'x' }, 'wake_names', 'addressing')).waitForChoices();
+    assert.match(bad[0]!.name, /^⚠ .*two letters/, 'a problem shows in the list before the admin sends it');
+  });
+
+  test('silence_ms: the typed value if in range, then the usual values with the current one marked', async () => {
+    await stack.bot.context.store.updateSettings(stack.discord.guildId, { turnDetection: { type: 'server_vad', silenceDurationMs: 800 } });
+    const choices = await (await owner().autocomplete('settings', { type: 'server_vad', silence_ms: 750 }, 'silence_ms', 'turn-detection')).waitForChoices();
+    assert.deepEqual(choices[0], { name: '750 ms', value: 750 });
+    assert.ok(choices.some((choice) => choice.value === 800 && /current/.test(choice.name)), JSON.stringify(choices));
+    const outOfRange = await (await owner().autocomplete('settings', { type: 'server_vad', silence_ms: 99_999 }, 'silence_ms', 'turn-detection')).waitForChoices();
+    assert.ok(!outOfRange.some((choice) => choice.value === 99_999));
+  });
+
+  test('the local Discord only asks for options registered with autocomplete', async () => {
+    await assert.rejects(owner().autocomplete('settings', { mode: 'al' }, 'mode', 'addressing'), /not registered with autocomplete/);
+    const record = await owner().runCommand('settings', {}, 'show');
+    await record.waitForContent();
+    assert.equal(record.callback?.type, 4, 'a command is answered with a message, not with choices');
+  });
+});
