@@ -139,11 +139,15 @@ describe('/settings', () => {
     await command(member('Dana'), 'privacy', {}, 'opt-out');
     await command(owner(), 'settings', { mode: 'name', wake_names: 'Jarvis, Computer', follow_up_seconds: 7.5 }, 'addressing');
     await command(owner(), 'settings', { type: 'semantic_vad', eagerness: 'low' }, 'turn-detection');
+    await command(owner(), 'settings', { mode: 'far_field' }, 'noise-reduction');
+    await command(owner(), 'settings', { enabled: true }, 'captions');
     await stack.restartBot();
     const { content } = await command(owner(), 'settings', {}, 'show');
     assert.match(content, /\*\*Addressing:\*\* name — wake names: Jarvis, Computer; follow-up window 7.5 s/);
     assert.match(content, /\*\*Turn detection:\*\* semantic VAD, eagerness low/);
-    assert.match(content, /\*\*Consent notice on join:\*\* on, custom text:/);
+    assert.match(content, /\*\*Consent notice on join:\*\* on, custom text:.*\(says captions are on\)/);
+    assert.match(content, /\*\*Noise reduction:\*\* far_field/);
+    assert.match(content, /\*\*Captions:\*\* on, in the voice channel's chat/);
     const policy = await stack.bot.context.sessions.rooms.load(stack.discord.guildId);
     assert.equal(policy.isOptedOut(member('Dana').id), true);
     assert.match((await command(member('Dana'), 'privacy', {}, 'show')).content, /You're opted out/);
