@@ -61,7 +61,7 @@ const status: Command = {
       }`,
       `**Hearing:** ${report.speakers.length > 0 ? report.speakers.join(', ') : 'nobody right now'}`,
       ...[inputAudioStatusLine(report.inputAudio)].filter((line) => line !== null),
-      `**Privacy:** ${room ? optedOutLine(room.optedOutCount, report.voiceChannelId ? interaction.guild.channels.cache.get(report.voiceChannelId) : undefined, (id) => room.isOptedOut(id)) : 'settings unavailable'}`,
+      `**Privacy:** ${room ? optedOutLine(room.optedOutCount, report.voiceChannelId ? interaction.guild.channels.cache.get(report.voiceChannelId) : undefined, (id) => room.isOptedOut(id)) + (room.settings.captions === true ? "; captions on (what is said is posted in the voice channel's chat)" : '') : 'settings unavailable'}`,
       `**Latency** (speech end → first reply audio, last ${report.latency.turns} turns): p50 ${formatMs(report.latency.p50)}, p95 ${formatMs(report.latency.p95)}`,
       `**This session:** ${report.session.tokens} tokens${transcribed(report.session.transcription)}, ~${formatUsd(report.session.costUsd)}`,
       `**This server (all time):** ${guildUsage.inputTextTokens + guildUsage.outputTextTokens + guildUsage.inputAudioTokens + guildUsage.outputAudioTokens} tokens in ${guildUsage.responses} replies, ~${formatUsd(guildUsage.costUsd)} (transcription included)`,

@@ -99,6 +99,8 @@ describe('captions in the voice channel chat', () => {
     await say('Alice', 'This one is captioned again', 7);
     const lines = await eventually(() => (captionLines().some((line) => line.includes('captioned again')) ? captionLines() : undefined), 'captions again');
     assert.ok(!lines.some((line) => line.includes('not captioned')), JSON.stringify(lines));
+    // Everyone can see that captions are on.
+    assert.match((await command(member('Carol'), 'status')).content, /\*\*Privacy:\*\* .*; captions on/);
   });
 
   test('the local Discord refuses a thread on a voice channel (50024) and rate limits a sixth message in 5 s (429)', async () => {
