@@ -15,18 +15,24 @@ export const Permission = {
   UseExternalEmojis: 1n << 18n,
   Connect: 1n << 20n,
   Speak: 1n << 21n,
+  /** Server-mute others; in a Stage, also unsuppress (invite to speak) others and oneself. */
+  MuteMembers: 1n << 22n,
   MoveMembers: 1n << 24n,
   UseVAD: 1n << 25n,
   ChangeNickname: 1n << 26n,
   UseApplicationCommands: 1n << 31n,
+  RequestToSpeak: 1n << 32n,
   SendMessagesInThreads: 1n << 38n,
 } as const;
 
 /** All permissions (what Administrator and the guild owner have). */
 export const ALL_PERMISSIONS = (1n << 53n) - 1n;
 
-/** What @everyone may do: see channels and read history (the rest comes from roles, so bot permissions can be taken away). */
-export const EVERYONE_PERMISSIONS = (1n << 10n) | (1n << 16n);
+/**
+ * What @everyone may do: see channels, read history and ask to speak in a Stage (Discord's default
+ * @everyone has Request to Speak); the rest comes from roles, so bot permissions can be taken away.
+ */
+export const EVERYONE_PERMISSIONS = (1n << 10n) | (1n << 16n) | (1n << 32n);
 
 /** The "Member" role every human gets by default: talk, type, use commands. */
 export const DEFAULT_MEMBER_PERMISSIONS =

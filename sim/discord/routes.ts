@@ -247,6 +247,13 @@ export function registerRoutes(router: RestRouter, sim: DiscordSimulator): void 
     const id = userId === '@me' ? sim.botUserId : userId!;
     return guild?.members.has(id) ? { status: 200, body: guild.apiMember(id) } : apiError(404, 10007, 'Unknown Member');
   });
+  // Modify Current User Voice State (`@me`, which discord.js sends as `%40me`); another user's is a moderator's act, not the bot's.
+  router.on('PATCH', '/guilds/:guild/voice-states/:user', ([g, userId], body) => {
+    const guild = sim.guildById(g);
+    if (!guild) return unknownGuild();
+    if (userId !== '@me' && userId !== sim.botUserId) return apiError(403, 50013, 'Missing Permissions');
+    return guild.modifyOwnVoiceState(sim.botUserId, body);
+  });
   router.on('GET', '/guilds/:guild/voice-states/:user', ([g, userId]) => {
     const guild = guildById(g);
     const id = userId === '@me' ? sim.botUserId : userId!;

@@ -5,7 +5,8 @@ import { Intent, type GatewayServer } from './gateway.ts';
 import { GuildState, type SimUser } from './guild.ts';
 import { snowflake } from './ids.ts';
 import { SimulatedMember, type MemberHub } from './member.ts';
-import { DEFAULT_MEMBER_PERMISSIONS } from './permissions.ts';
+import { DEFAULT_MEMBER_PERMISSIONS, Permission } from './permissions.ts';
+import { apiError, type RestReply } from './rest.ts';
 import type { EncryptionMode, RtpHeader } from './rtp.ts';
 import type { ChannelOverwriteSpec } from './types.ts';
 import { VoiceHub } from './voiceHub.ts';
@@ -158,7 +159,13 @@ export class SimGuild {
     const state = this.guild.voiceStates.get(userId);
     if (!state) throw new Error(`user ${userId} is not in voice in guild ${this.index}`);
     if (changes.mute !== undefined) state.serverMute = changes.mute;
-    if (changes.suppress !== undefined) state.suppress = changes.suppress;
+    if (changes.suppress !== undefined) {
+      if (this.guild.channels.get(state.channelId)?.type !== 13) throw new Error('Cannot execute action on this channel type (50024): suppress is for Stage channels');
+      state.suppress = changes.suppress;
+      // Discord (Modify User Voice State): unsuppressed, a human is invited (their request_to_speak_timestamp
+      // set to now, they accept themselves); a bot is not, it speaks at once; suppressed, the request is removed.
+      state.requestToSpeakAt = !changes.suppress && userId !== this.botUserId ? new Date().toISOString() : null;
+    }
     this.gateway.dispatch('VOICE_STATE_UPDATE', this.guild.apiVoiceState(userId), Intent.GuildVoiceStates);
   }
 
@@ -172,6 +179,30 @@ export class SimGuild {
     if (userId !== this.botUserId) return this.voice.setMemberChannel(userId, channelId);
     if (channelId === null) return this.faults.kickBotFromVoice();
     this.voice.moveBotByModerator(channelId);
+  }
+
+  /**
+   * `PATCH /guilds/{guild}/voice-states/@me` (Modify Current User Voice State), with Discord's caveats
+   * (developer docs, Voice resource): `channel_id` must be a Stage the user is in; unsuppressing
+   * oneself needs Mute Members there; asking to speak (`request_to_speak_timestamp`) needs Request to
+   * Speak; suppressing oneself or clearing the request is always allowed. 204, then VOICE_STATE_UPDATE.
+   */
+  modifyOwnVoiceState(userId: string, body: { channel_id?: unknown; suppress?: unknown; request_to_speak_timestamp?: unknown }): RestReply {
+    const state = this.guild.voiceStates.get(userId);
+    if (!state) return apiError(404, 10065, 'Unknown Voice State');
+    const channelId = typeof body?.channel_id === 'string' ? body.channel_id : null;
+    if (channelId === null || channelId !== state.channelId) return apiError(400, 50035, 'Invalid Form Body', { channel_id: { _errors: [{ code: 'BASE_TYPE_CHOICES', message: 'Not connected to this channel.' }] } });
+    if (this.guild.channels.get(channelId)?.type !== 13) return apiError(400, 50024, 'Cannot execute action on this channel type');
+    const permissions = this.guild.permissionsOf(userId, channelId);
+    const { suppress, request_to_speak_timestamp: requested } = body;
+    if (suppress !== undefined && typeof suppress !== 'boolean') return apiError(400, 50035, 'Invalid Form Body');
+    if (requested !== undefined && requested !== null && (typeof requested !== 'string' || Number.isNaN(Date.parse(requested)))) return apiError(400, 50035, 'Invalid Form Body');
+    if (suppress === false && state.suppress && (permissions & Permission.MuteMembers) === 0n) return apiError(403, 50013, 'Missing Permissions');
+    if (typeof requested === 'string' && (permissions & Permission.RequestToSpeak) === 0n) return apiError(403, 50013, 'Missing Permissions');
+    if (typeof suppress === 'boolean') state.suppress = suppress;
+    if (requested !== undefined) state.requestToSpeakAt = requested as string | null;
+    this.gateway.dispatch('VOICE_STATE_UPDATE', this.guild.apiVoiceState(userId), Intent.GuildVoiceStates);
+    return { status: 204 };
   }
 
   /** Sets a voice channel's user limit, 0 = unlimited (CHANNEL_UPDATE). */

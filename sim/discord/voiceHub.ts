@@ -186,9 +186,12 @@ export class VoiceHub extends EventEmitter {
     if ((perms & Permission.ViewChannel) === 0n || (perms & Permission.Connect) === 0n) return refuse('missing-permissions');
     const others = this.#guild.usersInVoice(channel.id).filter((u) => u !== id).length;
     if (channel.userLimit > 0 && others >= channel.userLimit && (perms & Permission.MoveMembers) === 0n) return refuse('channel-full');
-    // A server mute is the member's (it follows them to another channel); Stage suppression is not.
-    const serverMute = this.#guild.voiceStates.get(id)?.serverMute;
-    this.#guild.voiceStates.set(id, { userId: id, channelId: channel.id, sessionId: session.id, selfMute: Boolean(d.self_mute), selfDeaf: Boolean(d.self_deaf), ...(serverMute ? { serverMute } : {}) });
+    // A server mute is the member's (it follows them to another channel); Stage suppression is not:
+    // everyone arrives in a Stage's audience, and stays where they were when re-signalling to the same channel.
+    const previous = this.#guild.voiceStates.get(id);
+    const serverMute = previous?.serverMute;
+    const stage = previous?.channelId === channel.id ? { suppress: previous.suppress, requestToSpeakAt: previous.requestToSpeakAt } : { suppress: channel.type === CHANNEL_STAGE, requestToSpeakAt: null };
+    this.#guild.voiceStates.set(id, { userId: id, channelId: channel.id, sessionId: session.id, selfMute: Boolean(d.self_mute), selfDeaf: Boolean(d.self_deaf), ...(serverMute ? { serverMute } : {}), ...stage });
     this.#dispatchVoiceState(id);
     const grant = this.current.grant(this.#guild.id, id, session.id, channel.id, this.daveVersionOf(channel.id));
     this.#gateway.dispatchTo(session, 'VOICE_SERVER_UPDATE', { token: grant.token, guild_id: this.#guild.id, endpoint: this.current.endpoint });
@@ -225,7 +228,10 @@ export class VoiceHub extends EventEmitter {
     const before = this.#guild.voiceStates.get(userId)?.channelId ?? null;
     if (before === channelId) return;
     if (channelId === null) this.#guild.voiceStates.delete(userId);
-    else this.#guild.voiceStates.set(userId, { userId, channelId, sessionId: randomBytes(16).toString('hex'), selfMute: false, selfDeaf: false });
+    else {
+      const stage = this.#guild.channels.get(channelId)?.type === CHANNEL_STAGE; // a Stage is joined in its audience
+      this.#guild.voiceStates.set(userId, { userId, channelId, sessionId: randomBytes(16).toString('hex'), selfMute: false, selfDeaf: false, suppress: stage, requestToSpeakAt: null });
+    }
     this.#dispatchVoiceState(userId);
     const bot = this.#bot;
     const botChannel = this.botChannel();
@@ -250,7 +256,9 @@ export class VoiceHub extends EventEmitter {
   deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer): boolean {
     const bot = this.#bot;
     const channel = this.botChannel();
-    if (!bot || !channel || this.#guild.voiceStates.get(member.id)?.channelId !== channel) return false;
+    const state = this.#guild.voiceStates.get(member.id);
+    if (!bot || !channel || state?.channelId !== channel) return false;
+    if (state.serverMute || state.suppress) return false; // server-muted, or in a Stage's audience: not heard
     if (!bot.session.announced.has(member.ssrc)) bot.server.announceSpeaking(bot.session, member.id, member.ssrc, 1);
     return bot.server.sendRtp(bot.session, header, this.dave.protect(member.id, opus));
   }

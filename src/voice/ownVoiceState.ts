@@ -7,10 +7,12 @@
  * reconnects) and, on a disconnect, is left Disconnected; the session has to follow: belong to the
  * new channel (with a conversation its audience may share), or end cleanly without rejoining.
  */
-import type { VoiceBasedChannel } from 'discord.js';
+import type { VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
 import type { ConversationPool } from './conversationPool.ts';
 import type { GuildSlots } from './guildSlots.ts';
+import { StageSpeaker } from './stageSpeaker.ts';
+import type { VoiceSession } from './voiceSession.ts';
 
 /** A move of the bot that Discord made (not a /join): where from, where to, and what the call talks in now. */
 export interface DraggedEvent {
@@ -30,6 +32,38 @@ export interface FollowMoveHost {
   mayCarryConversation?: (from: VoiceBasedChannel, to: VoiceBasedChannel) => boolean;
   /** The move was followed (the composition root tells the new channel what the bot does with their voice). */
   dragged: (event: DraggedEvent) => void;
+}
+
+/**
+ * What the bot's own VOICE_STATE_UPDATE means for its voice session: disconnected (no channel), the
+ * session ends at once and never rejoins (a session still connecting ignores it: it may be Discord's
+ * answer to the /leave before this /join); server-muted or suppressed, it may not speak; in a Stage's
+ * audience, it asks to speak (see stageSpeaker.ts); in another channel than the session's, the
+ * session follows (see {@link followDiscordMove}).
+ */
+export class OwnVoiceState {
+  readonly #host: FollowMoveHost;
+  readonly #stage = new WeakMap<VoiceSession, StageSpeaker>();
+
+  constructor(host: FollowMoveHost) {
+    this.#host = host;
+  }
+
+  update(session: VoiceSession, own: VoiceState): void {
+    if (own.channelId === null) {
+      if (session.status !== 'connecting') session.destroy('disconnected by Discord (a moderator, or the channel was deleted)');
+      return;
+    }
+    session.onOwnVoiceState({ serverMute: own.serverMute === true, suppress: own.suppress === true, requestedToSpeak: own.requestToSpeakTimestamp !== null });
+    let stage = this.#stage.get(session);
+    if (!stage) this.#stage.set(session, (stage = new StageSpeaker(this.#host.logger)));
+    stage.update(own);
+    if (own.channelId !== session.channelId) {
+      void followDiscordMove(this.#host, own.guild.id).catch((error: unknown) => {
+        this.#host.logger.warn({ guildId: own.guild.id, err: error instanceof Error ? error.message : String(error) }, 'could not follow a move by Discord');
+      });
+    }
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { ConversationPool } from './conversationPool.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
 import { JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
-import { followDiscordMove, type DraggedEvent } from './ownVoiceState.ts';
+import { OwnVoiceState, type DraggedEvent } from './ownVoiceState.ts';
 import { RoomPolicies, type RoomPolicy } from './roomPolicy.ts';
 import { VoiceSession } from './voiceSession.ts';
 
@@ -64,6 +64,8 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #guilds = new GuildSlots();
   /** Every model conversation of the process: the guilds' voice ones and the text ones (see conversationPool.ts). */
   readonly #pool: ConversationPool;
+  /** Follows the bot's own voice state: moves, disconnects, moderation, Stage (see ownVoiceState.ts). */
+  readonly #own: OwnVoiceState;
   readonly #idleTimer: NodeJS.Timeout;
   #voiceSessionCount = 0;
   /** Each server's room choices: /privacy opt-outs, roles, addressing (see roomPolicy.ts). */
@@ -77,6 +79,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     const onFailed = (slot: GuildSlot, conversation: GuildConversation, reason: string) => this.#onConversationFailed(slot, conversation, reason);
     this.#pool = new ConversationPool({ config, store, budget, logger, tools, rooms: this.rooms, guilds: this.#guilds, onFailed });
     this.#pool.on('conversation', (conversation) => this.emit('conversation', conversation));
+    this.#own = new OwnVoiceState({ guilds: this.#guilds, pool: this.#pool, logger, mayCarryConversation: options.mayCarryConversation, dragged: (event) => this.emit('dragged', event) });
     // An opt-out or a role change takes effect at once in the voice channel.
     this.rooms.on('changed', (guildId) => this.voiceSession(guildId)?.recheckHearing());
     this.#idleTimer = setInterval(() => void this.#pool.closeIdle(), Math.min(10_000, options.config.textSessionIdleMs));
@@ -263,22 +266,10 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     const session = this.voiceSession(next.guild.id);
     if (!session) return;
     if (next.id === next.client.user.id) {
-      if (next.channelId === null) {
-        // A session still connecting ignores it: it may be Discord's answer to the /leave before this /join.
-        if (session.status !== 'connecting') session.destroy('disconnected by Discord (a moderator, or the channel was deleted)');
-        return;
-      }
-      session.onOwnVoiceState({ serverMute: next.serverMute === true, suppress: next.suppress === true });
-      if (next.channelId !== session.channelId) void this.#followMove(next.guild.id);
+      this.#own.update(session, next);
+      if (next.channelId === null) return;
     }
     session.onVoiceStateChanged(next.id, next.channelId);
-  }
-
-  #followMove(guildId: string): Promise<void> {
-    const { logger, mayCarryConversation } = this.#options;
-    return followDiscordMove({ guilds: this.#guilds, pool: this.#pool, logger, mayCarryConversation, dragged: (event) => this.emit('dragged', event) }, guildId).catch((error: unknown) => {
-      logger.warn({ guildId, err: error instanceof Error ? error.message : String(error) }, 'could not follow a move by Discord');
-    });
   }
 
   /** What /status shows; without voice, about the text conversation of `channelId` (where /status was used). */

@@ -313,8 +313,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * audience. While it may not speak, it starts no spoken reply (nobody would hear it, and each costs)
    * and stops the one in progress; it keeps listening, and answers again once allowed.
    */
-  onOwnVoiceState(state: { serverMute: boolean; suppress: boolean }): void {
-    const silenced = state.serverMute ? 'server-muted' : state.suppress ? 'suppressed (in the Stage audience)' : null;
+  onOwnVoiceState(state: { serverMute: boolean; suppress: boolean; requestedToSpeak?: boolean }): void {
+    const audience = state.requestedToSpeak ? 'in the Stage audience, asked to speak' : 'suppressed (in the Stage audience)';
+    const silenced = state.serverMute ? 'server-muted' : state.suppress ? audience : null;
     if (silenced === this.#silenced) return;
     this.#silenced = silenced;
     this.#log.info({ silenced }, silenced ? 'cannot speak: spoken replies paused' : 'may speak again');

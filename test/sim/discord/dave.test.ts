@@ -156,6 +156,7 @@ describe('what real Discord refuses or exempts', () => {
     try {
       await voice.entersState(connection, voice.VoiceConnectionStatus.Ready, 10_000);
       assert.equal(h.sim.voice.botSession?.grant.daveVersion, 0);
+      h.sim.moderateVoice({ suppress: false }); // everyone arrives in a Stage's audience: a moderator makes the bot a speaker
       const alice = h.sim.member('Alice');
       alice.clearHeard();
       const startedAt = performance.now();
