@@ -51,6 +51,17 @@ export class JitterEstimator {
   readonly #segments: number[] = [];
   #segment = 0;
   #next = 0;
+  /**
+   * Bumped whenever the window changes. The jitter buffer asks for the jitter and the latest
+   * talkspurt's lowest transit for every frame it plays; each is computed once per change (a packet),
+   * not once per question (the jitter sorts the window: ≈ 20 µs).
+   */
+  #version = 0;
+  #jitterVersion = -1;
+  #jitter = 0;
+  #minTransitVersion = -1;
+  #minTransit = 0;
+  #lateness = new Float64Array(0);
 
   constructor(options: JitterEstimatorOptions = {}) {
     this.#window = options.window ?? 250;
@@ -65,6 +76,7 @@ export class JitterEstimator {
 
   /** Records one packet: its arrival time and its RTP timestamp in ms (both on continuous clocks). */
   observe(arrivalMs: number, timestampMs: number): void {
+    this.#version++;
     const transit = arrivalMs - timestampMs;
     if (this.#transits.length < this.#window) {
       this.#transits.push(transit);
@@ -78,11 +90,13 @@ export class JitterEstimator {
 
   /** The packets observed from now on belong to a new talkspurt: their lateness is measured among themselves. */
   startSegment(): void {
+    this.#version++;
     this.#segment++;
   }
 
   /** Forgets everything (the sender restarted its clock: old transits mean nothing now). */
   reset(): void {
+    this.#version++;
     this.#transits.length = 0;
     this.#segments.length = 0;
     this.#next = 0;
@@ -100,33 +114,47 @@ export class JitterEstimator {
 
   /** The lowest transit (ms) of the latest talkspurt with packets in the window, or undefined before the first packet. */
   get minTransitMs(): number | undefined {
-    const lowest = this.#lowestPerSegment();
-    let latest = -Infinity;
-    for (const segment of lowest.keys()) latest = Math.max(latest, segment);
-    return lowest.get(latest);
+    if (this.#transits.length === 0) return undefined;
+    if (this.#minTransitVersion !== this.#version) {
+      // Asked for every frame played (the playout delay is measured against it): two passes, no allocation.
+      const segments = this.#segments;
+      let latest = -Infinity;
+      for (let i = 0; i < segments.length; i++) if (segments[i]! > latest) latest = segments[i]!;
+      let lowest = Infinity;
+      for (let i = 0; i < segments.length; i++) if (segments[i] === latest && this.#transits[i]! < lowest) lowest = this.#transits[i]!;
+      this.#minTransit = lowest;
+      this.#minTransitVersion = this.#version;
+    }
+    return this.#minTransit;
   }
 
   /** Lateness (ms) that the chosen share of packets stays within, relative to the quickest of their talkspurt; 0 with no packets. */
   get jitterMs(): number {
     if (this.#transits.length === 0) return 0;
+    if (this.#jitterVersion === this.#version) return this.#jitter;
     const lowest = this.#lowestPerSegment();
-    const lateness = this.#transits.map((transit, i) => transit - lowest.get(this.#segments[i]!)!);
+    const n = this.#transits.length;
+    if (this.#lateness.length < n) this.#lateness = new Float64Array(this.#window);
+    const lateness = this.#lateness.subarray(0, n);
+    for (let i = 0; i < n; i++) lateness[i] = this.#transits[i]! - lowest.get(this.#segments[i]!)!;
     // The latest packets count in full: jitter that has just grown is met at once, not once it
     // fills the window's top percent (the window's quantile still decides when it shrinks).
     let recent = 0;
-    const newest = this.#transits.length < this.#window ? lateness.length : this.#next; // one past the newest entry
-    for (let k = 1; k <= Math.min(this.#recent, lateness.length); k++) recent = Math.max(recent, lateness[(newest - k + lateness.length) % lateness.length]!);
-    lateness.sort((a, b) => a - b);
-    return Math.max(recent, lateness[Math.min(lateness.length - 1, Math.ceil(this.#quantile * lateness.length) - 1)]!);
+    const newest = n < this.#window ? n : this.#next; // one past the newest entry
+    for (let k = 1; k <= Math.min(this.#recent, n); k++) recent = Math.max(recent, lateness[(newest - k + n) % n]!);
+    lateness.sort(); // numeric, ascending
+    this.#jitter = Math.max(recent, lateness[Math.min(n - 1, Math.ceil(this.#quantile * n) - 1)]!);
+    this.#jitterVersion = this.#version;
+    return this.#jitter;
   }
 
   #lowestPerSegment(): Map<number, number> {
     const lowest = new Map<number, number>();
-    this.#transits.forEach((transit, i) => {
+    for (let i = 0; i < this.#transits.length; i++) {
       const segment = this.#segments[i]!;
       const known = lowest.get(segment);
-      if (known === undefined || transit < known) lowest.set(segment, transit);
-    });
+      if (known === undefined || this.#transits[i]! < known) lowest.set(segment, this.#transits[i]!);
+    }
     return lowest;
   }
 
