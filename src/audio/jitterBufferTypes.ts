@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { JitterEstimatorOptions } from './jitterEstimator.ts';
+import type { QuietFramesOptions } from './quietFrames.ts';
 
 /** What the buffer needs from a decoder: in-order decoding with concealment of lost frames. */
 export interface FrameDecoder {
@@ -28,6 +30,11 @@ export interface PacketTiming {
 export interface PlayoutClock {
   readonly nextFrameIndex: number;
   readonly nextFrameMs: number | undefined;
+  /**
+   * During a pull: how far behind its schedule it runs (ms; 0 or absent when on time). A pull well
+   * behind means the bot itself stalled, and a packet missing now is likely still unread.
+   */
+  readonly pullLateMs?: number;
 }
 
 /** Counters of one speaker's buffer. */
@@ -66,4 +73,18 @@ export interface SpeakerJitterStats {
   targetDelayMs: number;
   /** Jitter measured over the recent packets (97% of them arrived within this of the quickest), ms. */
   jitterMs: number;
+}
+
+/** Options of {@link SpeakerJitterBuffer}. */
+export interface SpeakerJitterBufferOptions {
+  decoder: FrameDecoder;
+  clock: PlayoutClock;
+  /** How the playout delay follows the measured jitter. */
+  jitter?: JitterEstimatorOptions;
+  /** Which frames may be left out to take a grown delay back. */
+  quiet?: QuietFramesOptions;
+  /** Most audio buffered ahead of the playout point (default 1000 ms); more is dropped as overflow. */
+  maxBufferedMs?: number;
+  /** Concealed frames in a row, with nothing buffered, that end a talkspurt (default 5: 100 ms). */
+  maxConcealedRun?: number;
 }

@@ -93,6 +93,7 @@ export class SpeakerMixer {
   /** The frame the next pull produces, and when that pull is expected (unknown before the first). */
   #nextFrameIndex = 0;
   #nextFrameMs: number | undefined;
+  #pullLateMs = 0;
   readonly #clock: PlayoutClock;
 
   constructor(options: SpeakerMixerOptions = {}) {
@@ -105,6 +106,9 @@ export class SpeakerMixer {
       },
       get nextFrameMs() {
         return mixer.#nextFrameMs;
+      },
+      get pullLateMs() {
+        return mixer.#pullLateMs;
       },
     };
   }
@@ -125,10 +129,12 @@ export class SpeakerMixer {
 
   /**
    * Produces the next 20 ms output frame: every speaker's frame due in it, summed and limited.
-   * Call once per 20 ms on the caller's clock; `nowMs` is that clock's time (same clock as arrivals).
+   * Call once per 20 ms on the caller's clock; `nowMs` is that clock's time (same clock as arrivals),
+   * `scheduledMs` when this pull was due (a pull far behind it follows a stall of the bot itself).
    */
-  pull(nowMs: number): MixedFrame {
+  pull(nowMs: number, scheduledMs = nowMs): MixedFrame {
     const frameIndex = this.#nextFrameIndex;
+    this.#pullLateMs = Math.max(0, nowMs - scheduledMs);
     const pcm = newPcm16(REALTIME_FRAME_SAMPLES);
     const contributors: string[] = [];
     let first: Int16Array | null = null;

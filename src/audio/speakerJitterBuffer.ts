@@ -28,27 +28,13 @@
  * @module
  */
 import { FRAME_MS, OPUS_SILENCE_FRAME } from './format.ts';
-import { JitterEstimator, type JitterEstimatorOptions } from './jitterEstimator.ts';
-import type { FrameDecoder, PacketTiming, PlayoutClock, SpeakerJitterStats } from './jitterBufferTypes.ts';
-import { QuietFrames, type QuietFramesOptions } from './quietFrames.ts';
+import { JitterEstimator } from './jitterEstimator.ts';
+import type { FrameDecoder, PacketTiming, PlayoutClock, SpeakerJitterBufferOptions, SpeakerJitterStats } from './jitterBufferTypes.ts';
+import { QuietFrames } from './quietFrames.ts';
 import { FRAME_TICKS, RtpUnwrapper } from './rtpTimeline.ts';
 import { anchorTalkspurt, slotDelayMs, type TalkspurtAnchor } from './talkspurtPlayout.ts';
 
-export type { FrameDecoder, PacketTiming, PlayoutClock, SpeakerJitterStats } from './jitterBufferTypes.ts';
-
-/** Options of {@link SpeakerJitterBuffer}. */
-export interface SpeakerJitterBufferOptions {
-  decoder: FrameDecoder;
-  clock: PlayoutClock;
-  /** How the playout delay follows the measured jitter. */
-  jitter?: JitterEstimatorOptions;
-  /** Which frames may be left out to take a grown delay back. */
-  quiet?: QuietFramesOptions;
-  /** Most audio buffered ahead of the playout point (default 1000 ms); more is dropped as overflow. */
-  maxBufferedMs?: number;
-  /** Concealed frames in a row, with nothing buffered, that end a talkspurt (default 5: 100 ms). */
-  maxConcealedRun?: number;
-}
+export type { FrameDecoder, PacketTiming, PlayoutClock, SpeakerJitterBufferOptions, SpeakerJitterStats } from './jitterBufferTypes.ts';
 
 /**
  * A quiet frame is left out only when the delay is this much more than a frame above the target:
@@ -263,11 +249,12 @@ export class SpeakerJitterBuffer {
       }
       this.#concealedRun++;
       // Nothing after it is here either, and the delay is short of what the measured jitter calls
-      // for: the network runs late (an underrun) rather than having lost this packet. Conceal this
+      // for (or the bot itself runs behind): the network runs late (an underrun) rather than having lost this packet. Conceal this
       // frame and keep waiting for the packet: everything after plays one frame later (see the
       // module comment), while the delay stays within its bound. At or above the target, a missing
       // packet is most likely lost: it is concealed below, and dropped as late if it still comes.
-      if (this.#delayMs + this.#stretchedMs + FRAME_MS <= this.#estimator.maxDelayMs && !(this.#excessDelayMs() >= 0)) {
+      const stalled = (this.#clock.pullLateMs ?? 0) > FRAME_MS / 2; // our own stall: the packets are likely unread
+      if (this.#delayMs + this.#stretchedMs + FRAME_MS <= this.#estimator.maxDelayMs && (stalled || !(this.#excessDelayMs() >= 0))) {
         this.#anchor!.frame++;
         this.#stretchedMs += FRAME_MS;
         this.#stats.stretched++;

@@ -169,7 +169,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     });
     // Input work runs after every session's output packet of this tick has been sent (setImmediate),
     // so feeding the model never delays what people hear.
-    this.#unsubscribeTick = options.clock.subscribe(() => setImmediate(() => this.#onInputTick()));
+    this.#unsubscribeTick = options.clock.subscribe((tick) => setImmediate(() => this.#onInputTick(tick.scheduledMs)));
     this.#conversation = options.conversation;
     [this.#turns, this.#detachConversation] = this.#attachConversation(options.conversation);
     this.#checkAlone();
@@ -450,10 +450,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return [turns, detach];
   }
 
-  #onInputTick(): void {
+  #onInputTick(scheduledMs: number): void {
     if (this.#status === 'destroyed') return;
     const now = performance.now();
-    const frame = this.#mixer.pull(now);
+    const frame = this.#mixer.pull(now, scheduledMs);
     if (this.#inputHeld) return; // dropped: heard in a channel whose conversation is not in place yet
     // Only stream while someone is (or just was) talking: silence between turns costs nothing.
     if (now - this.#speech.lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;

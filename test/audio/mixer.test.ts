@@ -109,6 +109,18 @@ describe('SpeakerMixer', () => {
     assert.deepEqual(stats.totals, { concealed: 2, fecRecovered: 0, late: 1, stretched: 0, trimmed: 0 }, 'a left: its counts stay in the totals');
   });
 
+  it('tells the jitter buffers when a pull runs behind its schedule (the bot stalled): a missing packet is waited for', () => {
+    const stallOf = (lateMs: number) => {
+      const { create } = fakeDecoders();
+      const mixer = new SpeakerMixer({ createDecoder: create, jitter: { initialDelayMs: 0, marginMs: 0 } });
+      run(mixer, { a: (k) => 100 + k }, 30); // frames 0–29 played as they come
+      mixer.pull(20 * 30, 20 * 30 - lateMs); // packet 30 not read yet
+      return mixer.stats().speakers.a!;
+    };
+    assert.equal(stallOf(60).stretched, 1, 'the pull ran 60 ms behind: wait for the packet');
+    assert.equal(stallOf(0).stretched, 0, 'on time, at a delay meeting the jitter: taken for lost');
+  });
+
   it('forgets a removed speaker: its buffered audio is not played', () => {
     const { create } = fakeDecoders();
     const mixer = new SpeakerMixer({ createDecoder: create });

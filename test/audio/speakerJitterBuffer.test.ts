@@ -51,10 +51,11 @@ interface Arrival {
  * Plays arrivals on a simulated 20 ms clock: at tick n (t = 20·n) every arrival with at ≤ t is
  * inserted (in arrival order), then output frame n is taken. Returns each frame's value (0 = none).
  */
-function run(arrivals: Arrival[], ticks: number, options: { jitter?: JitterEstimatorOptions; maxBufferedMs?: number; maxConcealedRun?: number } = {}) {
+function run(arrivals: Arrival[], ticks: number, options: { jitter?: JitterEstimatorOptions; maxBufferedMs?: number; maxConcealedRun?: number; stalledTicks?: Set<number> } = {}) {
   const { decoder, log, destroyed } = fakeDecoder();
-  const clock = { nextFrameIndex: 0, nextFrameMs: undefined as number | undefined };
-  const buffer = new SpeakerJitterBuffer({ decoder, clock, ...options });
+  const clock = { nextFrameIndex: 0, nextFrameMs: undefined as number | undefined, pullLateMs: 0 };
+  const { stalledTicks, ...bufferOptions } = options;
+  const buffer = new SpeakerJitterBuffer({ decoder, clock, ...bufferOptions });
   const pending = [...arrivals].sort((a, b) => a.at - b.at);
   const values: number[] = [];
   const decodedOnArrival: number[] = [];
@@ -65,6 +66,7 @@ function run(arrivals: Arrival[], ticks: number, options: { jitter?: JitterEstim
       const timestamp = a.ts === null ? undefined : (a.ts ?? BASE_TS + 960 * a.k) >>> 0;
       decodedOnArrival.push(buffer.insert(a.payload ?? packet(a.k), { timestamp, arrivalMs: a.at }).length);
     }
+    clock.pullLateMs = stalledTicks?.has(n) ? 60 : 0;
     const frame = buffer.take(n);
     if (frame) assert.ok(frame.every((s) => s === frame[0]), `frame ${n} is one whole decoded frame`);
     values.push(frame ? frame[0]! : 0);
@@ -177,6 +179,17 @@ describe('SpeakerJitterBuffer', () => {
     const bounded = run(arrivals, 50, { jitter: { maxDelayMs: 40 } }).stats;
     assert.equal(bounded.stretched, 0);
     assert.ok(bounded.late > 0);
+  });
+
+  it('when the bot itself stalled (its pulls run behind), a missing packet is waited for, not dropped', () => {
+    // Packets 30–34 are read only after the pulls of frames 32 and 33, which run 60 ms behind schedule.
+    const arrivals = withEnd(steady(0, 50), 49, 0).map((a) => (a.k >= 30 && a.k <= 34 ? { ...a, at: 20 * 33 + 1 } : a));
+    const stalled = run(arrivals, 60, { stalledTicks: new Set([32, 33]) });
+    assert.deepEqual([stalled.stats.late, stalled.stats.stretched, stalled.stats.concealed], [0, 2, 2]);
+    assert.deepEqual(stalled.values.slice(34, 37), [30, 31, 32].map(valueOf), 'nothing lost: 30 plays two frames later');
+    // The same arrivals with pulls on time read as losses at a delay that meets the jitter: dropped as late.
+    const onTime = run(arrivals, 60);
+    assert.ok(onTime.stats.late >= 1 && onTime.stats.stretched === 0, `late ${onTime.stats.late}, stretched ${onTime.stats.stretched}`);
   });
 
   it('a sender clock that resumes a few ms off after a pause is not jitter: no late packets, no added delay', () => {
