@@ -22,6 +22,8 @@
  */
 import { escapeMarkdown } from 'discord.js';
 import type { Logger } from 'pino';
+import type { ResponseResult } from '../realtime/index.ts';
+import type { RoomPolicy } from './roomPolicy.ts';
 
 /** Captions ping nobody (the same as src/discord/noPings.ts, which this layer may not import). */
 const NO_PINGS = { parse: [] as never[], repliedUser: false };
@@ -228,5 +230,62 @@ export class Captions {
       this.#lastRequestAt = this.#now(); // the next request waits a full interval after this one ended
     }
     if (this.#ready.length > 0 || this.#lines.some((line) => line.text !== null)) this.#schedule();
+  }
+}
+
+/**
+ * A voice session's captions: its turns (opted-out members left out, as the room policy says now)
+ * and its spoken answers, captioned once heard — at once if the answer's audio already plays, else
+ * when it starts; an answer never played (not addressed, cancelled) is never captioned.
+ */
+export class SessionCaptions {
+  readonly #captions: Captions;
+  readonly #room: RoomPolicy;
+  readonly #botId: () => string;
+  /** Answers waiting for their audio to start, by first item id (the last few). */
+  readonly #answers = new Map<string, string>();
+  /** Reply items that started playing (the last few). */
+  readonly #played = new Set<string>();
+
+  constructor(options: { channel(): CaptionChannel | null; room: RoomPolicy; botId(): string; logger: Logger }) {
+    this.#room = options.room;
+    this.#botId = options.botId;
+    this.#captions = new Captions({ channel: options.channel, enabled: () => options.room.settings.captions === true, logger: options.logger });
+  }
+
+  /** A user turn was committed (opted-out members are never heard, so never in a turn; checked again here all the same). */
+  committed(itemId: string, speakers: readonly string[]): void {
+    this.#captions.expectTurn(itemId, speakers.filter((id) => !this.#room.isOptedOut(id)));
+  }
+
+  transcript(itemId: string, text: string): void {
+    this.#captions.transcript(itemId, text);
+  }
+
+  /** A response ended: its transcript is captioned once its audio is heard. */
+  answerDone(result: ResponseResult): void {
+    if (result.outOfBand || result.transcript.trim() === '' || result.itemIds.length === 0) return;
+    if (result.itemIds.some((id) => this.#played.has(id))) return this.#captions.say([this.#botId()], result.transcript);
+    this.#answers.set(result.itemIds[0]!, result.transcript);
+    if (this.#answers.size > 8) this.#answers.delete(this.#answers.keys().next().value!);
+  }
+
+  /** A reply item's first packet was sent. */
+  replyStarted(itemId: string): void {
+    this.#played.add(itemId);
+    if (this.#played.size > 16) this.#played.delete(this.#played.values().next().value!);
+    const answer = this.#answers.get(itemId);
+    if (answer === undefined) return;
+    this.#answers.delete(itemId);
+    this.#captions.say([this.#botId()], answer);
+  }
+
+  /** The room policy changed: lines not yet posted of members who opted out meanwhile are dropped. */
+  recheck(): void {
+    this.#captions.forgetSpeakers((userId) => this.#room.isOptedOut(userId));
+  }
+
+  destroy(): void {
+    this.#captions.destroy();
   }
 }

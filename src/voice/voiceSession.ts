@@ -26,7 +26,7 @@ import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
 import { AloneWatch } from './aloneWatch.ts';
 import type { RoomPolicy } from './roomPolicy.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
-import { Captions } from './captions.ts';
+import { SessionCaptions } from './captions.ts';
 import { SpeechActivity } from './speechActivity.ts';
 import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
 import { VoicePlayback } from './voicePlayback.ts';
@@ -101,11 +101,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Answers only turns addressed to the bot, per the server's addressing mode (see addressing.ts). */
   readonly #addressing: AddressingGate;
   /** Captions in the channel's chat when the server turned them on (see captions.ts). */
-  readonly #captions: Captions;
-  /** Answers whose transcript is captioned once their audio starts playing (an answer never heard is not captioned). */
-  readonly #answersToCaption = new Map<string, string>();
-  /** Reply items that started playing (the last few). */
-  readonly #playedItems = new Set<string>();
+  readonly #captions: SessionCaptions;
 
   constructor(options: VoiceSessionOptions) {
     super();
@@ -162,9 +158,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       logger: this.#log,
       drop: () => this.#turns.stop({ kind: 'notAddressed' }),
     });
-    this.#captions = new Captions({
+    this.#captions = new SessionCaptions({
       channel: () => (this.#channel.isSendable() ? this.#channel : null),
-      enabled: () => options.room.settings.captions === true,
+      room: options.room,
+      botId: () => this.#channel.client.user.id,
       logger: this.#log,
     });
     // Input work runs after every session's output packet of this tick has been sent (setImmediate),
@@ -299,7 +296,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * again is heard from the next time they speak.
    */
   recheckHearing(): void {
-    this.#captions.forgetSpeakers((userId) => this.#options.room.isOptedOut(userId));
+    this.#captions.recheck();
     for (const userId of this.#inputs.userIds) {
       if (this.#mayHear(userId)) continue;
       this.#inputs.remove(userId);
@@ -393,13 +390,13 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       const speakers = [...new Set(contributors)];
       this.#addressing.committed(itemId, speakers);
       // Opted-out members are never heard, so never in a turn; checked again here all the same.
-      this.#captions.expectTurn(itemId, speakers.filter((id) => !this.#options.room.isOptedOut(id)));
+      this.#captions.committed(itemId, speakers);
     };
     const onTranscript = ({ itemId, text }: { itemId: string; text: string }) => {
       this.#addressing.transcript(itemId, text);
       this.#captions.transcript(itemId, text);
     };
-    const onResponseDone = (result: ResponseResult) => this.#captionAnswer(result);
+    const onResponseDone = (result: ResponseResult) => this.#captions.answerDone(result);
     const onTranscriptDelta = ({ itemId, delta }: { itemId: string; delta: string }) => this.#addressing.transcriptDelta(itemId, delta);
     conversation.realtime.on('input_transcript_delta', onTranscriptDelta);
     conversation.realtime.on('input_committed', onCommitted);
@@ -470,25 +467,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#gate.observe(userId, level, FRAME_MS, now) && this.#addressing.mayInterrupt(userId)) this.#turns.talkedOver(userId);
   }
 
-  /** Captions a spoken answer once it is heard: now if its audio already plays, else when it starts (never if it is dropped). */
-  #captionAnswer(result: ResponseResult): void {
-    if (result.outOfBand || result.transcript.trim() === '' || result.itemIds.length === 0) return;
-    const botId = this.#channel.client.user.id;
-    if (result.itemIds.some((id) => this.#playedItems.has(id))) this.#captions.say([botId], result.transcript);
-    else {
-      this.#answersToCaption.set(result.itemIds[0]!, result.transcript);
-      if (this.#answersToCaption.size > 8) this.#answersToCaption.delete(this.#answersToCaption.keys().next().value!);
-    }
-  }
-
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
-    this.#playedItems.add(itemId);
-    if (this.#playedItems.size > 16) this.#playedItems.delete(this.#playedItems.values().next().value!);
-    const answer = this.#answersToCaption.get(itemId);
-    if (answer !== undefined) {
-      this.#answersToCaption.delete(itemId);
-      this.#captions.say([this.#channel.client.user.id], answer);
-    }
+    this.#captions.replyStarted(itemId);
     this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
     this.#turns.firstPacket(sentAt);
   }

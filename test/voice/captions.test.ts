@@ -9,7 +9,10 @@ import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../src/log.ts';
-import { Captions, captionLine, MAX_MESSAGE_LENGTH, type CaptionChannel } from '../../src/voice/captions.ts';
+import type { ResponseResult } from '../../src/realtime/index.ts';
+import { defaultRoomSettings } from '../../src/store/index.ts';
+import { Captions, captionLine, MAX_MESSAGE_LENGTH, SessionCaptions, type CaptionChannel } from '../../src/voice/captions.ts';
+import { RoomPolicy } from '../../src/voice/roomPolicy.ts';
 
 const INTERVAL_MS = 150;
 
@@ -129,4 +132,32 @@ test('a channel that refuses captions (missing permissions) gets no more request
   captions.say(['1'], 'two');
   await sleep(INTERVAL_MS * 3);
   assert.equal(requests.length, 1);
+});
+
+test("a session's answers are captioned once heard, never when dropped unheard; opted-out speakers are left out of turns", async () => {
+  const posted: string[] = [];
+  const channel: CaptionChannel = {
+    id: 'voice-1',
+    async send({ content }) {
+      posted.push(content);
+      return { edit: async ({ content: edited }) => void posted.push(edited) };
+    },
+  };
+  const room = new RoomPolicy('g1', { ...defaultRoomSettings(), captions: true }, ['bob']);
+  const session = new SessionCaptions({ channel: () => channel, room, botId: () => 'bot', logger: silentLogger });
+  const answer = (itemId: string, transcript: string): ResponseResult => ({
+    responseId: `resp-${itemId}`, status: 'completed', text: '', transcript, usage: null, costUsd: 0, itemIds: [itemId], outOfBand: false, audioMs: 800, functionCallIds: [], mcpApprovalIds: [],
+  });
+  session.committed('u1', ['alice', 'bob']);
+  session.transcript('u1', 'Hey bot, what is new?');
+  session.answerDone(answer('a1', 'Not much, and you?')); // its audio has not started (held, prebuffered)
+  session.committed('u2', ['bob']); // only an opted-out member: no line
+  session.transcript('u2', 'Bob should never appear');
+  session.answerDone(answer('a2', 'An answer that was dropped before a sound')); // never starts
+  session.replyStarted('a1');
+  const deadline = performance.now() + 5_000;
+  while (!posted.at(-1)?.includes('Not much') && performance.now() < deadline) await sleep(10);
+  assert.equal(posted.at(-1), '<@alice>: Hey bot, what is new?\n<@bot>: Not much, and you?');
+  assert.ok(!posted.join('\n').includes('dropped') && !posted.join('\n').includes('bob') && !posted.join('\n').includes('Bob'), JSON.stringify(posted));
+  session.destroy();
 });
