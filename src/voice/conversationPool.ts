@@ -13,7 +13,7 @@ import type { BotStore } from '../store/index.ts';
 import type { ToolRuntime } from '../tools/runtime.ts';
 import { GuildConversation } from './guildConversation.ts';
 import type { GuildSlot, GuildSlots } from './guildSlots.ts';
-import { CapacityError, JoinError } from './joinTypes.ts';
+import { CapacityError, JoinError } from './registryTypes.ts';
 import type { RoomPolicies } from './roomPolicy.ts';
 import { TextConversations } from './textConversations.ts';
 import { modelUnavailableReason } from './userFacingErrors.ts';
@@ -179,6 +179,20 @@ export class ConversationPool extends EventEmitter<ConversationPoolEvents> {
   park(guildId: string, channelId: string, conversation: GuildConversation): void {
     conversation.setMode('text');
     this.text.put(guildId, channelId, conversation);
+  }
+
+  /** Applies instructions to the guild's live conversations (voice and text); returns whether one was live. */
+  applyInstructions(guildId: string, instructions: string): boolean {
+    const live = [this.#options.guilds.peek(guildId)?.conversation, ...this.text.ofGuild(guildId)].filter((c): c is GuildConversation => Boolean(c?.usable));
+    for (const conversation of live) conversation.setInstructions(instructions);
+    return live.length > 0;
+  }
+
+  /** Applies a voice to the guild's live conversations (see GuildConversation.setVoice); the voice one decides the answer. */
+  applyVoice(guildId: string, voice: string): 'applied' | 'after-reply' | 'next-session' {
+    const voiceConversation = this.#options.guilds.peek(guildId)?.conversation;
+    for (const conversation of this.text.ofGuild(guildId)) if (conversation.usable) conversation.setVoice(voice);
+    return voiceConversation?.usable ? voiceConversation.setVoice(voice) : 'next-session';
   }
 
   /**

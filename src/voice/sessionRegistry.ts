@@ -1,54 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { GuildMember, VoiceBasedChannel, VoiceState } from 'discord.js';
 import type { Logger } from 'pino';
-import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
-import type { Config } from '../config.ts';
-import type { BudgetGuard } from '../budget/index.ts';
 import type { NoiseReductionType } from '../realtime/index.ts';
-import type { BotStore, StoredTurnDetection } from '../store/index.ts';
-import type { ToolRuntime } from '../tools/runtime.ts';
+import type { StoredTurnDetection } from '../store/index.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import { ConversationPool } from './conversationPool.ts';
 import { GuildSlots, type GuildSlot } from './guildSlots.ts';
 import { guildStatus, type GuildStatusReport } from './guildStatus.ts';
-import { JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
-import { OwnVoiceState, type DraggedEvent } from './ownVoiceState.ts';
+import { JoinError, type JoinOptions, type JoinResult, type SessionRegistryEvents, type SessionRegistryOptions } from './registryTypes.ts';
+import { onConversationFailed } from './failedConversation.ts';
+import { OwnVoiceState } from './ownVoiceState.ts';
 import { RoomPolicies, type RoomPolicy } from './roomPolicy.ts';
 import { VoiceSession } from './voiceSession.ts';
 
 export type { GuildStatusReport } from './guildStatus.ts';
 export type { DraggedEvent } from './ownVoiceState.ts';
-export { CapacityError, JoinError, type JoinOptions, type JoinResult } from './joinTypes.ts';
-
-/** Events of a {@link SessionRegistry}: each new object, as soon as it exists (metrics attach here). */
-export interface SessionRegistryEvents {
-  conversation: [GuildConversation];
-  voiceSession: [VoiceSession];
-  /** Discord moved the bot to another channel (a moderator dragged it) and the session followed. */
-  dragged: [DraggedEvent];
-}
-
-/** Options of {@link SessionRegistry}. */
-export interface SessionRegistryOptions {
-  config: Config;
-  store: BotStore;
-  /** Spend limits (absent: none). */
-  budget?: BudgetGuard;
-  logger: Logger;
-  /** The 20 ms clock every voice session ticks on (one per bot, made by the composition root). */
-  clock: FrameClock;
-  /** Where reply audio is Opus-encoded (one worker thread per bot, made by the composition root). */
-  encoderThread: OpusEncoderThread;
-  /** How long a voice connection may take to become ready (default 20 s). */
-  voiceReadyTimeoutMs?: number;
-  /** The bot's tools (absent: conversations without tools). */
-  tools?: ToolRuntime;
-  /**
-   * Whether a call's conversation may carry on after Discord moved the bot from `from` to `to` (see
-   * discord/audience.ts mayCarryConversation); absent: never (a drag always starts a fresh one).
-   */
-  mayCarryConversation?: (from: VoiceBasedChannel, to: VoiceBasedChannel) => boolean;
-}
+export { CapacityError, JoinError, type JoinOptions, type JoinResult, type SessionRegistryEvents, type SessionRegistryOptions } from './registryTypes.ts';
 
 /**
  * All live conversations and voice sessions: at most one of each per guild, whatever the
@@ -76,7 +43,8 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     this.#options = options;
     this.rooms = new RoomPolicies(options.store.rooms, options.logger);
     const { config, store, budget, logger, tools } = options;
-    const onFailed = (slot: GuildSlot, conversation: GuildConversation, reason: string) => this.#onConversationFailed(slot, conversation, reason);
+    const failure = { guilds: this.#guilds, logger, leaveMs: config.modelUnavailableLeaveMs, leaveNow: (slot: GuildSlot, reason: string) => this.#leaveNow(slot, reason) };
+    const onFailed = (slot: GuildSlot, conversation: GuildConversation, reason: string) => onConversationFailed({ ...failure, pool: this.#pool }, slot, conversation, reason);
     this.#pool = new ConversationPool({ config, store, budget, logger, tools, rooms: this.rooms, guilds: this.#guilds, onFailed });
     this.#pool.on('conversation', (conversation) => this.emit('conversation', conversation));
     this.#own = new OwnVoiceState({ guilds: this.#guilds, pool: this.#pool, logger, mayCarryConversation: options.mayCarryConversation, dragged: (event) => this.emit('dragged', event) });
@@ -227,20 +195,12 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   /** Applies instructions to the guild's live conversations (voice and text); returns whether one was live. */
   applyInstructions(guildId: string, instructions: string): boolean {
-    const live = this.#liveConversations(guildId);
-    for (const conversation of live) conversation.setInstructions(instructions);
-    return live.length > 0;
+    return this.#pool.applyInstructions(guildId, instructions);
   }
 
   /** Applies a voice to the guild's live conversations (see GuildConversation.setVoice); the voice one decides the answer. */
   applyVoice(guildId: string, voice: string): 'applied' | 'after-reply' | 'next-session' {
-    const voiceConversation = this.#guilds.peek(guildId)?.conversation;
-    for (const conversation of this.#pool.text.ofGuild(guildId)) if (conversation.usable) conversation.setVoice(voice);
-    return voiceConversation?.usable ? voiceConversation.setVoice(voice) : 'next-session';
-  }
-
-  #liveConversations(guildId: string): GuildConversation[] {
-    return [this.#guilds.peek(guildId)?.conversation, ...this.#pool.text.ofGuild(guildId)].filter((c): c is GuildConversation => Boolean(c?.usable));
+    return this.#pool.applyVoice(guildId, voice);
   }
 
   /** Applies turn detection to the live conversation, if any (it may change mid-session); returns whether one was live. */
@@ -317,35 +277,5 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     session.stopReply({ kind: 'leave' });
     session.destroy(reason);
     return channelId;
-  }
-
-  #onConversationFailed(slot: GuildSlot, conversation: GuildConversation, reason: string): void {
-    const session = slot.voice;
-    if (!session) {
-      void this.#pool.drop(slot); // text only: the next mention starts a fresh one
-      return;
-    }
-    const leaveMs = this.#options.config.modelUnavailableLeaveMs;
-    void this.#announce(
-      slot,
-      `I lost my connection to the AI model, so I can't hear or answer in <#${session.channelId}> right now (${reason}). ` +
-        `Use /join to try again; otherwise I'll leave the voice channel in ${Math.round(leaveMs / 1000)} s.`,
-    );
-    slot.armFailedLeave(leaveMs, () => {
-      void this.#guilds.exclusive(slot.guildId, async (current) => {
-        if (current.conversation !== conversation || !current.voice) return; // recovered or gone meanwhile
-        const left = this.#leaveNow(current, 'model unavailable');
-        this.#options.logger.warn({ guildId: current.guildId, channelId: left, reason }, 'left voice: the model conversation stayed failed');
-        if (left) void this.#announce(current, `Left <#${left}>: the AI model is still unavailable. Use /join when it's back.`);
-      });
-    });
-  }
-
-  async #announce(slot: GuildSlot, content: string): Promise<void> {
-    try {
-      await slot.announce?.(content);
-    } catch (error) {
-      this.#options.logger.warn({ guildId: slot.guildId, err: error instanceof Error ? error.message : String(error) }, 'could not post a notice in the channel');
-    }
   }
 }
