@@ -107,6 +107,11 @@ export class JitterEstimator {
     return this.#maxDelayMs;
   }
 
+  /** The lower bound of {@link targetDelayMs}, ms. */
+  get minDelayMs(): number {
+    return this.#minDelayMs;
+  }
+
   /** Packets measured (up to the window). */
   get samples(): number {
     return this.#transits.length;

@@ -152,9 +152,11 @@ export class SpeakerMixer {
       }
       count++;
     }
-    if (count === 1) this.#limiter.process(first!, pcm);
-    else if (count > 1) this.#limiter.process(this.#sum, pcm);
-    else if (this.#limiter.gain !== 1) this.#limiter.process(pcm, pcm); // silence: let the gain recover
+    // The limiter always gets the Float64Array sum (one speaker copied in, silence as zeros): fed
+    // Int16Arrays too, its loops see two array kinds and run several times slower.
+    if (count === 1) for (let i = 0; i < REALTIME_FRAME_SAMPLES; i++) this.#sum[i] = first![i]!;
+    else if (count === 0 && this.#limiter.gain !== 1) this.#sum.fill(0); // silence: let the gain recover
+    if (count > 0 || this.#limiter.gain !== 1) this.#limiter.process(this.#sum, pcm);
     this.#nextFrameIndex++;
     this.#nextFrameMs = nowMs + FRAME_MS;
     return { pcm, contributors, frameIndex, silent: contributors.length === 0 };

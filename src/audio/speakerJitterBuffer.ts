@@ -227,7 +227,7 @@ export class SpeakerJitterBuffer {
       // The delay grew 20 ms past what the jitter calls for, and this frame is a quiet one with the
       // next already here: leave it out (the decoder has seen it), and play the next one now.
       const next = this.#decoded[0];
-      if (ready.quiet && !ready.end && next && !next.end && this.#excessDelayMs() >= FRAME_MS + TRIM_HEADROOM_MS) {
+      if (ready.quiet && !ready.end && next && !next.end && this.#delayExceedsTarget(FRAME_MS + TRIM_HEADROOM_MS)) {
         this.#markPlayed(this.#nextSlot++);
         this.#anchor!.frame--;
         this.#stretchedMs -= FRAME_MS;
@@ -284,6 +284,17 @@ export class SpeakerJitterBuffer {
   #excessDelayMs(): number {
     const delay = slotDelayMs(this.#estimator, this.#clock, this.#anchor!, this.#nextSlot);
     return delay === undefined ? Number.NaN : delay - this.#estimator.targetDelayMs;
+  }
+
+  /**
+   * Whether the delay is at least `ms` above what the jitter calls for. Asked for every quiet frame:
+   * a delay that could not be that far above the target's lower bound answers without computing the
+   * target (which sorts the window's lateness).
+   */
+  #delayExceedsTarget(ms: number): boolean {
+    const delay = slotDelayMs(this.#estimator, this.#clock, this.#anchor!, this.#nextSlot);
+    if (delay === undefined || delay - this.#estimator.minDelayMs < ms) return false;
+    return delay - this.#estimator.targetDelayMs >= ms;
   }
 
   #goIdle(): void {

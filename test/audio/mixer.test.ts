@@ -60,6 +60,15 @@ describe('SpeakerMixer', () => {
     assert.ok(mixer.stats().limitedFrames >= 10);
   });
 
+  it('after two loud speakers stop, the frames are silent while the limiter recovers (not the last loud sum again)', () => {
+    const { create } = fakeDecoders();
+    const mixer = new SpeakerMixer({ createDecoder: create });
+    const frames = run(mixer, { a: (n) => (n < 8 ? 30_000 : undefined), b: (n) => (n < 8 ? 30_000 : undefined) }, 30);
+    assert.ok(mixer.stats().limitedFrames >= 5, 'the two were limited');
+    const after = frames.slice(16); // their talkspurts have ended (concealed frames ended too)
+    assert.ok(after.every((f) => f.silent && f.pcm.every((s) => s === 0)), 'silence comes out as zeros');
+  });
+
   it('passes one speaker at −3 dBFS through bit-exact (real Opus, real decoder)', () => {
     const encoder = new OpusFrameEncoder();
     const mixer = new SpeakerMixer();
