@@ -9,26 +9,22 @@ import {
 } from '@discordjs/voice';
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from 'pino';
-import { SpeakerMixer, samplesToPcmBuffer, type FrameClock, type OpusEncoderThread } from '../audio/index.ts';
-import { FRAME_MS } from '../audio/format.ts';
+import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
 import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
-import { BargeInGate } from './bargeInGate.ts';
-import { ReceiveHealth } from './receiveHealth.ts';
 import { guardReceiver } from './receiverGuard.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import { attachTurnTaking } from './conversationTurns.ts';
 import { recoverDisconnected } from './voiceRecovery.ts';
 import { speakerLabel, toSpeakerLabel } from './speakerLabels.ts';
-import { SpeakerInputs } from './speakerInputs.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
 import { AloneWatch } from './aloneWatch.ts';
 import type { RoomPolicy } from './roomPolicy.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
 import { SessionCaptions } from './captions.ts';
-import { SpeechActivity } from './speechActivity.ts';
 import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
+import { VoiceInput, type InputSink } from './voiceInput.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 import { waitForMove } from './voiceMove.ts';
 
@@ -66,9 +62,6 @@ export interface VoiceSessionOptions {
   room: RoomPolicy;
 }
 
-/** Keep sending audio this long after the last voiced frame, so the server's VAD sees the silence that ends a turn. */
-const INPUT_HANGOVER_MS = 2_000;
-
 /**
  * The bot in one voice channel: hears every human (mixed, attributed), feeds the guild's realtime
  * conversation, answers each finished turn in voice, stops the moment someone talks over it, and
@@ -80,12 +73,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly metrics = new TurnMetrics();
   readonly #options: VoiceSessionOptions;
   readonly #log: Logger;
-  readonly #mixer = new SpeakerMixer();
-  readonly #inputs: SpeakerInputs;
-  readonly #health: ReceiveHealth;
+  /** Hearing: receive streams, mixer, receive health, barge-in gate, the frames fed to the model (see voiceInput.ts). */
+  readonly #input: VoiceInput;
   readonly #playback: VoicePlayback;
-  readonly #gate: BargeInGate;
-  readonly #unsubscribeTick: () => void;
   #conversation: GuildConversation;
   /** Turn-taking with the current conversation (a new one when the conversation is replaced). */
   #turns: TurnTaking;
@@ -96,7 +86,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #detachConversation: () => void;
   #channel: VoiceBasedChannel;
   #status: VoiceSessionStatus = 'connecting';
-  readonly #speech = new SpeechActivity();
   readonly #alone: AloneWatch;
   /** Answers only turns addressed to the bot, per the server's addressing mode (see addressing.ts). */
   readonly #addressing: AddressingGate;
@@ -109,7 +98,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#channel = options.channel;
     this.guildId = options.channel.guild.id;
     this.#log = options.logger.child({ component: 'voice' });
-    this.#gate = new BargeInGate(options.config.bargeIn);
     this.#alone = new AloneWatch(options.config.aloneTimeoutMs, () => this.destroy('alone in the channel'));
     this.connection = joinVoiceChannel({
       channelId: options.channel.id,
@@ -123,22 +111,19 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     });
     this.connection.on('stateChange', (previous, next) => this.#onConnectionState(previous, next));
     this.connection.on('error', (error) => this.#log.warn({ err: error.message }, 'voice connection error'));
-    // DAVE failure containment, undecrypted-frame drop and deafness detection (see receiveHealth.ts).
-    this.#health = new ReceiveHealth({
+    this.#input = new VoiceInput({
       connection: this.connection,
+      clock: options.clock,
+      bargeIn: options.config.bargeIn,
       logger: this.#log,
-      isHeard: (userId) => this.#inputs.hears(userId),
+      mayHear: (userId) => this.#mayHear(userId),
+      sink: () => this.#inputSink(),
+      // In `name` mode only the people being answered interrupt: others chatting nearby do not.
+      talkedOver: (userId) => {
+        if (this.#addressing.mayInterrupt(userId)) this.#turns.talkedOver(userId);
+      },
+      ready: () => this.#status === 'ready',
       rejoin: () => this.#status !== 'destroyed' && this.connection.rejoin(),
-    });
-    this.#inputs = new SpeakerInputs({
-      connection: this.connection,
-      mixer: this.#mixer,
-      shouldHear: (userId) => this.#mayHear(userId),
-      onFrame: (userId, level) => this.#onSpeakerFrame(userId, level),
-      admitFrame: (userId, frame) => this.#health.admitFrame(userId, frame),
-      onVoicedPacket: (userId, at) => this.#health.voicedPacket(userId, at),
-      onPersistentDecryptFailure: (userId) => this.#onPersistentDecryptFailure(userId),
-      logger: this.#log,
     });
     this.#playback = new VoicePlayback({
       connection: this.connection,
@@ -164,9 +149,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       botId: () => this.#channel.client.user.id,
       logger: this.#log,
     });
-    // Input work runs after every session's output packet of this tick has been sent (setImmediate),
-    // so feeding the model never delays what people hear.
-    this.#unsubscribeTick = options.clock.subscribe((tick) => setImmediate(() => this.#onInputTick(tick.scheduledMs)));
     this.#conversation = options.conversation;
     [this.#turns, this.#detachConversation] = this.#attachConversation(options.conversation);
     this.#checkAlone();
@@ -190,7 +172,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Display names of the people heard in the last few seconds. */
   get activeSpeakers(): string[] {
     const now = performance.now();
-    return this.#speech.activeSpeakers(now).map((userId) => this.#displayName(userId));
+    return this.#input.speech.activeSpeakers(now).map((userId) => this.#displayName(userId));
   }
 
   /** Playback figures (frames sent, late frames, underruns). */
@@ -200,12 +182,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** The input mixer's counters (frames received, late, overflow… per speaker). */
   get mixerStats() {
-    return this.#mixer.stats();
+    return this.#input.mixerStats;
   }
 
   /** Each speaker's jitter-buffer delay and loss counters, by speaker label (see inputAudioReport.ts). */
   get inputAudio(): InputAudioReport {
-    return inputAudioReport(this.#mixer.stats(), (userId) => this.#displayName(userId));
+    return inputAudioReport(this.#input.mixerStats, (userId) => this.#displayName(userId));
   }
 
   /** When the bot leaves because no human is in the channel (Date.now() ms), or null while someone is. */
@@ -225,12 +207,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** End-to-end encryption (DAVE) state and receive-health counters, for /status and metrics. */
   get receiveHealth() {
-    return this.#health.report();
+    return this.#input.health;
   }
 
   /** Decryption failures recovered by re-subscribing. */
   get decryptFailures(): number {
-    return this.#inputs.decryptFailures;
+    return this.#input.decryptFailures;
   }
 
   /** Waits until the connection is ready; destroys the session and rejects if it does not get there. */
@@ -275,17 +257,14 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#channel = channel;
     this.#inputHeld = options.holdInput;
     this.#turns.stop({ kind: 'leave' });
-    for (const userId of this.#inputs.userIds) if (!channel.members.has(userId)) this.onVoiceStateChanged(userId, null);
+    for (const userId of this.#input.userIds) if (!channel.members.has(userId)) this.onVoiceStateChanged(userId, null);
     this.#checkAlone();
   }
 
   /** Re-evaluates who is in the channel (call on every voice state update of the guild). */
   onVoiceStateChanged(userId: string, channelId: string | null): void {
     if (channelId !== this.#channel.id) {
-      this.#inputs.remove(userId);
-      this.#health.forget(userId);
-      this.#gate.forget(userId);
-      this.#speech.forget(userId);
+      this.#input.forget(userId);
     }
     this.#checkAlone();
   }
@@ -297,12 +276,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    */
   recheckHearing(): void {
     this.#captions.recheck();
-    for (const userId of this.#inputs.userIds) {
-      if (this.#mayHear(userId)) continue;
-      this.#inputs.remove(userId);
-      this.#gate.forget(userId);
-      this.#speech.forget(userId);
-    }
+    this.#input.recheck();
   }
 
   /**
@@ -366,12 +340,10 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#status === 'destroyed') return;
     this.#setStatus('destroyed');
     this.#alone.stop();
-    this.#unsubscribeTick();
     this.#detachConversation();
     this.#addressing.destroy();
     this.#captions.destroy();
-    this.#inputs.destroy();
-    this.#health.destroy();
+    this.#input.destroy();
     this.#playback.destroy();
     if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();
     this.#log.info({ reason }, 'left voice channel');
@@ -412,9 +384,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       mayRespond: () => conversation.mayRespond(), // the spend limit
       silenced: () => this.#silenced,
       turnOf: (contributorIds) => {
-        const voicedMs = this.#speech.takeVoicedMs();
+        const voicedMs = this.#input.speech.takeVoicedMs();
         const speakerIds = [...new Set(contributorIds)];
-        return { speechEndAt: this.#speech.lastVoicedAt, speakers: speakerIds.map((id) => this.#displayName(id)), speakerIds, voicedMs };
+        return { speechEndAt: this.#input.speech.lastVoicedAt, speakers: speakerIds.map((id) => this.#displayName(id)), speakerIds, voicedMs };
       },
       // Tools an answer calls act for the speakers of its turn, in the channel they spoke in.
       tools: runner && {
@@ -426,7 +398,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     });
     tools?.on('filler', (event) => this.emit('filler', event));
     turns.on('bargeIn', (event) => {
-      this.#gate.reset();
+      this.#input.bargeInHandled();
       this.emit('bargeIn', event);
     });
     turns.on('stopped', (event) => this.emit('replyStopped', event));
@@ -447,34 +419,18 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return [turns, detach];
   }
 
-  #onInputTick(scheduledMs: number): void {
-    if (this.#status === 'destroyed') return;
-    const now = performance.now();
-    const frame = this.#mixer.pull(now, scheduledMs);
-    if (this.#inputHeld) return; // dropped: heard in a channel whose conversation is not in place yet
-    // Only stream while someone is (or just was) talking: silence between turns costs nothing.
-    if (now - this.#speech.lastVoicedAt > INPUT_HANGOVER_MS && frame.silent) return;
-    if (this.#conversation.state !== 'ready') return;
-    if (!this.#conversation.mayRespond()) return; // paused by the spend limit: nothing is sent, nothing is billed
-    this.#conversation.realtime.appendAudio(samplesToPcmBuffer(frame.pcm), frame.contributors);
-  }
-
-  #onSpeakerFrame(userId: string, level: number): void {
-    const now = performance.now();
-    this.#speech.frame(userId, level, now);
-    // Talking over the bot interrupts it whether it is already speaking or still thinking.
-    // In `name` mode only the people being answered interrupt: others chatting nearby do not.
-    if (this.#gate.observe(userId, level, FRAME_MS, now) && this.#addressing.mayInterrupt(userId)) this.#turns.talkedOver(userId);
+  /** Where heard audio goes now, or null to drop it. */
+  #inputSink(): InputSink | null {
+    if (this.#inputHeld) return null; // heard in a channel whose conversation is not in place yet
+    if (this.#conversation.state !== 'ready') return null;
+    if (!this.#conversation.mayRespond()) return null; // paused by the spend limit: nothing is sent, nothing is billed
+    return this.#conversation.realtime;
   }
 
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
     this.#captions.replyStarted(itemId);
     this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
     this.#turns.firstPacket(sentAt);
-  }
-
-  #onPersistentDecryptFailure(userId: string): void {
-    if (this.#status === 'ready') this.#health.recover('receive stream keeps failing to decrypt', { userId });
   }
 
   /** A human whose voice the room policy lets reach the model (checked at every new receive subscription). */
