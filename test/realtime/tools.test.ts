@@ -41,8 +41,11 @@ for (const dialect of ['ga', 'beta'] as const) {
         dialect === 'ga' ? ['who_is_here', 'docs', 'asks', 'down'] : ['who_is_here'],
       );
       if (dialect === 'ga') {
-        await until(() => lists.filter((event) => event.status !== 'in_progress').length >= 3);
-        const outcome = Object.fromEntries(lists.filter((event) => event.status !== 'in_progress').map((event) => [event.serverLabel, event.status]));
+        // Wait for each server's own outcome: a server may report again (a later session.update lists its
+        // tools anew), so three outcomes can arrive before the third server's first.
+        const finished = () => lists.filter((event) => event.status !== 'in_progress');
+        await until(() => new Set(finished().map((event) => event.serverLabel)).size >= 3);
+        const outcome = Object.fromEntries(finished().map((event) => [event.serverLabel, event.status]));
         assert.deepEqual(outcome, { docs: 'completed', asks: 'completed', down: 'failed' });
         await until(() => lists.some((event) => event.serverLabel === 'docs' && event.tools.length > 0));
         assert.deepEqual(lists.findLast((event) => event.serverLabel === 'docs')!.tools, ['search']);
