@@ -11,8 +11,8 @@ import { z } from 'zod';
 import type { BotMessage } from '../../sim/discord/index.ts';
 import { Permission } from '../../sim/discord/permissions.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
-import { defineTool, done } from '../../src/tools/types.ts';
-import { command, eventually, received, startStack } from './helpers.ts';
+import { defineTool } from '../../src/tools/types.ts';
+import { command, eventually, received, startStack, slowLookupTool } from './helpers.ts';
 
 /** A tool that throws (a bug, or a library failing inside a tool). */
 const explode = defineTool({
@@ -27,17 +27,7 @@ const explode = defineTool({
 
 /** A tool slower than the timeout; records when its late result arrives. */
 const lateResults: string[] = [];
-const slow = defineTool({
-  name: 'slow_lookup',
-  description: 'Test tool that takes a while',
-  parameters: z.object({ ms: z.number().int().min(0).max(10_000) }).strict(),
-  changes: false,
-  async execute({ ms }) {
-    await sleep(ms);
-    lateResults.push(`done after ${ms}`);
-    return done({ waited: ms });
-  },
-});
+const slow = slowLookupTool(lateResults);
 
 describe('tools in text', () => {
   let stack: LocalStack;
@@ -128,7 +118,7 @@ describe('tools in text', () => {
       assert.ok(!JSON.stringify(lines[0]).includes(text.slice(7, 20)) || tool === 'format_disk', 'the arguments are not logged');
     }
     // The slow tool's late result is ignored (logged), never sent.
-    await eventually(() => lateResults.length === 1, 'the slow tool to finish');
+    await eventually(() => lateResults.includes('slow 1500'), 'the slow tool to finish');
     await eventually(() => stack.logs.slice(since).some((line) => line.includes('tool finished after its timeout')), 'the late result to be logged');
     // Still talking.
     assert.match(await ask('Bob', 'are you still there?'), /You said: "\[speaker: Bob\] are you still there\?"/);

@@ -8,25 +8,13 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { z } from 'zod';
 import { Permission } from '../../sim/discord/permissions.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import type { ResponseHandle } from '../../src/realtime/index.ts';
-import { defineTool, done } from '../../src/tools/types.ts';
-import { command, eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
+import { command, eventually, joinBot, lastAssistantText, nextBargeIn, received, startStack, utterance, voiceSession, waitForReply, slowLookupTool } from './helpers.ts';
 
 const finished: string[] = [];
-const slow = defineTool({
-  name: 'slow_lookup',
-  description: 'Test tool that takes a while',
-  parameters: z.object({ ms: z.number().int().min(0).max(10_000) }).strict(),
-  changes: false,
-  async execute({ ms }) {
-    await sleep(ms);
-    finished.push(`slow ${ms}`);
-    return done({ waited: ms });
-  },
-});
+const slow = slowLookupTool(finished);
 
 const REPLY_MS = 600;
 
