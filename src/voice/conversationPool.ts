@@ -144,14 +144,15 @@ export class ConversationPool extends EventEmitter<ConversationPoolEvents> {
    */
   async switchChannel(slot: GuildSlot, from: string, to: string): Promise<GuildConversation | null> {
     const current = slot.conversation?.usable ? slot.conversation : null;
+    let next = this.text.take(slot.guildId, to);
+    // Room is made while the call's own conversation is still the call's: it is never the one closed for it.
+    if (!next) this.makeRoom(false);
     if (current) {
       slot.conversation = null; // not closed: it stays with the old channel
       this.park(slot.guildId, from, current);
     }
-    let next = this.text.take(slot.guildId, to);
     if (!next) {
       try {
-        this.makeRoom(false);
         next = await this.create(slot.guildId, 'voice');
       } catch (error) {
         if (current && slot.conversation === null && this.text.get(slot.guildId, from) === current) {

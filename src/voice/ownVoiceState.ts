@@ -88,6 +88,12 @@ export async function followDiscordMove(host: FollowMoveHost, guildId: string): 
         await host.pool.switchChannel(slot, from.id, to.id);
       } catch (error) {
         host.logger.warn({ guildId, channelId: to.id, err: error instanceof Error ? error.message : String(error) }, 'dragged to a wider audience and no fresh conversation could start: leaving');
+        // The old conversation stays with the old channel's chat (leaving would give it to the new channel's).
+        const old = slot.conversation;
+        if (old?.usable) {
+          slot.conversation = null;
+          host.pool.park(guildId, from.id, old);
+        }
         session.destroy('moved to a channel with a wider audience and no conversation for it');
         return;
       }

@@ -149,3 +149,38 @@ describe('dragged or disconnected by a moderator', () => {
     await waitForReply(alice, turn.endedAt);
   });
 });
+
+describe('dragged into a wider audience when no fresh conversation can start', () => {
+  let stack: LocalStack;
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('the bot leaves, and the old conversation stays with the old channel (never the new one)', async () => {
+    // One model session per process: the call's own; a fresh one for the public channel cannot start.
+    stack = await startStack({ env: { MAX_MODEL_SESSIONS: '1', VOICE_ADDRESSING: 'always' }, realtime: { replyAudioMs: 300 } });
+    const { discord } = stack;
+    const alice = discord.member('Alice');
+    const privateCall = discord.secondVoiceChannelId;
+    const hidden = { id: discord.guildId, type: 'role' as const, deny: Permission.ViewChannel };
+    const bot = { id: discord.botRoleId, type: 'role' as const, allow: Permission.ViewChannel | Permission.SendMessages | Permission.Connect | Permission.Speak };
+    discord.setChannelPermissions(privateCall, [hidden, bot, { id: alice.id, type: 'member', allow: Permission.ViewChannel | Permission.Connect | Permission.SendMessages }]);
+    await eventually(() => {
+      const channel = stack.bot.client.channels.cache.get(privateCall);
+      return channel && 'permissionOverwrites' in channel && channel.permissionOverwrites.cache.size === 3;
+    }, 'the overwrites to reach the bot');
+    await alice.joinVoice(privateCall);
+    await botSeesVoiceState(stack, alice, privateCall);
+    await joinBot(stack, alice, privateCall);
+    const session = voiceSession(stack);
+    const old = session.conversation;
+    const destroyed = once(session, 'destroyed');
+    discord.moderatorMoves(discord.voiceChannelId);
+    const [reason] = await destroyed;
+    assert.equal(reason, 'moved to a channel with a wider audience and no conversation for it');
+    const sessions = stack.bot.context.sessions;
+    assert.equal(sessions.textConversation(discord.guildId, privateCall), old, "the private call's chat keeps its conversation");
+    assert.equal(sessions.textConversation(discord.guildId, discord.voiceChannelId), undefined, "the public channel's chat did not get it");
+    assert.equal(old.usable, true, 'not closed to make room');
+  });
+});
