@@ -11,20 +11,20 @@ import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from 'pino';
 import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
 import type { Config } from '../config.ts';
-import type { ResponseHandle, ResponseResult } from '../realtime/index.ts';
+import type { ResponseHandle } from '../realtime/index.ts';
 import { guardReceiver } from './receiverGuard.ts';
 import type { GuildConversation } from './guildConversation.ts';
-import { attachTurnTaking } from './conversationTurns.ts';
 import { recoverDisconnected } from './voiceRecovery.ts';
 import { speakerLabel, toSpeakerLabel } from './speakerLabels.ts';
 import { TurnMetrics } from './turnMetrics.ts';
-import type { StopReason, TurnState, TurnTaking } from './turnTaking.ts';
+import type { StopReason, TurnState } from './turnTaking.ts';
 import { AloneWatch } from './aloneWatch.ts';
 import type { RoomPolicy } from './roomPolicy.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
 import { SessionCaptions } from './captions.ts';
 import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
 import { VoiceInput, type InputSink } from './voiceInput.ts';
+import { SessionConversation } from './sessionConversation.ts';
 import { VoicePlayback } from './voicePlayback.ts';
 import { waitForMove } from './voiceMove.ts';
 
@@ -76,14 +76,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Hearing: receive streams, mixer, receive health, barge-in gate, the frames fed to the model (see voiceInput.ts). */
   readonly #input: VoiceInput;
   readonly #playback: VoicePlayback;
-  #conversation: GuildConversation;
-  /** Turn-taking with the current conversation (a new one when the conversation is replaced). */
-  #turns: TurnTaking;
+  /** The conversation talked in and the turn-taking on it (see sessionConversation.ts). */
+  readonly #talk: SessionConversation;
   /** Input is not fed to the conversation: dragged to a wider audience, until the call's fresh conversation is in place. */
   #inputHeld = false;
   /** Why the bot may not speak (see onOwnVoiceState), or null. */
   #silenced: string | null = null;
-  #detachConversation: () => void;
   #channel: VoiceBasedChannel;
   #status: VoiceSessionStatus = 'connecting';
   readonly #alone: AloneWatch;
@@ -120,7 +118,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       sink: () => this.#inputSink(),
       // In `name` mode only the people being answered interrupt: others chatting nearby do not.
       talkedOver: (userId) => {
-        if (this.#addressing.mayInterrupt(userId)) this.#turns.talkedOver(userId);
+        if (this.#addressing.mayInterrupt(userId)) this.#talk.turns.talkedOver(userId);
       },
       ready: () => this.#status === 'ready',
       rejoin: () => this.#status !== 'destroyed' && this.connection.rejoin(),
@@ -131,7 +129,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       prebufferMs: options.config.playbackPrebufferMs,
       encoder: options.encoderThread.createStream(),
       onFirstPacket: (itemId, sentAt, firstDeltaAt) => this.#onFirstPacket(itemId, sentAt, firstDeltaAt),
-      onIdle: () => this.#turns.playbackIdle(),
+      onIdle: () => this.#talk.turns.playbackIdle(),
     });
     this.#addressing = new AddressingGate({
       settings: {
@@ -141,7 +139,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
         humansHeard: () => this.#channel.members.filter((member) => this.#mayHear(member.id)).size,
       },
       logger: this.#log,
-      drop: () => this.#turns.stop({ kind: 'notAddressed' }),
+      drop: () => this.#talk.turns.stop({ kind: 'notAddressed' }),
     });
     this.#captions = new SessionCaptions({
       channel: () => (this.#channel.isSendable() ? this.#channel : null),
@@ -149,8 +147,28 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       botId: () => this.#channel.client.user.id,
       logger: this.#log,
     });
-    this.#conversation = options.conversation;
-    [this.#turns, this.#detachConversation] = this.#attachConversation(options.conversation);
+    this.#talk = new SessionConversation(options.conversation, {
+      addressing: this.#addressing,
+      captions: this.#captions,
+      playback: this.#playback,
+      speech: this.#input.speech,
+      tools: options.config.tools,
+      answerAfterReplyMinMs: options.config.bargeIn.minSpeechMs,
+      logger: this.#log,
+      silenced: () => this.#silenced,
+      displayName: (userId) => this.#displayName(userId),
+      channel: () => this.#channel,
+    });
+    this.#talk.on('filler', (event) => this.emit('filler', event));
+    this.#talk.on('bargeIn', (event) => {
+      this.#input.bargeInHandled();
+      this.emit('bargeIn', event);
+    });
+    this.#talk.on('stopped', (event) => this.emit('replyStopped', event));
+    this.#talk.on('answered', (turn) => {
+      this.metrics.record(turn.firstAudioAfterSpeechEndMs);
+      this.emit('turn', turn);
+    });
     this.#checkAlone();
   }
 
@@ -197,12 +215,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Where turn-taking stands (idle, thinking, speaking…). */
   get turnState(): TurnState {
-    return this.#turns.state;
+    return this.#talk.turns.state;
   }
 
   /** The conversation this session talks in. */
   get conversation(): GuildConversation {
-    return this.#conversation;
+    return this.#talk.conversation;
   }
 
   /** End-to-end encryption (DAVE) state and receive-health counters, for /status and metrics. */
@@ -256,7 +274,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#log.info({ previousChannelId: this.#channel.id, channelId: channel.id }, 'moved to another voice channel by Discord');
     this.#channel = channel;
     this.#inputHeld = options.holdInput;
-    this.#turns.stop({ kind: 'leave' });
+    this.#talk.turns.stop({ kind: 'leave' });
     for (const userId of this.#input.userIds) if (!channel.members.has(userId)) this.onVoiceStateChanged(userId, null);
     this.#checkAlone();
   }
@@ -290,7 +308,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (silenced === this.#silenced) return;
     this.#silenced = silenced;
     this.#log.info({ silenced }, silenced ? 'cannot speak: spoken replies paused' : 'may speak again');
-    if (silenced) this.#turns.stop({ kind: 'silenced' });
+    if (silenced) this.#talk.turns.stop({ kind: 'silenced' });
   }
 
   /** Why the bot may not speak here (server-muted, suppressed), or null. */
@@ -300,12 +318,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Stops talking at once (the pending answer is cancelled, what was heard is kept): barge-in, /leave. */
   stopReply(reason: StopReason): void {
-    this.#turns.stop(reason);
+    this.#talk.turns.stop(reason);
   }
 
   /** Asks the model to speak now, outside a user turn (see {@link TurnTaking.requestReply}); returns the request. */
   requestReply(options: { instructions?: string } = {}): ResponseHandle {
-    return this.#turns.requestReply(options);
+    return this.#talk.turns.requestReply(options);
   }
 
   /**
@@ -313,13 +331,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * the spend limit being reached. `instructions` tell the model what to say.
    */
   announce(instructions: string): void {
-    const turns = this.#turns;
-    const speakWhenFree = () => {
-      if (this.#status === 'destroyed' || turns !== this.#turns) return; // left, or another conversation: dropped
-      if (turns.busy || turns.state.status === 'interrupted') turns.once('stateChange', speakWhenFree);
-      else turns.requestReply({ instructions });
-    };
-    speakWhenFree();
+    this.#talk.announce(instructions);
   }
 
   /**
@@ -328,11 +340,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    */
   useConversation(conversation: GuildConversation): void {
     this.#inputHeld = false;
-    if (conversation === this.#conversation) return;
-    this.#turns.stop({ kind: 'conversationChanged' });
-    this.#detachConversation();
-    this.#conversation = conversation;
-    [this.#turns, this.#detachConversation] = this.#attachConversation(conversation);
+    this.#talk.use(conversation);
   }
 
   /** Leaves the channel and releases everything. Safe to call twice. */
@@ -340,7 +348,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#status === 'destroyed') return;
     this.#setStatus('destroyed');
     this.#alone.stop();
-    this.#detachConversation();
+    this.#talk.close();
     this.#addressing.destroy();
     this.#captions.destroy();
     this.#input.destroy();
@@ -355,82 +363,18 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return { mode: this.#addressing.effectiveMode, ...this.#addressing.counts };
   }
 
-  /** Turn-taking on `conversation`'s realtime client; its events become this session's. */
-  #attachConversation(conversation: GuildConversation): [TurnTaking, () => void] {
-    // Registered before turn-taking's listeners: the gate knows of a turn before an answer is asked for it.
-    const onCommitted = ({ itemId, contributors }: { itemId: string; contributors: string[] }) => {
-      const speakers = [...new Set(contributors)];
-      this.#addressing.committed(itemId, speakers);
-      // Opted-out members are never heard, so never in a turn; checked again here all the same.
-      this.#captions.committed(itemId, speakers);
-    };
-    const onTranscript = ({ itemId, text }: { itemId: string; text: string }) => {
-      this.#addressing.transcript(itemId, text);
-      this.#captions.transcript(itemId, text);
-    };
-    const onResponseDone = (result: ResponseResult) => this.#captions.answerDone(result);
-    const onTranscriptDelta = ({ itemId, delta }: { itemId: string; delta: string }) => this.#addressing.transcriptDelta(itemId, delta);
-    conversation.realtime.on('input_transcript_delta', onTranscriptDelta);
-    conversation.realtime.on('input_committed', onCommitted);
-    conversation.realtime.on('input_transcript', onTranscript);
-    conversation.realtime.on('response_done', onResponseDone);
-    const { filler, fillerAfterMs } = this.#options.config.tools;
-    const runner = conversation.tools?.runner ?? null;
-    const { turns, tools, detach: detachTurns } = attachTurnTaking(conversation.realtime, {
-      wrapModel: (model) => this.#addressing.model(model),
-      playback: this.#addressing.playback(this.#playback),
-      logger: this.#log,
-      answerAfterReplyMinMs: this.#options.config.bargeIn.minSpeechMs,
-      mayRespond: () => conversation.mayRespond(), // the spend limit
-      silenced: () => this.#silenced,
-      turnOf: (contributorIds) => {
-        const voicedMs = this.#input.speech.takeVoicedMs();
-        const speakerIds = [...new Set(contributorIds)];
-        return { speechEndAt: this.#input.speech.lastVoicedAt, speakers: speakerIds.map((id) => this.#displayName(id)), speakerIds, voicedMs };
-      },
-      // Tools an answer calls act for the speakers of its turn, in the channel they spoke in.
-      tools: runner && {
-        runner,
-        filler,
-        fillerAfterMs,
-        requester: (turn) => (turn.speakerIds.length > 0 ? { guild: this.#channel.guild, userIds: turn.speakerIds, via: 'voice', channelId: this.#channel.id } : null),
-      },
-    });
-    tools?.on('filler', (event) => this.emit('filler', event));
-    turns.on('bargeIn', (event) => {
-      this.#input.bargeInHandled();
-      this.emit('bargeIn', event);
-    });
-    turns.on('stopped', (event) => this.emit('replyStopped', event));
-    turns.on('stateChange', (previous, next) => {
-      if (previous.status === 'speaking' && next.status === 'idle') this.#addressing.replyEnded();
-    });
-    const detach = () => {
-      conversation.realtime.off('input_committed', onCommitted);
-      conversation.realtime.off('input_transcript', onTranscript);
-      conversation.realtime.off('response_done', onResponseDone);
-      conversation.realtime.off('input_transcript_delta', onTranscriptDelta);
-      detachTurns();
-    };
-    turns.on('answered', (turn) => {
-      this.metrics.record(turn.firstAudioAfterSpeechEndMs);
-      this.emit('turn', turn);
-    });
-    return [turns, detach];
-  }
-
   /** Where heard audio goes now, or null to drop it. */
   #inputSink(): InputSink | null {
     if (this.#inputHeld) return null; // heard in a channel whose conversation is not in place yet
-    if (this.#conversation.state !== 'ready') return null;
-    if (!this.#conversation.mayRespond()) return null; // paused by the spend limit: nothing is sent, nothing is billed
-    return this.#conversation.realtime;
+    if (this.#talk.conversation.state !== 'ready') return null;
+    if (!this.#talk.conversation.mayRespond()) return null; // paused by the spend limit: nothing is sent, nothing is billed
+    return this.#talk.conversation.realtime;
   }
 
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
     this.#captions.replyStarted(itemId);
     this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
-    this.#turns.firstPacket(sentAt);
+    this.#talk.turns.firstPacket(sentAt);
   }
 
   /** A human whose voice the room policy lets reach the model (checked at every new receive subscription). */
