@@ -9,6 +9,7 @@ import { attachTurnTaking } from './conversationTurns.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import type { SpeechActivity } from './speechActivity.ts';
 import type { TurnPlayback, TurnTaking, TurnTakingEvents } from './turnTaking.ts';
+import type { InputSink } from './voiceInput.ts';
 import type { VoiceToolsEvents } from './voiceTools.ts';
 
 /** Events of a {@link SessionConversation}: its turn-taking's and tools', whichever conversation is current. */
@@ -50,6 +51,8 @@ export class SessionConversation extends EventEmitter<SessionConversationEvents>
   #turns: TurnTaking;
   #detach: () => void;
   #closed = false;
+  /** Heard audio is not fed to the conversation: dragged to a wider audience, until the call's fresh conversation is in place. */
+  #inputHeld = false;
 
   constructor(conversation: GuildConversation, options: SessionConversationOptions) {
     super();
@@ -70,11 +73,25 @@ export class SessionConversation extends EventEmitter<SessionConversationEvents>
 
   /** Talks in `conversation` from now on: any answer in progress is dropped and turn-taking starts afresh. */
   use(conversation: GuildConversation): void {
+    this.#inputHeld = false;
     if (conversation === this.#conversation) return;
     this.#turns.stop({ kind: 'conversationChanged' });
     this.#detach();
     this.#conversation = conversation;
     [this.#turns, this.#detach] = this.#attach(conversation);
+  }
+
+  /** `held`: heard audio is dropped until {@link use} gives the call a conversation (a wider audience must not feed the old one). */
+  holdInput(held: boolean): void {
+    this.#inputHeld = held;
+  }
+
+  /** Where heard audio goes now, or null to drop it. */
+  inputSink(): InputSink | null {
+    if (this.#inputHeld) return null; // heard in a channel whose conversation is not in place yet
+    if (this.#conversation.state !== 'ready') return null;
+    if (!this.#conversation.mayRespond()) return null; // paused by the spend limit: nothing is sent, nothing is billed
+    return this.#conversation.realtime;
   }
 
   /** Says something once the answer in progress (if any) is over, without cutting it. */

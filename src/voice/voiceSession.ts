@@ -1,66 +1,25 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import {
-  VoiceConnectionStatus,
-  entersState,
-  joinVoiceChannel,
-  type VoiceConnection,
-  type VoiceConnectionState,
-} from '@discordjs/voice';
+import { VoiceConnectionStatus, entersState, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from 'pino';
-import type { FrameClock, OpusEncoderThread } from '../audio/index.ts';
-import type { Config } from '../config.ts';
 import type { ResponseHandle } from '../realtime/index.ts';
-import { guardReceiver } from './receiverGuard.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import { recoverDisconnected } from './voiceRecovery.ts';
 import { speakerLabel, toSpeakerLabel } from './speakerLabels.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import type { StopReason, TurnState } from './turnTaking.ts';
+import type { VoiceSessionEvents, VoiceSessionOptions, VoiceSessionStatus } from './voiceSessionTypes.ts';
 import { AloneWatch } from './aloneWatch.ts';
-import type { RoomPolicy } from './roomPolicy.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
 import { SessionCaptions } from './captions.ts';
 import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
-import { VoiceInput, type InputSink } from './voiceInput.ts';
+import { VoiceInput } from './voiceInput.ts';
 import { SessionConversation } from './sessionConversation.ts';
 import { VoicePlayback } from './voicePlayback.ts';
-import { waitForMove } from './voiceMove.ts';
+import { joinChannel, moveConnection } from './voiceMove.ts';
 
-/** Where a voice session stands. */
-export type VoiceSessionStatus = 'connecting' | 'ready' | 'reconnecting' | 'destroyed';
-
-/** Events of a {@link VoiceSession}. */
-export interface VoiceSessionEvents {
-  stateChange: [previous: VoiceSessionStatus, next: VoiceSessionStatus];
-  /** A person interrupted the bot; `playedMs` is what the item was truncated to. */
-  bargeIn: [{ itemId: string | null; playedMs: number | null; userId: string }];
-  /** A voice turn was answered; latency from the end of speech to the first packet sent. */
-  turn: [{ speakers: string[]; firstAudioAfterSpeechEndMs: number }];
-  /** The bot stopped talking before the end of a reply: barge-in, /leave, a replaced conversation. */
-  replyStopped: [{ reason: StopReason; itemId: string | null; playedMs: number | null }];
-  /** A reply item started playing; `firstDeltaToPacketMs` is the delay playback added (pre-buffer, encoding). */
-  replyStarted: [{ itemId: string; firstDeltaToPacketMs: number }];
-  /** A tool ran long and a filler began ("one moment…" or a cue); `calledAt` is when the tool was called. */
-  filler: [{ mode: 'speech' | 'cue'; calledAt: number; at: number }];
-  destroyed: [reason: string];
-}
-
-/** Options of {@link VoiceSession}. */
-export interface VoiceSessionOptions {
-  channel: VoiceBasedChannel;
-  conversation: GuildConversation;
-  config: Config;
-  clock: FrameClock;
-  /** Where reply audio is Opus-encoded (the bot's encoder thread). */
-  encoderThread: OpusEncoderThread;
-  logger: Logger;
-  /** How long to wait for the connection to become ready. */
-  readyTimeoutMs?: number;
-  /** The server's room choices: who may be heard (opted-out members and unheard roles never are). */
-  room: RoomPolicy;
-}
+export type { VoiceSessionEvents, VoiceSessionOptions, VoiceSessionStatus } from './voiceSessionTypes.ts';
 
 /**
  * The bot in one voice channel: hears every human (mixed, attributed), feeds the guild's realtime
@@ -78,8 +37,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly #playback: VoicePlayback;
   /** The conversation talked in and the turn-taking on it (see sessionConversation.ts). */
   readonly #talk: SessionConversation;
-  /** Input is not fed to the conversation: dragged to a wider audience, until the call's fresh conversation is in place. */
-  #inputHeld = false;
   /** Why the bot may not speak (see onOwnVoiceState), or null. */
   #silenced: string | null = null;
   #channel: VoiceBasedChannel;
@@ -97,25 +54,15 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.guildId = options.channel.guild.id;
     this.#log = options.logger.child({ component: 'voice' });
     this.#alone = new AloneWatch(options.config.aloneTimeoutMs, () => this.destroy('alone in the channel'));
-    this.connection = joinVoiceChannel({
-      channelId: options.channel.id,
-      guildId: this.guildId,
-      adapterCreator: options.channel.guild.voiceAdapterCreator,
-      selfDeaf: false, // a bot that must hear cannot be deafened
-      selfMute: false,
-    });
-    guardReceiver(this.connection, (error) => {
-      this.#log.debug({ err: error instanceof Error ? error.message : String(error) }, 'malformed voice datagram dropped');
-    });
+    this.connection = joinChannel(options.channel, this.#log);
     this.connection.on('stateChange', (previous, next) => this.#onConnectionState(previous, next));
-    this.connection.on('error', (error) => this.#log.warn({ err: error.message }, 'voice connection error'));
     this.#input = new VoiceInput({
       connection: this.connection,
       clock: options.clock,
       bargeIn: options.config.bargeIn,
       logger: this.#log,
       mayHear: (userId) => this.#mayHear(userId),
-      sink: () => this.#inputSink(),
+      sink: () => this.#talk.inputSink(),
       // In `name` mode only the people being answered interrupt: others chatting nearby do not.
       talkedOver: (userId) => {
         if (this.#addressing.mayInterrupt(userId)) this.#talk.turns.talkedOver(userId);
@@ -245,16 +192,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Moves to another channel of the same guild. */
   async moveTo(channel: VoiceBasedChannel): Promise<void> {
-    const previous = this.#channel;
-    this.connection.rejoin({ channelId: channel.id, selfDeaf: false, selfMute: false });
-    try {
-      await waitForMove(this.connection, channel, this.#options.readyTimeoutMs ?? 20_000);
-    } catch (error) {
-      // Discord did not let the bot in: it is still where it was, so the connection goes back there.
-      this.#log.warn({ channelId: channel.id, previousChannelId: previous.id }, 'move failed; staying in the previous channel');
-      if (this.#status !== 'destroyed') this.connection.rejoin({ channelId: previous.id, selfDeaf: false, selfMute: false });
-      throw error;
-    }
+    await moveConnection(this.connection, this.#channel, channel, {
+      timeoutMs: this.#options.readyTimeoutMs ?? 20_000,
+      logger: this.#log,
+      ended: () => this.#status === 'destroyed',
+    });
     // Recorded only once the move succeeded: a failed move leaves the session where it was.
     this.#channel = channel;
     this.#checkAlone();
@@ -273,7 +215,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#status === 'destroyed' || channel.id === this.#channel.id) return;
     this.#log.info({ previousChannelId: this.#channel.id, channelId: channel.id }, 'moved to another voice channel by Discord');
     this.#channel = channel;
-    this.#inputHeld = options.holdInput;
+    this.#talk.holdInput(options.holdInput);
     this.#talk.turns.stop({ kind: 'leave' });
     for (const userId of this.#input.userIds) if (!channel.members.has(userId)) this.onVoiceStateChanged(userId, null);
     this.#checkAlone();
@@ -339,7 +281,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * replaced it): any answer in progress is dropped and turn-taking starts afresh.
    */
   useConversation(conversation: GuildConversation): void {
-    this.#inputHeld = false;
     this.#talk.use(conversation);
   }
 
@@ -361,14 +302,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** The addressing mode in effect now (`auto` resolved by how many people are heard) and its decisions so far. */
   get addressing(): { mode: 'always' | 'name'; addressed: number; notAddressed: number } {
     return { mode: this.#addressing.effectiveMode, ...this.#addressing.counts };
-  }
-
-  /** Where heard audio goes now, or null to drop it. */
-  #inputSink(): InputSink | null {
-    if (this.#inputHeld) return null; // heard in a channel whose conversation is not in place yet
-    if (this.#talk.conversation.state !== 'ready') return null;
-    if (!this.#talk.conversation.mayRespond()) return null; // paused by the spend limit: nothing is sent, nothing is billed
-    return this.#talk.conversation.realtime;
   }
 
   #onFirstPacket(itemId: string, sentAt: number, firstDeltaAt: number): void {
