@@ -32,8 +32,6 @@ export interface SessionConversationOptions {
   /** A turn finished during a reply, and that lasted at least this long, is answered after the reply. */
   answerAfterReplyMinMs: number;
   logger: Logger;
-  /** Why the bot may not speak now, or null. */
-  silenced(): string | null;
   /** A person's speaker label. */
   displayName(userId: string): string;
   /** The channel the session is in now (tools act there). */
@@ -53,6 +51,8 @@ export class SessionConversation extends EventEmitter<SessionConversationEvents>
   #closed = false;
   /** Heard audio is not fed to the conversation: dragged to a wider audience, until the call's fresh conversation is in place. */
   #inputHeld = false;
+  /** Why the bot may not speak (server-muted, in a Stage's audience), or null. */
+  #silenced: string | null = null;
 
   constructor(conversation: GuildConversation, options: SessionConversationOptions) {
     super();
@@ -92,6 +92,22 @@ export class SessionConversation extends EventEmitter<SessionConversationEvents>
     if (this.#conversation.state !== 'ready') return null;
     if (!this.#conversation.mayRespond()) return null; // paused by the spend limit: nothing is sent, nothing is billed
     return this.#conversation.realtime;
+  }
+
+  /** Why the bot may not speak now, or null. */
+  get silenced(): string | null {
+    return this.#silenced;
+  }
+
+  /**
+   * The bot may not speak (`reason`) or may again (null). While silenced it starts no spoken reply
+   * (nobody would hear it, and each costs) and stops the one in progress; it keeps listening.
+   */
+  silence(reason: string | null): void {
+    if (reason === this.#silenced) return;
+    this.#silenced = reason;
+    this.#options.logger.info({ silenced: reason }, reason ? 'cannot speak: spoken replies paused' : 'may speak again');
+    if (reason) this.#turns.stop({ kind: 'silenced' });
   }
 
   /** Says something once the answer in progress (if any) is over, without cutting it. */
@@ -140,7 +156,7 @@ export class SessionConversation extends EventEmitter<SessionConversationEvents>
       logger: this.#options.logger,
       answerAfterReplyMinMs: this.#options.answerAfterReplyMinMs,
       mayRespond: () => conversation.mayRespond(), // the spend limit
-      silenced: () => this.#options.silenced(),
+      silenced: () => this.#silenced,
       turnOf: (contributorIds) => {
         const voicedMs = speech.takeVoicedMs();
         const speakerIds = [...new Set(contributorIds)];

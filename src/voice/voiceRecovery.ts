@@ -16,6 +16,26 @@ export interface RecoveryHost {
   destroy(reason: string): void;
 }
 
+/** What following the connection's status tells the session. */
+export interface ConnectionHost extends RecoveryHost {
+  /** The connection is ready (again). */
+  ready(): void;
+  /** The connection was lost; recovery is under way. */
+  reconnecting(): void;
+}
+
+/** Follows `connection`'s status: ready, destroyed (the session ends), disconnected (recovered, see {@link recoverDisconnected}). */
+export function followConnection(connection: VoiceConnection, host: ConnectionHost): void {
+  connection.on('stateChange', async (previous, next) => {
+    if (next.status === VoiceConnectionStatus.Ready) host.ready();
+    else if (next.status === VoiceConnectionStatus.Destroyed) host.destroy('voice connection destroyed');
+    else if (next.status === VoiceConnectionStatus.Disconnected && previous.status !== VoiceConnectionStatus.Disconnected) {
+      host.reconnecting();
+      await recoverDisconnected(connection, next, host);
+    }
+  });
+}
+
 /** Recovers a connection that just became Disconnected, or ends the session. */
 export async function recoverDisconnected(
   connection: VoiceConnection,

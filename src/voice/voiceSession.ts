@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { VoiceConnectionStatus, entersState, type VoiceConnection, type VoiceConnectionState } from '@discordjs/voice';
+import { VoiceConnectionStatus, entersState, type VoiceConnection } from '@discordjs/voice';
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from 'pino';
 import type { ResponseHandle } from '../realtime/index.ts';
 import type { GuildConversation } from './guildConversation.ts';
-import { recoverDisconnected } from './voiceRecovery.ts';
+import { followConnection } from './voiceRecovery.ts';
 import { speakerLabel, toSpeakerLabel } from './speakerLabels.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import type { StopReason, TurnState } from './turnTaking.ts';
@@ -37,8 +37,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly #playback: VoicePlayback;
   /** The conversation talked in and the turn-taking on it (see sessionConversation.ts). */
   readonly #talk: SessionConversation;
-  /** Why the bot may not speak (see onOwnVoiceState), or null. */
-  #silenced: string | null = null;
   #channel: VoiceBasedChannel;
   #status: VoiceSessionStatus = 'connecting';
   readonly #alone: AloneWatch;
@@ -55,7 +53,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#log = options.logger.child({ component: 'voice' });
     this.#alone = new AloneWatch(options.config.aloneTimeoutMs, () => this.destroy('alone in the channel'));
     this.connection = joinChannel(options.channel, this.#log);
-    this.connection.on('stateChange', (previous, next) => this.#onConnectionState(previous, next));
+    followConnection(this.connection, {
+      ready: () => this.#setStatus('ready'),
+      reconnecting: () => this.#setStatus('reconnecting'),
+      destroyed: () => this.#status === 'destroyed',
+      destroy: (reason) => this.destroy(reason),
+    });
     this.#input = new VoiceInput({
       connection: this.connection,
       clock: options.clock,
@@ -102,7 +105,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       tools: options.config.tools,
       answerAfterReplyMinMs: options.config.bargeIn.minSpeechMs,
       logger: this.#log,
-      silenced: () => this.#silenced,
       displayName: (userId) => this.#displayName(userId),
       channel: () => this.#channel,
     });
@@ -247,15 +249,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   onOwnVoiceState(state: { serverMute: boolean; suppress: boolean; requestedToSpeak?: boolean }): void {
     const audience = state.requestedToSpeak ? 'in the Stage audience, asked to speak' : 'suppressed (in the Stage audience)';
     const silenced = state.serverMute ? 'server-muted' : state.suppress ? audience : null;
-    if (silenced === this.#silenced) return;
-    this.#silenced = silenced;
-    this.#log.info({ silenced }, silenced ? 'cannot speak: spoken replies paused' : 'may speak again');
-    if (silenced) this.#talk.turns.stop({ kind: 'silenced' });
+    this.#talk.silence(silenced);
   }
 
   /** Why the bot may not speak here (server-muted, suppressed), or null. */
   get silenced(): string | null {
-    return this.#silenced;
+    return this.#talk.silenced;
   }
 
   /** Stops talking at once (the pending answer is cancelled, what was heard is kept): barge-in, /leave. */
@@ -326,15 +325,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #checkAlone(): void {
     if (this.#status === 'destroyed') return;
     this.#alone.update(this.#channel.members.some((member) => !member.user.bot));
-  }
-
-  async #onConnectionState(previous: VoiceConnectionState, next: VoiceConnectionState): Promise<void> {
-    if (next.status === VoiceConnectionStatus.Ready) this.#setStatus('ready');
-    else if (next.status === VoiceConnectionStatus.Destroyed) this.destroy('voice connection destroyed');
-    else if (next.status === VoiceConnectionStatus.Disconnected && previous.status !== VoiceConnectionStatus.Disconnected) {
-      this.#setStatus('reconnecting');
-      await recoverDisconnected(this.connection, next, { destroyed: () => this.#status === 'destroyed', destroy: (reason) => this.destroy(reason) });
-    }
   }
 
   #setStatus(next: VoiceSessionStatus): void {
