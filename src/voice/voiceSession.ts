@@ -6,11 +6,10 @@ import type { Logger } from 'pino';
 import type { ResponseHandle } from '../realtime/index.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import { followConnection } from './voiceRecovery.ts';
-import { speakerLabel, toSpeakerLabel } from './speakerLabels.ts';
 import { TurnMetrics } from './turnMetrics.ts';
 import type { StopReason, TurnState } from './turnTaking.ts';
 import type { VoiceSessionEvents, VoiceSessionOptions, VoiceSessionStatus } from './voiceSessionTypes.ts';
-import { AloneWatch } from './aloneWatch.ts';
+import { ChannelPresence } from './channelPresence.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
 import { SessionCaptions } from './captions.ts';
 import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
@@ -37,9 +36,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   readonly #playback: VoicePlayback;
   /** The conversation talked in and the turn-taking on it (see sessionConversation.ts). */
   readonly #talk: SessionConversation;
-  #channel: VoiceBasedChannel;
+  /** The channel, who may be heard there, speaker labels, the alone timer (see channelPresence.ts). */
+  readonly #here: ChannelPresence;
   #status: VoiceSessionStatus = 'connecting';
-  readonly #alone: AloneWatch;
   /** Answers only turns addressed to the bot, per the server's addressing mode (see addressing.ts). */
   readonly #addressing: AddressingGate;
   /** Captions in the channel's chat when the server turned them on (see captions.ts). */
@@ -48,10 +47,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   constructor(options: VoiceSessionOptions) {
     super();
     this.#options = options;
-    this.#channel = options.channel;
     this.guildId = options.channel.guild.id;
     this.#log = options.logger.child({ component: 'voice' });
-    this.#alone = new AloneWatch(options.config.aloneTimeoutMs, () => this.destroy('alone in the channel'));
+    this.#here = new ChannelPresence(options.channel, options.room, options.config.aloneTimeoutMs, () => this.destroy('alone in the channel'));
     this.connection = joinChannel(options.channel, this.#log);
     followConnection(this.connection, {
       ready: () => this.#setStatus('ready'),
@@ -64,7 +62,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       clock: options.clock,
       bargeIn: options.config.bargeIn,
       logger: this.#log,
-      mayHear: (userId) => this.#mayHear(userId),
+      mayHear: (userId) => this.#here.mayHear(userId),
       sink: () => this.#talk.inputSink(),
       // In `name` mode only the people being answered interrupt: others chatting nearby do not.
       talkedOver: (userId) => {
@@ -84,17 +82,17 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#addressing = new AddressingGate({
       settings: {
         mode: () => options.room.settings.addressing ?? options.config.defaultAddressing,
-        wakeNames: () => options.room.settings.wakeNames ?? [this.#channel.guild.members.me?.displayName ?? this.#channel.client.user.username],
+        wakeNames: () => options.room.settings.wakeNames ?? [this.#here.channel.guild.members.me?.displayName ?? this.#here.channel.client.user.username],
         followUpMs: () => (options.room.settings.followUpSeconds ?? DEFAULT_FOLLOW_UP_SECONDS) * 1000,
-        humansHeard: () => this.#channel.members.filter((member) => this.#mayHear(member.id)).size,
+        humansHeard: () => this.#here.channel.members.filter((member) => this.#here.mayHear(member.id)).size,
       },
       logger: this.#log,
       drop: () => this.#talk.turns.stop({ kind: 'notAddressed' }),
     });
     this.#captions = new SessionCaptions({
-      channel: () => (this.#channel.isSendable() ? this.#channel : null),
+      channel: () => (this.#here.channel.isSendable() ? this.#here.channel : null),
       room: options.room,
-      botId: () => this.#channel.client.user.id,
+      botId: () => this.#here.channel.client.user.id,
       logger: this.#log,
     });
     this.#talk = new SessionConversation(options.conversation, {
@@ -105,8 +103,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       tools: options.config.tools,
       answerAfterReplyMinMs: options.config.bargeIn.minSpeechMs,
       logger: this.#log,
-      displayName: (userId) => this.#displayName(userId),
-      channel: () => this.#channel,
+      displayName: (userId) => this.#here.label(userId),
+      channel: () => this.#here.channel,
     });
     this.#talk.on('filler', (event) => this.emit('filler', event));
     this.#talk.on('bargeIn', (event) => {
@@ -118,7 +116,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       this.metrics.record(turn.firstAudioAfterSpeechEndMs);
       this.emit('turn', turn);
     });
-    this.#checkAlone();
+    this.#here.check();
   }
 
   /** Current status. */
@@ -128,18 +126,18 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** The channel the bot is in. */
   get channelId(): string {
-    return this.#channel.id;
+    return this.#here.channel.id;
   }
 
   /** The channel the bot is in, as discord.js knows it. */
   get channel(): VoiceBasedChannel {
-    return this.#channel;
+    return this.#here.channel;
   }
 
   /** Display names of the people heard in the last few seconds. */
   get activeSpeakers(): string[] {
     const now = performance.now();
-    return this.#input.speech.activeSpeakers(now).map((userId) => this.#displayName(userId));
+    return this.#input.speech.activeSpeakers(now).map((userId) => this.#here.label(userId));
   }
 
   /** Playback figures (frames sent, late frames, underruns). */
@@ -154,12 +152,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Each speaker's jitter-buffer delay and loss counters, by speaker label (see inputAudioReport.ts). */
   get inputAudio(): InputAudioReport {
-    return inputAudioReport(this.#input.mixerStats, (userId) => this.#displayName(userId));
+    return inputAudioReport(this.#input.mixerStats, (userId) => this.#here.label(userId));
   }
 
   /** When the bot leaves because no human is in the channel (Date.now() ms), or null while someone is. */
   get leavesAloneAt(): number | null {
-    return this.#alone.leavesAt;
+    return this.#here.leavesAloneAt;
   }
 
   /** Where turn-taking stands (idle, thinking, speaking…). */
@@ -194,14 +192,14 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Moves to another channel of the same guild. */
   async moveTo(channel: VoiceBasedChannel): Promise<void> {
-    await moveConnection(this.connection, this.#channel, channel, {
+    await moveConnection(this.connection, this.#here.channel, channel, {
       timeoutMs: this.#options.readyTimeoutMs ?? 20_000,
       logger: this.#log,
       ended: () => this.#status === 'destroyed',
     });
     // Recorded only once the move succeeded: a failed move leaves the session where it was.
-    this.#channel = channel;
-    this.#checkAlone();
+    this.#here.moved(channel);
+    this.#here.check();
   }
 
   /**
@@ -214,21 +212,21 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    * answered from, the old one).
    */
   followMove(channel: VoiceBasedChannel, options: { holdInput: boolean }): void {
-    if (this.#status === 'destroyed' || channel.id === this.#channel.id) return;
-    this.#log.info({ previousChannelId: this.#channel.id, channelId: channel.id }, 'moved to another voice channel by Discord');
-    this.#channel = channel;
+    if (this.#status === 'destroyed' || channel.id === this.#here.channel.id) return;
+    this.#log.info({ previousChannelId: this.#here.channel.id, channelId: channel.id }, 'moved to another voice channel by Discord');
+    this.#here.moved(channel);
     this.#talk.holdInput(options.holdInput);
     this.#talk.turns.stop({ kind: 'leave' });
     for (const userId of this.#input.userIds) if (!channel.members.has(userId)) this.onVoiceStateChanged(userId, null);
-    this.#checkAlone();
+    this.#here.check();
   }
 
   /** Re-evaluates who is in the channel (call on every voice state update of the guild). */
   onVoiceStateChanged(userId: string, channelId: string | null): void {
-    if (channelId !== this.#channel.id) {
+    if (channelId !== this.#here.channel.id) {
       this.#input.forget(userId);
     }
-    this.#checkAlone();
+    this.#here.check();
   }
 
   /**
@@ -287,7 +285,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   destroy(reason: string): void {
     if (this.#status === 'destroyed') return;
     this.#setStatus('destroyed');
-    this.#alone.stop();
+    this.#here.stop();
     this.#talk.close();
     this.#addressing.destroy();
     this.#captions.destroy();
@@ -307,24 +305,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.#captions.replyStarted(itemId);
     this.emit('replyStarted', { itemId, firstDeltaToPacketMs: sentAt - firstDeltaAt });
     this.#talk.turns.firstPacket(sentAt);
-  }
-
-  /** A human whose voice the room policy lets reach the model (checked at every new receive subscription). */
-  #mayHear(userId: string): boolean {
-    const member = this.#channel.guild.members.cache.get(userId);
-    return member !== undefined && this.#options.room.hears({ id: userId, bot: member.user.bot, roleIds: [...member.roles.cache.keys()] });
-  }
-
-  /** A person's speaker label (see speakerLabels.ts). */
-  #displayName(userId: string): string {
-    const members = this.#channel.guild.members.cache;
-    const member = members.get(userId);
-    return member ? speakerLabel(member, members.values()) : toSpeakerLabel(`user ${userId}`);
-  }
-
-  #checkAlone(): void {
-    if (this.#status === 'destroyed') return;
-    this.#alone.update(this.#channel.members.some((member) => !member.user.bot));
   }
 
   #setStatus(next: VoiceSessionStatus): void {
