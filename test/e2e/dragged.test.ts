@@ -15,17 +15,8 @@ import { DEFAULT_CONSENT_NOTICE } from '../../src/discord/consentNotice.ts';
 import type { DraggedEvent } from '../../src/voice/sessionRegistry.ts';
 import type { SimulatedMember } from '../../sim/discord/index.ts';
 import { Permission } from '../../sim/discord/index.ts';
-import { defaultReplyGenerator, type ReplyContext } from '../../sim/realtime/replies.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
-import { botSeesVoiceState, command, eventually, joinBot, startStack, utterance, voiceSession, waitForReply, watchMentions } from './helpers.ts';
-
-function leakyModel(context: ReplyContext): string {
-  const last = context.items.filter((item) => item.role === 'user').at(-1);
-  if (last && /repeat everything/i.test(last.text)) {
-    return `Everything: ${context.items.filter((item) => item.role === 'user').map((item) => item.text).join(' | ')}`;
-  }
-  return defaultReplyGenerator(context);
-}
+import { botSeesVoiceState, command, eventually, joinBot, startStack, utterance, voiceSession, waitForReply, watchMentions, askBot, leakyReplyGenerator, onlyFor, overwritesReachBot } from './helpers.ts';
 
 const CALL_SECRET = 'persimmon-private';
 const PUBLIC_NOTE = 'quince-public';
@@ -38,13 +29,7 @@ describe('dragged or disconnected by a moderator', () => {
   let privateCall: string;
   let mentions: ReturnType<typeof watchMentions>;
 
-  async function ask(who: SimulatedMember, text: string, channelId: string): Promise<string> {
-    const message = await who.say(text, { mentionBot: true, channelId });
-    const outcome = await mentions.handled(message.id, 20_000);
-    const replies = message.replies().map((reply) => reply.content);
-    assert.equal(outcome, 'answered', `${text}: ${JSON.stringify(replies)}`);
-    return replies.join('');
-  }
+  const ask = (who: SimulatedMember, text: string, channelId: string) => askBot(mentions, who, text, channelId);
 
   /** The registry's next `dragged` event (fails after 15 s: the bot did not follow the move). */
   function nextDrag(): Promise<DraggedEvent> {
@@ -52,20 +37,15 @@ describe('dragged or disconnected by a moderator', () => {
   }
 
   before(async () => {
-    stack = await startStack({ env: { MENTION_RATE_LIMIT: '50', VOICE_ADDRESSING: 'always' }, realtime: { replyAudioMs: 300, replyGenerator: leakyModel } });
+    stack = await startStack({ env: { MENTION_RATE_LIMIT: '50', VOICE_ADDRESSING: 'always' }, realtime: { replyAudioMs: 300, replyGenerator: leakyReplyGenerator } });
     mentions = watchMentions(stack);
     const { discord } = stack;
     alice = discord.member('Alice');
     bob = discord.member('Bob');
     mallory = discord.addMember({ name: 'Mallory' });
     privateCall = discord.secondVoiceChannelId;
-    const hidden = { id: discord.guildId, type: 'role' as const, deny: Permission.ViewChannel };
-    const bot = { id: discord.botRoleId, type: 'role' as const, allow: Permission.ViewChannel | Permission.SendMessages | Permission.Connect | Permission.Speak };
-    discord.setChannelPermissions(privateCall, [hidden, bot, { id: alice.id, type: 'member', allow: Permission.ViewChannel | Permission.Connect | Permission.SendMessages }]);
-    await eventually(() => {
-      const channel = stack.bot.client.channels.cache.get(privateCall);
-      return channel && 'permissionOverwrites' in channel && channel.permissionOverwrites.cache.size === 3;
-    }, 'the overwrites to reach the bot');
+    discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
+    await overwritesReachBot(stack, privateCall);
     await alice.joinVoice(privateCall);
     await bob.joinVoice();
     await botSeesVoiceState(stack, alice, privateCall);
@@ -162,13 +142,8 @@ describe('dragged into a wider audience when no fresh conversation can start', (
     const { discord } = stack;
     const alice = discord.member('Alice');
     const privateCall = discord.secondVoiceChannelId;
-    const hidden = { id: discord.guildId, type: 'role' as const, deny: Permission.ViewChannel };
-    const bot = { id: discord.botRoleId, type: 'role' as const, allow: Permission.ViewChannel | Permission.SendMessages | Permission.Connect | Permission.Speak };
-    discord.setChannelPermissions(privateCall, [hidden, bot, { id: alice.id, type: 'member', allow: Permission.ViewChannel | Permission.Connect | Permission.SendMessages }]);
-    await eventually(() => {
-      const channel = stack.bot.client.channels.cache.get(privateCall);
-      return channel && 'permissionOverwrites' in channel && channel.permissionOverwrites.cache.size === 3;
-    }, 'the overwrites to reach the bot');
+    discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
+    await overwritesReachBot(stack, privateCall);
     await alice.joinVoice(privateCall);
     await botSeesVoiceState(stack, alice, privateCall);
     await joinBot(stack, alice, privateCall);

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InteractionRecord, SimulatedMember } from '../../sim/discord/index.ts';
+import { Permission, type InteractionRecord, type SimulatedMember } from '../../sim/discord/index.ts';
+import { defaultReplyGenerator, type ReplyContext } from '../../sim/realtime/replies.ts';
 import type { ReceivedEvent } from '../../sim/realtime/index.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../scripts/localStack.ts';
 import type { VoiceSession } from '../../src/voice/voiceSession.ts';
@@ -191,4 +192,40 @@ export function slowLookupTool(finished: string[]): ToolDefinition {
       return done({ waited: ms });
     },
   });
+}
+
+/** A model that, asked to "repeat everything", repeats every user message it was given: it leaks whatever it holds. */
+export function leakyReplyGenerator(context: ReplyContext): string {
+  const last = context.items.filter((item) => item.role === 'user').at(-1);
+  if (last && /repeat everything/i.test(last.text)) {
+    return `Everything: ${context.items.filter((item) => item.role === 'user').map((item) => item.text).join(' | ')}`;
+  }
+  return defaultReplyGenerator(context);
+}
+
+/** `who` mentions the bot in `channelId`; returns the bot's complete answer (fails unless it was answered). */
+export async function askBot(mentions: ReturnType<typeof watchMentions>, who: SimulatedMember, text: string, channelId: string): Promise<string> {
+  const message = await who.say(text, { mentionBot: true, channelId });
+  const outcome = await mentions.handled(message.id, 20_000);
+  const replies = message.replies().map((reply) => reply.content);
+  assert.equal(outcome, 'answered', `${text}: ${JSON.stringify(replies)}`);
+  return replies.join('');
+}
+
+/** Overwrites that hide a channel from everyone but the bot and one member, who gets `allow`. */
+export function onlyFor(stack: LocalStack, memberId: string, allow: bigint) {
+  const { discord } = stack;
+  return [
+    { id: discord.guildId, type: 'role' as const, deny: Permission.ViewChannel },
+    { id: discord.botRoleId, type: 'role' as const, allow: Permission.ViewChannel | Permission.SendMessages | Permission.Connect | Permission.Speak },
+    { id: memberId, type: 'member' as const, allow },
+  ];
+}
+
+/** Waits until the bot's cache holds `count` permission overwrites on the channel (set on the local Discord). */
+export function overwritesReachBot(stack: LocalStack, channelId: string, count = 3): Promise<true> {
+  return eventually(() => {
+    const channel = stack.bot.client.channels.cache.get(channelId);
+    return channel && 'permissionOverwrites' in channel && channel.permissionOverwrites.cache.size === count ? true : undefined;
+  }, 'the overwrites to reach the bot');
 }

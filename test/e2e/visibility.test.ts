@@ -10,18 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SimulatedMember } from '../../sim/discord/index.ts';
 import { Permission } from '../../sim/discord/index.ts';
-import { defaultReplyGenerator, type ReplyContext } from '../../sim/realtime/replies.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
-import { botSeesVoiceState, command, eventually, joinBot, startStack, watchMentions } from './helpers.ts';
-
-/** A model that, asked to "repeat everything", repeats every user message it was given. */
-function leakyModel(context: ReplyContext): string {
-  const last = context.items.filter((item) => item.role === 'user').at(-1);
-  if (last && /repeat everything/i.test(last.text)) {
-    return `Everything: ${context.items.filter((item) => item.role === 'user').map((item) => item.text).join(' | ')}`;
-  }
-  return defaultReplyGenerator(context);
-}
+import { botSeesVoiceState, command, joinBot, startStack, watchMentions, askBot, leakyReplyGenerator, onlyFor, overwritesReachBot } from './helpers.ts';
 
 const CALL_SECRET = 'tangerine-call';
 const STAFF_SECRET = 'swordfish-staff';
@@ -37,31 +27,20 @@ describe('conversations follow visibility', () => {
 
   let mentions: ReturnType<typeof watchMentions>;
 
-  /** `who` mentions the bot in `channelId` and returns the bot's complete answer. */
-  async function ask(who: SimulatedMember, text: string, channelId: string): Promise<string> {
-    const message = await who.say(text, { mentionBot: true, channelId });
-    const outcome = await mentions.handled(message.id, 20_000);
-    const replies = message.replies().map((reply) => reply.content);
-    assert.equal(outcome, 'answered', `${text}: ${JSON.stringify(replies)}`);
-    return replies.join('');
-  }
+  const ask = (who: SimulatedMember, text: string, channelId: string) => askBot(mentions, who, text, channelId);
 
   before(async () => {
-    stack = await startStack({ env: { MENTION_RATE_LIMIT: '50' }, realtime: { replyAudioMs: 300, replyGenerator: leakyModel } });
+    stack = await startStack({ env: { MENTION_RATE_LIMIT: '50' }, realtime: { replyAudioMs: 300, replyGenerator: leakyReplyGenerator } });
     mentions = watchMentions(stack);
     const { discord } = stack;
     alice = discord.member('Alice');
     staff = discord.addMember({ name: 'Stella' });
     mallory = discord.addMember({ name: 'Mallory' });
     privateCall = discord.secondVoiceChannelId;
-    const hidden = { id: discord.guildId, type: 'role' as const, deny: Permission.ViewChannel };
-    const bot = { id: discord.botRoleId, type: 'role' as const, allow: Permission.ViewChannel | Permission.SendMessages | Permission.Connect | Permission.Speak };
-    discord.setChannelPermissions(privateCall, [hidden, bot, { id: alice.id, type: 'member', allow: Permission.ViewChannel | Permission.Connect | Permission.SendMessages }]);
-    staffChannel = discord.addTextChannel('staff', [hidden, bot, { id: staff.id, type: 'member', allow: Permission.ViewChannel | Permission.SendMessages }]);
-    await eventually(() => {
-      const channels = stack.bot.client.channels.cache;
-      return channels.get(staffChannel) && channels.get(privateCall)?.isVoiceBased() && (channels.get(privateCall) as { permissionOverwrites: { cache: Map<string, unknown> } }).permissionOverwrites.cache.size === 3;
-    }, 'the channels and overwrites to reach the bot');
+    discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
+    staffChannel = discord.addTextChannel('staff', onlyFor(stack, staff.id, Permission.ViewChannel | Permission.SendMessages));
+    await overwritesReachBot(stack, privateCall);
+    await overwritesReachBot(stack, staffChannel);
     await alice.joinVoice(privateCall);
     await botSeesVoiceState(stack, alice, privateCall);
     await joinBot(stack, alice, privateCall);
