@@ -2,8 +2,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpeakerMixTotals } from '../audio/index.ts';
 import type { InputAudioReport } from '../voice/inputAudioReport.ts';
 import type { VoiceSession } from '../voice/voiceSession.ts';
+import { SessionCountDeltas } from './sessionCountDeltas.ts';
 
-const ZERO: SpeakerMixTotals = { concealed: 0, fecRecovered: 0, late: 0, stretched: 0, trimmed: 0 };
+const COUNTS: readonly (keyof SpeakerMixTotals)[] = ['concealed', 'fecRecovered', 'late', 'stretched', 'trimmed'];
 
 /**
  * Input-audio metrics of the voice sessions: frames concealed (libopus PLC, or recovered from the
@@ -14,16 +15,15 @@ const ZERO: SpeakerMixTotals = { concealed: 0, fecRecovered: 0, late: 0, stretch
  * session ended) is added to the counters.
  */
 export class InputAudioMetrics {
-  readonly #sessions = new Map<VoiceSession, SpeakerMixTotals>();
+  readonly #sessions: SessionCountDeltas<keyof SpeakerMixTotals>;
   readonly #concealed: Counter<'method'>;
   readonly #late: Counter;
   readonly #adjusted: Counter<'direction'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
-    const collect = () => {
-      for (const session of this.#sessions.keys()) this.#add(session);
-    };
+    this.#sessions = new SessionCountDeltas(COUNTS, (session) => reportOf(session)?.totals, (grew) => this.#add(grew));
+    const collect = () => this.#sessions.addGrowth();
     this.#concealed = new Counter({
       name: 'voicebot_input_frames_concealed_total',
       help: "Speakers' 20 ms frames whose packet was missing when due: concealed by libopus PLC (method=plc) or recovered from the next packet's in-band FEC (method=fec).",
@@ -49,7 +49,7 @@ export class InputAudioMetrics {
       registers,
       collect() {
         const delays: number[] = [];
-        for (const session of sessions.keys()) {
+        for (const session of sessions.sessions) {
           for (const speaker of reportOf(session)?.speakers ?? []) if (speaker.talking && Number.isFinite(speaker.playoutDelayMs)) delays.push(speaker.playoutDelayMs / 1000);
         }
         this.set({ stat: 'max' }, delays.length === 0 ? 0 : Math.max(...delays));
@@ -60,28 +60,15 @@ export class InputAudioMetrics {
 
   /** Follows a voice session until it is destroyed. */
   track(session: VoiceSession): void {
-    this.#sessions.set(session, { ...ZERO });
-    session.once('destroyed', () => {
-      this.#add(session);
-      this.#sessions.delete(session);
-    });
+    this.#sessions.track(session);
   }
 
-  #add(session: VoiceSession): void {
-    const seen = this.#sessions.get(session);
-    const now = reportOf(session)?.totals;
-    if (!seen || !now) return;
-    // A scrape must never throw: anything but a finite count that grew adds nothing.
-    const grew = (key: keyof SpeakerMixTotals) => (Number.isFinite(now[key]) ? Math.max(0, now[key] - seen[key]) : 0);
-    const fec = grew('fecRecovered');
-    this.#concealed.inc({ method: 'fec' }, fec);
-    this.#concealed.inc({ method: 'plc' }, Math.max(0, grew('concealed') - fec));
-    this.#late.inc(grew('late'));
-    this.#adjusted.inc({ direction: 'stretched' }, grew('stretched'));
-    this.#adjusted.inc({ direction: 'trimmed' }, grew('trimmed'));
-    const next = { ...seen };
-    for (const key of Object.keys(ZERO) as (keyof SpeakerMixTotals)[]) next[key] = seen[key] + grew(key);
-    this.#sessions.set(session, next);
+  #add(grew: SpeakerMixTotals): void {
+    this.#concealed.inc({ method: 'fec' }, grew.fecRecovered);
+    this.#concealed.inc({ method: 'plc' }, Math.max(0, grew.concealed - grew.fecRecovered));
+    this.#late.inc(grew.late);
+    this.#adjusted.inc({ direction: 'stretched' }, grew.stretched);
+    this.#adjusted.inc({ direction: 'trimmed' }, grew.trimmed);
   }
 }
 

@@ -1,10 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ReceiveHealthReport } from '../voice/receiveHealth.ts';
 import type { VoiceSession } from '../voice/voiceSession.ts';
+import { SessionCountDeltas } from './sessionCountDeltas.ts';
 
 type Counted = Pick<ReceiveHealthReport, 'framesDroppedUndecrypted' | 'framesUndecryptable' | 'daveErrorsContained' | 'deafnessDetected' | 'rejoins'>;
 
-const ZERO: Counted = { framesDroppedUndecrypted: 0, framesUndecryptable: 0, daveErrorsContained: 0, deafnessDetected: 0, rejoins: 0 };
+const COUNTS: readonly (keyof Counted)[] = ['framesDroppedUndecrypted', 'framesUndecryptable', 'daveErrorsContained', 'deafnessDetected', 'rejoins'];
 
 /**
  * DAVE and receive-health metrics of the voice sessions: frames dropped (still encrypted or
@@ -13,7 +14,7 @@ const ZERO: Counted = { framesDroppedUndecrypted: 0, framesUndecryptable: 0, dav
  * last scrape (or until the session ended) is added to the process-wide counters.
  */
 export class VoiceHealthMetrics {
-  readonly #sessions = new Map<VoiceSession, Counted>();
+  readonly #sessions: SessionCountDeltas<keyof Counted>;
   readonly #dropped: Counter<'reason'>;
   readonly #errors: Counter;
   readonly #deafness: Counter;
@@ -21,9 +22,8 @@ export class VoiceHealthMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    const collect = () => {
-      for (const session of this.#sessions.keys()) this.#add(session);
-    };
+    this.#sessions = new SessionCountDeltas(COUNTS, (session) => session.receiveHealth, (grew) => this.#add(grew));
+    const collect = () => this.#sessions.addGrowth();
     this.#dropped = new Counter({
       name: 'voicebot_dave_frames_dropped_total',
       help: 'Received voice frames dropped before the Opus decoder: still_encrypted (E2EE frames the voice library passed on undecrypted, e.g. before the MLS Welcome) or undecryptable (the library could not decrypt them).',
@@ -42,7 +42,7 @@ export class VoiceHealthMetrics {
       registers,
       collect() {
         let ready = 0;
-        for (const session of sessions.keys()) if (session.receiveHealth?.groupReady) ready++;
+        for (const session of sessions.sessions) if (session.receiveHealth?.groupReady) ready++;
         this.set(ready);
       },
     });
@@ -50,27 +50,14 @@ export class VoiceHealthMetrics {
 
   /** Follows a voice session until it is destroyed. */
   track(session: VoiceSession): void {
-    this.#sessions.set(session, { ...ZERO });
-    session.once('destroyed', () => {
-      this.#add(session);
-      this.#sessions.delete(session);
-    });
+    this.#sessions.track(session);
   }
 
-  #add(session: VoiceSession): void {
-    const seen = this.#sessions.get(session);
-    if (!seen) return;
-    const now = session.receiveHealth as Counted | undefined;
-    if (!now) return;
-    // A scrape must never throw: anything but a finite count that grew adds nothing.
-    const grew = (key: keyof Counted) => (Number.isFinite(now[key]) ? Math.max(0, now[key] - seen[key]) : 0);
-    this.#dropped.inc({ reason: 'still_encrypted' }, grew('framesDroppedUndecrypted'));
-    this.#dropped.inc({ reason: 'undecryptable' }, grew('framesUndecryptable'));
-    this.#errors.inc(grew('daveErrorsContained'));
-    this.#deafness.inc(grew('deafnessDetected'));
-    this.#rejoins.inc(grew('rejoins'));
-    const next = { ...seen };
-    for (const key of Object.keys(ZERO) as (keyof Counted)[]) next[key] = seen[key] + grew(key);
-    this.#sessions.set(session, next);
+  #add(grew: Counted): void {
+    this.#dropped.inc({ reason: 'still_encrypted' }, grew.framesDroppedUndecrypted);
+    this.#dropped.inc({ reason: 'undecryptable' }, grew.framesUndecryptable);
+    this.#errors.inc(grew.daveErrorsContained);
+    this.#deafness.inc(grew.deafnessDetected);
+    this.#rejoins.inc(grew.rejoins);
   }
 }
