@@ -20,6 +20,7 @@ import { ToolActivity } from '../src/tools/activity.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
 import { ToolRunner } from '../src/tools/toolRunner.ts';
 import { defineTool, done, type ToolContext } from '../src/tools/types.ts';
+import { slowLookupTool } from '../test/helpers/tools.ts';
 import type { BenchModule, Report } from './harness.ts';
 
 const CALLS = 200;
@@ -130,16 +131,7 @@ async function fastToolOverhead(report: Report): Promise<void> {
   });
 }
 
-const slow = defineTool({
-  name: 'slow_lookup',
-  description: 'Takes a while',
-  parameters: z.object({ ms: z.number().int().min(0).max(10_000) }).strict(),
-  changes: false,
-  async execute({ ms }) {
-    await sleep(ms);
-    return done({ waited: ms });
-  },
-});
+const slow = slowLookupTool();
 
 /** The real bot in voice: call → first packet of filler audio, spoken and cue. */
 async function fillerLatency(report: Report): Promise<void> {

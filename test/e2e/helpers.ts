@@ -10,8 +10,7 @@ import { defaultReplyGenerator, type ReplyContext } from '../../sim/realtime/rep
 import type { ReceivedEvent } from '../../sim/realtime/index.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../scripts/localStack.ts';
 import type { VoiceSession } from '../../src/voice/voiceSession.ts';
-import { z } from 'zod';
-import { defineTool, done, type ToolDefinition } from '../../src/tools/types.ts';
+export { slowLookupTool } from '../helpers/tools.ts';
 
 export { utterance } from '../../sim/speech.ts';
 
@@ -176,23 +175,6 @@ export function watchMentions(stack: LocalStack): { outcome(messageId: string): 
   };
 }
 
-/**
- * A test tool that takes `ms` milliseconds (0–10 s) and then answers; each finished call is pushed to
- * `finished` as `slow MS`, so a test can wait for a call that outlives its turn.
- */
-export function slowLookupTool(finished: string[]): ToolDefinition {
-  return defineTool({
-    name: 'slow_lookup',
-    description: 'Test tool that takes a while',
-    parameters: z.object({ ms: z.number().int().min(0).max(10_000) }).strict(),
-    changes: false,
-    async execute({ ms }) {
-      await sleep(ms);
-      finished.push(`slow ${ms}`);
-      return done({ waited: ms });
-    },
-  });
-}
 
 /** A model that, asked to "repeat everything", repeats every user message it was given: it leaks whatever it holds. */
 export function leakyReplyGenerator(context: ReplyContext): string {
