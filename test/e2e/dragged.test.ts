@@ -159,3 +159,55 @@ describe('dragged into a wider audience when no fresh conversation can start', (
     assert.equal(old.usable, true, 'not closed to make room');
   });
 });
+
+describe('dragged into a wider audience while its fresh conversation is still starting', () => {
+  let stack: LocalStack;
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('nothing heard in the new channel reaches the old conversation before the fresh one is in place', async () => {
+    stack = await startStack({ env: { VOICE_ADDRESSING: 'always' }, realtime: { replyAudioMs: 300 } });
+    const { discord } = stack;
+    const realtime = stack.realtime!;
+    const alice = discord.member('Alice');
+    const bob = discord.member('Bob');
+    const privateCall = discord.secondVoiceChannelId;
+    discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
+    await overwritesReachBot(stack, privateCall);
+    await alice.joinVoice(privateCall);
+    await bob.joinVoice();
+    await botSeesVoiceState(stack, alice, privateCall);
+    await botSeesVoiceState(stack, bob, discord.voiceChannelId);
+    await joinBot(stack, alice, privateCall);
+    const session = voiceSession(stack);
+    const before = session.conversation;
+    const calls = realtime.openSessions();
+    assert.equal(calls.length, 1, "one model session: the private call's");
+    const oldModelSession = calls[0]!;
+
+    // The model service answers slowly from now on: the fresh conversation for the public channel takes
+    // seconds to start (session.created, then session.updated, each 3 s late; the bot waits 10 s).
+    realtime.injectFault({ delayMs: 3_000 });
+    const dragged = once(stack.bot.context.sessions, 'dragged', { signal: AbortSignal.timeout(20_000) });
+    discord.moderatorMoves(discord.voiceChannelId);
+    await eventually(() => session.channelId === discord.voiceChannelId && session.status === 'ready', 'the session in the public channel, connection ready', 15_000);
+    const appendedAtMove = oldModelSession.appendedMs;
+
+    // Bob speaks in the public channel while the call still has only the old conversation.
+    await bob.speak(utterance(0.8, 31));
+    await eventually(() => session.activeSpeakers.some((label) => label.includes('Bob')), 'the bot to hear Bob');
+    realtime.injectFault({ delayMs: 0 });
+    assert.equal(session.conversation, before, 'Bob was heard before the fresh conversation was in place (else this test proves nothing)');
+
+    const [event] = (await dragged) as [DraggedEvent];
+    assert.equal(event.conversation, 'fresh');
+    assert.notEqual(session.conversation, before);
+    assert.equal(oldModelSession.appendedMs, appendedAtMove, "none of Bob's audio was sent to the private call's conversation");
+
+    // Once the fresh conversation is in place, Bob is heard and answered in it.
+    const turn = await bob.speak(utterance(0.8, 32));
+    await waitForReply(bob, turn.endedAt);
+    assert.equal(oldModelSession.appendedMs, appendedAtMove, "the private call's conversation still got nothing");
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * End to end (issue 18.7): moderation is respected. Server-muted by a moderator, the bot keeps
  * listening (turns stay in the conversation) but starts no spoken reply, which nobody would hear and
- * which would still be paid for, and /status says why; unmuted, it answers again. Where it may not
+ * which would still be paid for, cuts the one it is playing, and /status says why; unmuted, it
+ * answers again. Where it may not
  * post, a mention costs nothing: no model request is made.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Permission } from '../../sim/discord/index.ts';
 import type { LocalStack } from '../../scripts/localStack.ts';
-import { command, eventually, joinBot, received, startStack, utterance, voiceSession, waitForReply, watchMentions } from './helpers.ts';
+import { command, eventually, joinBot, nextReplyStop, received, startStack, utterance, voiceSession, waitForReply, watchMentions } from './helpers.ts';
 
 describe('moderation is respected', () => {
   let stack: LocalStack;
@@ -66,5 +67,35 @@ describe('moderation is respected', () => {
     assert.equal(await mentions.handled(message.id), 'noPermission');
     assert.deepEqual(received(stack, 'conversation.item.create', since), [], 'the question never reached the model');
     assert.deepEqual(received(stack, 'response.create', since), []);
+  });
+});
+
+describe('server-muted in the middle of a reply', () => {
+  let stack: LocalStack;
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('the reply being played stops at once, and the model is told how much was heard', async () => {
+    // Replies of 6 s: the mute lands while most of it is still to play.
+    stack = await startStack({ realtime: { replyAudioMs: 6_000 } });
+    const { discord } = stack;
+    const alice = discord.member('Alice');
+    await alice.joinVoice();
+    await joinBot(stack, alice);
+    const session = voiceSession(stack);
+    await alice.speak(utterance(0.8, 14));
+    await eventually(() => session.turnState.status === 'speaking' && session.playbackStats.framesSent > 0, 'the bot to be speaking', 20_000);
+    const since = Date.now();
+    const stopped = nextReplyStop(session, 10_000);
+    discord.moderateVoice({ mute: true });
+    const stop = await stopped;
+    assert.equal(stop.reason, 'silenced');
+    assert.ok(stop.playedMs !== null && stop.playedMs < 6_000, `cut short: ${stop.playedMs} ms of 6000 played`);
+    assert.equal(session.silenced, 'server-muted');
+    // The model's copy of the reply is cut to what was played, as after a barge-in.
+    const truncated = await eventually(() => received(stack, 'conversation.item.truncate', since)[0], 'the reply truncated at the model');
+    assert.equal((truncated.event as { audio_end_ms?: number }).audio_end_ms, stop.playedMs);
+    await eventually(() => session.turnState.status === 'idle', 'turn-taking idle');
   });
 });
