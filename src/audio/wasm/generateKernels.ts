@@ -1,9 +1,9 @@
 /**
  * Writes `resamplerKernels.wat`, the WebAssembly SIMD kernels of the half-band resamplers, for given
- * numbers of coefficient pairs. The kernels are unrolled over the taps (one f32x4 multiply-add per
- * coefficient pair and group of 4 outputs, with every memory offset a constant), which is what makes
- * them fast, and which is too long and too regular to keep by hand once the filters are long: this
- * generator is the source of the WAT, the WAT is the source of the committed bytes (build.ts), and
+ * numbers of coefficient pairs and a loop shape (see {@link DEFAULT_SHAPE}: one f32x4 multiply-add
+ * per coefficient pair and group of 4 outputs, the groups' memory offsets constants). Layout
+ * addresses and shapes are easier to get right generated than by hand: this generator is the
+ * source of the WAT, the WAT is the source of the committed bytes (build.ts), and
  * test/audio/wasmKernels.test.ts checks both steps.
  *
  *   node bin/run.mjs src/audio/wasm/generateKernels.ts           # rewrite resamplerKernels.wat
@@ -17,20 +17,30 @@ import { fileURLToPath } from 'node:url';
 /** Most samples per channel one kernel call takes (the JS side cuts longer inputs). */
 export const KERNEL_CHUNK = 2048;
 
-/** How the unrolled loops are shaped (the benchmark compares shapes; the committed kernels use the default). */
+/** How the kernels' loops are shaped (the benchmark compares shapes; the committed kernels use the default). */
 export interface KernelShape {
   /** Groups of 4 outputs computed per pass, sharing each coefficient load (even: stores go 8 at a time). */
   groups: number;
   /** Fused multiply-add (relaxed SIMD's f32x4.relaxed_madd) instead of a multiply and an add. */
   fma: boolean;
+  /**
+   * Coefficient pairs per iteration of a loop over the taps, each into its own accumulator per
+   * group (so that many multiply-add chains run at once); undefined: every tap unrolled, two
+   * accumulators per group (the shape the kernels had before session 4, kept for the benchmark).
+   */
+  tapLoop?: number;
 }
 
 /**
- * The committed shape. Measured side by side in one process (bench/audio.ts, 56 pairs each way):
- * 2 groups with fused multiply-adds ran ≈ 10–20% faster than without, and 4 groups slower than 2
- * (more live vectors than SIMD registers).
+ * The committed shape. Measured side by side in one process (bench/audio.ts): fully unrolled taps
+ * (the shape before) made V8's optimising compiler schedule the loads far ahead of their use and
+ * spill hundreds of vectors to the stack (`node --print-wasm-code`: 0xf30 bytes of spill slots in
+ * `up`), which made TurboFan's code slower than the baseline compiler's; a loop over the taps
+ * keeps every value in a register. One tap per iteration for 4 groups (16 outputs) is the most
+ * that stays spill-free (4 accumulators, a coefficient and 8 loads live: V8 still issues all of an
+ * iteration's loads first); 2 taps per iteration spilled and ran slower.
  */
-export const DEFAULT_SHAPE: KernelShape = { groups: 2, fma: true };
+export const DEFAULT_SHAPE: KernelShape = { groups: 4, fma: true, tapLoop: 1 };
 
 /** Byte addresses of the kernel memory's regions (one fixed 64 KiB page). */
 export interface KernelLayout {
@@ -78,44 +88,101 @@ function madd(shape: KernelShape, a: string, b: string, acc: string | null): str
   return shape.fma ? `(f32x4.relaxed_madd ${a} ${b} (local.get ${acc}))` : `(f32x4.add (local.get ${acc}) (f32x4.mul ${a} ${b}))`;
 }
 
+/** Where one kernel's folded taps sit: y = Σ_j c_j·(x[pairs − 1 − j] + x[pairs + j]) from the output's slot. */
+interface FoldedTaps {
+  pairs: number;
+  /** Byte address of the float32 samples (x[0] of the first output, at pointer 0). */
+  samples: number;
+  /** Byte address of c_0's f32x4 splat (c_j is 16·j bytes further). */
+  coeffs: number;
+  /** The local holding the byte offset (4·index) of the pass's first output. */
+  pointer: string;
+  /** An expression to start group g's first accumulator from (the down kernel's centre tap), or null. */
+  first: ((g: number) => string) | null;
+}
+
+/** Accumulator u of group g. */
+const acc = (g: number, u: number) => `$g${g}_${u}`;
+
+/** How many accumulators per group a shape uses. */
+const chainsOf = (shape: KernelShape) => shape.tapLoop ?? 2;
+
+/** The sum of group g's accumulators. */
+function groupSum(shape: KernelShape, g: number): string {
+  let sum = `(local.get ${acc(g, 0)})`;
+  for (let u = 1; u < chainsOf(shape); u++) sum = `(f32x4.add ${sum} (local.get ${acc(g, u)}))`;
+  return sum;
+}
+
 /**
- * The down kernel's multiply-adds for every group, coefficient by coefficient (each loaded once per
- * pass). Group g covers outputs k + 4g … k + 4g + 3 and sums into $g{g}a (centre and even j) and $g{g}b (odd j).
+ * The multiply-adds of every group, every tap unrolled with constant offsets (each coefficient
+ * loaded once per pass; tap j sums into accumulator j mod 2).
  */
-function downTerms(pairs: number, m: KernelLayout, shape: KernelShape): string[] {
+function unrolledTerms(t: FoldedTaps, shape: KernelShape): string[] {
   const lines: string[] = [];
-  const even = (index: number, g: number) => `(v128.load offset=${m.downEven + 4 * index + 16 * g} (local.get $k))`;
-  lines.push(`(local.set $c (v128.load offset=${m.downCoeffs} (i32.const 0)))`);
-  for (let g = 0; g < shape.groups; g++) lines.push(`(local.set $g${g}a ${madd(shape, `(v128.load offset=${m.downOdd + 4 * (pairs - 1) + 16 * g} (local.get $k))`, '(local.get $c)', null)})`);
-  for (let j = 0; j < pairs; j++) {
-    lines.push(`(local.set $c (v128.load offset=${m.downCoeffs + 16 * (j + 1)} (i32.const 0)))`);
+  const load = (index: number, g: number) => `(v128.load offset=${t.samples + 4 * index + 16 * g} (local.get ${t.pointer}))`;
+  for (let g = 0; g < shape.groups; g++) if (t.first) lines.push(`(local.set ${acc(g, 1)} ${t.first(g)})`);
+  for (let j = 0; j < t.pairs; j++) {
+    lines.push(`(local.set $c (v128.load offset=${t.coeffs + 16 * j} (i32.const 0)))`);
     for (let g = 0; g < shape.groups; g++) {
-      const acc = j % 2 === 0 ? `$g${g}b` : `$g${g}a`;
-      lines.push(`(local.set ${acc} ${madd(shape, `(f32x4.add ${even(pairs + j, g)} ${even(pairs - 1 - j, g)})`, '(local.get $c)', j === 0 ? null : acc)})`);
+      const a = acc(g, j % 2);
+      const started = j >= 2 || (j === 1 && t.first !== null);
+      lines.push(`(local.set ${a} ${madd(shape, `(f32x4.add ${load(t.pairs - 1 - j, g)} ${load(t.pairs + j, g)})`, '(local.get $c)', started ? a : null)})`);
     }
   }
   return lines;
 }
 
-/** The up kernel's multiply-adds: group g interpolates the 4 outputs at work samples p + 4g …, into $g{g}a / $g{g}b. */
-function upTerms(pairs: number, m: KernelLayout, shape: KernelShape): string[] {
+/**
+ * The multiply-adds as a loop over the taps, \`tapLoop\` taps per iteration: $l and $r walk out from
+ * the centre (left and right sample of tap j), $cp through the coefficients; the taps that do not
+ * fill a whole iteration follow the loop.
+ */
+function loopedTerms(t: FoldedTaps, shape: KernelShape): string[] {
+  const chains = chainsOf(shape);
+  const inLoop = t.pairs - (t.pairs % chains);
   const lines: string[] = [];
-  const work = (index: number, g: number) => `(v128.load offset=${m.upWork + 4 * index + 16 * g} (local.get $p))`;
-  for (let j = 0; j < pairs; j++) {
-    lines.push(`(local.set $c (v128.load offset=${m.upCoeffs + 16 * j} (i32.const 0)))`);
-    for (let g = 0; g < shape.groups; g++) {
-      const acc = j % 2 === 0 ? `$g${g}a` : `$g${g}b`;
-      lines.push(`(local.set ${acc} ${madd(shape, `(f32x4.add ${work(pairs - 1 - j, g)} ${work(pairs + j, g)})`, '(local.get $c)', j < 2 ? null : acc)})`);
-    }
+  for (let g = 0; g < shape.groups; g++) {
+    for (let u = 0; u < chains; u++) lines.push(`(local.set ${acc(g, u)} ${u === 0 && t.first ? t.first(g) : '(v128.const i32x4 0 0 0 0)'})`);
   }
+  lines.push(`(local.set $l (i32.add (local.get ${t.pointer}) (i32.const ${4 * (t.pairs - 1)})))`);
+  lines.push(`(local.set $r (i32.add (local.get ${t.pointer}) (i32.const ${4 * t.pairs})))`);
+  lines.push('(local.set $cp (i32.const 0))');
+  // Tap u of this step: left sample at $l − 4u, right at $r + 4u (offsets stay non-negative:
+  // $l ≥ pointer ≥ 0 and the sample region starts well above 4·tapLoop).
+  const step = (u: number) => {
+    const out = [`(local.set $c (v128.load offset=${t.coeffs + 16 * u} (local.get $cp)))`];
+    for (let g = 0; g < shape.groups; g++) {
+      const left = `(v128.load offset=${t.samples + 16 * g - 4 * u} (local.get $l))`;
+      const right = `(v128.load offset=${t.samples + 16 * g + 4 * u} (local.get $r))`;
+      out.push(`(local.set ${acc(g, u)} ${madd(shape, `(f32x4.add ${left} ${right})`, '(local.get $c)', acc(g, u))})`);
+    }
+    return out;
+  };
+  const advance = (taps: number) => [
+    `(local.set $l (i32.sub (local.get $l) (i32.const ${4 * taps})))`,
+    `(local.set $r (i32.add (local.get $r) (i32.const ${4 * taps})))`,
+    `(local.set $cp (i32.add (local.get $cp) (i32.const ${16 * taps})))`,
+  ];
+  if (inLoop > 0) {
+    lines.push('(loop $taps');
+    for (let u = 0; u < chains; u++) lines.push(...step(u).map((line) => '  ' + line));
+    lines.push(...advance(chains).map((line) => '  ' + line));
+    lines.push(`  (br_if $taps (i32.lt_u (local.get $cp) (i32.const ${16 * inLoop}))))`);
+  }
+  for (let u = 0; u < t.pairs - inLoop; u++) lines.push(...step(u));
   return lines;
+}
+
+function tapTerms(t: FoldedTaps, shape: KernelShape): string[] {
+  return shape.tapLoop === undefined ? unrolledTerms(t, shape) : loopedTerms(t, shape);
 }
 
 /** The WAT source of the kernels for half-band filters with these coefficient pair counts. */
 export function generateKernelsWat(downPairs: number, upPairs: number, shape: KernelShape = DEFAULT_SHAPE): string {
   if (shape.groups % 2 !== 0) throw new Error('kernel groups come in pairs (8 outputs per store)');
   const m = kernelLayout(downPairs, upPairs, shape.groups);
-  const accumulators = Array.from({ length: shape.groups }, (_, g) => `(local $g${g}a v128) (local $g${g}b v128)`).join(' ');
+  const accumulators = Array.from({ length: shape.groups }, (_, g) => Array.from({ length: chainsOf(shape) }, (_, u) => `(local ${acc(g, u)} v128)`).join(' ')).join(' ') + ' (local $l i32) (local $r i32) (local $cp i32)';
   const perPass = 4 * shape.groups;
   const window = 4 * downPairs - 1;
   const upHistory = 2 * upPairs - 1;
@@ -124,13 +191,13 @@ export function generateKernelsWat(downPairs: number, upPairs: number, shape: Ke
     ';; [d0 d1 d2 d3 b0 b1 b2 b3] (saturating narrow), then each pair as d d b b.',
     '(local.set $x (i16x8.narrow_i32x4_s',
     `  (i32x4.trunc_sat_f32x4_s (v128.load offset=${m.upWork + 4 * (upPairs - 1) + 16 * g} (local.get $p)))`,
-    `  (i32x4.trunc_sat_f32x4_s (f32x4.floor (f32x4.add (f32x4.add (local.get $g${g}a) (local.get $g${g}b)) ${ROUND})))))`,
+    `  (i32x4.trunc_sat_f32x4_s (f32x4.floor (f32x4.add ${groupSum(shape, g)} ${ROUND})))))`,
     `(v128.store offset=${m.upOut + 32 * g} (i32.shl (local.get $p) (i32.const 1))`,
     '  (i8x16.shuffle 0 1 0 1 8 9 8 9 2 3 2 3 10 11 10 11 (local.get $x) (local.get $x)))',
     `(v128.store offset=${m.upOut + 32 * g + 16} (i32.shl (local.get $p) (i32.const 1))`,
     '  (i8x16.shuffle 4 5 4 5 12 13 12 13 6 7 6 7 14 15 14 15 (local.get $x) (local.get $x)))',
   ];
-  const rounded = (g: number) => `(i32x4.trunc_sat_f32x4_s (f32x4.floor (f32x4.add (f32x4.add (local.get $g${g}a) (local.get $g${g}b)) ${ROUND})))`;
+  const rounded = (g: number) => `(i32x4.trunc_sat_f32x4_s (f32x4.floor (f32x4.add ${groupSum(shape, g)} ${ROUND})))`;
   const downStores = Array.from({ length: shape.groups / 2 }, (_, h) => [
     `(v128.store offset=${m.downOut + 16 * h} (i32.shr_u (local.get $k) (i32.const 1))`,
     `  (i16x8.narrow_i32x4_s ${rounded(2 * h)}`,
@@ -232,7 +299,7 @@ export function generateKernelsWat(downPairs: number, upPairs: number, shape: Ke
     (block $outDone
       (loop $out
         (br_if $outDone (i32.ge_s (local.get $k) (local.get $kEnd)))
-${indent(8, downTerms(downPairs, m, shape)).join('\n')}
+${indent(8, tapTerms({ pairs: downPairs, samples: m.downEven, coeffs: m.downCoeffs + 16, pointer: '$k', first: (g) => madd(shape, `(v128.load offset=${m.downOdd + 4 * (downPairs - 1) + 16 * g} (local.get $k))`, `(v128.load offset=${m.downCoeffs} (i32.const 0))`, null) }, shape)).join('\n')}
         ;; Math.round semantics (floor(x + ½), exact in float32 at these magnitudes), then saturate.
 ${indent(8, downStores).join('\n')}
         (local.set $k (i32.add (local.get $k) (i32.const ${4 * perPass})))
@@ -267,7 +334,7 @@ ${indent(8, downStores).join('\n')}
     (block $outDone
       (loop $out
         (br_if $outDone (i32.ge_s (local.get $p) (local.get $pEnd)))
-${indent(8, upTerms(upPairs, m, shape)).join('\n')}
+${indent(8, tapTerms({ pairs: upPairs, samples: m.upWork, coeffs: m.upCoeffs, pointer: '$p', first: null }, shape)).join('\n')}
 ${indent(8, Array.from({ length: shape.groups }, (_, g) => upStore(g)).flat()).join('\n')}
         (local.set $p (i32.add (local.get $p) (i32.const ${4 * perPass})))
         (br $out)))
