@@ -63,7 +63,7 @@ export const storeBenchmarks: BenchModule = {
   async run(report) {
     const dir = mkdtempSync(join(tmpdir(), 'store-bench-'));
     try {
-      await benchBackend(report, 'sqlite', { databasePath: join(dir, 'bench.sqlite') });
+      await benchBackend(report, 'sqlite', { databasePath: join(dir, 'bench.sqlite'), logger: silentLogger });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -87,7 +87,7 @@ export const storeBenchmarks: BenchModule = {
       await admin.query(`CREATE DATABASE ${name}`);
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
-      await benchBackend(report, 'postgres', { databaseUrl: url.toString(), poolMax: 5 });
+      await benchBackend(report, 'postgres', { databaseUrl: url.toString(), poolMax: 5, logger: silentLogger });
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin.end();

@@ -5,6 +5,7 @@
  * or .env. Stop the bot first (the copy is a snapshot), then start it with DATABASE_URL set.
  */
 import { parseArgs } from 'node:util';
+import { createLogger } from '../src/log.ts';
 import { copySqliteToPostgres, CopyError } from '../src/store/copy.ts';
 
 const USAGE = 'usage: npm run db:copy -- [--from data/bot.sqlite] [--to postgres://user:password@host:5432/db] [--replace]';
@@ -37,7 +38,9 @@ const where = (() => {
 })();
 
 try {
-  const report = await copySqliteToPostgres({ sqlitePath: from, postgresUrl: to, replace: values.replace });
+  // Problems of the PostgreSQL pool go to stderr (warnings and worse); the report goes to stdout. The URL's password is scrubbed.
+  const logger = createLogger({ level: 'warn', destination: process.stderr, name: 'db:copy', secrets: [to] });
+  const report = await copySqliteToPostgres({ sqlitePath: from, postgresUrl: to, replace: values.replace, logger });
   console.log(`Copied ${from} (schema ${report.sourceVersion}) into ${where}:`);
   for (const [table, rows] of Object.entries(report.tables)) console.log(`  ${table}: ${rows} rows`);
   console.log(`  total cost recorded: $${report.costUsd.target.toFixed(4)} (matches the source)`);

@@ -32,3 +32,8 @@ test('no option makes the clock or the encoder thread optional (nothing can fall
 test('loggers are made only by src/log.ts', () => {
   assert.deepEqual(filesMatching(/\bpino\(/), ['src/log.ts']);
 });
+
+test('nothing in src/ falls back to a logger of its own: every logger is passed in (silentLogger is for tests and tools)', () => {
+  assert.deepEqual(filesMatching(/\bsilentLogger\b/), ['src/log.ts']);
+  assert.deepEqual(filesMatching(/\blogger\s*\?\?/), []);
+});

@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { silentLogger } from '../log.ts';
 import type { SqlExecutor, SqlValue } from './driver.ts';
 import { LATEST_VERSION, migrate } from './migrations.ts';
 import { PostgresDriver } from './postgresDriver.ts';
@@ -21,7 +20,8 @@ export interface CopyOptions {
   postgresUrl: string;
   /** Delete what the target's tables hold first (otherwise a target with data is refused). */
   replace?: boolean;
-  logger?: Logger;
+  /** Where the PostgreSQL pool logs its errors (the caller's; never a default). */
+  logger: Logger;
 }
 
 /** What was copied: rows per table and the cost total on both sides (they are compared). */
@@ -44,7 +44,7 @@ export class CopyError extends Error {
 export async function copySqliteToPostgres(options: CopyOptions): Promise<CopyReport> {
   if (!existsSync(options.sqlitePath)) throw new CopyError(`no SQLite database at ${options.sqlitePath}`);
   const source = new DatabaseSync(options.sqlitePath, { readOnly: true });
-  const target = new PostgresDriver({ url: options.postgresUrl, poolMax: 2, applicationName: 'realtime-voice-bot db:copy', logger: options.logger ?? silentLogger });
+  const target = new PostgresDriver({ url: options.postgresUrl, poolMax: 2, applicationName: 'realtime-voice-bot db:copy', logger: options.logger });
   // One read transaction: a consistent snapshot even if a bot is still writing to the file.
   source.exec('BEGIN');
   try {

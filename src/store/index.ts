@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { silentLogger } from '../log.ts';
 import type { SqlDriver } from './driver.ts';
 import { PostgresDriver } from './postgresDriver.ts';
 import { SqliteDriver } from './sqliteDriver.ts';
@@ -22,7 +21,8 @@ export interface StoreOptions {
   poolMax?: number;
   /** Shown in PostgreSQL's `pg_stat_activity`. */
   applicationName?: string;
-  logger?: Logger;
+  /** Where the backend logs (pool errors); made by the composition root and passed down, never a default. */
+  logger: Logger;
 }
 
 /**
@@ -40,7 +40,7 @@ export function createDriver(options: StoreOptions): SqlDriver {
       url: options.databaseUrl,
       poolMax: options.poolMax,
       applicationName: options.applicationName,
-      logger: options.logger ?? silentLogger,
+      logger: options.logger,
     });
   }
   return new SqliteDriver(options.databasePath ?? 'data/bot.sqlite');

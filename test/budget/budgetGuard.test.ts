@@ -26,7 +26,7 @@ let count = 0;
 
 /** A guard on a fresh SQLite store with a clock the test moves. */
 function setup(options: { globalDailyLimitUsd?: number | null; start?: string } = {}) {
-  const store = createStore({ databasePath: join(dir, `budget-${++count}.sqlite`) });
+  const store = createStore({ databasePath: join(dir, `budget-${++count}.sqlite`), logger: silentLogger });
   const clock = { now: new Date(options.start ?? '2026-03-31T21:00:00Z') };
   const guard = new BudgetGuard({ store, globalDailyLimitUsd: options.globalDailyLimitUsd ?? null, logger: silentLogger, now: () => clock.now, refreshMs: 0 });
   const notices: BudgetNotice[] = [];

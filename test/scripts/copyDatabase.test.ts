@@ -53,7 +53,7 @@ async function snapshot(store: BotStore) {
 describe('npm run db:copy', () => {
   test('copies settings, usage by day and notices; the copy reads the same through the store', async () => {
     const path = join(dir, 'current.sqlite');
-    const sqlite = createStore({ databasePath: path });
+    const sqlite = createStore({ databasePath: path, logger: silentLogger });
     await sqlite.updateSettings('g1', { instructions: "Talk like a pirate. 'quotes' ? $1", voice: 'verse', turnDetection: { type: 'semantic_vad', eagerness: 'low' }, model: 'gpt-realtime-mini', dailyLimitUsd: 2.5, monthlyLimitUsd: 30 });
     await sqlite.updateSettings('g2', { voice: 'ash' });
     for (let day = 1; day <= 3; day++) {
@@ -100,7 +100,7 @@ describe('npm run db:copy', () => {
 
   test("a database of an older bot (schema 1) is copied into the current schema", async () => {
     const path = join(dir, 'old.sqlite');
-    const old = createDriver({ databasePath: path });
+    const old = createDriver({ databasePath: path, logger: silentLogger });
     await migrate(old, MIGRATIONS.slice(0, 1));
     await old.run('INSERT INTO guild_settings (guild_id, instructions, voice, turn_detection, updated_at) VALUES (?, ?, ?, ?, ?)', ['g1', 'Old persona.', 'sage', null, 1]);
     await old.run('INSERT INTO guild_usage (guild_id, model, audio_output, responses, cost_usd) VALUES (?, ?, ?, ?, ?)', ['g1', 'gpt-4o-realtime', 5_000, 12, 0.75]);

@@ -21,7 +21,7 @@ let server: Promise<TestPostgres> | null = null;
 after(async () => (await server?.catch(() => null))?.close());
 
 const backends: { name: string; fresh(): Promise<StoreOptions> }[] = [
-  { name: 'sqlite', fresh: async () => ({ databasePath: join(dir, `db-${++sqliteCount}.sqlite`) }) },
+  { name: 'sqlite', fresh: async () => ({ databasePath: join(dir, `db-${++sqliteCount}.sqlite`), logger: silentLogger }) },
   { name: 'postgres', fresh: async () => ({ databaseUrl: await (await (server ??= testPostgres())).createDatabase(), logger: silentLogger }) },
 ];
 
@@ -99,7 +99,7 @@ test('a damaged list falls back to the default instead of breaking the server', 
 
 describe('room policies (the synchronous copy the audio path reads)', () => {
   test('opt-outs and roles decide who is heard; the store is written before the copy', async () => {
-    const store = createStore({ databasePath: join(dir, 'policies.sqlite') });
+    const store = createStore({ databasePath: join(dir, 'policies.sqlite'), logger: silentLogger });
     const rooms = new RoomPolicies(store.rooms, silentLogger);
     const [a, b] = await Promise.all([rooms.load('g1'), rooms.load('g1')]);
     assert.equal(a, b, 'one load for concurrent callers');

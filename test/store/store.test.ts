@@ -41,7 +41,7 @@ let sqliteCount = 0;
 const sqlite: Backend = {
   name: 'sqlite',
   async fresh() {
-    return { databasePath: join(dir, `db-${++sqliteCount}.sqlite`) };
+    return { databasePath: join(dir, `db-${++sqliteCount}.sqlite`), logger: silentLogger };
   },
   driver: (options) => new SqliteDriver(options.databasePath!),
   async raw<Row>(options: StoreOptions, sql: string, params: (string | number)[] = []) {
@@ -327,7 +327,7 @@ function startOpener(options: StoreOptions) {
 describe('SQLite specifics', () => {
   test('the database file is created in a directory that did not exist', async () => {
     const path = join(dir, 'nested', 'deeper', 'first.sqlite');
-    const store = createStore({ databasePath: path });
+    const store = createStore({ databasePath: path, logger: silentLogger });
     await store.open();
     await store.close();
     assert.ok(existsSync(path));

@@ -19,7 +19,7 @@ after(async () => (await server?.catch(() => null))?.close());
 let files = 0;
 
 const backends: Record<'sqlite' | 'postgres', () => Promise<StoreOptions>> = {
-  sqlite: async () => ({ databasePath: join(dir, `db-${++files}.sqlite`) }),
+  sqlite: async () => ({ databasePath: join(dir, `db-${++files}.sqlite`), logger: silentLogger }),
   postgres: async () => ({ databaseUrl: await (await (server ??= testPostgres())).createDatabase(), logger: silentLogger }),
 };
 

@@ -17,7 +17,7 @@ let sim: RealtimeSimulator;
 let store: BotStore;
 before(async () => {
   sim = await startRealtimeSimulator({ apiKey: 'k' });
-  store = createStore({ databasePath: ':memory:' });
+  store = createStore({ databasePath: ':memory:', logger: silentLogger });
 });
 after(async () => {
   await store.close();

@@ -18,7 +18,7 @@ let sim: RealtimeSimulator;
 let store: BotStore;
 before(async () => {
   sim = await startSim();
-  store = createStore({ databasePath: ':memory:' });
+  store = createStore({ databasePath: ':memory:', logger: silentLogger });
 });
 after(async () => {
   await store.close();
