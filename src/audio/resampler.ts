@@ -1,11 +1,12 @@
 /**
  * Streaming 48 kHz ⇄ 24 kHz conversion between Discord's stereo and the realtime model's mono.
  *
- * Both directions are polyphase half-band FIRs (see `halfBandFilter.ts`) with one design: 56
- * coefficient pairs (223 taps), transition band 11.5–12.5 kHz, passband within ±0.001 dB to 11 kHz,
- * ≥ 74 dB down from 12.5 kHz (issue 19: what would alias or image into 0–11.5 kHz must be ≥ 70 dB
- * down). The filter state (the last input samples) is carried across calls, so a stream cut into
- * 20 ms frames gives exactly the same samples as the same stream processed in one piece.
+ * Both directions are polyphase half-band FIRs (see `halfBandFilter.ts`) with one design
+ * (`resamplerDesign.ts`): equiripple, 51 coefficient pairs (203 taps), transition band 11.5–12.5 kHz,
+ * passband within ±0.002 dB to 11.5 kHz, ≥ 74 dB down from 12.5 kHz (issue 19: what would alias or
+ * image into 0–11.5 kHz must be ≥ 70 dB down). The filter state (the last input samples) is carried
+ * across calls, so a stream cut into 20 ms frames gives exactly the same samples as the same stream
+ * processed in one piece.
  *
  * Where it is used: replies (the model's 24 kHz → Discord's 48 kHz, in playbackBuffer.ts) and the
  * tools (`npm run resample`). Member audio is not resampled: libopus decodes it straight to 24 kHz
@@ -21,7 +22,8 @@
  *
  * @module
  */
-import { designHalfBandOddTaps, toInt16 } from './halfBandFilter.ts';
+import { toInt16 } from './halfBandFilter.ts';
+import { HALF_BAND_TAPS } from './halfBandTaps.ts';
 import { newPcm16 } from './pcmPool.ts';
 import { loadWasmResamplerKernels, type WasmResamplerKernels } from './wasm/wasmKernel.ts';
 
@@ -32,21 +34,10 @@ import { loadWasmResamplerKernels, type WasmResamplerKernels } from './wasm/wasm
  * these kernels cost a few µs and are synchronous.
  */
 
-/**
- * The half-band design both directions use: 56 coefficient pairs (223 taps at 48 kHz), Kaiser
- * β = 7.3. Its transition band is 11.5–12.5 kHz (−6 dB at 12 kHz, as every half-band): passband
- * within ±0.001 dB to 11 kHz (−0.0013 dB at 11.5 kHz), ≥ 74 dB down from 12.5 kHz. Decimating, that
- * keeps everything that would alias into 0–11.5 kHz (input above 12.5 kHz) 74 dB down;
- * interpolating, it keeps the images of 0–11.5 kHz content (at 12.5–24 kHz) 74 dB down.
- * (54 pairs give 72 dB, 52 give 69.7: 56 leaves margin over the 70 dB requirement.)
- */
-const HALF_BAND_PAIRS = 56;
-const HALF_BAND_BETA = 7.3;
-
-/** Anti-alias filter of the 2:1 decimator. */
-export const DOWN_TAPS: Float64Array = designHalfBandOddTaps(HALF_BAND_PAIRS, HALF_BAND_BETA);
-/** Anti-image filter of the 1:2 interpolator. */
-export const UP_TAPS: Float64Array = designHalfBandOddTaps(HALF_BAND_PAIRS, HALF_BAND_BETA);
+/** Anti-alias filter of the 2:1 decimator: the half-band of resamplerDesign.ts. */
+export const DOWN_TAPS: Float64Array = Float64Array.from(HALF_BAND_TAPS);
+/** Anti-image filter of the 1:2 interpolator: the same design. */
+export const UP_TAPS: Float64Array = Float64Array.from(HALF_BAND_TAPS);
 
 /** 48 kHz mono samples one decimated output depends on (4·pairs − 1). */
 const DOWN_WINDOW = 4 * DOWN_TAPS.length - 1;
@@ -55,8 +46,8 @@ const UP_WINDOW = 2 * UP_TAPS.length;
 
 /**
  * Output delay of each direction, in samples of its output rate (linear phase: half the window).
- * Down: (4·pairs − 2)/2 = 111 at 48 kHz = 55.5 samples at 24 kHz (2.3 ms); up: `pairs` input samples
- * = 112 samples at 48 kHz (2.3 ms). The playback buffer flushes the interpolator's delay at the end
+ * Down: (4·pairs − 2)/2 = 101 at 48 kHz = 50.5 samples at 24 kHz (2.1 ms); up: `pairs` input samples
+ * = 102 samples at 48 kHz (2.1 ms). The playback buffer flushes the interpolator's delay at the end
  * of every reply (see playbackBuffer.ts).
  */
 export const DOWNSAMPLER_DELAY_24K = (DOWN_WINDOW - 1) / 4;

@@ -34,9 +34,9 @@ function withSilence(bytes: Buffer, samples: number): Int16Array {
 
 describe('PlaybackBuffer', () => {
   it('flushes the end of an item: one more frame when the last frame has too little silence after it', () => {
-    // The upsampler delays by 56 samples and the Opus encoder by 156 (at 24 kHz): the last frame
-    // needs 212 samples of silence after the item's end for all of it to be heard.
-    for (const [samples, frames] of [[480 * 3, 4], [480 * 2 + 480 - 212, 3], [480 * 2 + 480 - 211, 4], [480 * 2 + 1, 3]] as const) {
+    // The upsampler delays by 51 samples and the Opus encoder by 156 (at 24 kHz): the last frame
+    // needs 207 samples of silence after the item's end for all of it to be heard.
+    for (const [samples, frames] of [[480 * 3, 4], [480 * 2 + 480 - 207, 3], [480 * 2 + 480 - 206, 4], [480 * 2 + 1, 3]] as const) {
       const buffer = new PlaybackBuffer({ prebufferMs: 0 });
       const bytes = Buffer.alloc(samples * 2, 7);
       buffer.push('a', bytes);
