@@ -26,104 +26,28 @@
  * - What was heard of an interrupted reply is counted once, in whole milliseconds, here.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
 import type { CreateResponseOptions, ResponseHandle, ResponseResult } from '../realtime/index.ts';
+import { AsidePlayback } from './asidePlayback.ts';
+import { TurnLabels } from './turnLabels.ts';
+import { callsTools, mergeTurns, NO_TURN, type PendingTurn, type SpeakerLabel, type StopReason, type TurnState, type TurnTakingEvents, type TurnTakingOptions } from './turnTypes.ts';
 
-/** A finished user turn waiting for (or getting) its answer. */
-export interface PendingTurn {
-  /** When the last voiced frame of the turn arrived (performance.now()), for the latency figure. */
-  speechEndAt: number;
-  /** Display names of who spoke in it. */
-  speakers: string[];
-  /** Their user ids, in the same order (tools the answer calls run with these members' rights). */
-  speakerIds: string[];
-  /** Voiced time heard in it (all speakers, measured by the bot from the frames it received). */
-  voicedMs: number;
-}
-
-/** Where turn-taking stands. */
-export type TurnState =
-  | { status: 'idle' }
-  | { status: 'userSpeaking' }
-  | { status: 'thinking'; request: ResponseHandle; turn: PendingTurn; filler?: ResponseHandle | null }
-  | { status: 'speaking'; request: ResponseHandle; itemId: string; turn: PendingTurn | null; replyDone: boolean; toolsPending?: boolean }
-  | { status: 'waitingForTools'; request: ResponseHandle; turn: PendingTurn | null; filler: ResponseHandle | null }
-  | { status: 'interrupted'; cancelled: ResponseHandle };
-
-/** Whether a finished response owes the model tool results before the answer can go on. */
-function callsTools(result: ResponseResult): boolean {
-  return result.status === 'completed' && result.functionCallIds.length + result.mcpApprovalIds.length > 0;
-}
-
-/** A turn for a reply nobody's speech asked for (no latency is reported for it). */
-const NO_TURN: PendingTurn = { speechEndAt: Number.NaN, speakers: [], speakerIds: [], voicedMs: 0 };
-
-/** Why the bot stopped talking. */
-export type StopReason = { kind: 'bargeIn'; userId: string } | { kind: 'leave' } | { kind: 'conversationChanged' } | { kind: 'replaced' } | { kind: 'notAddressed' } | { kind: 'silenced' };
-
-/** The model side: the conversation's realtime client. */
-export interface TurnModel {
-  addContextNote(text: string): void;
-  /** Asks for an answer to `turn` (its speakers are who the answer's tools act for). */
-  createResponse(options: CreateResponseOptions, turn?: PendingTurn): ResponseHandle;
-  truncate(itemId: string, audioEndMs: number): void;
-}
-
-/** The playback side. */
-export interface TurnPlayback {
-  readonly isPlaying: boolean;
-  push(itemId: string, pcm24kMono: Buffer): void;
-  endItem(itemId: string): void;
-  /** Drops everything queued; returns the item being heard and how much of it was sent. */
-  stop(): { itemId: string; playedMs: number } | null;
-}
-
-/** Events of {@link TurnTaking}. */
-export interface TurnTakingEvents {
-  stateChange: [previous: TurnState, next: TurnState];
-  /** Someone talked over the bot; `playedMs` is what the interrupted item was truncated to (null: nothing had played). */
-  bargeIn: [{ itemId: string | null; playedMs: number | null; userId: string }];
-  /** The first packet of the answer to a turn left: latency from the end of speech. */
-  answered: [{ speakers: string[]; firstAudioAfterSpeechEndMs: number }];
-  /** The bot stopped an answer (any reason: barge-in, /leave…); `playedMs` as for `bargeIn`. */
-  stopped: [{ reason: StopReason; itemId: string | null; playedMs: number | null }];
-}
-
-/** Options of {@link TurnTaking}. */
-export interface TurnTakingOptions {
-  model: TurnModel;
-  playback: TurnPlayback;
-  logger: Logger;
-  /** A turn finished during a reply, and that lasted at least this long, is answered after the reply. */
-  answerAfterReplyMinMs: number;
-  /** Whether a user turn may be answered now (false while the spend limit is reached); default always. */
-  mayRespond?: () => boolean;
-  /**
-   * Why the bot may not speak now (server-muted, suppressed in a Stage), or null: while it may not,
-   * turns stay in the conversation as context and no spoken reply is started (nobody would hear it).
-   */
-  silenced?: () => string | null;
-}
-
-/** How a speaker label names the people of a turn (brackets cannot close it early: see labelName). */
-export type SpeakerLabel = (names: string[]) => string;
+export type { PendingTurn, SpeakerLabel, StopReason, TurnModel, TurnPlayback, TurnState, TurnTakingEvents, TurnTakingOptions } from './turnTypes.ts';
 
 /** The turn-taking state machine of one voice session. */
 export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   readonly #options: TurnTakingOptions;
-  readonly #label: SpeakerLabel;
+  readonly #labels: TurnLabels;
   #state: TurnState = { status: 'idle' };
   /** A long enough turn finished while the bot was speaking: answered when the reply is over. */
   #heardDuringReply: PendingTurn | null = null;
-  /** The speaker label last added, until the bot answers: a turn resumed by the same people is not labelled again. */
-  #lastLabel: string | null = null;
   /** Items played that are not in the conversation (fillers, cues): never truncated. Emptied when idle. */
-  readonly #asides = new Set<string>();
+  readonly #asides: AsidePlayback;
 
   constructor(options: TurnTakingOptions, label: SpeakerLabel) {
     super();
     this.#options = options;
-    this.#label = label;
+    this.#labels = new TurnLabels(options.model, label);
+    this.#asides = new AsidePlayback(options.playback);
   }
 
   /** The current state. */
@@ -159,7 +83,7 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
   turnCommitted(turn: PendingTurn): void {
     const silenced = this.#options.silenced?.() ?? null;
     if (silenced !== null) {
-      this.#labelTurn(turn.speakers);
+      this.#labels.add(turn.speakers);
       this.#options.logger.debug({ silenced }, 'turn kept as context, not answered: the bot cannot speak here');
       return;
     }
@@ -246,17 +170,17 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
     const state = this.#state;
     if (state.status === 'waitingForTools') {
       // The filler plays while the tools run; the state stays until the follow-up comes.
-      if (state.filler?.responseId === responseId) this.#playAside(itemId, pcm);
+      if (state.filler?.responseId === responseId) this.#asides.play(itemId, pcm);
       return;
     }
     if (state.status === 'thinking' && state.filler && state.filler.responseId === responseId) {
       // The rest of a filler that began while the tools ran: it plays out before the follow-up.
-      this.#playAside(itemId, pcm);
+      this.#asides.play(itemId, pcm);
       return;
     }
     if ((state.status !== 'thinking' && state.status !== 'speaking') || state.request.responseId !== responseId) return;
     if (state.status === 'thinking') {
-      this.#lastLabel = null; // the bot answers: whoever speaks next is labelled again
+      this.#labels.answered();
       this.#set({ status: 'speaking', request: state.request, itemId, turn: state.turn, replyDone: false });
     }
     else if (state.itemId !== itemId) this.#set({ ...state, itemId });
@@ -269,13 +193,8 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
    */
   playCue(itemId: string, pcm: Buffer): void {
     if (this.#state.status !== 'waitingForTools') return;
-    this.#playAside(itemId, pcm);
+    this.#asides.play(itemId, pcm);
     this.#options.playback.endItem(itemId);
-  }
-
-  #playAside(itemId: string, pcm: Buffer): void {
-    this.#asides.add(itemId);
-    this.#options.playback.push(itemId, pcm);
   }
 
   /** An item of a response has all its audio. */
@@ -375,19 +294,10 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
 
   #ask(turn: PendingTurn, newSpeakers: string[] = turn.speakers, options: Pick<CreateResponseOptions, 'instructions'> = {}): ResponseHandle {
     const { model } = this.#options;
-    this.#labelTurn(newSpeakers);
+    this.#labels.add(newSpeakers);
     const request = model.createResponse({ ...options, modalities: ['audio'] }, turn);
     this.#set(request.settled ? { status: 'idle' } : { status: 'thinking', request, turn });
     return request;
-  }
-
-  /** Adds the speaker label of `speakers` to the conversation, unless it is the one added last. */
-  #labelTurn(speakers: string[]): void {
-    const label = speakers.length > 0 ? this.#label(speakers) : null;
-    if (label !== null && label !== this.#lastLabel) {
-      this.#options.model.addContextNote(label);
-      this.#lastLabel = label;
-    }
   }
 
   #leaveInterrupted(cancelled: ResponseHandle): void {
@@ -411,14 +321,4 @@ export class TurnTaking extends EventEmitter<TurnTakingEvents> {
     if (next.status === 'idle') this.#asides.clear();
     if (previous.status !== next.status) this.emit('stateChange', previous, next);
   }
-}
-
-/** Two parts of one turn as one: everyone who spoke in either, the later end, the voiced time of both. */
-function mergeTurns(earlier: PendingTurn, later: PendingTurn): PendingTurn {
-  return {
-    speechEndAt: later.speechEndAt,
-    speakers: [...new Set([...earlier.speakers, ...later.speakers])],
-    speakerIds: [...new Set([...earlier.speakerIds, ...later.speakerIds])],
-    voicedMs: earlier.voicedMs + later.voicedMs,
-  };
 }
