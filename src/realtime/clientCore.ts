@@ -80,6 +80,7 @@ export class RealtimeClientCore {
     this.input = new SessionInput(
       {
         send: (event) => this.send(event),
+        sendAudioAppend: (pcm) => this.lifecycle.sendAudioAppend(pcm),
         canSendNow: () => this.lifecycle.connection !== null && !this.lifecycle.handingOver,
         hasSession: () => this.lifecycle.connection !== null,
       },

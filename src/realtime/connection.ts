@@ -11,6 +11,8 @@ import { AuthenticationError, ConnectionError, DialectError, RealtimeError, Sess
 import { redactUrlsIn } from '../redact.ts';
 import { parseServerEvent, type ServerEvent } from './protocol.ts';
 import type { WireEvent } from './dialect.ts';
+import { appendFrame } from './appendFrame.ts';
+import { parseServerFrame } from './audioDeltaFrame.ts';
 
 /** Options of {@link RealtimeConnection.open}. */
 export interface ConnectionOptions {
@@ -53,7 +55,7 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
         log.warn('dropped binary server frame');
         return;
       }
-      const event = parseServerEvent(data.toString(), log);
+      const event = Buffer.isBuffer(data) ? parseServerFrame(data, log) : parseServerEvent(data.toString(), log);
       if (!event) return;
       if (this.#held) {
         if (this.#held.length < 10_000) this.#held.push(event);
@@ -157,6 +159,17 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
       this.#sentTypes.set(eventId, event.type);
       if (this.#sentTypes.size > MAX_REMEMBERED_EVENTS) this.#sentTypes.delete(this.#sentTypes.keys().next().value!);
     }
+    return eventId;
+  }
+
+  /**
+   * Sends `input_audio_buffer.append` with this PCM (stamped like {@link send}), written as the bytes of
+   * the text frame ({@link appendFrame}: no heap strings on the 20 ms input path); returns the id, or null.
+   */
+  sendAudioAppend(pcm: Uint8Array): string | null {
+    if (this.closed) return null;
+    const eventId = `${this.#prefix}${++this.#sent}`;
+    this.#ws.send(appendFrame(pcm, eventId), { binary: false });
     return eventId;
   }
 

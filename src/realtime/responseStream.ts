@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { KnownServerEvent } from './protocol.ts';
+import { DECODED_AUDIO, type AudioDeltaEvent } from './audioDeltaFrame.ts';
 import type { ResponseHandle } from './responseHandle.ts';
 import type { RealtimeEventMap } from './types.ts';
 
@@ -67,7 +68,7 @@ export class ResponseStream {
     if (handle && !handle.itemIds.includes(event.item.id)) handle.itemIds.push(event.item.id);
   }
 
-  onAudioDelta(event: EventOf<'response.output_audio.delta'>): void {
+  onAudioDelta(event: AudioDeltaEvent): void {
     const handle = this.#deps.current(event.response_id);
     if (!handle) {
       // Audio of a response that is not the active one (stale after a drop, or forged) must never
@@ -75,7 +76,8 @@ export class ResponseStream {
       this.#deps.log.debug({ responseId: event.response_id }, 'audio delta of an unknown response ignored');
       return;
     }
-    let pcm = Buffer.from(event.delta, 'base64');
+    // Decoded from the frame's bytes by the fast path (audioDeltaFrame.ts), else from the parsed string.
+    let pcm = event[DECODED_AUDIO] ?? Buffer.from(event.delta, 'base64');
     if (pcm.length % 2 !== 0) pcm = pcm.subarray(0, pcm.length - 1);
     this.#sessionHasAudio = true;
     this.#itemAudioBytes.set(event.item_id, (this.#itemAudioBytes.get(event.item_id) ?? 0) + pcm.length);

@@ -24,6 +24,8 @@ const MAX_APPEND_BYTES = 1 << 20;
 export interface SessionInputHost {
   /** Sends on the current session; null when there is none (or the socket is gone). */
   send(event: WireEvent): string | null;
+  /** Sends `input_audio_buffer.append` with this PCM on the current session; null when there is none. */
+  sendAudioAppend(pcm: Buffer): string | null;
   /** Whether input may go to the current session now (there is one, and no rotation is handing over). */
   canSendNow(): boolean;
   /** Whether there is a current session at all (held input is flushed to it). */
@@ -93,7 +95,7 @@ export class SessionInput {
     if (op.kind === 'audio') {
       for (let offset = 0; offset < op.pcm.length; offset += MAX_APPEND_BYTES) {
         const chunk = op.pcm.subarray(offset, offset + MAX_APPEND_BYTES);
-        if (this.#host.send({ type: 'input_audio_buffer.append', audio: chunk.toString('base64') }) !== null) {
+        if (this.#host.sendAudioAppend(chunk) !== null) {
           this.#attribution.append(chunk.length, op.labels);
         }
       }

@@ -115,6 +115,11 @@ export class SessionLifecycle {
     return this.#conn?.send(event) ?? null;
   }
 
+  /** Sends an audio append on the current session; null when there is none. */
+  sendAudioAppend(pcm: Uint8Array): string | null {
+    return this.#conn?.sendAudioAppend(pcm) ?? null;
+  }
+
   /** Opens the first session (see RealtimeClient.connect). */
   async connect(): Promise<void> {
     if (this.#state !== 'idle') throw new RealtimeError(`connect() called in state ${this.#state}`, { code: 'invalid_state' });
