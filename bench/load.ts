@@ -13,7 +13,8 @@
  * then one size (LOAD_DAVE_COMPARE, default 40) runs again without DAVE, for its CPU cost per session.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,6 +47,25 @@ function liveMemory(): number {
   collectGarbage();
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.external;
+}
+
+/**
+ * `LOAD_ALLOCATION_PROFILE=path`: V8's sampling heap profiler over the talk phase, counting objects
+ * already collected too (what makes scavenges is garbage), written to `path.dave.heapprofile` (open in
+ * Chrome DevTools, or sum `selfSize` by call frame). Slows the run: its timing figures do not count.
+ */
+async function startAllocationSampling(): Promise<{ stop(path: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stop(path) {
+      const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+      writeFileSync(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** CPU priority of the simulators' process (0 = same as the bot). */
@@ -111,12 +131,14 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     if (dave && sessions().some((s) => !s.receiveHealth.groupReady)) throw new Error('not every voice session joined its DAVE group');
     const before = sessions().map((s) => ({ ...s.playbackStats }));
     const rssBefore = process.memoryUsage().rss;
+    const allocations = process.env.LOAD_ALLOCATION_PROFILE ? await startAllocationSampling() : null;
     const loop = watchEventLoop(running.clock);
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
     const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null; simulatorCpuPctOfOneCore: number }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
     const wallMs = performance.now() - t0;
     const loopFigures = loop.stop();
+    if (allocations) await allocations.stop(`${process.env.LOAD_ALLOCATION_PROFILE}.${dave ? 'dave' : 'no-dave'}.heapprofile`);
     const cpu = process.cpuUsage(cpuBefore);
     const rss = process.memoryUsage().rss;
     const memoryWithSessions = liveMemory(); // every session still connected
