@@ -1,56 +1,19 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
-import { RealtimeClient, transcriptionAsTokenUsage, type RealtimeClientOptions, type ResponseHandle, type NoiseReductionType, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
+import { RealtimeClient, transcriptionAsTokenUsage, type ResponseHandle, type NoiseReductionType, type SessionConfig, type TokenUsage } from '../realtime/index.ts';
+import { SpendRecorder } from '../budget/index.ts';
+import type { GuildSettings } from '../store/index.ts';
+import type { ConversationTools } from '../tools/runtime.ts';
+import type { Requester } from '../tools/types.ts';
 import { ConversationProblems, rateLimitText } from './conversationProblems.ts';
+import { sessionConfigFor } from './conversationSettings.ts';
+import { ConversationUnavailableError, type ConversationState, type GuildConversationEvents, type GuildConversationOptions } from './guildConversationTypes.ts';
+import { guildModel, urlForModel } from './guildModel.ts';
 import type { SpeakerLabel } from './speakerLabels.ts';
+import { TextQuestions } from './textQuestions.ts';
 import { neutralizeText } from './untrustedText.ts';
 import { modelUnavailableReason, problemFromError } from './userFacingErrors.ts';
-import { SpendRecorder, type BudgetGuard } from '../budget/index.ts';
-import type { BotStore, GuildSettings } from '../store/index.ts';
-import { sessionConfigFor } from './conversationSettings.ts';
-import { guildModel, urlForModel } from './guildModel.ts';
-import type { ConversationTools, ToolRuntime } from '../tools/runtime.ts';
-import type { Requester } from '../tools/types.ts';
 
-/**
- * Where a guild's conversation with the model stands: `connecting` → `ready` ⇄ `reconnecting`, then
- * `failed` (the model connection ended for good: a revoked key, the service down beyond retries) or
- * `closed` (closed on purpose; also a conversation that never started). Both are final.
- */
-export type ConversationState = 'connecting' | 'ready' | 'reconnecting' | 'failed' | 'closed';
-
-/** A request on a conversation that failed or was closed: settles at once with this error. */
-export class ConversationUnavailableError extends Error {
-  override name = 'ConversationUnavailableError';
-}
-
-/** Options of {@link GuildConversation}. */
-export interface GuildConversationOptions {
-  guildId: string;
-  config: Config;
-  store: BotStore;
-  /** The guild's saved settings, read by whoever creates the conversation. */
-  settings: GuildSettings;
-  /** Spend limits: checked before responses start, told about each response's cost (absent: none). */
-  budget?: BudgetGuard | undefined;
-  logger: Logger;
-  /** Voice conversations take audio and answer by voice; text-only ones answer mentions. */
-  mode: 'voice' | 'text';
-  /** The guild's input noise reduction (/settings), voice only; null or absent = off. */
-  noiseReduction?: NoiseReductionType | null;
-  /** The bot's tools: the conversation's session offers them and its calls run here. */
-  tools?: ToolRuntime;
-  /** How the model connection's TCP/TLS socket is made (default: to the URL's host; tests reroute it). */
-  createConnection?: RealtimeClientOptions['createConnection'];
-}
-
-/** Events of a {@link GuildConversation}. */
-export interface GuildConversationEvents {
-  stateChange: [previous: ConversationState, next: ConversationState];
-  /** The conversation failed for good (emitted once), with the reason shown to people. */
-  failed: [reason: string];
-}
+export { ConversationUnavailableError, type ConversationState, type GuildConversationEvents, type GuildConversationOptions } from './guildConversationTypes.ts';
 
 /**
  * One conversation with the realtime model per guild, shared by the voice channel and text
@@ -73,10 +36,9 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   #settings: GuildSettings;
   #lastActivityAt = Date.now();
   #noiseReduction: NoiseReductionType | null;
-  /** Settles when the latest text question has been answered (questions are taken in order). */
-  #textTurn: Promise<void> = Promise.resolve();
+  /** Text questions, answered one at a time in order. */
+  readonly #questions: TextQuestions;
   readonly #spend: SpendRecorder;
-  #pendingQuestions = 0;
 
   constructor(options: GuildConversationOptions) {
     super();
@@ -87,6 +49,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
     this.#settings = { ...options.settings };
     this.#noiseReduction = options.noiseReduction ?? null;
     const settings = this.#settings;
+    this.#questions = new TextQuestions({ answerOver: (handle) => this.#answered(handle), settled: () => (this.#lastActivityAt = Date.now()) });
     this.#spend = new SpendRecorder({ store: options.store, budget: options.budget, logger: options.logger });
     // The guild's own model (/model) from this conversation on; prices follow the model dialed.
     const model = guildModel(config, settings.model);
@@ -262,18 +225,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
   async askText(author: SpeakerLabel, text: string, requester?: Requester): Promise<ResponseHandle> {
     this.#assertUsable();
     this.#lastActivityAt = Date.now();
-    const previous = this.#textTurn;
-    let release!: () => void;
-    this.#textTurn = new Promise<void>((resolve) => (release = resolve));
-    this.#pendingQuestions++;
-    const done = () => {
-      this.#pendingQuestions--;
+    return this.#questions.ask(() => {
       this.#lastActivityAt = Date.now();
-      release();
-    };
-    await previous;
-    this.#lastActivityAt = Date.now();
-    try {
       this.#assertUsable(); // it may have failed or closed while the previous question was answered
       // The label comes from Discord (speakerLabel); the text is data: no label or role tag survives in it.
       this.realtime.addUserText(`[speaker: ${author}] ${neutralizeText(text)}`, { name: author });
@@ -281,12 +234,8 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
       const handle = this.realtime.createResponse({ modalities: ['text'], ...(maxOutputTokens ? { maxOutputTokens } : {}) });
       // Tools it calls run with the author's rights; the next question waits for the whole answer.
       this.tools?.runner.register(handle, requester ?? null);
-      void this.#answered(handle).finally(done);
       return handle;
-    } catch (error) {
-      done();
-      throw error;
-    }
+    });
   }
 
   /** The response that goes on with `handle`'s answer after its tool calls, or null when the answer is over. */
@@ -301,7 +250,7 @@ export class GuildConversation extends EventEmitter<GuildConversationEvents> {
 
   /** Text questions asked and not yet answered (waiting for their turn or being answered). */
   get pendingQuestions(): number {
-    return this.#pendingQuestions;
+    return this.#questions.pending;
   }
 
   /** Closes the model session (pending requests settle). Safe to call twice. */
