@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { integer, number, optionalText } from './envFields.ts';
-import { PermissionFlagsBits } from 'discord.js';
 import { z } from 'zod';
-import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from './realtime/presets.ts';
+import { ConfigError } from './configErrors.ts';
+import { integer, number, optionalText } from './envFields.ts';
+import { resolvePermissionName, type PermissionName } from './permissionNames.ts';
+import { resolveEndpoint } from './realtimeEndpoint.ts';
 import { checkServiceUrl, urlSecrets } from './redact.ts';
 import { mcpSecrets, resolveToolsConfig, type ToolsConfig } from './tools/config.ts';
+
+export { ConfigError, loadOrExit, settingsSourceHint } from './configErrors.ts';
+export { resolvePermissionName, type PermissionName } from './permissionNames.ts';
 
 /** Voices the realtime models accept (GA adds marin and cedar; beta endpoints know the first eight). */
 export const SUPPORTED_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
@@ -22,16 +24,6 @@ export const DEFAULT_INSTRUCTIONS =
   'You are a friendly voice assistant in a Discord voice channel. Several people may talk to you; each of their ' +
   'turns is labelled like [speaker: Name]. Address people by name when it helps, keep answers short and ' +
   'conversational, and stop when someone interrupts you.';
-
-/** A configuration that cannot run; `problems` has one sentence per problem. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.problems = problems;
-  }
-}
 
 const envSchema = z.object({
   DISCORD_TOKEN: optionalText,
@@ -145,39 +137,6 @@ export interface Config {
   tools: ToolsConfig;
 }
 
-/** A discord.js `PermissionFlagsBits` name, such as `ManageGuild`. */
-export type PermissionName = keyof typeof PermissionFlagsBits;
-
-/**
- * Names Discord's own interface shows for permissions whose API flag is named differently, so that a
- * mistaken `INSTRUCTIONS_PERMISSION=ManageServer` gets a pointer to the right flag.
- */
-const PERMISSION_UI_NAMES: Record<string, PermissionName> = {
-  manageserver: 'ManageGuild',
-  manageexpressions: 'ManageGuildExpressions',
-  createexpressions: 'CreateGuildExpressions',
-  timeoutmembers: 'ModerateMembers',
-  usevoiceactivity: 'UseVAD',
-  managepermissions: 'ManageRoles',
-  video: 'Stream',
-};
-
-const squash = (name: string) => name.replace(/[\s_-]/g, '').toLowerCase();
-
-/**
- * Resolves a permission name against discord.js's `PermissionFlagsBits`, ignoring case, spaces and
- * underscores (`ManageGuild`, `manage guild`, `MANAGE_GUILD`); returns the flag name, or a sentence
- * saying what is wrong.
- */
-export function resolvePermissionName(value: string, variable = 'INSTRUCTIONS_PERMISSION'): { name: PermissionName } | { problem: string } {
-  const names = Object.keys(PermissionFlagsBits) as PermissionName[];
-  const found = names.find((name) => squash(name) === squash(value));
-  if (found) return { name: found };
-  const meant = PERMISSION_UI_NAMES[squash(value)];
-  const hint = meant ? `; Discord shows ${meant} as "${value.replace(/([a-z])([A-Z])/g, '$1 $2')}": use ${meant}` : ' such as ManageGuild, ManageRoles or Administrator';
-  return { problem: `${variable} must be a Discord permission name (discord.js PermissionFlagsBits)${hint} (got "${value}")` };
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
@@ -287,65 +246,4 @@ export function loadConfig(
 export function configSecrets(config: Config): string[] {
   const secrets = [config.discord.token, config.realtime.apiKey, ...mcpSecrets(config.tools.mcpServers), ...urlSecrets(config.realtime.url), ...urlSecrets(config.discord.apiUrl), ...urlSecrets(config.databaseUrl)];
   return [...new Set(secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length > 0))];
-}
-
-type Env = z.infer<typeof envSchema>;
-
-/**
- * Provider, URL, model and dialect: the preset of REALTIME_PROVIDER (default openai, or custom when
- * only REALTIME_URL is set) with the REALTIME_* overrides, and the URL with the model in it (built by
- * the one URL builder, `realtimeUrl`). Problems are appended; returns undefined if there are any.
- */
-function resolveEndpoint(e: Env, problems: string[]): Pick<Config['realtime'], 'provider' | 'url' | 'dialect' | 'model'> | undefined {
-  const provider = (e.REALTIME_PROVIDER ?? (e.REALTIME_URL ? 'custom' : 'openai')).toLowerCase();
-  const preset = isProviderName(provider) ? PROVIDER_PRESETS[provider] : undefined;
-  const before = problems.length;
-  if (!preset && provider !== 'custom') {
-    problems.push(`REALTIME_PROVIDER must be ${[...Object.keys(PROVIDER_PRESETS), 'custom'].join(', ').replace(/, (\w+)$/, ' or $1')} (got "${e.REALTIME_PROVIDER}")`);
-  }
-  const base = e.REALTIME_URL ?? preset?.url;
-  if (provider === 'custom' && !base) problems.push('REALTIME_PROVIDER=custom needs REALTIME_URL (a ws:// or wss:// URL)');
-  // Parsed and checked once here (scheme, host, port, no fragment, no credentials: `ws` would send
-  // them as Basic auth in place of the key); every message quotes the URL without its secrets.
-  if (base !== undefined) problems.push(...checkServiceUrl('REALTIME_URL', base, { schemes: ['ws:', 'wss:'], hint: 'put the key in REALTIME_API_KEY' }));
-  const urlModel = base === undefined ? null : modelInUrl(base);
-  if (urlModel === '') problems.push('REALTIME_URL has an empty model= parameter: put the model name there or remove it and set REALTIME_MODEL');
-  if (urlModel && e.REALTIME_MODEL !== undefined && e.REALTIME_MODEL !== urlModel) {
-    problems.push(`REALTIME_URL names the model "${urlModel}" but REALTIME_MODEL is "${e.REALTIME_MODEL}": set only one of them`);
-  }
-  const dialect = (e.REALTIME_DIALECT ?? preset?.dialect ?? 'ga').toLowerCase();
-  if (dialect !== 'ga' && dialect !== 'beta') {
-    problems.push(`REALTIME_DIALECT must be "ga" (OpenAI) or "beta" (OpenAI-Beta: realtime=v1, e.g. CometAPI) (got "${e.REALTIME_DIALECT}")`);
-  }
-  if (problems.length > before || base === undefined) return undefined;
-  const model = urlModel || e.REALTIME_MODEL || preset?.model || 'gpt-realtime';
-  return { provider, url: realtimeUrl(base, model), dialect: dialect as 'ga' | 'beta', model };
-}
-
-/**
- * Where the settings come from, for configuration error messages: the environment and, under the npm
- * scripts (`node --env-file-if-exists=.env`), the `.env` file of the working directory.
- */
-export function settingsSourceHint(cwd: string = process.cwd()): string {
-  const envFile = join(cwd, '.env');
-  return existsSync(envFile)
-    ? `Settings come from the environment and, with the npm scripts, from ${envFile} (the environment wins). See .env.example for every setting.`
-    : `There is no .env file in ${cwd}: the npm scripts read one when it exists (cp .env.example .env and fill it in), or set the variables in the environment. See .env.example for every setting.`;
-}
-
-/**
- * For entry points: runs `load` and, on a {@link ConfigError}, prints every problem and where settings
- * come from, and exits with 78 (EX_CONFIG) instead of a stack trace. Other errors propagate.
- */
-export function loadOrExit<T>(load: () => T): T {
-  try {
-    return load();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      console.error(settingsSourceHint());
-      process.exit(78);
-    }
-    throw error;
-  }
 }
