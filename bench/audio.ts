@@ -10,7 +10,7 @@ import { SpeakerMixer } from '../src/audio/mixer.ts';
 import { PlaybackBuffer } from '../src/audio/playbackBuffer.ts';
 import { measure, round, timingRow, type BenchModule, type Report, type Timing } from './harness.ts';
 import { speechLike, toPcm16 } from '../sim/speech.ts';
-import { libsamplerateFastest, libsamplerateMedium, oursCandidates, previousDesignCandidate, type ResamplerCandidate } from './resamplers.ts';
+import { kaiser56UnrolledCandidate, libsamplerateFastest, libsamplerateMedium, oursCandidates, previousDesignCandidate, type ResamplerCandidate } from './resamplers.ts';
 import { measureQuality, meetsRequirements } from './resamplerQuality.ts';
 
 const FRAMES = 100; // 2 s of material, cycled
@@ -71,7 +71,7 @@ function pairedRatio(raw: (i: number) => void, path: (i: number) => void, rounds
 }
 
 async function resamplerRows(report: Report, material: Material): Promise<void> {
-  const candidates: ResamplerCandidate[] = [...oursCandidates, await previousDesignCandidate(), libsamplerateFastest, libsamplerateMedium];
+  const candidates: ResamplerCandidate[] = [...oursCandidates, await kaiser56UnrolledCandidate(), await previousDesignCandidate(), libsamplerateFastest, libsamplerateMedium];
   for (const candidate of candidates) {
     const pair = await candidate.create();
     const down = measure((i) => pair.down(material.stereoFrames[i % FRAMES]!));

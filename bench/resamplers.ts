@@ -6,7 +6,7 @@ import * as libsamplerateNamespace from '@alexanderolsen/libsamplerate-js';
 import { designHalfBandOddTaps } from '../src/audio/halfBandFilter.ts';
 import { availableResamplerKernels, Downsampler, Upsampler, type ResamplerKernel } from '../src/audio/resampler.ts';
 import { compileKernels } from '../src/audio/wasm/build.ts';
-import { generateKernelsWat } from '../src/audio/wasm/generateKernels.ts';
+import { generateKernelsWat, type KernelShape } from '../src/audio/wasm/generateKernels.ts';
 import { loadWasmResamplerKernels } from '../src/audio/wasm/wasmKernel.ts';
 
 /** A streaming 48 kHz stereo → 24 kHz mono and 24 kHz mono → 48 kHz stereo pair, int16 in and out. */
@@ -36,22 +36,36 @@ export function oursCandidate(kernel: ResamplerKernel): ResamplerCandidate {
 /** Ours on every kernel this runtime has, the default one first. */
 export const oursCandidates: ResamplerCandidate[] = availableResamplerKernels.map(oursCandidate);
 
-/**
- * The design before issue 19 (15 + 19 coefficient pairs, 10–14 kHz transition band), on the same
- * kernel generator and shape it shipped with (2 groups, no fused multiply-add), so the speed of the
- * steeper filters is measured side by side with it in one process.
- */
-export async function previousDesignCandidate(): Promise<ResamplerCandidate> {
-  const bytes = await compileKernels(generateKernelsWat(15, 19, { groups: 2, fma: false }));
-  const kernels = loadWasmResamplerKernels(designHalfBandOddTaps(15, 9.5), designHalfBandOddTaps(19, 10), bytes);
+/** Ours on other half-band taps and another kernel shape (one shared kernel instance per candidate). */
+async function wasmDesignCandidate(name: string, downTaps: Float64Array, upTaps: Float64Array, shape: KernelShape): Promise<ResamplerCandidate> {
+  const bytes = await compileKernels(generateKernelsWat(downTaps.length, upTaps.length, shape));
+  const kernels = loadWasmResamplerKernels(downTaps, upTaps, bytes);
   return {
-    name: 'previous_halfband_15_19_wasm_simd',
+    name,
     create: async () => {
       const down = kernels.downsampler();
       const up = kernels.upsampler();
       return { down: (frame) => down.process(frame, undefined), up: (frame) => up.process(frame, undefined) };
     },
   };
+}
+
+/**
+ * The design before issue 19 (15 + 19 coefficient pairs, 10–14 kHz transition band), on the same
+ * kernel generator and shape it shipped with (2 groups, taps unrolled, no fused multiply-add), so
+ * the speed of the steeper filters is measured side by side with it in one process.
+ */
+export function previousDesignCandidate(): Promise<ResamplerCandidate> {
+  return wasmDesignCandidate('previous_halfband_15_19_wasm_simd', designHalfBandOddTaps(15, 9.5), designHalfBandOddTaps(19, 10), { groups: 2, fma: false });
+}
+
+/**
+ * The steep design as session 4 found it (Kaiser, 56 pairs, β = 7.3; taps unrolled, 2 groups, fused
+ * multiply-adds): the "before" of the equiripple design and the loop kernels, same quality goals.
+ */
+export function kaiser56UnrolledCandidate(): Promise<ResamplerCandidate> {
+  const taps = designHalfBandOddTaps(56, 7.3);
+  return wasmDesignCandidate('before_kaiser_56_unrolled_wasm_simd', taps, taps, { groups: 2, fma: true });
 }
 
 // The package is CommonJS: under Node's ESM loader its functions sit on the default export.
