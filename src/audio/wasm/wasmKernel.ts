@@ -240,7 +240,7 @@ export function loadWasmResamplerKernels(downTaps: Float64Array, upTaps: Float64
   const instance = new wasm.Instance(new wasm.Module(bytes));
   const exports = instance.exports as unknown as KernelExports;
   if (exports.DOWN_PAIRS.value !== downTaps.length || exports.UP_PAIRS.value !== upTaps.length) {
-    throw new Error(`wasm kernels are unrolled for ${String(exports.DOWN_PAIRS.value)} and ${String(exports.UP_PAIRS.value)} coefficient pairs, not ${downTaps.length} and ${upTaps.length}: regenerate them`);
+    throw new Error(`wasm kernels are generated for ${String(exports.DOWN_PAIRS.value)} and ${String(exports.UP_PAIRS.value)} coefficient pairs, not ${downTaps.length} and ${upTaps.length}: regenerate them`);
   }
   const kernels = new SharedKernels(exports, downTaps, upTaps);
   return {
