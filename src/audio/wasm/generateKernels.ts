@@ -32,13 +32,16 @@ export interface KernelShape {
 }
 
 /**
- * The committed shape. Measured side by side in one process (bench/audio.ts): fully unrolled taps
- * (the shape before) made V8's optimising compiler schedule the loads far ahead of their use and
- * spill hundreds of vectors to the stack (`node --print-wasm-code`: 0xf30 bytes of spill slots in
- * `up`), which made TurboFan's code slower than the baseline compiler's; a loop over the taps
- * keeps every value in a register. One tap per iteration for 4 groups (16 outputs) is the most
- * that stays spill-free (4 accumulators, a coefficient and 8 loads live: V8 still issues all of an
- * iteration's loads first); 2 taps per iteration spilled and ran slower.
+ * The committed shape. Shapes were compared on the kernel exports alone, side by side in one
+ * process (figures in bench/README.md, "Resampler speed, session 4"; `npm run bench -- audio`
+ * measures the committed shape against the unrolled one it replaced). Fully unrolled taps (the
+ * shape before) made V8's optimising compiler issue the loads far ahead of their use and spill
+ * hundreds of vectors to the stack (`node --print-wasm-code`: 0xf30 bytes of spill slots in `up`),
+ * so TurboFan's code ran slower than the baseline compiler's; a loop over the taps keeps every
+ * value in a register. One tap per iteration for 4 groups (16 outputs) is the most that stays
+ * spill-free (4 accumulators, a coefficient and 8 loads live: V8 still issues all of an
+ * iteration's loads first); 2 taps per iteration spilled and ran slower, and 2 groups, or a
+ * multiply then a multiply-add per 2 taps, were no faster.
  */
 export const DEFAULT_SHAPE: KernelShape = { groups: 4, fma: true, tapLoop: 1 };
 
