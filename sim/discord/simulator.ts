@@ -54,8 +54,9 @@ export interface DiscordSimulatorOptions {
   recommendedShards?: number;
   /**
    * Per-channel limit on creating and on editing messages, as on Discord (5 per 5 s each, answered
-   * 429 with the headers @discordjs/rest waits by). Default off: most tests post a handful of
-   * messages and a limit only slows them; tests of message pacing (captions) turn it on.
+   * 429 with the headers @discordjs/rest waits by). On by default, as on Discord: the simulator is
+   * at least as strict as the service. `false` turns it off, only for a run whose point is a flood
+   * (say why where it is turned off); an object sets another limit.
    */
   messageRateLimit?: MessageRateLimit | boolean;
   logger?: Logger;
@@ -124,7 +125,7 @@ export class DiscordSimulator {
   constructor(options: DiscordSimulatorOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.interactionDeadlineMs = options.interactionDeadlineMs ?? 3_000;
-    const limit = options.messageRateLimit === true ? DISCORD_MESSAGE_RATE_LIMIT : options.messageRateLimit || null;
+    const limit = options.messageRateLimit === undefined || options.messageRateLimit === true ? DISCORD_MESSAGE_RATE_LIMIT : options.messageRateLimit || null;
     this.messageLimits = limit ? new MessageRateLimits(limit) : null;
     this.#recommendedShards = options.recommendedShards;
     this.applicationId = snowflake();

@@ -1,6 +1,7 @@
 /**
- * End to end: captions with the real bot on the local Discord (with Discord's per-channel message
- * rate limit on) and the realtime simulator transcribing each utterance as the test scripts it.
+ * End to end: captions with the real bot on the local Discord (Discord's per-channel message rate
+ * limit is on there by default, as on Discord) and the realtime simulator transcribing each
+ * utterance as the test scripts it.
  * Captions are off until an admin turns them on; then each turn's transcript, labelled with the
  * speaker's mention, and the bot's answer are posted in the voice channel's own chat, in order,
  * without pings, at most one message request per second (never rate limited); a member who opted
@@ -18,7 +19,6 @@ describe('captions in the voice channel chat', () => {
   before(async () => {
     stack = await startStack({
       env: { VOICE_ADDRESSING: 'always' },
-      discord: { messageRateLimit: true },
       realtime: { replyAudioMs: 600, transcriptDelayMs: 200 },
     });
     await Promise.all(['Alice', 'Bob', 'Carol'].map((name) => stack.discord.member(name).joinVoice()));
