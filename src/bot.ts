@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Events, GatewayIntentBits, Partials, RESTEvents, type Channel, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import { FrameClock, loadOpusBackend, OpusEncoderThread } from './audio/index.ts';
+import { createMinorGcPacer } from './audio/minorGcPacer.ts';
 import type { Config } from './config.ts';
 import type { BotContext } from './context.ts';
 import { routeInteraction, type SlashCommand } from './discord/interactionRouter.ts';
@@ -56,7 +57,8 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
   const { commands, clientOptions = {} } = options;
   // The objects every voice session shares are made here, once per bot, and passed down.
   loadOpusBackend({ logger }); // the one line saying native Opus is missing is logged here, at start
-  const clock = new FrameClock({ logger });
+  // Young-generation collections right after a tick's sends, not on the next tick (minorGcPacer.ts).
+  const clock = new FrameClock({ logger, afterTick: createMinorGcPacer() });
   const encoderThread = new OpusEncoderThread({ logger });
   encoderThread.start(); // booted before the first reply needs it
   const store = createStore({

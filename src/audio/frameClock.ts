@@ -36,6 +36,12 @@ export interface FrameClockOptions {
   intervalMs?: number;
   /** Where subscriber exceptions are logged. */
   logger: Logger;
+  /**
+   * Runs once after each tick, in the check phase (`setImmediate`) after the tick's own listeners and
+   * whatever they deferred with `setImmediate` — the moment of the cycle farthest from any packet due
+   * (the bot uses it for {@link createMinorGcPacer}). Not called while the clock is stopped.
+   */
+  afterTick?: () => void;
 }
 
 function defaultSchedule(fn: () => void, delayMs: number): () => void {
@@ -49,6 +55,14 @@ export class FrameClock {
   readonly #schedule: (fn: () => void, delayMs: number) => () => void;
   readonly #intervalMs: number;
   readonly #logger: Logger;
+  readonly #afterTick: (() => void) | undefined;
+  readonly #runAfterTick = (): void => {
+    try {
+      this.#afterTick!();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'frame clock afterTick threw');
+    }
+  };
   /** Wrapper objects, so the same function subscribed twice is two subscriptions. */
   readonly #subscribers = new Set<{ fn: FrameTickListener }>();
   #frameIndex = 0;
@@ -61,6 +75,7 @@ export class FrameClock {
     this.#schedule = options.schedule ?? defaultSchedule;
     this.#intervalMs = options.intervalMs ?? FRAME_MS;
     this.#logger = options.logger;
+    this.#afterTick = options.afterTick;
   }
 
   /** Number of current subscriptions. */
@@ -111,6 +126,7 @@ export class FrameClock {
         this.#logger.error({ err: error, frameIndex: tick.frameIndex }, 'frame clock subscriber threw');
       }
     }
+    if (this.#afterTick) setImmediate(this.#runAfterTick);
     if (this.#subscribers.size > 0 && this.#cancel === undefined) this.#scheduleNext();
   }
 

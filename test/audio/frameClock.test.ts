@@ -137,3 +137,33 @@ describe('FrameClock', () => {
     assert.deepEqual(ticks.map((t) => Math.round(t.scheduledMs - ticks[0]!.scheduledMs)), [0, 20, 40]);
   });
 });
+
+describe('FrameClock afterTick', () => {
+  it('runs once per tick, after every listener and what they deferred with setImmediate; never while stopped', async () => {
+    const time = new FakeTime();
+    const order: string[] = [];
+    let afterTicks = 0;
+    const clock = new FrameClock({
+      now: () => time.now,
+      schedule: time.schedule,
+      logger: silentLogger,
+      afterTick: () => {
+        afterTicks++;
+        order.push('after');
+      },
+    });
+    const stop = clock.subscribe(({ frameIndex }) => {
+      order.push(`send ${frameIndex}`);
+      setImmediate(() => order.push(`input ${frameIndex}`));
+    });
+    time.advanceTo(1000); // tick 0
+    await new Promise((resolve) => setImmediate(resolve));
+    time.advanceTo(1020); // tick 1
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(order, ['send 0', 'input 0', 'after', 'send 1', 'input 1', 'after']);
+    stop();
+    time.advanceTo(1100);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(afterTicks, 2, 'a stopped clock runs nothing after ticks');
+  });
+});
