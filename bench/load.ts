@@ -135,7 +135,7 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     const loop = watchEventLoop(running.clock);
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
-    const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null; simulatorCpuPctOfOneCore: number }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
+    const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null; simulatorCpuPctOfOneCore: number; simulatorLoopDelayP99Ms: number; simulatorLoopDelayMaxMs: number }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
     const wallMs = performance.now() - t0;
     const loopFigures = loop.stop();
     if (allocations) await allocations.stop(`${process.env.LOAD_ALLOCATION_PROFILE}.${dave ? 'dave' : 'no-dave'}.heapprofile`);
@@ -184,6 +184,9 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
       cpu_ms_per_session_per_s: Math.round(((cpu.user + cpu.system) / 1000 / n / (wallMs / 1000)) * 10) / 10,
       cpu_pct_of_one_core: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 10,
       simulators_cpu_pct_of_one_core: talked.simulatorCpuPctOfOneCore,
+      // The simulators' timers (members' packets leave on them) running late: jitter of the simulated network.
+      simulators_event_loop_delay_p99_ms: talked.simulatorLoopDelayP99Ms,
+      simulators_event_loop_delay_max_ms: talked.simulatorLoopDelayMaxMs,
       // Heap + external after a full GC, with every session connected vs. the bot before any join. In a
       // sweep, what earlier sizes left behind can still be freed during a later size: read it from a
       // single-size run (LOAD_SIZES=40).

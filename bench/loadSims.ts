@@ -10,6 +10,7 @@
  * Prints one JSON line with the simulators' addresses first. argv: N, then `dave` (default, as on
  * Discord: voice channels negotiate DAVE and members are MLS members) or `no-dave` (the reference).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDiscordSimulator } from '../sim/discord/index.ts';
 import { startRealtimeSimulator } from '../sim/realtime/index.ts';
@@ -56,6 +57,10 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       for (const sim of sims) sim.member('Carol').clearHeard();
       const startedAt = performance.now();
       const cpuBefore = process.cpuUsage();
+      // How late the simulators' own timers run: a member's packet leaves when its timer fires, so
+      // this process's delay is network jitter the bot's jitter buffer sees (and can count as late).
+      const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+      loopDelay.enable();
       let framesSent = 0;
       for (let t = 0; t < turns; t++) cachedUtterance(seconds, 1 + t); // before the clock starts
       await Promise.all(
@@ -71,6 +76,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
           }
         }),
       );
+      loopDelay.disable();
       await sleep(1_000);
       // Arrival spacing of consecutive reply packets heard by each listener, within bursts.
       let packets = 0;
@@ -95,6 +101,9 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
           const cpu = process.cpuUsage(cpuBefore);
           return Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - startedAt)) * 1000) / 10;
         })(),
+        // The histogram holds whole intervals of a 5 ms timer: the delay is what exceeds 5 ms.
+        simulatorLoopDelayP99Ms: Math.round((loopDelay.percentile(99) / 1e6 - 5) * 10) / 10,
+        simulatorLoopDelayMaxMs: Math.round((loopDelay.max / 1e6 - 5) * 10) / 10,
         heardPackets: packets,
         spacingOver25ms: spacingOver25,
         spacingP99Ms: gaps.length ? gaps[Math.floor(gaps.length * 0.99)] : null,
