@@ -8,13 +8,19 @@ import { CapacityError } from '../voice/sessionRegistry.ts';
 import { speakerLabel, toSpeakerLabel } from '../voice/speakerLabels.ts';
 import { sharesVoiceConversation } from './audience.ts';
 import { NO_PINGS } from './noPings.ts';
-import { SlidingWindowLimiter } from './rateLimiter.ts';
+import { NoticeThrottle, SlidingWindowLimiter } from './rateLimiter.ts';
 import { StreamedReply } from './streamedReply.ts';
 
 /** Discord shows "typing…" for about 10 s per call. */
 const TYPING_REFRESH_MS = 8_000;
 /** Longest a mention waits for its whole answer by default (a long streamed answer takes ~20 s). */
 const DEFAULT_ANSWER_TIMEOUT_MS = 90_000;
+/**
+ * One "busy" notice per channel this often. Discord lets a bot post about 5 messages per 5 s in a
+ * channel: under a flood, a refusal per mention would use that up (85 refusals took ~85 s in
+ * bench/flood.ts) and the answers would wait behind them.
+ */
+const BUSY_NOTICE_INTERVAL_MS = 15_000;
 
 /** Options of {@link MentionHandler}. */
 export interface MentionHandlerOptions {
@@ -49,6 +55,7 @@ class AnswerTimeout extends Error {}
 export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
   readonly #context: BotContext;
   readonly #limiter: SlidingWindowLimiter;
+  readonly #busyNotices = new NoticeThrottle(BUSY_NOTICE_INTERVAL_MS);
   readonly #log: Logger;
   readonly #answerTimeoutMs: number;
   /** Questions waiting or being answered, per guild (bounded by MENTION_QUEUE_LIMIT). */
@@ -117,11 +124,14 @@ export class MentionHandler extends EventEmitter<MentionHandlerEvents> {
       await message.reply({ content: refusalText(refusal, new Date()), allowedMentions: NO_PINGS }).catch(() => undefined);
       return 'overBudget';
     }
-    // Per server, a bounded number of questions wait or are answered at once; the rest are refused politely.
+    // Per server, a bounded number of questions wait or are answered at once; the rest are refused
+    // politely, with one notice per channel at a time (see BUSY_NOTICE_INTERVAL_MS).
     const waiting = this.#waiting.get(message.guildId) ?? 0;
     if (waiting >= this.#context.config.mentionQueueLimit) {
       this.#log.info({ guildId: message.guildId, waiting }, 'mention refused: too many questions waiting in this server');
-      await message.reply({ content: "I'm busy with several questions in this server already: please ask again in a minute.", allowedMentions: NO_PINGS }).catch(() => undefined);
+      if (this.#busyNotices.allow(message.channelId)) {
+        await message.reply({ content: "I'm busy with several questions in this server already: please ask again in a minute.", allowedMentions: NO_PINGS }).catch(() => undefined);
+      }
       return 'busy';
     }
     this.#waiting.set(message.guildId, waiting + 1);

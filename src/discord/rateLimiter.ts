@@ -45,3 +45,25 @@ export class SlidingWindowLimiter {
     for (const [key, at] of this.#noticeSent) if (now - at >= this.#windowMs) this.#noticeSent.delete(key);
   }
 }
+
+/**
+ * At most one notice per key per `intervalMs` (the first one passes). Bounded: keys whose last notice
+ * is older than the interval are dropped as the map grows.
+ */
+export class NoticeThrottle {
+  readonly #intervalMs: number;
+  readonly #lastAt = new Map<string, number>();
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Whether a notice for `key` may go out now (and, if so, records it). */
+  allow(key: string, now = Date.now()): boolean {
+    const last = this.#lastAt.get(key);
+    if (last !== undefined && now - last < this.#intervalMs) return false;
+    if (this.#lastAt.size >= 1_000) for (const [other, at] of this.#lastAt) if (now - at >= this.#intervalMs) this.#lastAt.delete(other);
+    this.#lastAt.set(key, now);
+    return true;
+  }
+}

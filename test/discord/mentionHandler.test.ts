@@ -17,7 +17,7 @@ const BOT_ID = '100';
  * A guild message mentioning the bot, recording what the handler does with it. `canSend`: whether
  * the bot may post in the channel; `author`: the writer's user id (each has its own rate limit).
  */
-function mention(content: string, { canSend = true, author = '200' }: { canSend?: boolean; author?: string } = {}) {
+function mention(content: string, { canSend = true, author = '200', channelId = '300' }: { canSend?: boolean; author?: string; channelId?: string } = {}) {
   const typing: number[] = [];
   const replies: string[] = [];
   let now = 0;
@@ -25,7 +25,7 @@ function mention(content: string, { canSend = true, author = '200' }: { canSend?
   const message = {
     id: '500',
     guildId: '1',
-    channelId: '300',
+    channelId,
     content: `<@${BOT_ID}> ${content}`,
     webhookId: null,
     author: { bot: false, id: author, displayName: 'Alice' },
@@ -255,4 +255,20 @@ test('no Send Messages where the mention was made: nothing is spent on an answer
   assert.deepEqual(outcomes, ['noPermission']);
   assert.deepEqual(asked, []);
   assert.deepEqual(muted.typing, []);
+});
+
+test('under a flood, one "busy" notice per channel: Discord allows ~5 messages per 5 s there and answers would wait behind refusals', async () => {
+  const { context, handles } = contextAnsweringOnDemand(1);
+  const handler = new MentionHandler(context, { answerTimeoutMs: 60_000 });
+  const outcomes: MentionOutcome[] = [];
+  handler.on('handled', ({ outcome }) => outcomes.push(outcome));
+  const answering = handler.handle(mention('one', { author: '201' }).message);
+  const refused = [mention('two', { author: '202' }), mention('three', { author: '203' }), mention('four', { author: '204', channelId: '301' })];
+  for (const { message } of refused) await handler.handle(message);
+  assert.deepEqual(outcomes, ['busy', 'busy', 'busy']);
+  assert.match(refused[0]!.replies[0] ?? '', /busy with several questions/);
+  assert.deepEqual(refused[1]!.replies, [], 'the second refusal in the channel posts nothing');
+  assert.match(refused[2]!.replies[0] ?? '', /busy with several questions/, 'another channel gets its own notice');
+  handles[0]!.finish('completed', null);
+  await answering;
 });

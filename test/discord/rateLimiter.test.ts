@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { SlidingWindowLimiter } from '../../src/discord/rateLimiter.ts';
+import { NoticeThrottle, SlidingWindowLimiter } from '../../src/discord/rateLimiter.ts';
 
 test('allows `count` hits per window per key, then says how long to wait', () => {
   const limiter = new SlidingWindowLimiter(3, 60_000);
@@ -24,4 +24,13 @@ test('memory stays bounded under many distinct users', () => {
   const limiter = new SlidingWindowLimiter(1, 1_000);
   for (let i = 0; i < 5_000; i++) limiter.hit(`user${i}`, i * 10);
   assert.ok(limiter.size < 1_200, `tracked ${limiter.size}`);
+});
+
+test('NoticeThrottle: one notice per key per interval, each key its own, again once the interval is over', () => {
+  const throttle = new NoticeThrottle(15_000);
+  assert.equal(throttle.allow('general', 0), true);
+  assert.equal(throttle.allow('general', 14_999), false);
+  assert.equal(throttle.allow('other', 1_000), true, 'other channels are not affected');
+  assert.equal(throttle.allow('general', 15_000), true);
+  assert.equal(throttle.allow('general', 15_001), false);
 });
