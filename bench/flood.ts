@@ -3,7 +3,9 @@
  * server's text channel (within about 5 s) while one member keeps talking to the bot in voice and
  * another listens. Reports what a busy server does to the bot and what it costs:
  * - `flood_answered` / `flood_refused` / `flood_unanswered`: mentions answered, politely refused
- *   (queue full, rate limit, capacity), and still without any reply when the window ends;
+ *   (queue full, rate limit, capacity), and still without any reply of their own when the window ends;
+ * - `flood_outcomes`: how the bot dealt with each mention (answered, busy, rateLimited…): a "busy"
+ *   refusal is one notice per channel at a time, so most busy mentions have no reply of their own;
  * - `flood_max_waiting`: most questions waiting at once in the bot (asked, not yet answered);
  * - `flood_typing_calls`: "typing…" requests the bot made;
  * - `flood_voice_latency_*`: end of speech → first reply packet heard, before the flood and during it;
@@ -67,6 +69,10 @@ async function run(report: Report): Promise<void> {
     const guildId = discord.guildId;
     const usageBefore = await stack.bot.context.store.getUsage(guildId);
     const typingBefore = discord.recorded.messages.filter((r) => r.method === 'POST' && r.path.endsWith('/typing')).length;
+    // How the bot dealt with each mention (a "busy" refusal posts one notice per channel at a time, so
+    // refused mentions may have no reply of their own).
+    const handled: Record<string, number> = {};
+    stack.bot.mentions.on('handled', ({ outcome }) => void (handled[outcome] = (handled[outcome] ?? 0) + 1));
     const floodStart = performance.now();
     const messages: SimMessage[] = [];
     const sending = accounts.map(async (account, a) => {
@@ -111,6 +117,7 @@ async function run(report: Report): Promise<void> {
     report({ name: 'flood_answered', value: counts.answered, unit: 'count', ...context });
     report({ name: 'flood_refused', value: counts.refused, unit: 'count', ...context });
     report({ name: 'flood_unanswered', value: counts.unanswered, unit: 'count', ...context });
+    report({ name: 'flood_outcomes', value: Object.values(handled).reduce((sum, n) => sum + n, 0), unit: 'count', ...handled });
     report({ name: 'flood_max_waiting', value: maxWaiting, unit: 'count', note: 'mentions without any reply yet, sampled every 100 ms' });
     report({ name: 'flood_typing_calls', value: typing, unit: 'count' });
     report({ name: 'flood_voice_latency_before_p50', value: round(percentile(baseline, 50)), unit: 'ms', turns: baseline.length });

@@ -67,9 +67,13 @@ test('abusive command options are answered with clear errors, pinging nobody', a
 
 test('a mention flood from several users: the per-user limit holds, bounded messages, settings intact', async () => {
   const users = ['Alice', 'Bob', 'Carol'].map((name) => stack.discord.member(name));
-  const messagesBefore = stack.discord.recorded.messages.filter((entry) => entry.method === 'POST').length;
-  let handled = 0;
-  const onHandled = () => handled++;
+  // Messages the bot created (not typing, not requests Discord refused with 429).
+  const postedMessages = () => stack.discord.recorded.messages.filter((entry) => entry.method === 'POST' && entry.path.endsWith('/messages') && entry.status === 200).length;
+  const messagesBefore = postedMessages();
+  const outcomes: Record<string, number> = {};
+  const onHandled = ({ outcome }: { outcome: string }) => void (outcomes[outcome] = (outcomes[outcome] ?? 0) + 1);
+  // The bot's own messages are 'ignored' (it sees its replies too): only the users' mentions count.
+  const handled = () => Object.entries(outcomes).reduce((sum, [outcome, n]) => (outcome === 'ignored' ? sum : sum + n), 0);
   stack.bot.mentions.on('handled', onHandled);
   const floods = users.map(async (user, u) => {
     for (let i = 0; i < 100; i++) {
@@ -83,12 +87,19 @@ test('a mention flood from several users: the per-user limit holds, bounded mess
     const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
     return conversation !== undefined && conversation.realtime.activeResponseId === null && conversation.realtime.queuedResponses === 0;
   }, 'the admitted mentions to be answered', 60_000);
-  await eventually(() => handled >= 300, 'every mention to be dealt with (answers and notices written)', 60_000);
+  await eventually(() => handled() >= 300, 'every mention to be dealt with (answers and notices written)', 60_000);
   stack.bot.mentions.off('handled', onHandled);
-  const posts = stack.discord.recorded.messages.filter((entry) => entry.method === 'POST').length - messagesBefore;
-  // 3 users × (3 admitted answers + 1 "asking a lot" notice), each answer at most a few messages long.
-  assert.ok(posts >= 3 * 3, `the admitted mentions were answered (${posts} messages)`);
-  assert.ok(posts <= 3 * (3 * 2 + 1), `a bounded number of messages for 300 mentions (${posts})`);
+  // Past the per-user limit (3 per 60 s each) 9 questions get through; the server's queue
+  // (MENTION_QUEUE_LIMIT) answers them or refuses them as busy.
+  assert.equal(outcomes.rateLimited, 3 * 97, JSON.stringify(outcomes));
+  const answered = outcomes.answered ?? 0;
+  assert.equal(answered + (outcomes.busy ?? 0), 3 * 3, JSON.stringify(outcomes));
+  assert.ok(answered >= 1, JSON.stringify(outcomes));
+  const posts = postedMessages() - messagesBefore;
+  // Each answer is at least one message, each user gets one "asking a lot" notice, and "busy" is one
+  // notice per channel every 15 s (at most 2 here).
+  assert.ok(posts >= answered + 3, `the admitted mentions were answered and each user told once (${posts} messages, ${JSON.stringify(outcomes)})`);
+  assert.ok(posts <= answered * 2 + 3 + 2, `a bounded number of messages for 300 mentions (${posts}, ${JSON.stringify(outcomes)})`);
   assert.equal((await stack.bot.context.store.getSettings(stack.discord.guildId)).instructions, SAVED, 'settings saved before the flood are intact');
   const status = await stack.discord.member('Owner').runCommand('status');
   assert.match(await status.waitForContent(10_000), /Model session/);
