@@ -32,6 +32,11 @@ export interface ToolStore {
   dueReminders(until: number, now: number, limit: number): Promise<Reminder[]>;
   /** Claims a reminder for delivery until `leaseUntil`: true for one caller only, in any process. */
   claimReminder(id: string, now: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * Extends a claim while its delivery is still pending: true only for the holder (`heldUntil` is the
+   * claim it holds; the reminder is undelivered and nobody claimed it since).
+   */
+  renewReminder(id: string, heldUntil: number, leaseUntil: number): Promise<boolean>;
   /** Marks a claimed reminder delivered (or given up). */
   completeReminder(id: string, at: number): Promise<void>;
   /** A failed delivery: tried again from `retryAt`. */
@@ -108,6 +113,12 @@ export class SqlToolStore implements ToolStore {
   async claimReminder(id: string, now: number, leaseUntil: number): Promise<boolean> {
     await this.#ready();
     const changed = await this.#driver.run('UPDATE reminders SET claimed_until = ?, attempts = attempts + 1 WHERE id = ? AND delivered_at IS NULL AND claimed_until <= ?', [leaseUntil, id, now]);
+    return changed === 1;
+  }
+
+  async renewReminder(id: string, heldUntil: number, leaseUntil: number): Promise<boolean> {
+    await this.#ready();
+    const changed = await this.#driver.run('UPDATE reminders SET claimed_until = ? WHERE id = ? AND delivered_at IS NULL AND claimed_until = ?', [leaseUntil, id, heldUntil]);
     return changed === 1;
   }
 

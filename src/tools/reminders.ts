@@ -2,7 +2,9 @@
  * Reminders: stored in the database (they survive a restart and a crash), delivered at their time as
  * a mention of the member in the channel where they were set. Every process looks for due reminders
  * of its own guilds; a reminder is claimed before it is sent, so two processes never both send it,
- * and a claim that was never completed (a crash mid-send) expires and is tried again. One that was due
+ * and a claim that was never completed (a crash mid-send) expires and is tried again. While a send is
+ * pending (discord.js may hold it in its rate-limit queue for longer than the claim lasts) the claim is
+ * renewed, so no other process sends it a second time. One that was due
  * while the bot was offline is sent as soon as it is back, marked late.
  */
 import type { Logger } from 'pino';
@@ -25,7 +27,9 @@ export const MAX_PENDING_PER_MEMBER = 25;
 /** Furthest ahead a reminder may be set. */
 export const MAX_AHEAD_MS = 366 * 24 * 3_600_000;
 /** How long a claim lasts: a process that crashed mid-send lets another try after this. */
-const LEASE_MS = 60_000;
+export const LEASE_MS = 60_000;
+/** How often a claim is renewed while its delivery is pending (well before it runs out). */
+export const LEASE_RENEW_MS = LEASE_MS / 3;
 /** Delivery attempts before a reminder is given up (a deleted channel, lost permissions…). */
 const MAX_ATTEMPTS = 5;
 /** Later than this after its time, a reminder is marked late in its message. */
@@ -124,9 +128,14 @@ export class ReminderService {
       return;
     }
     const attempt = reminder.attempts + 1;
+    const lease = this.#keepClaim(reminder, now + LEASE_MS);
     try {
       const lateMs = now - reminder.dueAt;
-      await this.#options.deliver(reminder, lateMs > LATE_AFTER_MS ? lateMs : 0);
+      try {
+        await this.#options.deliver(reminder, lateMs > LATE_AFTER_MS ? lateMs : 0);
+      } finally {
+        await lease.stop();
+      }
       await store.completeReminder(reminder.id, Date.now());
       this.#log.info({ guildId: reminder.guildId, id: reminder.id, lateMs: Math.max(0, lateMs) }, 'reminder delivered');
     } catch (error) {
@@ -140,5 +149,40 @@ export class ReminderService {
         this.#log.warn({ guildId: reminder.guildId, id: reminder.id, attempts: attempt, err: reason }, 'reminder delivery failed; will retry');
       }
     }
+  }
+
+  /**
+   * Renews a claim (held until `heldUntil`) every {@link LEASE_RENEW_MS} until stopped. A renewal only
+   * succeeds for the holder; once it fails (the claim was lost, e.g. the event loop stalled past it)
+   * renewing stops. One renewal at a time, so each one names the claim the previous one set.
+   */
+  #keepClaim(reminder: Reminder, heldUntil: number): { stop(): Promise<void> } {
+    const { store } = this.#options;
+    let held = heldUntil;
+    let pending: Promise<void> | null = null;
+    const renewer = setInterval(() => {
+      if (pending) return;
+      const until = Date.now() + LEASE_MS;
+      pending = store
+        .renewReminder(reminder.id, held, until)
+        .then((renewed) => {
+          if (renewed) held = until;
+          else {
+            clearInterval(renewer);
+            this.#log.warn({ guildId: reminder.guildId, id: reminder.id }, 'reminder claim lost while its delivery was pending');
+          }
+        })
+        .catch((error: unknown) => this.#log.warn({ id: reminder.id, err: error instanceof Error ? error.message : String(error) }, 'could not renew a reminder claim'))
+        .finally(() => {
+          pending = null;
+        });
+    }, LEASE_RENEW_MS);
+    renewer.unref();
+    return {
+      stop: async () => {
+        clearInterval(renewer);
+        await pending;
+      },
+    };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The tools' part of the store on both backends: tools switched off per guild and reminders survive a
- * restart; a due reminder is claimed by exactly one of two processes; a failed delivery comes back
+ * restart; a due reminder is claimed by exactly one of two processes and renewed by its holder only; a failed delivery comes back
  * after its retry time; a member cancels only their own reminders.
  */
 import assert from 'node:assert/strict';
@@ -72,6 +72,11 @@ for (const [name, fresh] of Object.entries(backends)) {
       const claims = await Promise.all([a.tools.claimReminder(soon.id, now, now + 30_000), b.tools.claimReminder(soon.id, now, now + 30_000)]);
       assert.deepEqual(claims.sort(), [false, true]);
       assert.deepEqual(await b.tools.dueReminders(now + 2_000, now + 1, 10), [], 'a claimed reminder is not due for others while the claim lasts');
+      // Only the holder renews its claim (naming the claim it holds), and only while it is undelivered.
+      assert.equal(await b.tools.renewReminder(soon.id, now + 29_000, now + 90_000), false, 'not the claim it holds');
+      assert.equal(await a.tools.renewReminder(soon.id, now + 30_000, now + 60_000), true);
+      assert.equal(await b.tools.claimReminder(soon.id, now + 45_000, now + 105_000), false, 'renewed past the first lease');
+      assert.equal(await a.tools.renewReminder(soon.id, now + 30_000, now + 90_000), false, 'the old claim is gone');
       // The delivery failed: it comes back from its retry time, not before.
       await a.tools.releaseReminder(soon.id, now + 5_000);
       assert.deepEqual(await b.tools.dueReminders(now + 2_000, now + 4_000, 10), []);
