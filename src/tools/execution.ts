@@ -61,13 +61,14 @@ export async function runCall(input: CallInput): Promise<CallReport> {
   }
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  const deadline = performance.now() + input.timeoutMs;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), input.timeoutMs);
   });
   const work = (async (): Promise<CallReport> => {
     const context = await input.context(tool, controller.signal);
     if ('ok' in context) return report(context, 'refused');
-    const result = await tool.execute(parsed.data, context);
+    const result = await tool.execute(parsed.data, { ...context, deadline });
     return report(result, result.ok ? 'ok' : 'refused');
   })().catch((error: unknown) => report(refuse('tool_failed', `The ${tool.name} tool failed: ${errorText(error)}. Tell the person it did not work.`), 'error', errorText(error)));
   try {

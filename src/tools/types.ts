@@ -82,5 +82,10 @@ export interface ToolContext {
   afterAnswer(action: () => void | Promise<void>): void;
   /** Aborted when the tool's time is up (its late result is ignored). */
   signal: AbortSignal;
+  /**
+   * When the tool's time is up (`performance.now()` ms; set by the call runner). A tool whose work
+   * may finish later anyway (a post queued behind Discord's rate limit) returns an honest result before it.
+   */
+  deadline?: number;
   log: Logger;
 }
