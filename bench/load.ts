@@ -118,7 +118,7 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     );
     // Global commands: the bot serves every guild, as in production.
     await deployCommands({ token: discord.token, applicationId: discord.applicationId, api: discord.rest }, commands);
-    bot = createBot(config, silentLogger, { commands, tools });
+    bot = createBot(config, silentLogger, { commands, tools, gcPacing: process.env.LOAD_GC_PACING !== '0' });
     await bot.start();
     const running = bot;
     const memoryBase = liveMemory(); // the bot in N guilds, before any voice session

@@ -33,7 +33,14 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const tickLateness: number[] = [];
-  const unsubscribe = clock.subscribe((tick) => tickLateness.push(tick.lateMs));
+  /** Ticks more than 5 ms late: [when due, when run] (performance.now() ms, the clock's time source). */
+  const lateTicks: [number, number][] = [];
+  /** Garbage-collection pauses: [start, end]. */
+  const pauses: [number, number][] = [];
+  const unsubscribe = clock.subscribe((tick) => {
+    tickLateness.push(tick.lateMs);
+    if (tick.lateMs > 5) lateTicks.push([tick.scheduledMs, tick.scheduledMs + tick.lateMs]);
+  });
   const gc = new Map<string, { count: number; ms: number; maxMs: number }>();
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -43,6 +50,7 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
       row.count++;
       row.ms += entry.duration;
       row.maxMs = Math.max(row.maxMs, entry.duration);
+      pauses.push([entry.startTime, entry.startTime + entry.duration]);
       gc.set(kind, row);
     }
   });
@@ -65,6 +73,9 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
         clock_ticks: tickLateness.length,
         clock_ticks_late_5ms_pct: Math.round((late / Math.max(1, tickLateness.length)) * 10_000) / 100,
         clock_tick_late_max_ms: round(Math.max(0, ...tickLateness)),
+        // Of the late ticks, those with a garbage-collection pause between when they were due and when they ran.
+        clock_ticks_late_5ms_with_gc: lateTicks.filter(([due, ran]) => pauses.some(([start, end]) => start < ran && end > due)).length,
+        clock_ticks_late_5ms_count: lateTicks.length,
         gc_pauses: Object.fromEntries([...gc].map(([kind, row]) => [kind, `${row.count} × ${round(row.ms / row.count)} ms avg, max ${round(row.maxMs)} ms`])),
         gc_pause_total_ms: Math.round([...gc.values()].reduce((sum, row) => sum + row.ms, 0)),
         // The histogram holds whole intervals of a 5 ms timer: the delay is what exceeds 5 ms.

@@ -48,6 +48,8 @@ export interface BotOptions {
   tools?: readonly ToolDefinition[];
   /** discord.js client options (tests and the load benchmark adjust caching and timeouts). */
   clientOptions?: Partial<ClientOptions>;
+  /** Young-generation collections paced by the frame clock (default true; the load benchmark compares). */
+  gcPacing?: boolean;
   /** How long a voice connection may take to become ready (join, move) before it counts as failed (default 20 s). */
   voiceReadyTimeoutMs?: number;
 }
@@ -58,7 +60,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
   // The objects every voice session shares are made here, once per bot, and passed down.
   loadOpusBackend({ logger }); // the one line saying native Opus is missing is logged here, at start
   // Young-generation collections right after a tick's sends, not on the next tick (minorGcPacer.ts).
-  const clock = new FrameClock({ logger, afterTick: createMinorGcPacer() });
+  const clock = new FrameClock({ logger, afterTick: options.gcPacing === false ? undefined : createMinorGcPacer() });
   const encoderThread = new OpusEncoderThread({ logger });
   encoderThread.start(); // booted before the first reply needs it
   const store = createStore({
