@@ -34,10 +34,13 @@ const TRAILING_SILENCE_FRAMES = 5;
 /** A tick this far behind its schedule counts as a late frame. */
 const LATE_FRAME_MS = 5;
 /**
- * Frames read and handed to the encoder ahead of their tick. Two: the next tick's packet is ready
- * even if the encoder thread is a whole tick slow; an interruption drops at most 40 ms of unsent audio.
+ * Frames read and handed to the encoder ahead of their tick. Three: the next tick's packet is ready
+ * even if the encoder thread is two ticks slow (it shares two busy cores with everything else); an
+ * interruption drops at most 60 ms of read but unsent audio (`stop()` subtracts it from what was played).
+ * With two, a third of the late frames at 40 sessions waited for the encoder: 0.88–2.73% late against
+ * 0.40–0.69% with three (`npm run bench -- load`, DAVE on, quiet runs, bench/README.md).
  */
-const LOOKAHEAD_FRAMES = 2;
+const LOOKAHEAD_FRAMES = 3;
 
 /** A frame read from the buffer and not yet sent: its packet arrives from the encoder. */
 interface UnsentFrame {
@@ -69,7 +72,7 @@ function unsentMs(frames: readonly UnsentFrame[], itemId: string): number {
  *
  * Where a piece of audio can be, in order, and why each queue exists:
  *
- *   PlaybackBuffer ──read──► #unsent[0..1] ──encoded──► sent on a tick ──► (5 silence frames when done)
+ *   PlaybackBuffer ──read──► #unsent[0..2] ──encoded──► sent on a tick ──► (5 silence frames when done)
  *   (24 kHz PCM,             (frames read ahead:        (one per tick; a tick that finds the head
  *    pre-buffered)            packet null while           frame still encoding is kept in #owedTicks
  *                             encoding, set when ready)   and paid, in order, the moment it is ready)
