@@ -21,6 +21,25 @@ import { botSeesVoiceState, command, eventually, joinBot, startStack, utterance,
 const CALL_SECRET = 'persimmon-private';
 const PUBLIC_NOTE = 'quince-public';
 
+/**
+ * The scene both describes start from: a private call only Alice may see, Alice in it, Bob in the
+ * public voice channel, and the bot joined to the private call by Alice.
+ */
+async function botInAlicesPrivateCall(stack: LocalStack): Promise<{ alice: SimulatedMember; bob: SimulatedMember; privateCall: string }> {
+  const { discord } = stack;
+  const alice = discord.member('Alice');
+  const bob = discord.member('Bob');
+  const privateCall = discord.secondVoiceChannelId;
+  discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
+  await overwritesReachBot(stack, privateCall);
+  await alice.joinVoice(privateCall);
+  await bob.joinVoice();
+  await botSeesVoiceState(stack, alice, privateCall);
+  await botSeesVoiceState(stack, bob, discord.voiceChannelId);
+  await joinBot(stack, alice, privateCall);
+  return { alice, bob, privateCall };
+}
+
 describe('dragged or disconnected by a moderator', () => {
   let stack: LocalStack;
   let alice: SimulatedMember;
@@ -39,18 +58,8 @@ describe('dragged or disconnected by a moderator', () => {
   before(async () => {
     stack = await startStack({ env: { MENTION_RATE_LIMIT: '50', VOICE_ADDRESSING: 'always' }, realtime: { replyAudioMs: 300, replyGenerator: leakyReplyGenerator } });
     mentions = watchMentions(stack);
-    const { discord } = stack;
-    alice = discord.member('Alice');
-    bob = discord.member('Bob');
-    mallory = discord.addMember({ name: 'Mallory' });
-    privateCall = discord.secondVoiceChannelId;
-    discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
-    await overwritesReachBot(stack, privateCall);
-    await alice.joinVoice(privateCall);
-    await bob.joinVoice();
-    await botSeesVoiceState(stack, alice, privateCall);
-    await botSeesVoiceState(stack, bob, discord.voiceChannelId);
-    await joinBot(stack, alice, privateCall);
+    mallory = stack.discord.addMember({ name: 'Mallory' });
+    ({ alice, bob, privateCall } = await botInAlicesPrivateCall(stack));
     await ask(alice, `the call secret is ${CALL_SECRET}`, privateCall);
   });
   after(async () => {
@@ -170,16 +179,7 @@ describe('dragged into a wider audience while its fresh conversation is still st
     stack = await startStack({ env: { VOICE_ADDRESSING: 'always' }, realtime: { replyAudioMs: 300 } });
     const { discord } = stack;
     const realtime = stack.realtime!;
-    const alice = discord.member('Alice');
-    const bob = discord.member('Bob');
-    const privateCall = discord.secondVoiceChannelId;
-    discord.setChannelPermissions(privateCall, onlyFor(stack, alice.id, Permission.ViewChannel | Permission.Connect | Permission.SendMessages));
-    await overwritesReachBot(stack, privateCall);
-    await alice.joinVoice(privateCall);
-    await bob.joinVoice();
-    await botSeesVoiceState(stack, alice, privateCall);
-    await botSeesVoiceState(stack, bob, discord.voiceChannelId);
-    await joinBot(stack, alice, privateCall);
+    const { alice, bob, privateCall } = await botInAlicesPrivateCall(stack);
     const session = voiceSession(stack);
     const before = session.conversation;
     const calls = realtime.openSessions();
