@@ -28,12 +28,27 @@ import { loadConfig } from '../src/config.ts';
 import { deployCommands } from '../src/discord/deployCommands.ts';
 import { silentLogger } from '../src/log.ts';
 import type { BenchModule, BenchRow, Report } from './harness.ts';
+import { correlateLateDrops, traceLateDrops } from './loadDropTrace.ts';
 import { watchEventLoop } from './loopDiagnostics.ts';
 
 interface Ready {
-  realtime: { url: string; apiKey: string };
+  /** Null when the realtime simulator runs in its own child (bench/loadRealtime.ts). */
+  realtime: { url: string; apiKey: string } | null;
   discord: { rest: string; token: string; applicationId: string };
   guildIds: string[];
+}
+
+/** What the simulators' child answers to `talk` (bench/loadSims.ts). */
+interface Talked {
+  framesSent: number;
+  heardPackets: number;
+  spacingOver25ms: number;
+  spacingP99Ms: number | null;
+  simulatorCpuPctOfOneCore: number;
+  simulatorLoopDelayP99Ms: number;
+  simulatorLoopDelayMaxMs: number;
+  memberSendLate: { packets: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null; over20ms: number; over40ms: number; over60ms: number };
+  sendLateByTimestamp: [number, number][];
 }
 
 /** A full collection on demand (the flag can be set at run time; the function comes from a fresh context). */
@@ -70,6 +85,12 @@ async function startAllocationSampling(): Promise<{ stop(path: string): Promise<
 
 /** CPU priority of the simulators' process (0 = same as the bot). */
 const SIMULATOR_NICE = Number(process.env.LOAD_SIMULATOR_NICE ?? 10);
+/**
+ * `own` (default): the realtime simulator runs in a child of its own (bench/loadRealtime.ts), as the
+ * model service is not on the members' machines; `shared`: in the local Discord's child, as before
+ * (its replies then delayed the timers that send the members' packets).
+ */
+const REALTIME_PROCESS = process.env.LOAD_REALTIME_PROCESS === 'shared' ? 'shared' : 'own';
 
 function request<T>(child: ChildProcess, message: unknown, type: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -88,27 +109,36 @@ function request<T>(child: ChildProcess, message: unknown, type: string, timeout
 
 async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean }> {
   trustSimulatorCertificate();
-  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.execArgv.filter((flag) => !flag.startsWith('--cpu-prof')) });
-  try {
-    setPriority(child.pid!, SIMULATOR_NICE);
-  } catch {
-    // not allowed to change priority here: run at the same priority and say so in the row
+  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--cpu-prof'));
+  const simArgs = [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave', ...(REALTIME_PROCESS === 'shared' ? ['shared-realtime'] : [])];
+  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  const realtimeChild = REALTIME_PROCESS === 'own' ? fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadRealtime.ts')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv }) : null;
+  // Listening at once: a child's message with no listener yet is lost.
+  const realtimeReady = realtimeChild ? request<{ url: string; apiKey: string }>(realtimeChild, null, 'ready', 60_000) : null;
+  realtimeReady?.catch(() => undefined); // awaited below; a failure then is thrown there
+  for (const pid of [child.pid, realtimeChild?.pid]) {
+    try {
+      if (pid) setPriority(pid, SIMULATOR_NICE);
+    } catch {
+      // not allowed to change priority here: run at the same priority and say so in the row
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), 'voice-load-'));
   let bot: Bot | null = null;
   try {
     const ready = await request<Ready>(child, null, 'ready', 60_000);
     const { discord } = ready;
+    const realtime = ready.realtime ?? (await realtimeReady!);
     const config = loadConfig(
       {
         DISCORD_TOKEN: discord.token,
         DISCORD_APPLICATION_ID: discord.applicationId,
         DISCORD_API_URL: discord.rest,
         REALTIME_PROVIDER: 'custom',
-        REALTIME_URL: ready.realtime.url,
+        REALTIME_URL: realtime.url,
         REALTIME_DIALECT: 'ga',
         REALTIME_MODEL: 'gpt-realtime',
-        REALTIME_API_KEY: ready.realtime.apiKey,
+        REALTIME_API_KEY: realtime.apiKey,
         DATABASE_PATH: join(dir, 'bot.sqlite'),
         LOG_LEVEL: 'silent',
         // Every turn answered: in 'auto' (the default) a bot in a channel with two humans waits for its name.
@@ -133,10 +163,15 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     const rssBefore = process.memoryUsage().rss;
     const allocations = process.env.LOAD_ALLOCATION_PROFILE ? await startAllocationSampling() : null;
     const loop = watchEventLoop(running.clock);
+    const realtimeCpu = async () => (realtimeChild ? (await request<{ ms: number }>(realtimeChild, { cmd: 'cpu' }, 'cpu', 10_000)).ms : 0);
+    const realtimeCpuBefore = await realtimeCpu();
+    const lateDrops = traceLateDrops();
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now();
-    const talked = await request<{ framesSent: number; heardPackets: number; spacingOver25ms: number; spacingP99Ms: number | null; simulatorCpuPctOfOneCore: number; simulatorLoopDelayP99Ms: number; simulatorLoopDelayMaxMs: number }>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
+    const talked = await request<Talked>(child, { cmd: 'talk', turns: 3, seconds: 1.5 }, 'talked', 180_000);
     const wallMs = performance.now() - t0;
+    lateDrops.stop();
+    const realtimeCpuMs = (await realtimeCpu()) - realtimeCpuBefore;
     const loopFigures = loop.stop();
     if (allocations) await allocations.stop(`${process.env.LOAD_ALLOCATION_PROFILE}.${dave ? 'dave' : 'no-dave'}.heapprofile`);
     const cpu = process.cpuUsage(cpuBefore);
@@ -187,6 +222,15 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
       // The simulators' timers (members' packets leave on them) running late: jitter of the simulated network.
       simulators_event_loop_delay_p99_ms: talked.simulatorLoopDelayP99Ms,
       simulators_event_loop_delay_max_ms: talked.simulatorLoopDelayMaxMs,
+      // How late the members' packets left the simulator against their capture schedule (ms; counts of packets).
+      member_send_late_p50_ms: talked.memberSendLate.p50Ms,
+      member_send_late_p99_ms: talked.memberSendLate.p99Ms,
+      member_send_late_max_ms: talked.memberSendLate.maxMs,
+      member_packets_sent_over_20ms_late: talked.memberSendLate.over20ms,
+      member_packets_sent_over_40ms_late: talked.memberSendLate.over40ms,
+      member_packets_sent_over_60ms_late: talked.memberSendLate.over60ms,
+      ...correlateLateDrops(lateDrops.drops, talked.sendLateByTimestamp),
+      realtime_simulator: REALTIME_PROCESS === 'own' ? `own child process, ${Math.round((realtimeCpuMs / wallMs) * 1000) / 10}% of a core` : 'in the simulators child',
       // Heap + external after a full GC, with every session connected vs. the bot before any join. In a
       // sweep, what earlier sizes left behind can still be freed during a later size: read it from a
       // single-size run (LOAD_SIZES=40).
@@ -197,7 +241,7 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
       // What the machine did besides this bot and its simulators (other people's work on the same cores).
       other_processes_cpu_pct_of_one_core:
         typeof loopFigures.machine_cpu_pct_of_one_core === 'number'
-          ? Math.max(0, Math.round((loopFigures.machine_cpu_pct_of_one_core - (cpu.user + cpu.system) / 10 / wallMs - talked.simulatorCpuPctOfOneCore) * 10) / 10)
+          ? Math.max(0, Math.round((loopFigures.machine_cpu_pct_of_one_core - (cpu.user + cpu.system) / 10 / wallMs - talked.simulatorCpuPctOfOneCore - (realtimeCpuMs / wallMs) * 100) * 10) / 10)
           : null,
       simulators: `child process, nice ${getPriority(child.pid!)}`,
     };
@@ -207,6 +251,12 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
     child.send({ cmd: 'close' });
     await Promise.race([exited, sleep(10_000)]);
     child.kill();
+    if (realtimeChild) {
+      const realtimeExited = new Promise((resolve) => realtimeChild.once('exit', resolve));
+      realtimeChild.send({ cmd: 'close' });
+      await Promise.race([realtimeExited, sleep(10_000)]);
+      realtimeChild.kill();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

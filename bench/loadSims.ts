@@ -8,7 +8,9 @@
  *      arrival spacing of the bot's reply audio.
  *   → { cmd: 'close' }
  * Prints one JSON line with the simulators' addresses first. argv: N, then `dave` (default, as on
- * Discord: voice channels negotiate DAVE and members are MLS members) or `no-dave` (the reference).
+ * Discord: voice channels negotiate DAVE and members are MLS members) or `no-dave` (the reference),
+ * then `shared-realtime` to host the realtime simulator here too (the layout before the realtime
+ * simulator got its own child, bench/loadRealtime.ts; kept to compare).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +20,7 @@ import { utterance } from '../sim/speech.ts';
 
 const n = Number(process.argv[2] ?? 1);
 const dave = process.argv[3] !== 'no-dave';
-const realtime = await startRealtimeSimulator({ replyAudioMs: 2_000 });
+const realtime = process.argv[4] === 'shared-realtime' ? await startRealtimeSimulator({ replyAudioMs: 2_000 }) : null;
 const discord = await startDiscordSimulator({ guilds: n, members: [{ name: 'Alice' }, { name: 'Carol' }], dave });
 const sims = discord.guilds;
 
@@ -33,7 +35,7 @@ const cachedUtterance = (seconds: number, seed: number) => {
 };
 send({
   type: 'ready',
-  realtime: { url: realtime.url, apiKey: realtime.apiKey },
+  realtime: realtime ? { url: realtime.url, apiKey: realtime.apiKey } : null,
   discord: { rest: discord.rest, token: discord.token, applicationId: discord.applicationId },
   guildIds: sims.map((sim) => sim.guildId),
 });
@@ -62,6 +64,14 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       const loopDelay = monitorEventLoopDelay({ resolution: 5 });
       loopDelay.enable();
       let framesSent = 0;
+      // How late each member packet left against its capture schedule (the simulated network's own
+      // jitter), by RTP timestamp so the bot's side can look up the packets it dropped as late.
+      const sendLateMs: number[] = [];
+      const sendLateByTimestamp: [number, number][] = [];
+      const onSent = (header: { timestamp: number }, lateMs: number) => {
+        sendLateMs.push(lateMs);
+        sendLateByTimestamp.push([header.timestamp, Math.round(lateMs * 10) / 10]);
+      };
       for (let t = 0; t < turns; t++) cachedUtterance(seconds, 1 + t); // before the clock starts
       await Promise.all(
         sims.map(async (sim, g) => {
@@ -71,7 +81,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
           for (let t = 0; t < turns; t++) {
             const pcm = cachedUtterance(seconds, 1 + t);
             framesSent += Math.ceil(pcm.length / 1920) + 5; // voiced frames + five silence frames
-            await sim.member('Alice').speak(pcm);
+            await sim.member('Alice').speak(pcm, { onSent });
             await sleep(2_600); // the bot answers (2 s reply) before the next turn
           }
         }),
@@ -93,6 +103,8 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
         }
       }
       gaps.sort((a, b) => a - b);
+      sendLateMs.sort((a, b) => a - b);
+      const pick = (q: number) => (sendLateMs.length ? Math.round(sendLateMs[Math.min(sendLateMs.length - 1, Math.floor(sendLateMs.length * q))]! * 10) / 10 : null);
       send({
         type: 'talked',
         framesSent,
@@ -104,6 +116,16 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
         // The histogram holds whole intervals of a 5 ms timer: the delay is what exceeds 5 ms.
         simulatorLoopDelayP99Ms: Math.round((loopDelay.percentile(99) / 1e6 - 5) * 10) / 10,
         simulatorLoopDelayMaxMs: Math.round((loopDelay.max / 1e6 - 5) * 10) / 10,
+        memberSendLate: {
+          packets: sendLateMs.length,
+          p50Ms: pick(0.5),
+          p99Ms: pick(0.99),
+          maxMs: pick(1),
+          over20ms: sendLateMs.filter((ms) => ms > 20).length,
+          over40ms: sendLateMs.filter((ms) => ms > 40).length,
+          over60ms: sendLateMs.filter((ms) => ms > 60).length,
+        },
+        sendLateByTimestamp,
         heardPackets: packets,
         spacingOver25ms: spacingOver25,
         spacingP99Ms: gaps.length ? gaps[Math.floor(gaps.length * 0.99)] : null,
@@ -111,7 +133,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
       });
     } else if (message.cmd === 'close') {
       await discord.close();
-      await realtime.close();
+      await realtime?.close();
       process.exit(0);
     }
   } catch (error) {

@@ -16,6 +16,12 @@ export interface SpeakOptions {
   duplicate?: number;
   /** Source of randomness for the imperfections (default Math.random); pass a seeded PRNG to repeat a run. */
   random?: () => number;
+  /**
+   * Called after each packet was handed to the network, with how late it left: the send time minus
+   * its schedule (capture time, plus the jitter asked for). A busy simulator sends late, which the
+   * receiver sees as network jitter; benchmarks record it to tell that apart from the bot's delay.
+   */
+  onSent?: (header: RtpHeader, lateMs: number) => void;
 }
 
 /** One packet the member heard from the bot. */
@@ -130,6 +136,7 @@ export class SimulatedMember extends EventEmitter {
     for (const item of schedule) {
       await sleepUntil(item.at);
       this.#hub.deliverAudio(this, item.header, opusFor(item.index));
+      options.onSent?.(item.header, performance.now() - item.at);
     }
     const endedAt = performance.now();
     this.#lastSentAt = endedAt;

@@ -55,6 +55,21 @@ describe('SimulatedMember.speak', () => {
     }
   });
 
+  test('onSent reports each packet sent with how late it left against its schedule', async () => {
+    const { hub, sent } = recordingHub();
+    // A hub whose third send blocks the event loop for 60 ms: that packet leaves on time, the next ones late.
+    const deliver = hub.deliverAudio;
+    hub.deliverAudio = (member, header, opus) => {
+      deliver(member, header, opus);
+      if (sent.length === 3) for (const until = performance.now() + 60; performance.now() < until; );
+    };
+    const member = new SimulatedMember('1', 'Alice', hub);
+    const reports: { sequence: number; lateMs: number }[] = [];
+    await member.speak(utterance(0.2, 3), { onSent: (header, lateMs) => reports.push({ sequence: header.sequence, lateMs }) });
+    assert.deepEqual(reports.map((r) => r.sequence), sent.map((p) => p.header.sequence), 'one report per packet sent, in send order');
+    assert.ok(reports[3]!.lateMs >= 60 - 2 * 20, `the packet after the block left late (${reports[3]!.lateMs} ms)`);
+  });
+
   test('a seeded random source repeats the same losses', async () => {
     const runs: number[][] = [];
     for (let run = 0; run < 2; run++) {
