@@ -86,11 +86,12 @@ async function startAllocationSampling(): Promise<{ stop(path: string): Promise<
 /** CPU priority of the simulators' process (0 = same as the bot). */
 const SIMULATOR_NICE = Number(process.env.LOAD_SIMULATOR_NICE ?? 10);
 /**
- * `own` (default): the realtime simulator runs in a child of its own (bench/loadRealtime.ts), as the
- * model service is not on the members' machines; `shared`: in the local Discord's child, as before
- * (its replies then delayed the timers that send the members' packets).
+ * `shared` (default): the realtime simulator runs in the local Discord's child; `own`: in a child of
+ * its own (bench/loadRealtime.ts), so its replies are not made on the loop that sends the members'
+ * packets. Tried to take that jitter out; it did not (2 runs: members' sends p99 139–145 ms late vs 94
+ * shared, 175–328 input frames dropped vs 206; bench/README.md): the simulators' loop is late by itself.
  */
-const REALTIME_PROCESS = process.env.LOAD_REALTIME_PROCESS === 'shared' ? 'shared' : 'own';
+const REALTIME_PROCESS = process.env.LOAD_REALTIME_PROCESS === 'own' ? 'own' : 'shared';
 
 function request<T>(child: ChildProcess, message: unknown, type: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
