@@ -43,6 +43,19 @@ export interface SimSessionOptions {
 }
 
 /** A simulated session. Public fields are for tests to inspect. */
+/** A server event a session sent, as kept for diagnostics (see {@link SimSession.sent}). */
+export interface SentEvent {
+  /** Date.now() when it was sent. */
+  at: number;
+  /** Its GA name. */
+  type: string;
+  /** The response id and status, or the error code, it carried (empty when none). */
+  detail: string;
+}
+
+/** How many sent events each session keeps. */
+const SENT_LOG_LIMIT = 400;
+
 export class SimSession implements ResponseHost {
   readonly id: string;
   readonly dialect: SimDialect;
@@ -51,6 +64,11 @@ export class SimSession implements ResponseHost {
   config: SimConfig;
   readonly items: SimItem[] = [];
   readonly received: ReceivedEvent[] = [];
+  /**
+   * The last server events this session sent (type, time, and the response id or error code they
+   * carry), for the diagnostics of a failed end-to-end wait; bounded by {@link SENT_LOG_LIMIT}.
+   */
+  readonly sent: SentEvent[] = [];
   /** Responses created in this session (including out-of-band). */
   responsesCreated = 0;
   /** Whether the session has produced assistant audio (after which the voice cannot change). */
@@ -126,8 +144,17 @@ export class SimSession implements ResponseHost {
   send(gaName: string, body: Record<string, unknown>): void {
     if (this.closed) return;
     const n = ++this.#events;
+    this.#logSent(gaName, body);
     const text = JSON.stringify({ type: eventName(gaName, this.dialect, this.#opts.naming, n), event_id: `event_${this.id.slice(5)}_${n}`, ...body });
     this.sendRaw(text);
+  }
+
+  #logSent(type: string, body: Record<string, unknown>): void {
+    const response = body.response as { id?: unknown; status?: unknown } | undefined;
+    const error = body.error as { code?: unknown } | undefined;
+    const detail = [response?.id, response?.status, body.response_id, error?.code].filter((value) => typeof value === 'string').join(' ');
+    this.sent.push({ at: Date.now(), type, detail });
+    if (this.sent.length > SENT_LOG_LIMIT) this.sent.splice(0, this.sent.length - SENT_LOG_LIMIT);
   }
 
   /** Sends a raw frame (garbage injection), subject to delay and drop faults. */

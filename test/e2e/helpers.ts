@@ -26,7 +26,8 @@ let latestStack: LocalStack | undefined;
 
 /**
  * What the bot and the model service were doing since `sinceMs` (performance.now()), for the message of
- * a failed wait: the client events the simulator received (runs of one type collapsed), turn-taking,
+ * a failed wait: the client events the simulator received and the events it sent back (runs of one
+ * type collapsed; response ids, statuses and error codes shown), turn-taking,
  * who is heard and what the mixer counted. A flaky end-to-end failure on a CI machine is then readable.
  */
 export function describeStack(stack: LocalStack | undefined = latestStack, sinceMs = performance.now() - 10_000): string {
@@ -41,6 +42,16 @@ export function describeStack(stack: LocalStack | undefined = latestStack, since
       if (previous?.startsWith(`${entry.event.type}@`)) events[events.length - 1] = `${previous.replace(/×\d+$/, '')}×${Number(/×(\d+)$/.exec(previous)?.[1] ?? 1) + 1}`;
       else events.push(label);
     }
+    const serverEvents: string[] = [];
+    for (const simSession of stack.realtime?.openSessions() ?? []) {
+      for (const entry of simSession.sent) {
+        if (entry.at < since) continue;
+        const label = `${entry.type}${entry.detail ? `(${entry.detail})` : ''}@${Math.round(entry.at - since)}`;
+        const previous = serverEvents.at(-1);
+        if (previous?.startsWith(`${entry.type}@`) && !entry.detail) serverEvents[serverEvents.length - 1] = `${previous.replace(/×\d+$/, '')}×${Number(/×(\d+)$/.exec(previous)?.[1] ?? 1) + 1}`;
+        else serverEvents.push(label);
+      }
+    }
     const conversation = stack.bot.context.sessions.conversation(stack.discord.guildId);
     const session = stack.bot.context.sessions.voiceSession(stack.discord.guildId);
     const state = {
@@ -52,7 +63,7 @@ export function describeStack(stack: LocalStack | undefined = latestStack, since
       mixer: session?.mixerStats,
       playback: session?.playbackStats,
     };
-    return `\n  model events since the wait began (ms after): ${events.join(' ') || 'none'}\n  bot: ${JSON.stringify(state)}`;
+    return `\n  model events since the wait began (ms after): ${events.join(' ') || 'none'}\n  the model service sent: ${serverEvents.join(' ') || 'nothing'}\n  bot: ${JSON.stringify(state)}`;
   } catch (error) {
     return `\n  (could not describe the stack: ${String(error)})`;
   }
