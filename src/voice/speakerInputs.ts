@@ -69,6 +69,15 @@ export class SpeakerInputs {
     return this.#speakers.get(userId)?.frames ?? 0;
   }
 
+  /**
+   * Subscribes everyone @discordjs/voice reports as talking right now whom the bot may hear. Its
+   * speaking `start` comes once per talkspurt: a member allowed again mid-sentence (opted back in, given a
+   * heard role) would otherwise stay unheard until they pause and speak again.
+   */
+  subscribeTalking(): void {
+    for (const userId of this.#options.connection.receiver.speaking.users.keys()) this.#subscribe(userId);
+  }
+
   /** Stops hearing a user (they left the channel). */
   remove(userId: string): void {
     const speaker = this.#speakers.get(userId);

@@ -108,7 +108,10 @@ export class VoiceInput {
     this.speech.forget(userId);
   }
 
-  /** Stops hearing anyone {@link VoiceInputOptions.mayHear} no longer allows: their stream is closed at once. */
+  /**
+   * Applies a change of who may be heard at once: streams of those {@link VoiceInputOptions.mayHear} no
+   * longer allows are closed, and those allowed again who are talking right now are heard from now on.
+   */
   recheck(): void {
     for (const userId of this.#inputs.userIds) {
       if (this.#options.mayHear(userId)) continue;
@@ -116,6 +119,7 @@ export class VoiceInput {
       this.#gate.forget(userId);
       this.speech.forget(userId);
     }
+    this.#inputs.subscribeTalking();
   }
 
   /** A barge-in was handled: every speaker's gate starts afresh. */

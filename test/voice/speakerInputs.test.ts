@@ -19,7 +19,7 @@ class FakeStream extends EventEmitter {
 function fakeConnection() {
   const streams = new Map<string, FakeStream>();
   const receiver = {
-    speaking: new EventEmitter(),
+    speaking: Object.assign(new EventEmitter(), { users: new Map<string, number>() }),
     subscriptions: new Map<string, FakeStream>(),
     ssrcMap: Object.assign(new EventEmitter(), { get: () => undefined }),
     subscribe(userId: string) {
@@ -69,4 +69,26 @@ test('a speaker’s decoder is freed when they leave, and every decoder when the
   inputs.destroy(); // the session ended
   assert.deepEqual(decoders.freed.sort(), [0, 1, 2], "Bob's decoder too, though his stream had already closed");
   assert.equal(mixer.speakerCount, 0);
+});
+
+test('someone allowed again while already talking is subscribed at once, without waiting for their next talkspurt', () => {
+  const { connection, receiver } = fakeConnection();
+  const mixer = new SpeakerMixer({ createDecoder: countingDecoders().create });
+  const allowed = new Set(['alice']);
+  const inputs = new SpeakerInputs({ connection, mixer, shouldHear: (userId) => allowed.has(userId), logger: silentLogger });
+  // Bob starts talking while not allowed (opted out): his speaking "start", once per talkspurt, is declined.
+  receiver.speaking.users.set('bob', Date.now());
+  receiver.speaking.emit('start', 'bob');
+  assert.deepEqual(inputs.userIds, []);
+  inputs.subscribeTalking();
+  assert.deepEqual(inputs.userIds, [], 'still not allowed: still not heard');
+  allowed.add('bob'); // opted back in mid-sentence
+  inputs.subscribeTalking();
+  assert.deepEqual(inputs.userIds, ['bob']);
+  inputs.subscribeTalking();
+  assert.equal(receiver.subscriptions.size, 1, 'subscribed once');
+  receiver.speaking.users.set('carol', Date.now());
+  inputs.subscribeTalking();
+  assert.deepEqual(inputs.userIds, ['bob'], 'someone talking whom the bot may not hear stays unheard');
+  inputs.destroy();
 });
