@@ -6,11 +6,12 @@ export class SlidingWindowLimiter {
   readonly #count: number;
   readonly #windowMs: number;
   readonly #hits = new Map<string, number[]>();
-  readonly #noticeSent = new Map<string, number>();
+  readonly #notices: NoticeThrottle;
 
   constructor(count: number, windowMs: number) {
     this.#count = count;
     this.#windowMs = windowMs;
+    this.#notices = new NoticeThrottle(windowMs);
   }
 
   /** Records a hit; returns 0 when allowed, else the milliseconds until the next hit would be allowed. */
@@ -28,10 +29,7 @@ export class SlidingWindowLimiter {
 
   /** Whether to tell this key it is limited: once per window, so a flood gets one notice, not one per message. */
   shouldNotify(key: string, now = Date.now()): boolean {
-    const last = this.#noticeSent.get(key);
-    if (last !== undefined && now - last < this.#windowMs) return false;
-    this.#noticeSent.set(key, now);
-    return true;
+    return this.#notices.allow(key, now);
   }
 
   /** Keys currently tracked (for tests and metrics). */
@@ -42,7 +40,6 @@ export class SlidingWindowLimiter {
   #prune(now: number): void {
     if (this.#hits.size < 1_000) return;
     for (const [key, hits] of this.#hits) if (hits.every((at) => now - at >= this.#windowMs)) this.#hits.delete(key);
-    for (const [key, at] of this.#noticeSent) if (now - at >= this.#windowMs) this.#noticeSent.delete(key);
   }
 }
 
