@@ -93,6 +93,14 @@ const SIMULATOR_NICE = Number(process.env.LOAD_SIMULATOR_NICE ?? 10);
  */
 const REALTIME_PROCESS = process.env.LOAD_REALTIME_PROCESS === 'own' ? 'own' : 'shared';
 
+/**
+ * What the simulated members do on the simulators' loop (bench/loadSims.ts): `prepared` (default) —
+ * each utterance's Opus encoded before the clock starts and listeners keeping packets only, as real
+ * members encode and decode on their own machines; `encode-live` (LOAD_SIM_NETWORK=encode-live) —
+ * Opus encoded frame by frame as packets are sent and every listener decoding, as before session 5.
+ */
+const SIM_NETWORK = process.env.LOAD_SIM_NETWORK === 'encode-live' ? 'encode-live' : 'prepared';
+
 function request<T>(child: ChildProcess, message: unknown, type: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`child did not answer ${JSON.stringify(message)}`)), timeoutMs);
@@ -245,6 +253,7 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
           ? Math.max(0, Math.round((loopFigures.machine_cpu_pct_of_one_core - (cpu.user + cpu.system) / 10 / wallMs - talked.simulatorCpuPctOfOneCore - (realtimeCpuMs / wallMs) * 100) * 10) / 10)
           : null,
       simulators: `child process, nice ${getPriority(child.pid!)}`,
+      simulated_network: SIM_NETWORK,
     };
   } finally {
     await bot?.stop().catch(() => undefined);

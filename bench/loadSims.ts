@@ -11,10 +11,17 @@
  * Discord: voice channels negotiate DAVE and members are MLS members) or `no-dave` (the reference),
  * then `shared-realtime` to host the realtime simulator here too (the layout before the realtime
  * simulator got its own child, bench/loadRealtime.ts; kept to compare).
+ *
+ * The simulated network does here only what Discord's servers do: relay (transport encryption both
+ * ways) and each member's DAVE encryption and decryption (every member has its own key). Members'
+ * Opus is encoded once per utterance before the clock starts and listeners keep packets only
+ * (`hearing: 'packets'`): real members encode and decode on their own machines, so neither should
+ * load this loop, whose timers send the members' packets. `LOAD_SIM_NETWORK=encode-live` restores
+ * the older behaviour (frame-by-frame encoding on the send path, listeners decoding) for comparison.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDiscordSimulator } from '../sim/discord/index.ts';
+import { encodeOpusFrames, startDiscordSimulator } from '../sim/discord/index.ts';
 import { startRealtimeSimulator } from '../sim/realtime/index.ts';
 import { utterance } from '../sim/speech.ts';
 
@@ -23,6 +30,8 @@ const dave = process.argv[3] !== 'no-dave';
 const realtime = process.argv[4] === 'shared-realtime' ? await startRealtimeSimulator({ replyAudioMs: 2_000 }) : null;
 const discord = await startDiscordSimulator({ guilds: n, members: [{ name: 'Alice' }, { name: 'Carol' }], dave });
 const sims = discord.guilds;
+const encodeLive = process.env.LOAD_SIM_NETWORK === 'encode-live';
+if (!encodeLive) for (const sim of sims) sim.member('Carol').hearing = 'packets';
 
 const send = (message: unknown) => process.send!(message);
 /** Utterances are generated once: making speech-like audio is slow and would stall the simulators. */
@@ -32,6 +41,14 @@ const cachedUtterance = (seconds: number, seed: number) => {
   let pcm = utterances.get(key);
   if (!pcm) utterances.set(key, (pcm = utterance(seconds, seed)));
   return pcm;
+};
+/** Each utterance's Opus, encoded once (real members encode on their own machines). */
+const preparedSpeech = new Map<string, { opus: Buffer[] }>();
+const preparedUtterance = (seconds: number, seed: number) => {
+  const key = `${seconds}:${seed}`;
+  let speech = preparedSpeech.get(key);
+  if (!speech) preparedSpeech.set(key, (speech = { opus: encodeOpusFrames(cachedUtterance(seconds, seed)) }));
+  return speech;
 };
 send({
   type: 'ready',
@@ -72,7 +89,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
         sendLateMs.push(lateMs);
         sendLateByTimestamp.push([header.timestamp, Math.round(lateMs * 10) / 10]);
       };
-      for (let t = 0; t < turns; t++) cachedUtterance(seconds, 1 + t); // before the clock starts
+      for (let t = 0; t < turns; t++) (encodeLive ? cachedUtterance : preparedUtterance)(seconds, 1 + t); // before the clock starts
       await Promise.all(
         sims.map(async (sim, g) => {
           // Spread the members over the turn cycle (speech + reply), as independent conversations
@@ -81,7 +98,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
           for (let t = 0; t < turns; t++) {
             const pcm = cachedUtterance(seconds, 1 + t);
             framesSent += Math.ceil(pcm.length / 1920) + 5; // voiced frames + five silence frames
-            await sim.member('Alice').speak(pcm, { onSent });
+            await sim.member('Alice').speak(encodeLive ? pcm : preparedUtterance(seconds, 1 + t), { onSent });
             await sleep(2_600); // the bot answers (2 s reply) before the next turn
           }
         }),

@@ -38,6 +38,19 @@ export interface HeardPacket {
   undecryptable: boolean;
 }
 
+/**
+ * What a member keeps of the bot's audio: `pcm` (default) decodes every frame and keeps the sound;
+ * `packets` keeps only each packet's facts (arrival, sequence, samples from the Opus TOC, silence,
+ * E2EE) — for benchmarks with many listeners, where decoding on the simulator's loop would take the
+ * CPU and timers the members' sends need (a real listener decodes on its own machine).
+ */
+export type Hearing = 'pcm' | 'packets';
+
+/** Opus frames prepared ahead (see `encodeOpusFrames`), one per 20 ms, sent as they are. */
+export interface PreparedSpeech {
+  opus: readonly Buffer[];
+}
+
 /** The simulator services a member uses. */
 export interface MemberHub {
   defaultVoiceChannelId: string;
@@ -68,6 +81,8 @@ export class SimulatedMember extends EventEmitter {
   #heardChunks: Int16Array[] = [];
   #heardPackets: HeardPacket[] = [];
   #codec = createOpusCodec();
+  /** What this member keeps of what it hears (see {@link Hearing}); read by the simulator per packet. */
+  hearing: Hearing = 'pcm';
 
   constructor(id: string, name: string, hub: MemberHub) {
     super();
@@ -88,13 +103,15 @@ export class SimulatedMember extends EventEmitter {
 
   /**
    * Speaks 48 kHz stereo PCM (or a WAV of that format): Opus frames every 20 ms with sequence +1 and
-   * timestamp +960, then five silence frames. Resolves after the last packet was sent.
+   * timestamp +960, then five silence frames. Resolves after the last packet was sent. Given
+   * `{ opus }` (frames prepared ahead), sends those frames instead of encoding on the way.
    */
-  async speak(audio: Int16Array | { wavPath: string }, options: SpeakOptions = {}): Promise<{ startedAt: number; endedAt: number }> {
-    const pcm = audio instanceof Int16Array ? audio : await loadWav(audio.wavPath);
+  async speak(audio: Int16Array | { wavPath: string } | PreparedSpeech, options: SpeakOptions = {}): Promise<{ startedAt: number; endedAt: number }> {
+    const prepared = 'opus' in audio ? audio.opus : null;
+    const pcm = audio instanceof Int16Array ? audio : 'wavPath' in audio ? await loadWav(audio.wavPath) : new Int16Array(0);
     const random = options.random ?? Math.random;
     const frameSamples = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
-    const frameCount = Math.ceil(pcm.length / frameSamples);
+    const frameCount = prepared ? prepared.length : Math.ceil(pcm.length / frameSamples);
     // Frames are Opus-encoded as they are sent, one per 20 ms, as a real client does (encoding a
     // whole utterance up front would block the simulator and send the audio in bursts), and always in
     // capture order, every frame, whether or not the network then delays, reorders or loses its
@@ -102,6 +119,7 @@ export class SimulatedMember extends EventEmitter {
     const encoded: Buffer[] = [];
     const opusFor = (index: number): Buffer => {
       if (index >= frameCount) return Buffer.from(OPUS_SILENCE_FRAME);
+      if (prepared) return prepared[index]!;
       while (encoded.length <= index) {
         const k = encoded.length;
         const frame = Buffer.alloc(DISCORD_FRAME_BYTES);

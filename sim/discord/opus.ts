@@ -31,3 +31,43 @@ export function createOpusCodec(): OpusCodec {
 export function isSilenceFrame(opus: Buffer): boolean {
   return opus.equals(OPUS_SILENCE_FRAME);
 }
+
+/**
+ * Encodes 48 kHz stereo PCM into one Opus frame per 20 ms (the last frame zero-padded), with one
+ * encoder fed every frame in order, as a client's. For `speak({ opus })`: a benchmark encodes each
+ * utterance once before its clock starts, as real members encode on their own machines, not on the
+ * server that relays them.
+ */
+export function encodeOpusFrames(pcm: Int16Array, codec: OpusCodec = createOpusCodec()): Buffer[] {
+  const frameSamples = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+  const frames: Buffer[] = [];
+  for (let offset = 0; offset < pcm.length; offset += frameSamples) {
+    const frame = Buffer.alloc(frameSamples * 2);
+    const chunk = pcm.subarray(offset, offset + frameSamples);
+    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
+    frames.push(codec.encode(frame));
+  }
+  return frames;
+}
+
+/** Frame durations in 48 kHz samples by TOC configuration (RFC 6716 §3.1, table 2): SILK, hybrid, CELT. */
+const SILK_SAMPLES = [480, 960, 1920, 2880];
+const HYBRID_SAMPLES = [480, 960];
+const CELT_SAMPLES = [120, 240, 480, 960];
+
+/**
+ * Samples per channel an Opus packet decodes to at 48 kHz, read from its TOC byte and frame count
+ * (RFC 6716 §3.1–3.2) without decoding it; null for a packet too short to say (or code 3 without
+ * its count byte). A listener that keeps only packets (`hearing: 'packets'`) counts what it heard with it.
+ */
+export function opusPacketSamples(packet: Uint8Array): number | null {
+  if (packet.length < 1) return null;
+  const toc = packet[0]!;
+  const config = toc >> 3;
+  const perFrame = config < 12 ? SILK_SAMPLES[config % 4]! : config < 16 ? HYBRID_SAMPLES[config % 2]! : CELT_SAMPLES[config % 4]!;
+  const code = toc & 3;
+  if (code === 0) return perFrame;
+  if (code !== 3) return 2 * perFrame;
+  if (packet.length < 2) return null;
+  return (packet[1]! & 0x3f) * perFrame;
+}

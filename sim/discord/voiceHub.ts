@@ -6,7 +6,7 @@ import { Intent, type GatewayServer, type GatewaySession } from './gateway.ts';
 import { DaveCalls } from './daveCalls.ts';
 import type { GuildState } from './guild.ts';
 import type { SimulatedMember } from './member.ts';
-import { createOpusCodec, isSilenceFrame, type OpusCodec } from './opus.ts';
+import { createOpusCodec, isSilenceFrame, opusPacketSamples, type OpusCodec } from './opus.ts';
 import { Permission } from './permissions.ts';
 import { rtpHeader, type EncryptionMode, type OpenedRtp, type RtpHeader } from './rtp.ts';
 import { VoiceServer, type VoiceGrant, type VoiceSession } from './voiceServer.ts';
@@ -155,9 +155,19 @@ export class VoiceHub extends EventEmitter {
       const state = this.#guild.voiceStates.get(member.id);
       if (state?.channelId !== channelId || state.selfDeaf) continue;
       const opened = this.dave.open(member.id, this.#botUserId, rtp.payload);
-      const heardPcm = opened.plain && !silence ? decode(opened.plain) : null;
-      if (opened.plain && !silence && !heardPcm) continue;
-      const packet = { arrivalMs, seq: rtp.sequence, timestamp: rtp.timestamp, samples: heardPcm ? heardPcm.length / 2 : 0, silence, e2ee: opened.e2ee, undecryptable: opened.plain === null };
+      let samples = 0;
+      let heardPcm: Int16Array | null = null;
+      if (opened.plain && !silence && member.hearing === 'packets') {
+        // Counted from the Opus TOC, not decoded: a packet-only listener (see Hearing).
+        const counted = opusPacketSamples(opened.plain);
+        if (counted === null) continue;
+        samples = counted;
+      } else if (opened.plain && !silence) {
+        heardPcm = decode(opened.plain);
+        if (!heardPcm) continue;
+        samples = heardPcm.length / 2;
+      }
+      const packet = { arrivalMs, seq: rtp.sequence, timestamp: rtp.timestamp, samples, silence, e2ee: opened.e2ee, undecryptable: opened.plain === null };
       member.hear(packet, heardPcm);
     }
   }

@@ -77,6 +77,28 @@ describe('DAVE in a voice channel (version 1, as on Discord)', () => {
     assert.ok(Math.abs(hz - 660) < 20, `the bot heard 660 Hz (${hz.toFixed(0)})`);
   });
 
+  test('a listener keeping packets only (hearing: packets) still tells E2EE, silence and samples, without the sound', async () => {
+    const [alice, bob] = [h.sim.member('Alice'), h.sim.member('Bob')];
+    alice.clearHeard();
+    bob.clearHeard();
+    bob.hearing = 'packets';
+    try {
+      const startedAt = performance.now();
+      await playPcm(connection, sine(400, 440));
+      await eventually(() => bob.heard().packets.filter((p) => p.silence).length >= 5 && alice.heard().packets.filter((p) => p.silence).length >= 5, 'both to hear the burst end');
+      const [decoded, counted] = [alice.heard(), bob.heard()];
+      assert.equal(counted.pcm.length, 0, 'no sound kept');
+      assert.ok(decoded.pcm.length > 0, 'the decoding listener keeps the sound');
+      const facts = (packets: typeof counted.packets) => packets.map((p) => ({ seq: p.seq, samples: p.samples, silence: p.silence, e2ee: p.e2ee, undecryptable: p.undecryptable }));
+      assert.deepEqual(facts(counted.packets), facts(decoded.packets), 'the same facts per packet as a listener that decodes');
+      const voiced = counted.packets.filter((p) => !p.silence);
+      assert.ok(voiced.length >= 15 && voiced.every((p) => p.e2ee && p.samples === 960), 'voiced frames E2EE, 960 samples each');
+      assert.equal(bob.heardMs(startedAt), alice.heardMs(startedAt));
+    } finally {
+      bob.hearing = 'pcm';
+    }
+  });
+
   test('a member joining and one leaving re-key the group while audio flows both ways', async () => {
     const alice = h.sim.member('Alice');
     const carol = h.sim.member('Carol');

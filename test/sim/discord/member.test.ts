@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { DISCORD_FRAME_BYTES, OPUS_SILENCE_FRAME } from '../../../src/audio/format.ts';
 import { SimulatedMember, type MemberHub } from '../../../sim/discord/member.ts';
-import { createOpusCodec } from '../../../sim/discord/opus.ts';
+import { createOpusCodec, encodeOpusFrames, opusPacketSamples } from '../../../sim/discord/opus.ts';
 import type { RtpHeader } from '../../../sim/discord/rtp.ts';
 import { prng, utterance } from '../../../sim/speech.ts';
 
@@ -79,5 +79,46 @@ describe('SimulatedMember.speak', () => {
       runs.push(sent.map((p) => (p.header.sequence - first + 65536) % 65536));
     }
     assert.deepEqual(runs[0], runs[1]);
+  });
+
+  test('prepared Opus is sent as given, byte for byte, at the same 20 ms pace and numbering as live encoding', async () => {
+    const pcm = utterance(0.5, 4);
+    const live = recordingHub();
+    await new SimulatedMember('1', 'Alice', live.hub).speak(pcm);
+    const opus = encodeOpusFrames(pcm);
+    assert.equal(opus.length, Math.ceil(pcm.length / (DISCORD_FRAME_BYTES / 2)), 'one frame per 20 ms');
+    const ahead = recordingHub();
+    const lateness: number[] = [];
+    const { startedAt, endedAt } = await new SimulatedMember('2', 'Bob', ahead.hub).speak({ opus }, { onSent: (_header, lateMs) => lateness.push(lateMs) });
+    // The same bytes as a member encoding on the way (then five silence frames): the bot receives the same stream.
+    assert.deepEqual(ahead.sent.map((p) => p.opus), live.sent.map((p) => p.opus));
+    assert.equal(ahead.sent.length, opus.length + 5);
+    for (let i = 1; i < ahead.sent.length; i++) {
+      const [a, b] = [ahead.sent[i - 1]!.header, ahead.sent[i]!.header];
+      assert.equal((b.sequence - a.sequence + 65536) % 65536, 1, `sequence +1 at ${i}`);
+      assert.equal((b.timestamp - a.timestamp + 2 ** 32) % 2 ** 32, 960, `timestamp +960 at ${i}`);
+    }
+    // Paced, not sent in a burst: the last packet leaves no earlier than its capture time.
+    assert.ok(endedAt - startedAt >= (ahead.sent.length - 1) * 20 - 1, `sent over ${(endedAt - startedAt).toFixed(0)} ms`);
+    assert.ok(lateness.every((ms) => ms > -2), 'no packet before its schedule (timers may fire a fraction of a ms early)');
+  });
+});
+
+describe('opusPacketSamples', () => {
+  test('counts the samples a packet decodes to from its TOC, as the decoder does', () => {
+    const decoder = createOpusCodec();
+    for (const packet of encodeOpusFrames(utterance(0.2, 5))) {
+      assert.equal(opusPacketSamples(packet), decoder.decode(packet).length / 4, 'samples per channel of a 20 ms frame');
+    }
+    assert.equal(opusPacketSamples(OPUS_SILENCE_FRAME), 960, 'the silence frame is one 20 ms CELT frame');
+    // RFC 6716 §3.1: config 0 (SILK NB 10 ms) code 0; config 1 (20 ms) code 1 (two frames); config 16
+    // (CELT 2.5 ms) code 2; config 19 (CELT 20 ms) code 3 with a count of 3; config 13 (hybrid 20 ms).
+    assert.equal(opusPacketSamples(Buffer.from([0x00, 0])), 480);
+    assert.equal(opusPacketSamples(Buffer.from([(1 << 3) | 1, 0])), 1920);
+    assert.equal(opusPacketSamples(Buffer.from([(16 << 3) | 2, 0])), 240);
+    assert.equal(opusPacketSamples(Buffer.from([(19 << 3) | 3, 3])), 2880);
+    assert.equal(opusPacketSamples(Buffer.from([13 << 3])), 960);
+    assert.equal(opusPacketSamples(Buffer.alloc(0)), null);
+    assert.equal(opusPacketSamples(Buffer.from([(19 << 3) | 3])), null, 'code 3 without its count byte');
   });
 });
