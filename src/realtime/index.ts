@@ -25,7 +25,7 @@ export {
   type UsageTotals,
 } from './usage.ts';
 export { backoffDelay, type ReconnectOptions } from './backoff.ts';
-export { estimateTokens } from './history.ts';
+export { cutTranscript, estimateTokens } from './history.ts';
 export { sessionToWire, responseToWire, messageItem, canonicalEventType, SERVER_EVENT_ALIASES } from './dialect.ts';
 export type {
   ClientState,

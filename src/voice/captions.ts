@@ -19,11 +19,12 @@
  * Order: a user turn reserves its place when it is committed, and lines after it wait for its
  * transcript (at most {@link TRANSCRIPT_WAIT_MS}); so the bot's answer never appears above the words
  * it answers.
+ *
+ * Amending: a line said with a key can be rewritten later (an answer cut off after it was posted);
+ * the message holding it is edited at the next request, if it is the message captions add to now.
  */
 import { escapeMarkdown } from 'discord.js';
 import type { Logger } from 'pino';
-import type { ResponseResult } from '../realtime/index.ts';
-import type { RoomPolicy } from './roomPolicy.ts';
 
 /** Captions ping nobody (the same as src/discord/noPings.ts, which this layer may not import). */
 const NO_PINGS = { parse: [] as never[], repliedUser: false };
@@ -65,8 +66,30 @@ interface Line {
   key: string | null;
   userIds: readonly string[];
   text: string | null;
+  /** The listeners heard only `text`: the rest was cut off. */
+  interrupted: boolean;
   at: number;
 }
+
+/** A formatted line, waiting or posted; `key` finds it again to amend it. */
+interface FormattedLine {
+  key: string | null;
+  userIds: readonly string[];
+  text: string;
+}
+
+/** The message captions add to now: its lines as posted, and whether one was amended since. */
+interface PostedMessage {
+  channelId: string;
+  message: CaptionMessage;
+  lines: FormattedLine[];
+  createdAt: number;
+  /** A line was amended since the last request: the message must be edited even if nothing is added. */
+  amended: boolean;
+}
+
+/** Marks the end of an answer the listeners heard only part of. */
+export const INTERRUPTED_MARK = '… — interrupted';
 
 /** Transcript text as it may appear in a caption: one line, markdown and mentions escaped. */
 export function captionText(text: string): string {
@@ -75,10 +98,13 @@ export function captionText(text: string): string {
   return escaped.length > MAX_LINE_LENGTH ? `${escaped.slice(0, MAX_LINE_LENGTH - 1)}…` : escaped;
 }
 
-/** A caption line: the speakers' mentions, then what they said. */
-export function captionLine(userIds: readonly string[], text: string): string {
-  return `${userIds.map((id) => `<@${id}>`).join(', ')}: ${captionText(text)}`;
+/** A caption line: the speakers' mentions, then what they said (marked when it was cut off). */
+export function captionLine(userIds: readonly string[], text: string, interrupted = false): string {
+  const line = `${userIds.map((id) => `<@${id}>`).join(', ')}: ${captionText(text)}`;
+  return interrupted ? `${line}${INTERRUPTED_MARK}` : line;
 }
+
+const joinLines = (lines: readonly FormattedLine[]) => lines.map((line) => line.text).join('\n');
 
 /** The captions of one voice session. */
 export class Captions {
@@ -86,13 +112,13 @@ export class Captions {
   readonly #now: () => number;
   readonly #intervalMs: number;
   #lines: Line[] = [];
-  #current: { channelId: string; message: CaptionMessage; content: string; createdAt: number } | null = null;
+  #current: PostedMessage | null = null;
   #lastRequestAt = -Infinity;
   #inFlight = false;
   #timer: NodeJS.Timeout | null = null;
   #retry: NodeJS.Timeout | null = null;
   /** Formatted lines waiting for the next request, in order. */
-  #ready: { userIds: readonly string[]; text: string }[] = [];
+  #ready: FormattedLine[] = [];
   /** Channels that refused captions (no access): nothing more is sent there. */
   readonly #refused = new Set<string>();
   #destroyed = false;
@@ -108,7 +134,7 @@ export class Captions {
   /** A user turn was committed: its line is kept in place until its transcript comes. */
   expectTurn(key: string, userIds: readonly string[]): void {
     if (userIds.length === 0 || !this.#options.enabled()) return;
-    this.#lines.push({ key, userIds, text: null, at: this.#now() });
+    this.#lines.push({ key, userIds, text: null, interrupted: false, at: this.#now() });
     if (this.#lines.length > 100) this.#lines.shift();
   }
 
@@ -127,12 +153,45 @@ export class Captions {
     this.#ready = this.#ready.filter((line) => !line.userIds.some(isGone));
   }
 
-  /** A finished line (the bot's answer). */
-  say(userIds: readonly string[], text: string): void {
-    if (text.trim() === '' || !this.#options.enabled()) return;
-    this.#lines.push({ key: null, userIds, text, at: this.#now() });
+  /**
+   * A finished line (the bot's answer); `key` lets {@link amend} find it again, `interrupted` marks
+   * a line the listeners heard only part of.
+   */
+  say(userIds: readonly string[], text: string, options: { key?: string; interrupted?: boolean } = {}): void {
+    const interrupted = options.interrupted === true;
+    if ((text.trim() === '' && !interrupted) || !this.#options.enabled()) return;
+    this.#lines.push({ key: options.key ?? null, userIds, text, interrupted, at: this.#now() });
     if (this.#lines.length > 100) this.#lines.shift();
     this.#schedule();
+  }
+
+  /**
+   * Rewrites the line said with `key` (the listeners heard only part of it), wherever it is: waiting,
+   * queued, or posted in the message captions add to now (that message is edited). A line in an
+   * older message is left as posted. Returns whether the line was found.
+   */
+  amend(key: string, text: string, options: { interrupted: boolean }): boolean {
+    const waiting = this.#lines.find((line) => line.key === key && line.text !== null);
+    if (waiting) {
+      waiting.text = text;
+      waiting.interrupted = options.interrupted;
+      return true;
+    }
+    const queued = this.#ready.find((line) => line.key === key);
+    if (queued) {
+      queued.text = captionLine(queued.userIds, text, options.interrupted);
+      return true;
+    }
+    const current = this.#current;
+    const posted = current?.lines.find((line) => line.key === key);
+    if (!current || !posted) return false;
+    const amended = captionLine(posted.userIds, text, options.interrupted);
+    // An amended line longer than the message can hold (a cut line plus the mark) stays as posted.
+    if (joinLines(current.lines).length - posted.text.length + amended.length > MAX_MESSAGE_LENGTH) return false;
+    posted.text = amended;
+    current.amended = true;
+    this.#schedule();
+    return true;
   }
 
   /** Stops: lines not yet posted are dropped. */
@@ -161,7 +220,7 @@ export class Captions {
     this.#lines = this.#lines.filter((line) => line.text !== null || now - line.at < TRANSCRIPT_WAIT_MS);
     while (this.#lines.length > 0 && this.#lines[0]!.text !== null) {
       const line = this.#lines.shift()!;
-      this.#ready.push({ userIds: line.userIds, text: captionLine(line.userIds, line.text!) });
+      this.#ready.push({ key: line.key, userIds: line.userIds, text: captionLine(line.userIds, line.text!, line.interrupted) });
     }
     if (this.#lines.length > 0 && !this.#retry) {
       // A turn still awaits its transcript: look again when it is due to give up.
@@ -173,17 +232,19 @@ export class Captions {
     }
   }
 
-  /** The longest run of `lines` from the start that fits after `base` in one message. */
-  static #fit(base: string, lines: readonly { text: string }[]): { content: string; count: number } {
-    let content = base;
+  /** `base` and the longest run of `lines` from the start that fits after it in one message. */
+  static #fit(base: readonly FormattedLine[], lines: readonly FormattedLine[]): { lines: FormattedLine[]; count: number } {
+    const fitted = [...base];
+    let length = joinLines(base).length;
     let count = 0;
-    for (const { text: line } of lines) {
-      const next = content === '' ? line : `${content}\n${line}`;
-      if (next.length > MAX_MESSAGE_LENGTH) break;
-      content = next;
+    for (const line of lines) {
+      const next = fitted.length === 0 ? line.text.length : length + 1 + line.text.length;
+      if (next > MAX_MESSAGE_LENGTH) break;
+      fitted.push(line);
+      length = next;
       count++;
     }
-    return { content, count };
+    return { lines: fitted, count };
   }
 
   async #flush(): Promise<void> {
@@ -192,100 +253,54 @@ export class Captions {
     if (!channel || this.#refused.has(channel.id) || !this.#options.enabled()) {
       this.#lines = this.#lines.filter((line) => line.text === null);
       this.#ready = [];
+      if (this.#current) this.#current.amended = false;
       return;
     }
     this.#collectReady();
-    if (this.#ready.length === 0) return;
+    const amended = this.#current?.amended ? this.#current : null;
+    if (this.#ready.length === 0 && !amended) return;
     const now = this.#now();
     const current = this.#current?.channelId === channel.id && now - this.#current.createdAt < CONTINUE_MS ? this.#current : null;
-    let batch = current ? Captions.#fit(current.content, this.#ready) : { content: '', count: 0 };
-    const appendToCurrent = current !== null && batch.count > 0;
-    if (!appendToCurrent) batch = Captions.#fit('', this.#ready);
+    const appended = current ? Captions.#fit(current.lines, this.#ready) : null;
+    // An amended message is edited first, with whatever new lines fit in it (none if it may not grow).
+    let target: PostedMessage | null = null;
+    let batch: { lines: FormattedLine[]; count: number };
+    if (current && appended && (appended.count > 0 || current === amended)) [target, batch] = [current, appended];
+    else if (amended) [target, batch] = [amended, { lines: [...amended.lines], count: 0 }];
+    else batch = Captions.#fit([], this.#ready);
     this.#ready.splice(0, batch.count);
+    const content = joinLines(batch.lines);
     this.#inFlight = true;
     this.#lastRequestAt = now;
     try {
-      if (appendToCurrent) {
-        await current.message.edit({ content: batch.content, allowedMentions: NO_PINGS });
-        current.content = batch.content;
+      if (target) {
+        await target.message.edit({ content, allowedMentions: NO_PINGS });
+        target.lines = batch.lines;
+        // Posted lines are shared objects: a line amended while this edit was in flight still differs.
+        target.amended = joinLines(target.lines) !== content;
         this.counts.edited++;
       } else {
-        const message = await channel.send({ content: batch.content, allowedMentions: NO_PINGS });
-        this.#current = { channelId: channel.id, message, content: batch.content, createdAt: now };
+        const message = await channel.send({ content, allowedMentions: NO_PINGS });
+        this.#current = { channelId: channel.id, message, lines: batch.lines, createdAt: now, amended: false };
         this.counts.created++;
       }
     } catch (error) {
       this.counts.failed++;
+      if (target) target.amended = false; // an amendment that failed is not tried again
+      const channelId = target?.channelId ?? channel.id;
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'number' && FATAL_CODES.has(code)) {
-        this.#refused.add(channel.id);
-        this.#options.logger.warn({ channelId: channel.id, code }, 'captions cannot be posted in this channel: no more captions here');
+        this.#refused.add(channelId);
+        this.#options.logger.warn({ channelId, code }, 'captions cannot be posted in this channel: no more captions here');
       } else {
         // The message was deleted (10008) or the request failed: those lines are lost, the next start a new message.
         this.#current = null;
-        this.#options.logger.warn({ channelId: channel.id, err: error instanceof Error ? error.message : String(error) }, 'a caption could not be posted');
+        this.#options.logger.warn({ channelId, err: error instanceof Error ? error.message : String(error) }, 'a caption could not be posted');
       }
     } finally {
       this.#inFlight = false;
       this.#lastRequestAt = this.#now(); // the next request waits a full interval after this one ended
     }
-    if (this.#ready.length > 0 || this.#lines.some((line) => line.text !== null)) this.#schedule();
-  }
-}
-
-/**
- * A voice session's captions: its turns (opted-out members left out, as the room policy says now)
- * and its spoken answers, captioned once heard — at once if the answer's audio already plays, else
- * when it starts; an answer never played (not addressed, cancelled) is never captioned.
- */
-export class SessionCaptions {
-  readonly #captions: Captions;
-  readonly #room: RoomPolicy;
-  readonly #botId: () => string;
-  /** Answers waiting for their audio to start, by first item id (the last few). */
-  readonly #answers = new Map<string, string>();
-  /** Reply items that started playing (the last few). */
-  readonly #played = new Set<string>();
-
-  constructor(options: { channel(): CaptionChannel | null; room: RoomPolicy; botId(): string; logger: Logger }) {
-    this.#room = options.room;
-    this.#botId = options.botId;
-    this.#captions = new Captions({ channel: options.channel, enabled: () => options.room.settings.captions === true, logger: options.logger });
-  }
-
-  /** A user turn was committed (opted-out members are never heard, so never in a turn; checked again here all the same). */
-  committed(itemId: string, speakers: readonly string[]): void {
-    this.#captions.expectTurn(itemId, speakers.filter((id) => !this.#room.isOptedOut(id)));
-  }
-
-  transcript(itemId: string, text: string): void {
-    this.#captions.transcript(itemId, text);
-  }
-
-  /** A response ended: its transcript is captioned once its audio is heard. */
-  answerDone(result: ResponseResult): void {
-    if (result.outOfBand || result.transcript.trim() === '' || result.itemIds.length === 0) return;
-    if (result.itemIds.some((id) => this.#played.has(id))) return this.#captions.say([this.#botId()], result.transcript);
-    this.#answers.set(result.itemIds[0]!, result.transcript);
-    if (this.#answers.size > 8) this.#answers.delete(this.#answers.keys().next().value!);
-  }
-
-  /** A reply item's first packet was sent. */
-  replyStarted(itemId: string): void {
-    this.#played.add(itemId);
-    if (this.#played.size > 16) this.#played.delete(this.#played.values().next().value!);
-    const answer = this.#answers.get(itemId);
-    if (answer === undefined) return;
-    this.#answers.delete(itemId);
-    this.#captions.say([this.#botId()], answer);
-  }
-
-  /** The room policy changed: lines not yet posted of members who opted out meanwhile are dropped. */
-  recheck(): void {
-    this.#captions.forgetSpeakers((userId) => this.#room.isOptedOut(userId));
-  }
-
-  destroy(): void {
-    this.#captions.destroy();
+    if (this.#ready.length > 0 || this.#lines.some((line) => line.text !== null) || this.#current?.amended) this.#schedule();
   }
 }

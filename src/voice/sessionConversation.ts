@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { ResponseResult } from '../realtime/index.ts';
 import type { AddressingGate } from './addressing.ts';
-import type { SessionCaptions } from './captions.ts';
+import type { SessionCaptions } from './sessionCaptions.ts';
 import { attachTurnTaking } from './conversationTurns.ts';
 import type { GuildConversation } from './guildConversation.ts';
 import type { SpeechActivity } from './speechActivity.ts';
@@ -172,7 +172,10 @@ export class SessionConversation extends EventEmitter<SessionConversationEvents>
     });
     tools?.on('filler', (event) => this.emit('filler', event));
     turns.on('bargeIn', (event) => this.emit('bargeIn', event));
-    turns.on('stopped', (event) => this.emit('stopped', event));
+    turns.on('stopped', (event) => {
+      captions.replyStopped(event.itemId, event.playedMs); // the caption keeps what was heard
+      this.emit('stopped', event);
+    });
     turns.on('stateChange', (previous, next) => {
       if (previous.status === 'speaking' && next.status === 'idle') addressing.replyEnded();
     });

@@ -11,7 +11,7 @@ import type { StopReason, TurnState } from './turnTaking.ts';
 import type { VoiceSessionEvents, VoiceSessionOptions, VoiceSessionStatus } from './voiceSessionTypes.ts';
 import { ChannelPresence } from './channelPresence.ts';
 import { AddressingGate, DEFAULT_FOLLOW_UP_SECONDS } from './addressing.ts';
-import { SessionCaptions } from './captions.ts';
+import { SessionCaptions } from './sessionCaptions.ts';
 import { inputAudioReport, type InputAudioReport } from './inputAudioReport.ts';
 import { VoiceInput } from './voiceInput.ts';
 import { SessionConversation } from './sessionConversation.ts';

@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LocalStack } from '../../scripts/localStack.ts';
 import { CAPTIONS_NOTICE } from '../../src/discord/consentNotice.ts';
-import { botSettled, command, eventually, joinBot, startStack, utterance, waitForReply } from './helpers.ts';
+import { INTERRUPTED_MARK } from '../../src/voice/captions.ts';
+import { botSettled, command, eventually, joinBot, nextBargeIn, startStack, utterance, voiceSession, waitForReply } from './helpers.ts';
 
 describe('captions in the voice channel chat', () => {
   let stack: LocalStack;
@@ -101,6 +102,40 @@ describe('captions in the voice channel chat', () => {
     assert.ok(!lines.some((line) => line.includes('not captioned')), JSON.stringify(lines));
     // Everyone can see that captions are on.
     assert.match((await command(member('Carol'), 'status')).content, /\*\*Privacy:\*\* .*; captions on/);
+  });
+
+  test('an answer interrupted part way is captioned as far as it was heard, in place, marked interrupted', async () => {
+    const session = voiceSession(stack);
+    const stream = () => stack.realtime!.sessions.at(-1)!.stream;
+    const saved = stream().replyAudioMs;
+    // 4 s, streamed faster than it plays: the model has finished it (and it is captioned) long before the barge-in.
+    stream().replyAudioMs = 4_000;
+    let stop: { itemId: string | null; playedMs: number | null };
+    try {
+      await botSettled(stack);
+      stack.realtime!.scriptTranscript('Tell me a long story', 'Wait, stop');
+      const { endedAt } = await member('Alice').speak(utterance(0.8, 8));
+      await member('Carol').waitForAudio({ minMs: 1_000, timeoutMs: 20_000, after: endedAt });
+      const bargeIn = nextBargeIn(session);
+      const interruption = member('Alice').speak(utterance(1.2, 9));
+      stop = await bargeIn;
+      stream().replyAudioMs = saved; // the answer to the interruption
+      await interruption;
+    } finally {
+      stream().replyAudioMs = saved;
+    }
+    assert.ok(stop.itemId !== null && stop.playedMs !== null && stop.playedMs < 3_500, `stopped part way: ${JSON.stringify(stop)}`);
+    const bot = `<@${stack.discord.botUserId}>: `;
+    const line = await eventually(() => captionLines().find((candidate) => candidate.startsWith(bot) && candidate.endsWith(INTERRUPTED_MARK)), 'the interrupted answer captioned as such');
+    const heard = line.slice(bot.length, -INTERRUPTED_MARK.length);
+    // The service cut its copy at the same played time (proportionally, mid-word); the caption stops at the word boundary before.
+    const modelCopy = stack.realtime!.sessions.at(-1)!.items.find((item) => item.id === stop.itemId)!.text;
+    assert.ok(heard.length > 0 && modelCopy.startsWith(heard), `caption ${JSON.stringify(heard)}, the model's copy ${JSON.stringify(modelCopy)}`);
+    assert.match(modelCopy.slice(heard.length), /^ ?\S*$/, 'at most the word being said is left out');
+    // Amended in place: the answer has one line, and no line shows it whole.
+    const answerLines = captionLines().filter((candidate) => candidate.startsWith(bot + heard));
+    assert.deepEqual(answerLines, [line]);
+    assert.equal(stack.discord.recorded.rateLimited.length, 0);
   });
 
   test('the local Discord refuses a thread on a voice channel (50024) and rate limits a sixth message in 5 s (429)', async () => {

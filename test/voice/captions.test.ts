@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../src/log.ts';
 import type { ResponseResult } from '../../src/realtime/index.ts';
 import { defaultRoomSettings } from '../../src/store/index.ts';
-import { Captions, captionLine, MAX_MESSAGE_LENGTH, SessionCaptions, type CaptionChannel } from '../../src/voice/captions.ts';
+import { Captions, captionLine, MAX_MESSAGE_LENGTH, type CaptionChannel } from '../../src/voice/captions.ts';
+import { SessionCaptions } from '../../src/voice/sessionCaptions.ts';
 import { RoomPolicy } from '../../src/voice/roomPolicy.ts';
 
 const INTERVAL_MS = 150;
@@ -160,4 +161,84 @@ test("a session's answers are captioned once heard, never when dropped unheard; 
   assert.equal(posted.at(-1), '<@alice>: Hey bot, what is new?\n<@bot>: Not much, and you?');
   assert.ok(!posted.join('\n').includes('dropped') && !posted.join('\n').includes('bob') && !posted.join('\n').includes('Bob'), JSON.stringify(posted));
   session.destroy();
+});
+
+test('an answer amended after it was posted is edited in place, marked interrupted; one amended before posting goes out amended', async () => {
+  const { captions, requests, messages, settled } = setup();
+  captions.expectTurn('u1', ['alice']);
+  captions.transcript('u1', 'Tell me a story');
+  captions.say(['bot'], 'Once upon a time there was a bot', { key: 'a1' });
+  await settled(1);
+  assert.equal(messages[0], '<@alice>: Tell me a story\n<@bot>: Once upon a time there was a bot');
+  assert.equal(captions.amend('a1', 'Once upon a time', { interrupted: true }), true);
+  await settled(2);
+  assert.equal(requests[1]!.kind, 'edit');
+  assert.equal(messages[0], '<@alice>: Tell me a story\n<@bot>: Once upon a time… — interrupted');
+  // Said and amended before the next request: posted once, already amended.
+  captions.say(['bot'], 'Second answer in full', { key: 'a2' });
+  captions.amend('a2', 'Second', { interrupted: true });
+  await settled(3);
+  assert.equal(messages[0], '<@alice>: Tell me a story\n<@bot>: Once upon a time… — interrupted\n<@bot>: Second… — interrupted');
+  assert.equal(captions.amend('unknown', 'x', { interrupted: true }), false);
+});
+
+describe('an answer stopped part way is captioned as far as it was heard, marked interrupted', () => {
+  // 40 characters, 4,000 ms of audio: a cut after n ms keeps the words within n/100 characters.
+  const STORY = 'aaaa bbbb cccc dddd eeee ffff gggg hhhhh';
+  function session() {
+    const posted: string[] = [];
+    const channel: CaptionChannel = {
+      id: 'voice-1',
+      async send({ content }) {
+        posted.push(content);
+        return { edit: async ({ content: edited }) => void posted.push(edited) };
+      },
+    };
+    const room = new RoomPolicy('g1', { ...defaultRoomSettings(), captions: true }, []);
+    const captions = new SessionCaptions({ channel: () => channel, room, botId: () => 'bot', logger: silentLogger });
+    const until = async (check: (last: string | undefined) => boolean) => {
+      const deadline = performance.now() + 5_000;
+      while (!check(posted.at(-1)) && performance.now() < deadline) await sleep(10);
+      return posted.at(-1);
+    };
+    return { captions, posted, until };
+  }
+  const answer = (itemId: string, status: ResponseResult['status'], audioMs: number): ResponseResult => ({
+    responseId: `resp-${itemId}`, status, text: '', transcript: STORY, usage: null, costUsd: 0, itemIds: [itemId], outOfBand: false, audioMs, functionCallIds: [], mcpApprovalIds: [],
+  });
+
+  test('stopped after the model finished it (the usual barge-in: audio arrives faster than it plays): the posted line is amended', async () => {
+    const { captions, until } = session();
+    captions.replyStarted('a1');
+    captions.answerDone(answer('a1', 'completed', 4_000));
+    assert.equal(await until((last) => last !== undefined), `<@bot>: ${STORY}`);
+    captions.replyStopped('a1', 3_000);
+    assert.equal(await until((last) => last?.includes('interrupted') === true), '<@bot>: aaaa bbbb cccc dddd eeee ffff… — interrupted');
+    captions.destroy();
+  });
+
+  test('stopped before the model finished it: the cancelled answer is captioned cut once it is done', async () => {
+    const { captions, posted, until } = session();
+    captions.replyStarted('a1');
+    captions.replyStopped('a1', 1_000);
+    captions.answerDone(answer('a1', 'cancelled', 4_000));
+    assert.equal(await until((last) => last !== undefined), '<@bot>: aaaa bbbb… — interrupted');
+    assert.equal(posted.length, 1, 'posted once, already cut');
+    captions.destroy();
+  });
+
+  test('stopped after all of it was played, or before a sound: no mark, no caption', async () => {
+    const { captions, posted, until } = session();
+    captions.replyStarted('a1');
+    captions.answerDone(answer('a1', 'completed', 4_000));
+    captions.replyStopped('a1', 4_000); // the last packet had gone out
+    captions.replyStopped(null, null); // a later answer stopped before a sound
+    captions.answerDone(answer('a2', 'cancelled', 2_000)); // never started: never captioned
+    captions.committed('u2', ['alice']);
+    captions.transcript('u2', 'and then?'); // a later line: anything the stops changed went out before it
+    const last = await until((content) => content?.includes('and then?') === true);
+    assert.equal(last, `<@bot>: ${STORY}\n<@alice>: and then?`);
+    assert.ok(!posted.some((content) => content.includes('interrupted')), JSON.stringify(posted));
+    captions.destroy();
+  });
 });
