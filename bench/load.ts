@@ -98,6 +98,8 @@ const REALTIME_PROCESS = process.env.LOAD_REALTIME_PROCESS === 'own' ? 'own' : '
  * each utterance's Opus encoded before the clock starts and listeners keeping packets only, as real
  * members encode and decode on their own machines; `encode-live` (LOAD_SIM_NETWORK=encode-live) —
  * Opus encoded frame by frame as packets are sent and every listener decoding, as before session 5.
+ * With `prepared`, members' packets also leave from the simulator's transmit thread
+ * (`DiscordSimulator.startTransmitThread`), prepared 60 ms ahead.
  */
 const SIM_NETWORK = process.env.LOAD_SIM_NETWORK === 'encode-live' ? 'encode-live' : 'prepared';
 
@@ -118,14 +120,18 @@ function request<T>(child: ChildProcess, message: unknown, type: string, timeout
 
 async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean }> {
   trustSimulatorCertificate();
+  // LOAD_SIMS_CPU_PROF=dir: a CPU profile of the simulators' child (its own, not the bot's) written to dir.
+  const simsProfile = process.env.LOAD_SIMS_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_SIMS_CPU_PROF}`] : [];
   const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--cpu-prof'));
   const simArgs = [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave', ...(REALTIME_PROCESS === 'shared' ? ['shared-realtime'] : [])];
-  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...execArgv, ...simsProfile], env: { ...process.env, LOAD_SIMULATOR_NICE_SELF: SIM_NETWORK === 'prepared' ? String(SIMULATOR_NICE) : '0' } });
   const realtimeChild = REALTIME_PROCESS === 'own' ? fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), [join(import.meta.dirname, 'loadRealtime.ts')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv }) : null;
   // Listening at once: a child's message with no listener yet is lost.
   const realtimeReady = realtimeChild ? request<{ url: string; apiKey: string }>(realtimeChild, null, 'ready', 60_000) : null;
   realtimeReady?.catch(() => undefined); // awaited below; a failure then is thrown there
-  for (const pid of [child.pid, realtimeChild?.pid]) {
+  // With the transmit thread (prepared), the simulators' child lowers its own loop's priority once the
+  // thread runs (bench/loadSims.ts); otherwise the whole child is lowered from here, as before.
+  for (const pid of [SIM_NETWORK === 'prepared' ? undefined : child.pid, realtimeChild?.pid]) {
     try {
       if (pid) setPriority(pid, SIMULATOR_NICE);
     } catch {
@@ -253,7 +259,7 @@ async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean
           ? Math.max(0, Math.round((loopFigures.machine_cpu_pct_of_one_core - (cpu.user + cpu.system) / 10 / wallMs - talked.simulatorCpuPctOfOneCore - (realtimeCpuMs / wallMs) * 100) * 10) / 10)
           : null,
       simulators: `child process, nice ${getPriority(child.pid!)}`,
-      simulated_network: SIM_NETWORK,
+      simulated_network: SIM_NETWORK === 'prepared' ? 'prepared: Opus encoded before the clock, listeners keep packets, members sent from a transmit thread (nice 0)' : 'encode-live: as before session 5',
     };
   } finally {
     await bot?.stop().catch(() => undefined);

@@ -17,8 +17,10 @@
  * Opus is encoded once per utterance before the clock starts and listeners keep packets only
  * (`hearing: 'packets'`): real members encode and decode on their own machines, so neither should
  * load this loop, whose timers send the members' packets. `LOAD_SIM_NETWORK=encode-live` restores
- * the older behaviour (frame-by-frame encoding on the send path, listeners decoding) for comparison.
+ * the older behaviour (frame-by-frame encoding on the send path, listeners decoding, packets sent
+ * from this loop's timers) for comparison.
  */
+import { setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeOpusFrames, startDiscordSimulator } from '../sim/discord/index.ts';
@@ -31,7 +33,19 @@ const realtime = process.argv[4] === 'shared-realtime' ? await startRealtimeSimu
 const discord = await startDiscordSimulator({ guilds: n, members: [{ name: 'Alice' }, { name: 'Carol' }], dave });
 const sims = discord.guilds;
 const encodeLive = process.env.LOAD_SIM_NETWORK === 'encode-live';
-if (!encodeLive) for (const sim of sims) sim.member('Carol').hearing = 'packets';
+if (!encodeLive) for (const sim of sims) for (const member of sim.members()) member.hearing = 'packets';
+/**
+ * Members' packets are prepared this long ahead (DAVE, transport encryption) and leave from the
+ * transmit thread at their time, as from a real member's machine: this loop's delays (it decrypts
+ * for listeners and runs the realtime simulator at a low priority) no longer move them.
+ */
+const SEND_AHEAD_MS = 60;
+if (!encodeLive) await discord.startTransmitThread();
+// The loop's CPU priority is lowered here, after the transmit thread started: on Linux the nice value
+// is per thread and a new thread inherits its creator's, so the thread keeps the bot's priority (its
+// work is a sendto per packet) while everything else here yields to the bot.
+const nice = Number(process.env.LOAD_SIMULATOR_NICE_SELF ?? 0);
+if (nice !== 0) setPriority(0, nice);
 
 const send = (message: unknown) => process.send!(message);
 /** Utterances are generated once: making speech-like audio is slow and would stall the simulators. */
@@ -98,7 +112,7 @@ process.on('message', async (message: { cmd: string; turns?: number; seconds?: n
           for (let t = 0; t < turns; t++) {
             const pcm = cachedUtterance(seconds, 1 + t);
             framesSent += Math.ceil(pcm.length / 1920) + 5; // voiced frames + five silence frames
-            await sim.member('Alice').speak(encodeLive ? pcm : preparedUtterance(seconds, 1 + t), { onSent });
+            await sim.member('Alice').speak(encodeLive ? pcm : preparedUtterance(seconds, 1 + t), encodeLive ? { onSent } : { onSent, aheadMs: SEND_AHEAD_MS });
             await sleep(2_600); // the bot answers (2 s reply) before the next turn
           }
         }),

@@ -6,6 +6,7 @@ import type { InteractionRecord } from './interactions.ts';
 import type { SimMessage } from './messages.ts';
 import { createOpusCodec } from './opus.ts';
 import type { RtpHeader } from './rtp.ts';
+import type { SendTiming } from './voiceUdp.ts';
 import { sleepUntil, waitUntil } from './wait.ts';
 
 /** Imperfections applied to one `speak()` (probabilities 0..1 per packet; jitter adds 0..jitterMs of delay). */
@@ -22,6 +23,14 @@ export interface SpeakOptions {
    * receiver sees as network jitter; benchmarks record it to tell that apart from the bot's delay.
    */
   onSent?: (header: RtpHeader, lateMs: number) => void;
+  /**
+   * Prepares each packet (DAVE and transport encryption) this many ms before it is due and hands it
+   * to the network with its send time, instead of preparing and sending it when due: with the
+   * simulator's timed sender (`DiscordSimulator.startTransmitThread`), packets then leave on time
+   * however busy the simulator is, as a real member's do. `onSent` is then called when the network
+   * reports the send, and only for packets the server took (member and bot in the same channel).
+   */
+  aheadMs?: number;
 }
 
 /** One packet the member heard from the bot. */
@@ -56,7 +65,7 @@ export interface MemberHub {
   defaultVoiceChannelId: string;
   setVoiceChannel(userId: string, channelId: string | null): void;
   /** Delivers one Opus frame from this member to the bot if the bot is in the member's voice channel. */
-  deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer): void;
+  deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer, timing?: SendTiming): void;
   runCommand(member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string, focused?: string): InteractionRecord;
   say(member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }): SimMessage;
 }
@@ -151,11 +160,19 @@ export class SimulatedMember extends EventEmitter {
       }
     }
     schedule.sort((a, b) => a.at - b.at);
+    const aheadMs = options.aheadMs ?? 0;
     for (const item of schedule) {
+      if (aheadMs > 0) {
+        await sleepUntil(item.at - aheadMs);
+        const onSent = options.onSent;
+        this.#hub.deliverAudio(this, item.header, opusFor(item.index), { at: item.at, onSent: onSent && ((lateMs) => onSent(item.header, lateMs)) });
+        continue;
+      }
       await sleepUntil(item.at);
       this.#hub.deliverAudio(this, item.header, opusFor(item.index));
       options.onSent?.(item.header, performance.now() - item.at);
     }
+    if (aheadMs > 0) await sleepUntil(schedule.at(-1)?.at ?? 0); // resolves once the last packet is due
     const endedAt = performance.now();
     this.#lastSentAt = endedAt;
     return { startedAt, endedAt };

@@ -10,6 +10,7 @@ import { apiError, type RestReply } from './rest.ts';
 import type { EncryptionMode, RtpHeader } from './rtp.ts';
 import type { ChannelOverwriteSpec } from './types.ts';
 import { VoiceHub } from './voiceHub.ts';
+import type { SendTiming } from './voiceUdp.ts';
 
 /** What a guild shares with the rest of its simulator (one bot, one gateway, one chat desk). */
 export interface SimGuildInit {
@@ -239,7 +240,7 @@ export class SimGuild {
         return guild.voiceChannelId;
       },
       setVoiceChannel: (userId: string, channelId: string | null) => guild.voice.setMemberChannel(userId, channelId),
-      deliverAudio: (member: SimulatedMember, header: RtpHeader, opus: Buffer) => void guild.voice.deliverAudio(member, header, opus),
+      deliverAudio: (member: SimulatedMember, header: RtpHeader, opus: Buffer, timing?: SendTiming) => void guild.voice.deliverAudio(member, header, opus, timing),
       runCommand: (member: SimulatedMember, name: string, options: Record<string, string | number | boolean>, subcommand?: string, channelId?: string, focused?: string) =>
         guild.#chat.runCommand(guild, member, name, options, subcommand, channelId, focused),
       say: (member: SimulatedMember, content: string, options: { mentionBot?: boolean; mentionEveryone?: boolean; channelId?: string }) => guild.#chat.say(guild, member, content, options),

@@ -18,6 +18,7 @@ import { SimGuild } from './simGuild.ts';
 import type { ChannelOverwriteSpec, RecordedRequest } from './types.ts';
 import type { VoiceHub } from './voiceHub.ts';
 import { DISCORD_MESSAGE_RATE_LIMIT, MessageRateLimits, type MessageRateLimit } from './rateLimits.ts';
+import { TimedSender } from './timedSender.ts';
 
 /** Options of {@link startDiscordSimulator}. */
 export interface DiscordSimulatorOptions {
@@ -121,6 +122,7 @@ export class DiscordSimulator {
   readonly #chat: ChatDesk;
   readonly #recommendedShards: number | undefined;
   #port = 0;
+  #transmitter: TimedSender | null = null;
 
   constructor(options: DiscordSimulatorOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -360,8 +362,20 @@ export class DiscordSimulator {
   storedMessage = (messageId: string) => this.#chat.stored.get(messageId);
   deleteMessage = (messageId: string) => this.#chat.deleteMessage(messageId);
 
+  /**
+   * Members' packets prepared ahead (`speak(…, { aheadMs })`) leave from a thread of their own at
+   * their send time (see TimedSender), in every guild: a benchmark's many members then reach the
+   * bot on time however busy this simulator's loop is, as over a real network.
+   */
+  async startTransmitThread(): Promise<TimedSender> {
+    this.#transmitter ??= await TimedSender.start();
+    for (const guild of this.guilds) guild.voice.useSender(this.#transmitter);
+    return this.#transmitter;
+  }
+
   /** Stops all servers and closes every socket. */
   async close(): Promise<void> {
+    await this.#transmitter?.close();
     this.gateway.close();
     await Promise.all(this.guilds.map((g) => g.voice.close()));
     this.#http.closeAllConnections();

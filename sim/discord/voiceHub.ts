@@ -9,7 +9,9 @@ import type { SimulatedMember } from './member.ts';
 import { createOpusCodec, isSilenceFrame, opusPacketSamples, type OpusCodec } from './opus.ts';
 import { Permission } from './permissions.ts';
 import { rtpHeader, type EncryptionMode, type OpenedRtp, type RtpHeader } from './rtp.ts';
+import type { TimedSender } from './timedSender.ts';
 import { VoiceServer, type VoiceGrant, type VoiceSession } from './voiceServer.ts';
+import type { SendTiming } from './voiceUdp.ts';
 import { waitUntil } from './wait.ts';
 
 /** A join the simulated Discord refused (no Connect permission, or the channel is full). */
@@ -43,6 +45,7 @@ export class VoiceHub extends EventEmitter {
   readonly dave: DaveCalls;
   #bot: { server: VoiceServer; session: VoiceSession; decoder: OpusCodec } | null = null;
   #loss = 0;
+  #sender: TimedSender | null = null;
   readonly #modes: EncryptionMode[];
   readonly #gateway: GatewayServer;
   readonly #guild: GuildState;
@@ -80,6 +83,7 @@ export class VoiceHub extends EventEmitter {
     const server = new VoiceServer([...this.#modes], this.#logger);
     await server.listen();
     server.udp.loss = this.#loss;
+    server.udp.sender = this.#sender;
     this.dave.attach(server);
     server.on('selected', (session: VoiceSession) => {
       const channelId = this.botChannel();
@@ -262,15 +266,24 @@ export class VoiceHub extends EventEmitter {
     this.#gateway.dispatch('VOICE_STATE_UPDATE', this.#guild.apiVoiceState(userId), Intent.GuildVoiceStates);
   }
 
-  /** Sends a member's Opus frame to the bot if both are in the same channel and the bot's session is ready. */
-  deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer): boolean {
+  /**
+   * Sends a member's Opus frame to the bot if both are in the same channel and the bot's session is
+   * ready: now, or prepared now (DAVE, transport encryption) and sent at `timing.at`.
+   */
+  deliverAudio(member: SimulatedMember, header: RtpHeader, opus: Buffer, timing?: SendTiming): boolean {
     const bot = this.#bot;
     const channel = this.botChannel();
     const state = this.#guild.voiceStates.get(member.id);
     if (!bot || !channel || state?.channelId !== channel) return false;
     if (state.serverMute || state.suppress) return false; // server-muted, or in a Stage's audience: not heard
     if (!bot.session.announced.has(member.ssrc)) bot.server.announceSpeaking(bot.session, member.id, member.ssrc, 1);
-    return bot.server.sendRtp(bot.session, header, this.dave.protect(member.id, opus));
+    return bot.server.sendRtp(bot.session, header, this.dave.protect(member.id, opus), timing);
+  }
+
+  /** Sends packets prepared ahead from `sender`'s thread (this hub's servers, present and future); null: from this loop. */
+  useSender(sender: TimedSender | null): void {
+    this.#sender = sender;
+    for (const server of this.servers) server.udp.sender = sender;
   }
 
   setUdpLoss(fraction: number): void {

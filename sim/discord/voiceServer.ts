@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { serverCredentials } from './certs.ts';
 import { randomToken } from './ids.ts';
 import { openRtp, sealRtp, type EncryptionMode, type OpenedRtp, type RtpHeader } from './rtp.ts';
-import { VoiceUdp } from './voiceUdp.ts';
+import { VoiceUdp, type SendTiming } from './voiceUdp.ts';
 
 /** Voice gateway opcodes (v8). */
 export const VoiceOp = {
@@ -293,10 +293,10 @@ export class VoiceServer extends EventEmitter {
   }
 
   /** Encrypts an Opus frame with the session key and sends it to the bot's UDP address. */
-  sendRtp(session: VoiceSession, header: RtpHeader, opus: Buffer): boolean {
+  sendRtp(session: VoiceSession, header: RtpHeader, opus: Buffer, timing?: SendTiming): boolean {
     if (!session.key || !session.mode || !session.remote) return false;
     const packet = sealRtp(session.mode, session.key, header, opus, () => (session.nonce = (session.nonce + 1) >>> 0));
-    this.udp.send(packet, session.remote.address, session.remote.port);
+    this.udp.send(packet, session.remote.address, session.remote.port, false, timing);
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { TimedSender } from './timedSender.ts';
 
 /** IP discovery packets are 74 bytes: type u16, length u16 (= 70), SSRC u32, 64-byte address, port u16. */
 const DISCOVERY_LENGTH = 74;
@@ -15,6 +16,12 @@ export interface VoiceUdpHandlers {
   onRtp(packet: Buffer, from: RemoteInfo, arrivalMs: number): void;
 }
 
+/** When a packet prepared ahead is due (performance.now() time) and who wants to know how late it left. */
+export interface SendTiming {
+  at: number;
+  onSent?: (lateMs: number) => void;
+}
+
 /**
  * The UDP side of a voice server: answers IP discovery with the sender's address as seen here,
  * ignores keep-alives, hands RTP to the server, and applies simulated loss in both directions.
@@ -24,6 +31,8 @@ export class VoiceUdp {
   /** Fraction (0..1) of RTP datagrams dropped, in each direction. */
   loss = 0;
   keepalives = 0;
+  /** Where packets with a send time go (a thread of their own, see TimedSender); null: this loop's timers. */
+  sender: TimedSender | null = null;
   readonly #handlers: VoiceUdpHandlers;
 
   constructor(handlers: VoiceUdpHandlers) {
@@ -59,10 +68,25 @@ export class VoiceUdp {
     this.#handlers.onRtp(msg, from, arrivalMs);
   }
 
-  /** Sends an RTP datagram (subject to loss unless `reliable`). */
-  send(packet: Buffer, address: string, port: number, reliable = false): void {
+  /**
+   * Sends an RTP datagram (subject to loss unless `reliable`), now or, given `timing`, at `timing.at`
+   * (performance.now() time) — from the timed sender's thread if there is one — then calls
+   * `timing.onSent` with how late it left.
+   */
+  send(packet: Buffer, address: string, port: number, reliable = false, timing?: SendTiming): void {
     if (!reliable && this.loss > 0 && Math.random() < this.loss) return;
-    this.socket.send(packet, port, address);
+    if (!timing) {
+      this.socket.send(packet, port, address);
+      return;
+    }
+    if (this.sender) return this.sender.sendAt(packet, address, port, timing.at, timing.onSent);
+    const sendNow = () => {
+      this.socket.send(packet, port, address);
+      timing.onSent?.(performance.now() - timing.at);
+    };
+    const delay = timing.at - performance.now();
+    if (delay <= 0) sendNow();
+    else setTimeout(sendNow, delay);
   }
 
   close(): void {

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import type { VoiceConnection } from '@discordjs/voice';
-import { createOpusCodec } from '../../../sim/discord/opus.ts';
+import { createOpusCodec, encodeOpusFrames } from '../../../sim/discord/opus.ts';
 import { eventually, joinVoice, playPcm, sine, startHarness, voice, zeroCrossingHz, type Harness } from './helpers.ts';
 
 const VOICE_PRIVACY_CODE = /^\d{30}$/;
@@ -97,6 +97,20 @@ describe('DAVE in a voice channel (version 1, as on Discord)', () => {
     } finally {
       bob.hearing = 'pcm';
     }
+  });
+
+  test('packets prepared ahead and sent from the transmit thread reach the bot E2EE-decrypted, each reported sent', async () => {
+    await h.sim.startTransmitThread();
+    const alice = h.sim.member('Alice');
+    const received = receive(connection, alice.id);
+    const opus = encodeOpusFrames(sine(1000, 660));
+    const reported: number[] = [];
+    const sentBefore = h.sim.voice.dave.memberSession(alice.id)!.stats.e2eeSent;
+    await alice.speak({ opus }, { aheadMs: 60, onSent: (header) => reported.push(header.sequence) });
+    await eventually(() => received.frames.length >= opus.length && reported.length === opus.length + 5, 'the bot to receive every frame and every send to be reported');
+    assert.ok(h.sim.voice.dave.memberSession(alice.id)!.stats.e2eeSent - sentBefore >= opus.length, 'Alice encrypted what she said');
+    assert.ok(received.frames.every((f) => f.length < 2 || f.readUInt16BE(f.length - 2) !== 0xfafa), 'the library decrypted every frame');
+    assert.deepEqual(received.frames.filter((f) => f.length > 3), opus, 'the bot got the prepared Opus, in order');
   });
 
   test('a member joining and one leaving re-key the group while audio flows both ways', async () => {

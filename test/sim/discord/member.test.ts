@@ -122,3 +122,27 @@ describe('opusPacketSamples', () => {
     assert.equal(opusPacketSamples(Buffer.from([(19 << 3) | 3])), null, 'code 3 without its count byte');
   });
 });
+
+describe('SimulatedMember.speak with aheadMs', () => {
+  test('hands each packet over aheadMs before it is due, with its send time, and reports what the network reports', async () => {
+    const handed: { at: number; handedAt: number; sequence: number; onSent?: (lateMs: number) => void }[] = [];
+    const hub = {
+      defaultVoiceChannelId: 'voice',
+      deliverAudio: (_member: SimulatedMember, header: RtpHeader, _opus: Buffer, timing?: { at: number; onSent?: (lateMs: number) => void }) => {
+        assert.ok(timing, 'a send time with every packet');
+        handed.push({ at: timing.at, handedAt: performance.now(), sequence: header.sequence, onSent: timing.onSent });
+      },
+    } as unknown as MemberHub;
+    const reports: { sequence: number; lateMs: number }[] = [];
+    const opus = encodeOpusFrames(utterance(0.3, 2));
+    const { startedAt, endedAt } = await new SimulatedMember('1', 'Alice', hub).speak({ opus }, { aheadMs: 60, onSent: (header, lateMs) => reports.push({ sequence: header.sequence, lateMs }) });
+    assert.equal(handed.length, opus.length + 5);
+    handed.forEach((p, i) => assert.ok(Math.abs(p.at - (startedAt + i * 20)) < 0.001, `packet ${i} due at its capture time`));
+    const later = handed.filter((p) => p.at - 60 > startedAt); // the first three are due within aheadMs of the start
+    assert.ok(later.length >= 15 && later.every((p) => p.handedAt < p.at - 20), 'each handed over well before it is due');
+    assert.ok(endedAt > handed.at(-1)!.at - 2, 'speak resolves once the last packet is due (timers may fire a fraction of a ms early)');
+    assert.equal(reports.length, 0, 'sends are reported by the network, not assumed');
+    handed.forEach((p, i) => p.onSent?.(i));
+    assert.deepEqual(reports, handed.map((p, i) => ({ sequence: p.sequence, lateMs: i })));
+  });
+});

@@ -1,0 +1,36 @@
+import { strict as assert } from 'node:assert';
+import { createSocket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
+import { TimedSender } from '../../../sim/discord/timedSender.ts';
+
+describe('TimedSender', () => {
+  let sender: TimedSender;
+  const receiver = createSocket('udp4');
+  const received: Buffer[] = [];
+  before(async () => {
+    sender = await TimedSender.start();
+    receiver.on('message', (message) => received.push(message));
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    await sender.close();
+    receiver.close();
+  });
+
+  test('sends each packet at its time from its own thread, on time while this thread is blocked', async () => {
+    const { port } = receiver.address();
+    const start = performance.now();
+    const late = new Map<number, number>();
+    for (let i = 0; i < 10; i++) sender.sendAt(Buffer.from([0x80, 0x78, i, 1, 2, 3]), '127.0.0.1', port, start + 100 + 20 * i, (lateMs) => late.set(i, lateMs));
+    await new Promise((resolve) => setImmediate(resolve)); // the batch is posted to the thread
+    // This thread is busy for 400 ms, past every packet's time (100–280 ms): sent from here, each would leave 120–300 ms late.
+    for (const until = performance.now() + 400; performance.now() < until; );
+    const deadline = performance.now() + 10_000;
+    while ((received.length < 10 || late.size < 10) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(received.map((m) => m[2]).sort((a, b) => a! - b!), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'every packet arrived');
+    assert.ok(received.every((m) => m.length === 6 && m[0] === 0x80 && m[5] === 3), 'byte for byte');
+    const worst = Math.max(...late.values());
+    assert.ok(worst < 100, `every packet left within 100 ms of its time although this thread was blocked (worst ${worst.toFixed(1)} ms)`);
+    assert.ok([...late.values()].every((ms) => ms > -2), 'none before its time');
+  });
+});
