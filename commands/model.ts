@@ -12,7 +12,7 @@ const ALL_PRESET_MODELS = [...new Set(Object.values(PROVIDER_PRESETS).flatMap((p
 /** "gpt-realtime-mini — audio $10 in / $20 out, text $0.60 / $2.40 per 1M tokens". */
 export function describeModel(model: string): string {
   const prices = pricesFor(model);
-  if (!prices) return `${model} — price unknown`;
+  if (!prices) return `${model} — price unknown: its cost is counted as $0 (budgets and /usage do not see it)`;
   return `${model} — audio $${prices.audio.input} in / $${prices.audio.output} out, text $${prices.text.input} / $${prices.text.output} per 1M tokens`;
 }
 

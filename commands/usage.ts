@@ -1,6 +1,8 @@
 import { InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { formatUsd } from '../src/budget/index.ts';
+import { pricesFor } from '../src/realtime/usage.ts';
 import { dayKey, daysBefore, type DailyUsage } from '../src/store/index.ts';
+import { guildModel } from '../src/voice/guildModel.ts';
 import type { Command } from './index.ts';
 import { hasSettingsPermission, replyPrivately } from './replies.ts';
 
@@ -35,6 +37,11 @@ export function usageTable(days: readonly DailyUsage[]): string {
   return ['```', line(table[0]!), ...rows.map(line), line(total), '```'].join('\n');
 }
 
+/** The line under the table when the server's model has no price (its cost shows as $0), else nothing. */
+export function unpricedNote(model: string): string {
+  return pricesFor(model) === null ? `\n⚠ No price is known for ${model}: its replies are counted at $0 here and in the budget.` : '';
+}
+
 const usage: Command = {
   data: new SlashCommandBuilder()
     .setName('usage')
@@ -53,7 +60,9 @@ const usage: Command = {
     const now = new Date();
     const days = await store.usageByDay(interaction.guildId, daysBefore(now, USAGE_DAYS - 1), dayKey(now));
     if (days.length === 0) return replyPrivately(interaction, `No usage in the last ${USAGE_DAYS} days (UTC).`);
-    await replyPrivately(interaction, `**Usage, last ${USAGE_DAYS} days** (UTC days without usage left out)\n${usageTable(days)}`);
+    // A model missing from the price table is counted at $0: say so rather than show a cost that looks real.
+    const model = guildModel(config, (await store.getSettings(interaction.guildId)).model);
+    await replyPrivately(interaction, `**Usage, last ${USAGE_DAYS} days** (UTC days without usage left out)\n${usageTable(days)}${unpricedNote(model)}`);
   },
 };
 

@@ -14,6 +14,7 @@ import { postConsentNotice } from './discord/consentNotice.ts';
 import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics/index.ts';
 import { BudgetGuard } from './budget/index.ts';
 import { createStore } from './store/index.ts';
+import { unpricedModels } from './voice/guildModel.ts';
 import { SessionRegistry } from './voice/sessionRegistry.ts';
 import { ToolRuntime } from './tools/runtime.ts';
 import type { ToolDefinition } from './tools/types.ts';
@@ -59,6 +60,7 @@ export function createBot(config: Config, logger: Logger, options: BotOptions): 
   const { commands, clientOptions = {} } = options;
   // The objects every voice session shares are made here, once per bot, and passed down.
   loadOpusBackend({ logger }); // the one line saying native Opus is missing is logged here, at start
+  warnUnpricedModels(config, logger);
   // Young-generation collections right after a tick's sends, not on the next tick (minorGcPacer.ts).
   const clock = new FrameClock({ logger, afterTick: options.gcPacing === false ? undefined : createMinorGcPacer() });
   const encoderThread = new OpusEncoderThread({ logger });
@@ -165,4 +167,12 @@ async function postNoticeIn(channel: Channel | undefined, sessions: SessionRegis
   } catch (error) {
     logger.warn({ guildId, channelId: channel.id, err: error instanceof Error ? error.message : String(error) }, 'could not post the consent notice after a move');
   }
+}
+
+/** Says at start which configured models have no price: their cost would be counted as $0 (budgets would not see it). */
+export function warnUnpricedModels(config: Config, logger: Logger): void {
+  const unpriced = unpricedModels(config);
+  const fix = 'add its prices to src/realtime/prices.ts (its usage is counted, its cost is not: budgets and /usage see $0)';
+  for (const model of unpriced.realtime) logger.warn({ model }, `no price known for realtime model ${model}: ${fix}`);
+  if (unpriced.transcription) logger.warn({ model: unpriced.transcription }, `no price known for transcription model ${unpriced.transcription}: ${fix}`);
 }

@@ -57,7 +57,14 @@ export class RealtimeClientCore {
     const { options, log, emit } = host;
     this.#log = log;
     this.session = { ...options.session };
-    this.usage = new UsageMeter({ model: host.model, prices: options.prices, ledger: options.usageLedger, ledgerKey: options.usageKey });
+    this.usage = new UsageMeter({
+      model: host.model,
+      prices: options.prices,
+      ledger: options.usageLedger,
+      ledgerKey: options.usageKey,
+      onUnpriced: (model, what) =>
+        log.warn({ model, what }, 'no price known for this model: its usage is counted at $0 (budgets, /usage and the cost metric miss it); add it to the price table in src/realtime/prices.ts'),
+    });
     this.responses = new ResponseTracker({
       dialect: options.dialect,
       log,

@@ -8,12 +8,14 @@ export {
   DEFAULT_PRICES,
   DEFAULT_TRANSCRIPTION_PRICES,
   UsageLedger,
+  canPriceTranscription,
   estimateCost,
   emptyUsage,
   emptyTotals,
   pricesFor,
   transcriptionAsTokenUsage,
   transcriptionCost,
+  transcriptionPricesFor,
   type ModelPrices,
   type PriceTable,
   type TokenPrices,
@@ -22,6 +24,7 @@ export {
   type TranscriptionPriceTable,
   type TranscriptionTotals,
   type TranscriptionUsage,
+  type UnpricedUsage,
   type UsageTotals,
 } from './usage.ts';
 export { backoffDelay, type ReconnectOptions } from './backoff.ts';

@@ -1,7 +1,10 @@
 /**
- * Token usage and cost. `response.done` reports tokens split into text and audio, with cached input
- * tokens a subset of input tokens; prices are per million tokens and live in configuration.
+ * Token usage and what it cost: totals per client and per key. `response.done` reports tokens split
+ * into text and audio, cached input tokens a subset of input tokens; the prices are in prices.ts.
  */
+import { canPriceTranscription, DEFAULT_PRICES, DEFAULT_TRANSCRIPTION_PRICES, estimateCost, pricesFor, transcriptionCost, type PriceTable, type TranscriptionPriceTable } from './prices.ts';
+
+export * from './prices.ts';
 
 /** Tokens of one response (or a sum), split text/audio × input/cached input/output. Cached ⊂ input. */
 export interface TokenUsage {
@@ -36,69 +39,6 @@ export interface UsageTotals extends TokenUsage {
   costUsd: number;
 }
 
-/** USD per 1M tokens of one kind. */
-export interface TokenPrices {
-  input: number;
-  cached: number;
-  output: number;
-}
-
-/** Prices of one model. */
-export interface ModelPrices {
-  text: TokenPrices;
-  audio: TokenPrices;
-}
-
-/** Prices by model name (a dated snapshot of a listed model uses its prices). */
-export type PriceTable = Record<string, ModelPrices>;
-
-const REALTIME_1_5: ModelPrices = { text: { input: 4, cached: 0.4, output: 16 }, audio: { input: 32, cached: 0.4, output: 64 } };
-const REALTIME_2: ModelPrices = { text: { input: 4, cached: 0.4, output: 24 }, audio: { input: 32, cached: 0.4, output: 64 } };
-const REALTIME_MINI: ModelPrices = { text: { input: 0.6, cached: 0.06, output: 2.4 }, audio: { input: 10, cached: 0.3, output: 20 } };
-const GPT_4O: ModelPrices = { text: { input: 5, cached: 2.5, output: 20 }, audio: { input: 40, cached: 2.5, output: 80 } };
-
-/**
- * Defaults from the reference table (USD per 1M tokens). `gpt-realtime` is assumed to be priced as
- * gpt-realtime-1.5 (unconfirmed); CometAPI's `gpt-4o-realtime` as OpenAI's gpt-4o-realtime-preview.
- */
-export const DEFAULT_PRICES: PriceTable = {
-  'gpt-realtime': REALTIME_1_5,
-  'gpt-realtime-1.5': REALTIME_1_5,
-  'gpt-realtime-2': REALTIME_2,
-  'gpt-realtime-2.1': REALTIME_2,
-  'gpt-realtime-mini': REALTIME_MINI,
-  'gpt-realtime-2.1-mini': REALTIME_MINI,
-  'gpt-4o-realtime': GPT_4O,
-  'gpt-4o-realtime-preview': GPT_4O,
-};
-
-/** Prices of an input transcription model: USD per minute of audio, or per 1M tokens in and out. */
-export interface TranscriptionPrices {
-  perMinute?: number;
-  input?: number;
-  output?: number;
-}
-
-/** Transcription prices by model name. */
-export type TranscriptionPriceTable = Record<string, TranscriptionPrices>;
-
-/**
- * Defaults: whisper-1 from the reference ($0.006/min); the gpt-4o transcribe models from OpenAI's
- * model pages (developers.openai.com/api/docs/models/gpt-4o-transcribe and …-mini-transcribe).
- */
-export const DEFAULT_TRANSCRIPTION_PRICES: TranscriptionPriceTable = {
-  'whisper-1': { perMinute: 0.006 },
-  'gpt-4o-transcribe': { input: 2.5, output: 10 },
-  'gpt-4o-mini-transcribe': { input: 1.25, output: 5 },
-};
-
-/** Estimated cost in USD of an input transcription; 0 for a model missing from the table. */
-export function transcriptionCost(usage: TranscriptionUsage, model: string, prices: TranscriptionPriceTable = DEFAULT_TRANSCRIPTION_PRICES): number {
-  const p = Object.hasOwn(prices, model) ? prices[model] : undefined;
-  if (!p) return 0;
-  return (usage.seconds / 60) * (p.perMinute ?? 0) + (usage.inputTokens * (p.input ?? 0) + usage.outputTokens * (p.output ?? 0)) / 1_000_000;
-}
-
 /** Transcription totals at zero. */
 export function emptyTranscriptionTotals(): TranscriptionTotals {
   return { seconds: 0, inputTokens: 0, outputTokens: 0, turns: 0, costUsd: 0 };
@@ -120,32 +60,6 @@ export function emptyUsage(): TokenUsage {
 /** Totals with every count at zero. */
 export function emptyTotals(): UsageTotals {
   return { ...emptyUsage(), responses: 0, costUsd: 0 };
-}
-
-/**
- * Prices of a model: its exact name, else the name of which it is a dated snapshot
- * (`gpt-realtime-2025-08-28` → `gpt-realtime`, but never `gpt-realtime-2`), else null.
- */
-export function pricesFor(model: string, prices: PriceTable = DEFAULT_PRICES): ModelPrices | null {
-  if (Object.hasOwn(prices, model)) return prices[model] ?? null;
-  const snapshot = /^(.+)-\d{4}-\d{2}-\d{2}$/.exec(model);
-  return snapshot?.[1] && Object.hasOwn(prices, snapshot[1]) ? (prices[snapshot[1]] ?? null) : null;
-}
-
-/** Estimated cost in USD; 0 for a model missing from the table. */
-export function estimateCost(usage: TokenUsage, model: string, prices: PriceTable = DEFAULT_PRICES): number {
-  const p = pricesFor(model, prices);
-  if (!p) return 0;
-  const cachedText = Math.min(usage.cachedTextTokens, usage.inputTextTokens);
-  const cachedAudio = Math.min(usage.cachedAudioTokens, usage.inputAudioTokens);
-  const micros =
-    (usage.inputTextTokens - cachedText) * p.text.input +
-    cachedText * p.text.cached +
-    usage.outputTextTokens * p.text.output +
-    (usage.inputAudioTokens - cachedAudio) * p.audio.input +
-    cachedAudio * p.audio.cached +
-    usage.outputAudioTokens * p.audio.output;
-  return micros / 1_000_000;
 }
 
 /** Adds a usage to totals in place, with its cost. */
@@ -206,9 +120,24 @@ export class UsageMeter {
   readonly #total = emptyTotals();
   #session = emptyTotals();
   readonly #transcription = emptyTranscriptionTotals();
+  readonly #onUnpriced: (model: string, what: UnpricedUsage) => void;
+  /** Models already reported as unpriced (once each). */
+  readonly #reported = new Set<string>();
 
-  constructor(options: { model: string; prices?: PriceTable; transcriptionPrices?: TranscriptionPriceTable; ledger?: UsageLedger; ledgerKey?: string }) {
+  constructor(options: {
+    model: string;
+    prices?: PriceTable;
+    transcriptionPrices?: TranscriptionPriceTable;
+    ledger?: UsageLedger;
+    ledgerKey?: string;
+    /**
+     * Usage the tables cannot price arrived (an unknown model, or a transcription billed in a way its
+     * model has no price for): it is counted at $0, so budgets and /usage miss it. Called once per model.
+     */
+    onUnpriced?: (model: string, what: UnpricedUsage) => void;
+  }) {
     this.#model = options.model;
+    this.#onUnpriced = options.onUnpriced ?? (() => {});
     this.#prices = options.prices ?? DEFAULT_PRICES;
     this.#transcriptionPrices = options.transcriptionPrices ?? DEFAULT_TRANSCRIPTION_PRICES;
     this.#ledger = options.ledger ?? new UsageLedger();
@@ -232,6 +161,8 @@ export class UsageMeter {
 
   /** The estimated cost of a response's usage: the one place a response is priced. */
   price(usage: TokenUsage): number {
+    const tokens = usage.inputTextTokens + usage.inputAudioTokens + usage.outputTextTokens + usage.outputAudioTokens;
+    if (tokens > 0 && pricesFor(this.#model, this.#prices) === null) this.#unpriced(this.#model, 'responses');
     return estimateCost(usage, this.#model, this.#prices);
   }
 
@@ -244,6 +175,7 @@ export class UsageMeter {
 
   /** Prices and counts one input transcription by `model`; returns its cost. */
   addTranscription(usage: TranscriptionUsage, model: string): number {
+    if (!canPriceTranscription(usage, model, this.#transcriptionPrices)) this.#unpriced(model, 'transcription');
     const costUsd = transcriptionCost(usage, model, this.#transcriptionPrices);
     const t = this.#transcription;
     t.seconds += usage.seconds;
@@ -261,4 +193,13 @@ export class UsageMeter {
   newSession(): void {
     this.#session = emptyTotals();
   }
+
+  #unpriced(model: string, what: UnpricedUsage): void {
+    if (this.#reported.has(`${what}:${model}`)) return;
+    this.#reported.add(`${what}:${model}`);
+    this.#onUnpriced(model, what);
+  }
 }
+
+/** What could not be priced: a response of the realtime model, or an input transcription. */
+export type UnpricedUsage = 'responses' | 'transcription';

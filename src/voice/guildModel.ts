@@ -3,7 +3,7 @@
  * the provider's models with /model (applied from the guild's next model session, priced as itself).
  */
 import type { Config } from '../config.ts';
-import { isProviderName, modelInUrl, PROVIDER_PRESETS, realtimeUrl } from '../realtime/index.ts';
+import { isProviderName, modelInUrl, pricesFor, PROVIDER_PRESETS, realtimeUrl, transcriptionPricesFor } from '../realtime/index.ts';
 
 /**
  * Models a guild may choose, the configured one first: REALTIME_MODELS when the operator set it, else
@@ -19,6 +19,17 @@ export function modelChoices(config: Config): readonly string[] {
 /** The model a guild's conversation uses: its choice while the provider still offers it, else the configured one. */
 export function guildModel(config: Config, chosen: string | null): string {
   return chosen !== null && modelChoices(config).includes(chosen) ? chosen : config.realtime.model;
+}
+
+/**
+ * The configured models the price tables do not know (src/realtime/prices.ts): the realtime models a
+ * guild may use, and the input transcription model. Their usage would be counted at $0.
+ */
+export function unpricedModels(config: Config): { realtime: string[]; transcription: string | null } {
+  return {
+    realtime: modelChoices(config).filter((model) => pricesFor(model) === null),
+    transcription: transcriptionPricesFor(config.transcriptionModel) === null ? config.transcriptionModel : null,
+  };
 }
 
 /**

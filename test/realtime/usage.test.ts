@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PRICES, UsageLedger, backoffDelay, emptyUsage, estimateCost, pricesFor, transcriptionCost, type TokenUsage } from '../../src/realtime/index.ts';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { DEFAULT_PRICES, UsageLedger, backoffDelay, canPriceTranscription, emptyUsage, estimateCost, pricesFor, transcriptionCost, type TokenUsage } from '../../src/realtime/index.ts';
+import { UsageMeter } from '../../src/realtime/usage.ts';
 import { makeClient, startSim } from './helpers.ts';
 
 const usage: TokenUsage = { inputTextTokens: 1000, inputAudioTokens: 2000, cachedTextTokens: 400, cachedAudioTokens: 1000, outputTextTokens: 100, outputAudioTokens: 500 };
@@ -49,6 +52,64 @@ describe('usage and cost', () => {
     assert.equal(transcriptionCost({ seconds: 0, inputTokens: 1_000_000, outputTokens: 1_000_000 }, 'gpt-4o-transcribe'), 12.5);
     assert.equal(transcriptionCost({ seconds: 0, inputTokens: 1_000_000, outputTokens: 1_000_000 }, 'gpt-4o-mini-transcribe'), 6.25);
     assert.equal(transcriptionCost({ seconds: 60, inputTokens: 5, outputTokens: 5 }, 'unknown-transcriber'), 0);
+    // OpenAI's model pages: gpt-realtime-whisper and gpt-live-transcribe $0.017/min, gpt-transcribe $0.0045/min.
+    const minute = { seconds: 60, inputTokens: 0, outputTokens: 0 };
+    assert.ok(Math.abs(transcriptionCost(minute, 'gpt-realtime-whisper') - 0.017) < 1e-15);
+    assert.ok(Math.abs(transcriptionCost(minute, 'gpt-live-transcribe') - 0.017) < 1e-15);
+    assert.ok(Math.abs(transcriptionCost(minute, 'gpt-transcribe') - 0.0045) < 1e-15);
+    assert.ok(Math.abs(transcriptionCost(minute, 'gpt-realtime-whisper-2026-01-15') - 0.017) < 1e-15, 'a dated snapshot as its model');
+  });
+
+  it('knows which usage it cannot price: an unknown model, or a usage billed in a way its model has no price for', () => {
+    const seconds = { seconds: 30, inputTokens: 0, outputTokens: 0 };
+    const tokens = { seconds: 0, inputTokens: 100, outputTokens: 20 };
+    assert.equal(canPriceTranscription(seconds, 'whisper-1'), true);
+    assert.equal(canPriceTranscription(tokens, 'gpt-4o-transcribe'), true);
+    assert.equal(canPriceTranscription(seconds, 'unknown-transcriber'), false);
+    assert.equal(canPriceTranscription(tokens, 'whisper-1'), false, 'whisper-1 has no token price');
+    assert.equal(canPriceTranscription(seconds, 'gpt-4o-transcribe'), false, 'gpt-4o-transcribe has no minute price');
+    assert.equal(canPriceTranscription({ seconds: 0, inputTokens: 0, outputTokens: 0 }, 'unknown-transcriber'), true, 'nothing to price');
+  });
+
+  it('reports usage it counts at $0 because the model has no price, once per model, and nothing for priced models', () => {
+    const reported: string[] = [];
+    const meter = new UsageMeter({ model: 'mystery-model', onUnpriced: (model, what) => reported.push(`${what}:${model}`) });
+    assert.equal(meter.price(emptyUsage()), 0);
+    assert.equal(reported.length, 0, 'no usage, nothing to report');
+    assert.equal(meter.price(usage), 0);
+    assert.equal(meter.price(usage), 0);
+    meter.addTranscription({ seconds: 10, inputTokens: 0, outputTokens: 0 }, 'whisper-1');
+    meter.addTranscription({ seconds: 10, inputTokens: 0, outputTokens: 0 }, 'my-transcriber');
+    meter.addTranscription({ seconds: 10, inputTokens: 0, outputTokens: 0 }, 'my-transcriber');
+    assert.deepEqual(reported, ['responses:mystery-model', 'transcription:my-transcriber']);
+    const known = new UsageMeter({ model: 'gpt-realtime-2025-08-28', onUnpriced: (model) => reported.push(model) });
+    assert.ok(known.price(usage) > 0);
+    known.addTranscription({ seconds: 10, inputTokens: 0, outputTokens: 0 }, 'gpt-realtime-whisper');
+    assert.equal(reported.length, 2);
+  });
+
+  it('a client whose model has no price logs a warning naming it when its first usage arrives', async () => {
+    const sim = await startSim();
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const client = makeClient(sim, 'ga', { prices: {}, logger: pino({ level: 'warn' }, stream) });
+    await client.connect();
+    for (let i = 0; i < 2; i++) {
+      client.addUserText('count me');
+      const result = await client.createResponse({ modalities: ['text'] }).done;
+      assert.ok(result.usage !== null && result.costUsd === 0);
+    }
+    const warnings = lines.filter((line) => /no price known/.test(String(line.msg)));
+    assert.equal(warnings.length, 1, JSON.stringify(lines));
+    assert.equal(warnings[0]!.model, client.model);
+    assert.equal(warnings[0]!.what, 'responses');
+    await client.close();
+    await sim.close();
   });
 
   it('totals per key across clients sharing a ledger', async () => {

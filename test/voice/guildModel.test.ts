@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import pino from 'pino';
+import { warnUnpricedModels } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config.ts';
-import { guildModel, modelChoices, urlForModel } from '../../src/voice/guildModel.ts';
+import { guildModel, modelChoices, unpricedModels, urlForModel } from '../../src/voice/guildModel.ts';
 
 test("a guild chooses among the configured provider's models; a stale or foreign choice falls back to the default", () => {
   const openai = loadConfig({});
@@ -27,3 +30,34 @@ test('the URL dialed for a guild model replaces only the model parameter', () =>
   assert.equal(urlForModel('wss://h/v1/realtime?mod%65l=x&%zz=1', 'm o'), 'wss://h/v1/realtime?%zz=1&model=m%20o', 'an encoded name is still the model; a malformed one is kept');
   assert.equal(urlForModel('wss://h/v1/realtime', 'gpt-realtime-mini'), 'wss://h/v1/realtime?model=gpt-realtime-mini');
 });
+
+test('configured models without a price are found and reported at start, each by name (their cost would be counted as $0)', () => {
+  const priced = loadConfig({ VOICE_TRANSCRIPTION_MODEL: 'gpt-realtime-whisper' });
+  assert.deepEqual(unpricedModels(priced), { realtime: [], transcription: null }, 'the presets and gpt-realtime-whisper are priced');
+  const custom = loadConfig({
+    REALTIME_URL: 'wss://proxy.example/v1/realtime',
+    REALTIME_MODEL: 'my-model',
+    REALTIME_MODELS: 'gpt-realtime-mini,gpt-realtime-2025-08-28,other-model',
+    VOICE_TRANSCRIPTION_MODEL: 'my-transcriber',
+  });
+  assert.deepEqual(unpricedModels(custom), { realtime: ['my-model', 'other-model'], transcription: 'my-transcriber' }, 'a dated snapshot of a priced model is priced');
+  const { logger, lines } = capturingLogger();
+  warnUnpricedModels(custom, logger);
+  assert.deepEqual(
+    lines.map((line) => [line.level, line.model]),
+    [[40, 'my-model'], [40, 'other-model'], [40, 'my-transcriber']],
+  );
+  assert.match(String(lines[0]!.msg), /no price known for realtime model my-model: .*\$0/);
+});
+
+/** A pino logger whose JSON lines are kept. */
+function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
