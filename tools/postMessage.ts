@@ -11,6 +11,11 @@ const MAX_CHARS = 1_800;
  * channel is rate limited (5 messages per 5 s), possibly past the tool timeout; the send is not
  * cancelled then, so instead of a timeout ("failed", and the model posts it again) the model is told
  * it is queued and will appear.
+ *
+ * Why one rate-limit window and not the whole tool time (the deadline only caps it, below): the model
+ * cannot answer until it has the result, so every second waited is silence or filler for a post that
+ * appears either way. A post held only by the limit is confirmed within one window (5 s); one still
+ * waiting after that is behind a backlog, and waiting longer would only buy its message id.
  */
 export const CONFIRM_WAIT_MS = 5_000;
 

@@ -97,6 +97,47 @@ describe('tools in text', () => {
     assert.equal(toldResult(await ask('Guest', 'who? ⟦call who_is_here {}⟧'), 'who_is_here').ok, true);
   });
 
+  test('post_message in a channel held by its message rate limit: the model is told it is queued, and it appears once when the limit lets it', async () => {
+    const { discord } = stack;
+    const channelId = discord.textChannelId;
+    const post = 'https://example.com/queued-notes';
+    const since = performance.now();
+    const logsBefore = stack.logs.length;
+    // The channel's 5 messages per 5 s are used up: 5 posted straight to the API (discord.js learns of
+    // the limit from a 429 with retry_after) and 5 more the bot sends through discord.js, which queues
+    // them; the tool's post waits behind them, past the tool's confirmation wait.
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${discord.rest}/v10/channels/${channelId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bot ${discord.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: `busy ${i}` }),
+      });
+      assert.equal(response.status, 200);
+    }
+    const channel = stack.bot.client.channels.cache.get(channelId);
+    assert.ok(channel?.isSendable());
+    const queuedAhead = Array.from({ length: 5 }, (_, i) => channel.send({ content: `queued ahead ${i}` }));
+    const reply = await ask('Alice', `post the notes ⟦call post_message {"text": "${post}"}⟧`);
+    const result = toldResult(reply, 'post_message');
+    assert.deepEqual({ ok: result.ok, posted: result.posted, queued: result.queued }, { ok: true, posted: false, queued: true }, JSON.stringify(result));
+    assert.match(String(result.message), /Do not post it again/);
+    await Promise.all(queuedAhead);
+    // It appears once the limit lets it through, and once.
+    const posted = await eventually(() => {
+      const messages = [...discord.botMessages.byId.values()].filter((message) => message.content.startsWith(post));
+      return messages.length > 0 && messages;
+    }, 'the queued post in the channel', 20_000);
+    assert.equal(posted.length, 1);
+    assert.equal(posted[0]!.channelId, channelId);
+    await eventually(() => stack.logs.slice(logsBefore).some((line) => line.includes('queued post_message message posted')), 'the late confirmation logged');
+    const creates = discord.recorded.messages.filter((request) => request.method === 'POST' && String(request.body?.content ?? '').startsWith(post));
+    assert.equal(creates.length, 1, 'created once: the tool did not send it again');
+    assert.ok(discord.recorded.rateLimited.some((request) => request.at >= since && request.path === `/channels/${channelId}/messages`), 'Discord answered 429 in the channel meanwhile');
+    // One call, one result: nothing made the model post it a second time.
+    const calls = stack.realtime!.sessions.flatMap((session) => session.items).filter((item) => item.type === 'function_call' && item.tool?.name === 'post_message' && String(item.tool.arguments).includes(post));
+    assert.equal(calls.length, 1);
+  });
+
   test('bad input becomes a clear result and one log line each; the conversation goes on', async () => {
     const since = stack.logs.length;
     const cases = [
