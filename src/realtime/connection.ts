@@ -149,22 +149,24 @@ export class RealtimeConnection extends EventEmitter<{ event: [ServerEvent]; clo
     this.#held ??= [];
   }
 
-  /** Sends a client event stamped with a fresh `event_id`; returns the id (or null if the socket is gone). */
+  /**
+   * Sends a client event stamped with a fresh `event_id`, remembered to match errors; returns the id
+   * (or null if the socket is gone). Audio goes through {@link sendAudioAppend}, never here.
+   */
   send(event: WireEvent): string | null {
     if (this.closed) return null;
     const eventId = `${this.#prefix}${++this.#sent}`;
     this.#ws.send(JSON.stringify({ ...event, event_id: eventId }));
-    // Audio appends are most of the traffic and the service answers them with nothing: not kept.
-    if (event.type !== 'input_audio_buffer.append') {
-      this.#sentTypes.set(eventId, event.type);
-      if (this.#sentTypes.size > MAX_REMEMBERED_EVENTS) this.#sentTypes.delete(this.#sentTypes.keys().next().value!);
-    }
+    this.#sentTypes.set(eventId, event.type);
+    if (this.#sentTypes.size > MAX_REMEMBERED_EVENTS) this.#sentTypes.delete(this.#sentTypes.keys().next().value!);
     return eventId;
   }
 
   /**
    * Sends `input_audio_buffer.append` with this PCM (stamped like {@link send}), written as the bytes of
    * the text frame ({@link appendFrame}: no heap strings on the 20 ms input path); returns the id, or null.
+   * Its id is not remembered: appends are most of the traffic and the service answers them with nothing,
+   * so they would push the events errors are matched against out of {@link sentEventType}'s memory.
    */
   sendAudioAppend(pcm: Uint8Array): string | null {
     if (this.closed) return null;

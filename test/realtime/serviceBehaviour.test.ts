@@ -44,6 +44,24 @@ describe('event ids and errors', () => {
       await client.close();
     }));
 
+  it('an error is matched to its event even after more audio appends than the events remembered (appends are not remembered)', () =>
+    withSim({}, async (sim) => {
+      const client = makeClient(sim, 'ga');
+      const errors: RealtimeError[] = [];
+      client.on('error', (error) => errors.push(error));
+      await client.connect();
+      sim.injectFault({ failNext: { eventType: 'conversation.item.create', error: { type: 'invalid_request_error', code: 'invalid_value', message: 'bad item' } } });
+      client.addUserText('refused');
+      // Sent in the same tick, before the error can arrive: 600 appends (512 events are remembered).
+      for (let i = 0; i < 600; i++) client.appendAudio(tone(20));
+      await until(() => errors.length > 0);
+      const appendsSent = () => sim.sessions.at(-1)!.received.filter((r) => r.event.type === 'input_audio_buffer.append').length;
+      await until(() => appendsSent() === 600);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.eventType, 'conversation.item.create');
+      await client.close();
+    }));
+
   it('an error with event_id null fails the waiting request at once, not at the stall watchdog', () =>
     withSim({}, async (sim) => {
       const client = makeClient(sim, 'ga', { responseStallMs: 30_000 });
