@@ -4,27 +4,14 @@
  * on the socket (nothing billed) and the key never reaches the log.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { silentLogger } from '../../src/log.ts';
 import { realtimeUrl } from '../../src/realtime/presets.ts';
 import { checkModelKey, reportModelKeyCheck } from '../../src/realtime/keyCheck.ts';
 import { startRealtimeSimulator, type RealtimeSimulator } from '../../sim/realtime/index.ts';
+import { capturingLogger } from '../helpers/logs.ts';
 import { eventually } from '../ops/helpers.ts';
-
-/** A pino logger whose JSON lines are kept. */
-function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 describe('model key check at start', () => {
   let sim: RealtimeSimulator;

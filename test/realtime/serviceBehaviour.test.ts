@@ -20,16 +20,22 @@ async function withSim(options: Parameters<typeof startSim>[0], body: (sim: Real
   }
 }
 
+/** A connected client whose errors are kept; the service will refuse its next `conversation.item.create`. */
+async function clientWithRefusedItem(sim: RealtimeSimulator) {
+  const client = makeClient(sim, 'ga');
+  const errors: RealtimeError[] = [];
+  client.on('error', (error) => errors.push(error));
+  await client.connect();
+  sim.injectFault({ failNext: { eventType: 'conversation.item.create', error: { type: 'invalid_request_error', code: 'invalid_value', message: 'bad item' } } });
+  return { client, errors };
+}
+
 const received = (sim: RealtimeSimulator, type: string) => sim.sessions.at(-1)!.received.filter((r) => r.event.type === type);
 
 describe('event ids and errors', () => {
   it('every client event carries its own event_id, and an error naming one is matched to its event type', () =>
     withSim({}, async (sim) => {
-      const client = makeClient(sim, 'ga');
-      const errors: RealtimeError[] = [];
-      client.on('error', (error) => errors.push(error));
-      await client.connect();
-      sim.injectFault({ failNext: { eventType: 'conversation.item.create', error: { type: 'invalid_request_error', code: 'invalid_value', message: 'bad item' } } });
+      const { client, errors } = await clientWithRefusedItem(sim);
       client.addUserText('refused');
       client.appendAudio(tone(100));
       client.addUserText('accepted');
@@ -46,11 +52,7 @@ describe('event ids and errors', () => {
 
   it('an error is matched to its event even after more audio appends than the events remembered (appends are not remembered)', () =>
     withSim({}, async (sim) => {
-      const client = makeClient(sim, 'ga');
-      const errors: RealtimeError[] = [];
-      client.on('error', (error) => errors.push(error));
-      await client.connect();
-      sim.injectFault({ failNext: { eventType: 'conversation.item.create', error: { type: 'invalid_request_error', code: 'invalid_value', message: 'bad item' } } });
+      const { client, errors } = await clientWithRefusedItem(sim);
       client.addUserText('refused');
       // Sent in the same tick, before the error can arrive: 600 appends (512 events are remembered).
       for (let i = 0; i < 600; i++) client.appendAudio(tone(20));

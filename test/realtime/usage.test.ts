@@ -1,9 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { DEFAULT_PRICES, UsageLedger, backoffDelay, canPriceTranscription, emptyUsage, estimateCost, pricesFor, transcriptionCost, type TokenUsage } from '../../src/realtime/index.ts';
 import { UsageMeter } from '../../src/realtime/usage.ts';
+import { capturingLogger } from '../helpers/logs.ts';
 import { makeClient, startSim } from './helpers.ts';
 
 const usage: TokenUsage = { inputTextTokens: 1000, inputAudioTokens: 2000, cachedTextTokens: 400, cachedAudioTokens: 1000, outputTextTokens: 100, outputAudioTokens: 500 };
@@ -90,14 +89,8 @@ describe('usage and cost', () => {
 
   it('a client whose model has no price logs a warning naming it when its first usage arrives', async () => {
     const sim = await startSim();
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const client = makeClient(sim, 'ga', { prices: {}, logger: pino({ level: 'warn' }, stream) });
+    const { logger, lines } = capturingLogger('warn');
+    const client = makeClient(sim, 'ga', { prices: {}, logger });
     await client.connect();
     for (let i = 0; i < 2; i++) {
       client.addUserText('count me');

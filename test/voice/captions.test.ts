@@ -135,7 +135,8 @@ test('a channel that refuses captions (missing permissions) gets no more request
   assert.equal(requests.length, 1);
 });
 
-test("a session's answers are captioned once heard, never when dropped unheard; opted-out speakers are left out of turns", async () => {
+/** A session's captions (on; `optedOut` left out) posting to a channel that records every message's content as sent or edited. */
+function recordingSession(optedOut: string[] = []) {
   const posted: string[] = [];
   const channel: CaptionChannel = {
     id: 'voice-1',
@@ -144,8 +145,12 @@ test("a session's answers are captioned once heard, never when dropped unheard; 
       return { edit: async ({ content: edited }) => void posted.push(edited) };
     },
   };
-  const room = new RoomPolicy('g1', { ...defaultRoomSettings(), captions: true }, ['bob']);
-  const session = new SessionCaptions({ channel: () => channel, room, botId: () => 'bot', logger: silentLogger });
+  const room = new RoomPolicy('g1', { ...defaultRoomSettings(), captions: true }, optedOut);
+  return { posted, session: new SessionCaptions({ channel: () => channel, room, botId: () => 'bot', logger: silentLogger }) };
+}
+
+test("a session's answers are captioned once heard, never when dropped unheard; opted-out speakers are left out of turns", async () => {
+  const { posted, session } = recordingSession(['bob']);
   const answer = (itemId: string, transcript: string): ResponseResult => ({
     responseId: `resp-${itemId}`, status: 'completed', text: '', transcript, usage: null, costUsd: 0, itemIds: [itemId], outOfBand: false, audioMs: 800, functionCallIds: [], mcpApprovalIds: [],
   });
@@ -186,16 +191,7 @@ describe('an answer stopped part way is captioned as far as it was heard, marked
   // 40 characters, 4,000 ms of audio: a cut after n ms keeps the words within n/100 characters.
   const STORY = 'aaaa bbbb cccc dddd eeee ffff gggg hhhhh';
   function session() {
-    const posted: string[] = [];
-    const channel: CaptionChannel = {
-      id: 'voice-1',
-      async send({ content }) {
-        posted.push(content);
-        return { edit: async ({ content: edited }) => void posted.push(edited) };
-      },
-    };
-    const room = new RoomPolicy('g1', { ...defaultRoomSettings(), captions: true }, []);
-    const captions = new SessionCaptions({ channel: () => channel, room, botId: () => 'bot', logger: silentLogger });
+    const { posted, session: captions } = recordingSession();
     const until = async (check: (last: string | undefined) => boolean) => {
       const deadline = performance.now() + 5_000;
       while (!check(posted.at(-1)) && performance.now() < deadline) await sleep(10);

@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import pino from 'pino';
 import { warnUnpricedModels } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config.ts';
+import { capturingLogger } from '../helpers/logs.ts';
 import { guildModel, modelChoices, unpricedModels, urlForModel } from '../../src/voice/guildModel.ts';
 
 test("a guild chooses among the configured provider's models; a stale or foreign choice falls back to the default", () => {
@@ -49,15 +48,3 @@ test('configured models without a price are found and reported at start, each by
   );
   assert.match(String(lines[0]!.msg), /no price known for realtime model my-model: .*\$0/);
 });
-
-/** A pino logger whose JSON lines are kept. */
-function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
