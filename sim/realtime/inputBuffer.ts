@@ -186,12 +186,20 @@ export class SimInputBuffer {
 }
 
 /**
+ * Transcription models billed by audio duration: whisper-1 (reference "Usage and price"), and by
+ * OpenAI's model pages gpt-realtime-whisper ("priced by audio duration rather than text tokens"),
+ * gpt-live-transcribe and gpt-transcribe (per minute). Their usage is taken to come as a duration,
+ * as whisper-1's does (inferred from the pricing: no captured event of theirs here).
+ */
+const DURATION_BILLED = new Set(['whisper-1', 'gpt-realtime-whisper', 'gpt-live-transcribe', 'gpt-transcribe']);
+
+/**
  * Usage of an input transcription, in the two shapes of the `openai` package's
- * ConversationItemInputAudioTranscriptionCompletedEvent: whisper-1 is billed by duration, the
- * gpt-4o transcribe models by tokens (about 10 audio tokens per second in, 4 characters per token out).
+ * ConversationItemInputAudioTranscriptionCompletedEvent: duration for the models billed by the minute,
+ * tokens for the gpt-4o transcribe models (about 10 audio tokens per second in, 4 characters per token out).
  */
 function transcriptionUsage(model: string, audioMs: number, transcript: string): Record<string, unknown> {
-  if (model === 'whisper-1') return { type: 'duration', seconds: Math.round(audioMs) / 1000 };
+  if (DURATION_BILLED.has(model)) return { type: 'duration', seconds: Math.round(audioMs) / 1000 };
   const audioTokens = Math.max(1, Math.round(audioMs / 100));
   const outputTokens = Math.ceil(transcript.length / 4);
   return { type: 'tokens', input_tokens: audioTokens, output_tokens: outputTokens, total_tokens: audioTokens + outputTokens, input_token_details: { audio_tokens: audioTokens, text_tokens: 0 } };

@@ -305,6 +305,8 @@ describe('input transcription usage', () => {
     // The turn is 1.1 s (100 ms prefix padding, 700 ms tone, 300 ms of silence), transcribed "[speech 1.10 s]".
     // whisper-1: $0.006 per minute of audio.
     ['whisper-1', { seconds: 1.1, inputTokens: 0, outputTokens: 0, costUsd: 0.00011 }],
+    // gpt-realtime-whisper: $0.017 per minute (OpenAI's model page), billed by duration.
+    ['gpt-realtime-whisper', { seconds: 1.1, inputTokens: 0, outputTokens: 0, costUsd: (1.1 / 60) * 0.017 }],
     // gpt-4o-transcribe: $2.50 / $10 per 1M tokens in / out; the simulator bills 10 tokens/s and 4 characters/token.
     ['gpt-4o-transcribe', { seconds: 0, inputTokens: 11, outputTokens: 4, costUsd: (11 * 2.5 + 4 * 10) / 1e6 }],
   ] as const) {

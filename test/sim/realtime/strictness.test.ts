@@ -94,9 +94,10 @@ describe('realtime simulator strictness', () => {
     c.close();
   });
 
-  it('reports input transcription usage: duration for whisper-1, tokens for the gpt-4o transcribe models', async () => {
+  it('reports input transcription usage: duration for the models billed by the minute, tokens for the gpt-4o transcribe models', async () => {
     for (const [model, expected] of [
       ['whisper-1', { type: 'duration', seconds: 0.3 }],
+      ['gpt-realtime-whisper', { type: 'duration', seconds: 0.3 }],
       ['gpt-4o-transcribe', { type: 'tokens', input_tokens: 3, output_tokens: 4, total_tokens: 7, input_token_details: { audio_tokens: 3, text_tokens: 0 } }],
     ] as const) {
       const c = await rawClient(sim);
