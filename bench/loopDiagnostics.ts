@@ -35,11 +35,29 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
   const tickLateness: number[] = [];
   /** Ticks more than 5 ms late: [when due, when run] (performance.now() ms, the clock's time source). */
   const lateTicks: [number, number][] = [];
+  /**
+   * For each late tick, how much of the time since the previous tick ran the loop was not waiting
+   * for events (eventLoopUtilization's active time): small when the loop sat idle and the thread woke
+   * late (the machine did not run it), large when work on the loop held the tick back.
+   */
+  const lateTickBusyMs: number[] = [];
+  let previousUtilization = performance.eventLoopUtilization();
+  /** For each late tick, the CPU time this thread got over the same span: well below the busy time when other threads had the cores. */
+  const lateTickCpuMs: number[] = [];
+  let previousCpu = process.threadCpuUsage();
   /** Garbage-collection pauses: [start, end]. */
   const pauses: [number, number][] = [];
   const unsubscribe = clock.subscribe((tick) => {
     tickLateness.push(tick.lateMs);
-    if (tick.lateMs > 5) lateTicks.push([tick.scheduledMs, tick.scheduledMs + tick.lateMs]);
+    const utilization = performance.eventLoopUtilization();
+    const cpu = process.threadCpuUsage();
+    if (tick.lateMs > 5) {
+      lateTicks.push([tick.scheduledMs, tick.scheduledMs + tick.lateMs]);
+      lateTickBusyMs.push(utilization.active - previousUtilization.active);
+      lateTickCpuMs.push((cpu.user - previousCpu.user + cpu.system - previousCpu.system) / 1000);
+    }
+    previousUtilization = utilization;
+    previousCpu = cpu;
   });
   const gc = new Map<string, { count: number; ms: number; maxMs: number }>();
   const observer = new PerformanceObserver((list) => {
@@ -76,6 +94,11 @@ export function watchEventLoop(clock: FrameClock): { stop(): Record<string, unkn
         // Of the late ticks, those with a garbage-collection pause between when they were due and when they ran.
         clock_ticks_late_5ms_with_gc: lateTicks.filter(([due, ran]) => pauses.some(([start, end]) => start < ran && end > due)).length,
         clock_ticks_late_5ms_count: lateTicks.length,
+        // Of the late ticks: the loop busy less than 10 ms of the ~20 ms before (woke late: the thread was not run) / more.
+        clock_ticks_late_5ms_loop_mostly_idle: lateTickBusyMs.filter((ms) => ms < 10).length,
+        // … and those where the thread got less than 60% of its busy time as CPU (runnable, but the cores were taken).
+        clock_ticks_late_5ms_thread_starved: lateTickBusyMs.filter((busy, i) => lateTickCpuMs[i]! < 0.6 * busy).length,
+        clock_ticks_late_loop_busy_vs_cpu_ms: lateTickBusyMs.map((ms, i) => `${Math.round(ms)}/${Math.round(lateTickCpuMs[i]!)}`).join(' '),
         gc_pauses: Object.fromEntries([...gc].map(([kind, row]) => [kind, `${row.count} × ${round(row.ms / row.count)} ms avg, max ${round(row.maxMs)} ms`])),
         gc_pause_total_ms: Math.round([...gc.values()].reduce((sum, row) => sum + row.ms, 0)),
         // The histogram holds whole intervals of a 5 ms timer: the delay is what exceeds 5 ms.
