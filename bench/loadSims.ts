@@ -20,6 +20,7 @@
  * the older behaviour (frame-by-frame encoding on the send path, listeners decoding, packets sent
  * from this loop's timers) for comparison.
  */
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,12 +43,16 @@ if (!encodeLive) for (const sim of sims) for (const member of sim.members()) mem
  * late). The bot cannot tell: it sees the same packets at the same times.
  */
 const SEND_AHEAD_MS = Number(process.env.LOAD_SEND_AHEAD_MS ?? 200);
-if (!encodeLive) await discord.startTransmitThread();
-// The loop's CPU priority is lowered here, after the transmit thread started: on Linux the nice value
-// is per thread and a new thread inherits its creator's, so the thread keeps the bot's priority (its
-// work is a sendto per packet) while everything else here yields to the bot.
+const transmitter = encodeLive ? null : await discord.startTransmitThread();
+// Every thread of this process but the transmit thread yields to the bot: on Linux the nice value is
+// per thread, so each one (the loop, V8's and libuv's helpers) is lowered by its id, and the transmit
+// thread keeps the bot's priority (its work is a sendto per packet, as the network's).
 const nice = Number(process.env.LOAD_SIMULATOR_NICE_SELF ?? 0);
-if (nice !== 0) setPriority(0, nice);
+if (nice !== 0) {
+  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+    if (tid !== transmitter?.threadId) setPriority(tid, nice);
+  }
+}
 
 const send = (message: unknown) => process.send!(message);
 /** Utterances are generated once: making speech-like audio is slow and would stall the simulators. */

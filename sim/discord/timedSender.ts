@@ -16,8 +16,12 @@ export class TimedSender {
   #flushScheduled = false;
   readonly #onSent = new Map<number, (lateMs: number) => void>();
 
-  private constructor(worker: Worker) {
+  /** The sending thread's Linux thread id (null elsewhere): its CPU priority can be set apart from the process's. */
+  readonly threadId: number | null;
+
+  private constructor(worker: Worker, threadId: number | null) {
     this.#worker = worker;
+    this.threadId = threadId;
     worker.on('message', (message: { type: string; reports?: [number, number][] }) => {
       if (message.type !== 'sent') return;
       for (const [id, lateMs] of message.reports!) {
@@ -32,11 +36,11 @@ export class TimedSender {
   /** Starts the thread; resolves once its socket is bound. */
   static async start(): Promise<TimedSender> {
     const worker = new Worker(new URL('./timedSenderWorker.ts', import.meta.url));
-    await new Promise<void>((resolve, reject) => {
+    const threadId = await new Promise<number | null>((resolve, reject) => {
       worker.once('error', reject);
-      worker.once('message', (message: { type: string }) => (message.type === 'ready' ? resolve() : reject(new Error(`unexpected ${message.type}`))));
+      worker.once('message', (message: { type: string; threadId?: number | null }) => (message.type === 'ready' ? resolve(message.threadId ?? null) : reject(new Error(`unexpected ${message.type}`))));
     });
-    return new TimedSender(worker);
+    return new TimedSender(worker, threadId);
   }
 
   /**

@@ -6,11 +6,12 @@
  * Protocol (structured clone):
  *   ← { type: 'send', packets: { id, bytes: Uint8Array, address, port, dueAt }[] }   dueAt: ms since the epoch (timeOrigin-based)
  *   → { type: 'sent', reports: [id, lateMs][] }   batched per turn of the loop
- *   → { type: 'ready' } once the socket is bound
+ *   → { type: 'ready', threadId } once the socket is bound (threadId: the Linux thread id, or null)
  *
  * @module
  */
 import { createSocket } from 'node:dgram';
+import { readlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 
 /** One datagram to send at `dueAt` (performance.timeOrigin + performance.now() of the sending side). */
@@ -52,4 +53,13 @@ port.on('message', (message: { type: 'send'; packets: TimedPacket[] }) => {
   }
 });
 
-socket.bind(0, '127.0.0.1', () => port.postMessage({ type: 'ready' }));
+/** The kernel's id of this thread (Linux), so a benchmark can set the CPU priority of this thread alone. */
+function linuxThreadId(): number | null {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || null;
+  } catch {
+    return null;
+  }
+}
+
+socket.bind(0, '127.0.0.1', () => port.postMessage({ type: 'ready', threadId: linuxThreadId() }));

@@ -32,5 +32,6 @@ describe('TimedSender', () => {
     const worst = Math.max(...late.values());
     assert.ok(worst < 100, `every packet left within 100 ms of its time although this thread was blocked (worst ${worst.toFixed(1)} ms)`);
     assert.ok([...late.values()].every((ms) => ms > -2), 'none before its time');
+    if (process.platform === 'linux') assert.ok(sender.threadId && sender.threadId !== process.pid, `a thread id of its own (${sender.threadId}), for its CPU priority`);
   });
 });
