@@ -157,8 +157,10 @@ describe('npm start, configured by .env as the README says', () => {
       assert.equal(shards, 2);
       await run.waitForLog((line) => line.msg === 'all shards ready', 'every shard to be ready', 60_000);
       for (let shard = 0; shard < shards; shard++) {
-        const loggedIn = run.logs().find((line) => line.msg === 'logged in' && line.shard === shard);
-        assert.equal(loggedIn?.guilds, 1, `shard ${shard} serves the one guild (guild_id >> 22) % 2 gives it`);
+        // The manager hears a shard is ready over IPC; the shard's own log line comes through its stdout
+        // pipe and can arrive after that: wait for it rather than expect it already there.
+        const loggedIn = await run.waitForLog((line) => line.msg === 'logged in' && line.shard === shard, `shard ${shard} to log in`, 30_000);
+        assert.equal(loggedIn.guilds, 1, `shard ${shard} serves the one guild (guild_id >> 22) % 2 gives it`);
       }
       const { elapsedMs, commands } = await sigtermToNpm(run, 1 + shards);
       const logs = run.logs();
