@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { DISCORD_CHANNELS, DISCORD_FRAME_BYTES, DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, FRAME_MS, OPUS_SILENCE_FRAME } from '../../src/audio/format.ts';
+import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, FRAME_MS, OPUS_SILENCE_FRAME } from '../../src/audio/format.ts';
 import { readWavFile } from '../../src/audio/wav.ts';
 import type { InteractionRecord } from './interactions.ts';
 import type { SimMessage } from './messages.ts';
-import { createOpusCodec } from './opus.ts';
+import { createOpusCodec, pcmFrame } from './opus.ts';
 import type { RtpHeader } from './rtp.ts';
 import type { SendTiming } from './voiceUdp.ts';
 import { sleepUntil, waitUntil } from './wait.ts';
@@ -129,13 +129,7 @@ export class SimulatedMember extends EventEmitter {
     const opusFor = (index: number): Buffer => {
       if (index >= frameCount) return Buffer.from(OPUS_SILENCE_FRAME);
       if (prepared) return prepared[index]!;
-      while (encoded.length <= index) {
-        const k = encoded.length;
-        const frame = Buffer.alloc(DISCORD_FRAME_BYTES);
-        const chunk = pcm.subarray(k * frameSamples, (k + 1) * frameSamples);
-        Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
-        encoded.push(this.#codec.encode(frame));
-      }
+      while (encoded.length <= index) encoded.push(this.#codec.encode(pcmFrame(pcm, encoded.length)));
       return encoded[index]!;
     };
     const startedAt = performance.now();

@@ -39,15 +39,19 @@ export function isSilenceFrame(opus: Buffer): boolean {
  * server that relays them.
  */
 export function encodeOpusFrames(pcm: Int16Array, codec: OpusCodec = createOpusCodec()): Buffer[] {
-  const frameSamples = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
   const frames: Buffer[] = [];
-  for (let offset = 0; offset < pcm.length; offset += frameSamples) {
-    const frame = Buffer.alloc(frameSamples * 2);
-    const chunk = pcm.subarray(offset, offset + frameSamples);
-    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
-    frames.push(codec.encode(frame));
-  }
+  for (let index = 0; index * FRAME_SAMPLES < pcm.length; index++) frames.push(codec.encode(pcmFrame(pcm, index)));
   return frames;
+}
+
+const FRAME_SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+
+/** Frame `index` (20 ms, 48 kHz stereo) of `pcm` as the bytes an encoder takes, the last one zero-padded. */
+export function pcmFrame(pcm: Int16Array, index: number): Buffer {
+  const frame = Buffer.alloc(FRAME_SAMPLES * 2);
+  const chunk = pcm.subarray(index * FRAME_SAMPLES, (index + 1) * FRAME_SAMPLES);
+  Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(frame);
+  return frame;
 }
 
 /** Frame durations in 48 kHz samples by TOC configuration (RFC 6716 §3.1, table 2): SILK, hybrid, CELT. */
