@@ -99,7 +99,7 @@ const REALTIME_PROCESS = process.env.LOAD_REALTIME_PROCESS === 'own' ? 'own' : '
  * members encode and decode on their own machines; `encode-live` (LOAD_SIM_NETWORK=encode-live) —
  * Opus encoded frame by frame as packets are sent and every listener decoding, as before session 5.
  * With `prepared`, members' packets also leave from the simulator's transmit thread
- * (`DiscordSimulator.startTransmitThread`), prepared 60 ms ahead.
+ * (`DiscordSimulator.startTransmitThread`), prepared ahead (`SEND_AHEAD_MS` in bench/loadSims.ts).
  */
 const SIM_NETWORK = process.env.LOAD_SIM_NETWORK === 'encode-live' ? 'encode-live' : 'prepared';
 

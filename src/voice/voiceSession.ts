@@ -232,7 +232,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /**
    * Stops hearing anyone the room policy no longer allows (a /privacy opt-out, a role setting): their
    * receive stream is closed at once, so nothing more of them reaches the mixer. Someone allowed
-   * again is heard from the next time they speak.
+   * again is heard at once, even mid-sentence (see `SpeakerInputs.subscribeTalking`).
    */
   recheckHearing(): void {
     this.#captions.recheck();
