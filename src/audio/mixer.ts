@@ -22,7 +22,10 @@ export type { FrameDecoder, PacketTiming } from './speakerJitterBuffer.ts';
 export interface SpeakerMixerOptions {
   /** Makes each speaker's decoder (default: libopus, decoding to 24 kHz mono). */
   createDecoder?: () => FrameDecoder;
-  /** How each speaker's playout delay follows its measured jitter. */
+  /**
+   * How each speaker's playout delay follows its measured jitter. `minDelayMs` defaults to
+   * {@link MIN_PLAYOUT_DELAY_MS} here (the estimator's own default is 0).
+   */
   jitter?: JitterEstimatorOptions;
   /** How far ahead of the playout point one speaker may buffer audio (default 1000 ms). */
   maxBufferedMs?: number;
@@ -30,6 +33,16 @@ export interface SpeakerMixerOptions {
   maxConcealedRun?: number;
   limiter?: PeakLimiterOptions;
 }
+
+/**
+ * The least playout delay of a speaker: one packet (20 ms), as WebRTC's NetEq, whose target level is
+ * "at least one packet" (modules/audio_coding/neteq/delay_manager.cc). A delay that adapts down to
+ * the few ms a clean network measures leaves no room for our own loop: arrival is when the bot's
+ * busy main thread got to the packet, so its stalls read as network jitter. On the load bench (40
+ * sessions, 2 cores) a delay of 10 ms dropped a packet that came 11.9 ms late (bench/README.md,
+ * session 5). Costs at most 20 ms of input delay, only while the network is that clean.
+ */
+export const MIN_PLAYOUT_DELAY_MS = FRAME_MS;
 
 /** One 20 ms frame of mixed output. */
 export interface MixedFrame {
@@ -197,7 +210,7 @@ export class SpeakerMixer {
       const buffer = new SpeakerJitterBuffer({
         decoder,
         clock: this.#clock,
-        jitter: this.#options.jitter,
+        jitter: { minDelayMs: MIN_PLAYOUT_DELAY_MS, ...this.#options.jitter },
         maxBufferedMs: this.#options.maxBufferedMs,
         maxConcealedRun: this.#options.maxConcealedRun,
       });

@@ -103,7 +103,7 @@ describe('SpeakerMixer', () => {
 
   it('counts concealed and late frames per speaker and in totals that keep a removed speaker’s counts', () => {
     const { create } = fakeDecoders();
-    const mixer = new SpeakerMixer({ createDecoder: create, jitter: { initialDelayMs: 0, marginMs: 0 } });
+    const mixer = new SpeakerMixer({ createDecoder: create, jitter: { initialDelayMs: 0, marginMs: 0, minDelayMs: 0 } });
     // Speaker a: packet 3 lost, packet 6 late (arrives after its frame was concealed); b: clean.
     const a = (k: number) => (k === 3 || k === 6 ? undefined : 100 + k);
     run(mixer, { a, b: (k) => 200 + k }, 10);
@@ -121,13 +121,33 @@ describe('SpeakerMixer', () => {
   it('tells the jitter buffers when a pull runs behind its schedule (the bot stalled): a missing packet is waited for', () => {
     const stallOf = (lateMs: number) => {
       const { create } = fakeDecoders();
-      const mixer = new SpeakerMixer({ createDecoder: create, jitter: { initialDelayMs: 0, marginMs: 0 } });
+      const mixer = new SpeakerMixer({ createDecoder: create, jitter: { initialDelayMs: 0, marginMs: 0, minDelayMs: 0 } });
       run(mixer, { a: (k) => 100 + k }, 30); // frames 0–29 played as they come
       mixer.pull(20 * 30, 20 * 30 - lateMs); // packet 30 not read yet
       return mixer.stats().speakers.a!;
     };
     assert.equal(stallOf(60).stretched, 1, 'the pull ran 60 ms behind: wait for the packet');
     assert.equal(stallOf(0).stretched, 0, 'on time, at a delay meeting the jitter: taken for lost');
+  });
+
+  it('keeps at least one packet (20 ms) of playout delay on a clean network: a packet 15 ms late is still played', () => {
+    const { create } = fakeDecoders();
+    const mixer = new SpeakerMixer({ createDecoder: create });
+    // Talkspurt 1: 40 packets exactly on time, then the silence frames that end it (the delay is
+    // measured now: no jitter at all). Talkspurt 2, anchored on that measurement: packet 5 comes 15 ms late.
+    const packets: Array<{ packet: Buffer; slot: number; arrivalMs: number }> = [];
+    for (let k = 0; k < 40; k++) packets.push({ packet: packetOf(1000 + k), slot: k, arrivalMs: 20 * k });
+    for (let k = 40; k < 45; k++) packets.push({ packet: Buffer.from(OPUS_SILENCE_FRAME), slot: k, arrivalMs: 20 * k });
+    for (let k = 60; k < 80; k++) packets.push({ packet: packetOf(2000 + k), slot: k, arrivalMs: 20 * k + (k === 65 ? 15 : 0) });
+    for (let k = 80; k < 85; k++) packets.push({ packet: Buffer.from(OPUS_SILENCE_FRAME), slot: k, arrivalMs: 20 * k });
+    for (let t = 0; t < 100; t++) {
+      for (const p of packets) if (p.arrivalMs <= 20 * t && p.arrivalMs > 20 * (t - 1)) mixer.push('a', p.packet, { timestamp: 960 * p.slot, arrivalMs: p.arrivalMs });
+      mixer.pull(20 * t + 10);
+    }
+    const stats = mixer.stats().speakers.a!;
+    assert.equal(stats.late, 0, 'the 15 ms late packet was in time for its frame');
+    assert.equal(stats.concealed, 0);
+    assert.ok(stats.delayMs >= 20, `delay ${stats.delayMs} ms`);
   });
 
   it('forgets a removed speaker: its buffered audio is not played', () => {
