@@ -33,7 +33,7 @@ function prepareMaterial(): Material {
   const mono = toPcm16(speechLike(FRAMES * 0.02, 24_000, 2), 1);
   const stereoFrames = Array.from({ length: FRAMES }, (_, f) => stereo.slice(f * 1920, (f + 1) * 1920));
   const monoFrames = Array.from({ length: FRAMES }, (_, f) => mono.slice(f * 480, (f + 1) * 480));
-  const encoder = new OpusFrameEncoder({ bitrate: BITRATE });
+  const encoder = new OpusFrameEncoder({ bitrate: BITRATE, format: 'discord' });
   return {
     stereoFrames,
     stereoBuffers: stereoFrames.map((f) => Buffer.from(f.buffer)),
@@ -143,17 +143,24 @@ export const audioBenchmarks: BenchModule = {
     report({ name: 'opus_backend', value: backend.name === 'native' ? 1 : 0, unit: 'bool', backend: backend.name });
     const material = prepareMaterial();
     const meanPacket = material.packets.reduce((n, p) => n + p.length, 0) / FRAMES;
-    report({ name: 'opus_packet_size_mean', value: round(meanPacket, 1), unit: 'bytes', bitrate: BITRATE, signal: 'speech-like' });
+    report({ name: 'opus_packet_size_mean', value: round(meanPacket, 1), unit: 'bytes', bitrate: BITRATE, signal: 'speech-like', input: '48k_stereo' });
 
     // Raw libopus through @discordjs/opus directly: the yardstick.
     const { OpusEncoder } = createRequire(import.meta.url)('@discordjs/opus') as NativeOpus;
     const rawDecoder = new OpusEncoder(48_000, 2);
     const rawEncoder = new OpusEncoder(48_000, 2);
     rawEncoder.setBitrate(BITRATE);
+    // The bot's playback encoder takes the model's 24 kHz mono as it is (mono packets, decoded at 48 kHz).
+    const rawMonoEncoder = new OpusEncoder(24_000, 1);
+    rawMonoEncoder.setBitrate(BITRATE);
     const rawDecode = measure((i) => rawDecoder.decode(material.packets[i % FRAMES]!));
     const rawEncode = measure((i) => rawEncoder.encode(material.stereoBuffers[i % FRAMES]!));
+    const rawMonoEncode = measure((i) => rawMonoEncoder.encode(material.monoDeltas[i % FRAMES]!));
     report(timingRow('opus_decode_raw', rawDecode, { impl: '@discordjs/opus' }));
-    report(timingRow('opus_encode_raw', rawEncode, { impl: '@discordjs/opus', bitrate: BITRATE }));
+    report(timingRow('opus_encode_raw', rawEncode, { impl: '@discordjs/opus', bitrate: BITRATE, input: '48k_stereo', note: 'what a member encodes; the bot until session 6' }));
+    report(timingRow('opus_encode_raw_24k_mono', rawMonoEncode, { impl: '@discordjs/opus', bitrate: BITRATE, input: '24k_mono', note: 'the bot\'s playback encoder' }));
+    const monoPacketMean = material.monoDeltas.reduce((n, pcm) => n + rawMonoEncoder.encode(pcm).length, 0) / FRAMES;
+    report({ name: 'opus_packet_size_mean', value: round(monoPacketMean, 1), unit: 'bytes', bitrate: BITRATE, signal: 'speech-like', input: '24k_mono' });
 
     // Inbound, per speaker-frame, exactly as src/voice does it: the packet into the mixer (jitter
     // buffer: libopus decodes it straight to 24 kHz mono), and the pull (limiter). Side by side, the
@@ -189,22 +196,38 @@ export const audioBenchmarks: BenchModule = {
       }));
     }
 
-    // Outbound, per frame: a 20 ms 24 kHz delta → PlaybackBuffer (upsample) → Opus encode.
+    // Outbound, per frame: a 20 ms 24 kHz delta → PlaybackBuffer → Opus encode of the 24 kHz mono
+    // frame, against a raw 24 kHz mono encode; side by side, the path before session 6: the frame
+    // upsampled and upmixed to 48 kHz stereo and encoded so, against a raw 48 kHz stereo encode.
     const playback = new PlaybackBuffer({ prebufferMs: 0 });
-    const encoder = new OpusFrameEncoder({ bitrate: BITRATE });
+    const encoder = new OpusFrameEncoder({ bitrate: BITRATE, format: 'realtime' });
     const outbound = pairedRatio(
-      (i) => rawEncoder.encode(material.stereoBuffers[i % FRAMES]!),
+      (i) => rawMonoEncoder.encode(material.monoDeltas[i % FRAMES]!),
       (i) => {
         playback.push('item', material.monoDeltas[i % FRAMES]!);
         encoder.encode(playback.read()!);
       },
     );
     report(timingRow('outbound_path_per_frame', outbound.path, {
-      kernel: resamplerKernel,
+      impl: 'encode_24k_mono',
+      default: true,
       ratio_to_raw_encode: round(outbound.ratio),
       ratio_rounds: outbound.ratios.map((r) => round(r, 2)),
       raw_encode_us: round(outbound.rawUs),
       goal_ratio: 1.2,
+    }));
+    const upsampler = new Upsampler();
+    const stereoEncoder = new OpusFrameEncoder({ bitrate: BITRATE, format: 'discord' });
+    const previousOutbound = pairedRatio(
+      (i) => rawEncoder.encode(material.stereoBuffers[i % FRAMES]!),
+      (i) => stereoEncoder.encode(upsampler.process(material.monoFrames[i % FRAMES]!)),
+    );
+    report(timingRow('outbound_path_per_frame', previousOutbound.path, {
+      impl: 'previous_upsample_48k_stereo',
+      default: false,
+      kernel: resamplerKernel,
+      ratio_to_raw_encode: round(previousOutbound.ratio),
+      raw_encode_us: round(previousOutbound.rawUs),
     }));
 
     await resamplerRows(report, material);

@@ -257,9 +257,16 @@ async function run(report: Report): Promise<void> {
     const outResponse = frequencyResponse(outSweep.heard, outSweep.opusOnly, 48_000, RESPONSE_HZ);
     row('out_sweep_snr', snrDb(outSweep.heard, outSweep.opusOnly).snrDb, 'dB', { reference: 'ideal resampler + Opus-only' });
     row('out_response_max_deviation_to_11k', maxAbs([...outResponse].filter(([hz]) => hz <= 11_000).map(([, db]) => db)), 'dB', { per_hz: Object.fromEntries([...outResponse].map(([hz, db]) => [hz, round(db, 2)])) });
+    // Against the reply itself (ideally resampled to 48 kHz, no Opus): what a member hears, codec
+    // included, so it compares across changes of how the bot encodes (the Opus-only reference follows them).
+    row('out_sweep_snr_vs_ideal', snrDb(outSweep.heard, outSweep.fromIdeal).snrDb, 'dB', { reference: 'ideal resampler, no Opus' });
+    const outIdealResponse = frequencyResponse(outSweep.heard, outSweep.fromIdeal, 48_000, RESPONSE_HZ);
+    row('out_response_max_deviation_to_11k_vs_ideal', maxAbs([...outIdealResponse].filter(([hz]) => hz <= 11_000).map(([, db]) => db)), 'dB', { per_hz: Object.fromEntries([...outIdealResponse].map(([hz, db]) => [hz, round(db, 2)])) });
     const outSpeech = await analyseOutbound(out.speech);
     row('out_speech_snr', snrDb(outSpeech.heard, outSpeech.opusOnly).snrDb, 'dB');
     row('out_speech_snr_below_8k', lowBandSnr(outSpeech.heard, outSpeech.opusOnly, 48_000), 'dB');
+    row('out_speech_snr_vs_ideal', snrDb(outSpeech.heard, outSpeech.fromIdeal).snrDb, 'dB', { reference: 'ideal resampler, no Opus' });
+    row('out_speech_snr_below_8k_vs_ideal', lowBandSnr(outSpeech.heard, outSpeech.fromIdeal, 48_000), 'dB', { reference: 'ideal resampler, no Opus' });
     const outImage = await analyseOutbound(out.image);
     imageHz.forEach((hz, b) => {
       const from48 = Math.round(2 * (imageBursts.starts[b]! + 0.1 * imageBursts.length) + outImage.fromIdeal.delay);

@@ -7,7 +7,7 @@
  * - an Opus-only path: the same Opus encoder as the sender, fed every frame in order, and a fresh
  *   decoder fed every packet in order — what a perfect network and a perfect receiver would deliver.
  */
-import { DISCORD_FRAME_SAMPLES, OPUS_SILENCE_FRAME } from '../../src/audio/format.ts';
+import { DISCORD_FRAME_SAMPLES, OPUS_SILENCE_FRAME, REALTIME_FRAME_SAMPLES } from '../../src/audio/format.ts';
 import { OpusFrameDecoder, OpusFrameEncoder } from '../../src/audio/opusCodec.ts';
 import { createOpusCodec } from '../../sim/discord/opus.ts';
 import { fft, nextPow2 } from '../../test/helpers/spectrum.ts';
@@ -93,25 +93,23 @@ export class MemberOpusReference {
 }
 
 /**
- * What a reply sounds like through a perfect bot: ideally upsampled, encoded by a fresh encoder with
- * the bot's settings (64 kb/s) with one more frame of silence so nothing stays in the encoder's
- * look-ahead, and decoded in order by a fresh decoder. 48 kHz stereo, delayed by {@link OPUS_DELAY_48K}.
+ * What a reply sounds like through a perfect bot: the reply's 24 kHz mono encoded as the bot
+ * encodes it (a fresh encoder for 24 kHz mono input, 64 kb/s, 480-sample frames, one more frame of
+ * silence so nothing stays in the encoder's look-ahead) and decoded in order by a fresh 48 kHz stereo
+ * decoder, as a listener's client does. 48 kHz stereo (both channels equal), delayed by {@link OPUS_DELAY_48K}.
  * (The benchmark plays each reply in a fresh voice session, so the bot's encoder is fresh too.)
+ * Until session 6 the bot upsampled to 48 kHz stereo first; the `_vs_ideal` rows compare across that.
  */
 export async function replyOpusReference(mono24k: Int16Array): Promise<Int16Array> {
-  const up = await idealResample(mono24k, 24_000, 48_000);
-  const stereo = new Int16Array(up.length * 2 + DISCORD_FRAME_SAMPLES * 2);
-  for (let i = 0; i < up.length; i++) stereo[2 * i] = stereo[2 * i + 1] = Math.max(-32768, Math.min(32767, Math.round(up[i]!)));
-  const encoder = new OpusFrameEncoder({ bitrate: 64_000 });
+  const frame = REALTIME_FRAME_SAMPLES;
+  const padded = new Int16Array((Math.ceil(mono24k.length / frame) + 1) * frame);
+  padded.set(mono24k);
+  const encoder = new OpusFrameEncoder({ bitrate: 64_000, format: 'realtime' });
   const decoder = new OpusFrameDecoder();
   try {
     const size = DISCORD_FRAME_SAMPLES * 2;
-    const out = new Int16Array(Math.ceil(stereo.length / size) * size);
-    for (let offset = 0; offset < stereo.length; offset += size) {
-      const frame = new Int16Array(size);
-      frame.set(stereo.subarray(offset, offset + size));
-      out.set(decoder.decode(encoder.encode(frame)), offset);
-    }
+    const out = new Int16Array((padded.length / frame) * size);
+    for (let f = 0; f < padded.length / frame; f++) out.set(decoder.decode(encoder.encode(padded.subarray(f * frame, (f + 1) * frame))), f * size);
     return out;
   } finally {
     encoder.destroy();

@@ -18,6 +18,17 @@ export const REALTIME_CHANNELS = 1;
 export const REALTIME_FRAME_SAMPLES = (REALTIME_SAMPLE_RATE * FRAME_MS) / 1000; // 480
 export const REALTIME_FRAME_BYTES = REALTIME_FRAME_SAMPLES * REALTIME_CHANNELS * 2; // 960
 
+/**
+ * What the bot Opus-encodes for playback: the model's audio as it comes, 24 kHz mono, 480 samples
+ * per 20 ms frame. libopus takes 24 kHz input and the packets are ordinary Opus: receivers decode at
+ * 48 kHz (the RTP clock stays 48 kHz, +960 per packet), an RTP receiver must decode mono and stereo
+ * packets alike (RFC 7587 §7.1), and a stereo decoder plays a mono packet on both channels.
+ * No upsampling or upmix on the way: a 4× smaller frame for the encoder thread, and a cheaper encode.
+ */
+export const PLAYBACK_ENCODE_SAMPLE_RATE = REALTIME_SAMPLE_RATE;
+export const PLAYBACK_ENCODE_CHANNELS = REALTIME_CHANNELS;
+export const PLAYBACK_FRAME_SAMPLES = REALTIME_FRAME_SAMPLES * REALTIME_CHANNELS; // 480
+
 /** Bytes of 24 kHz mono PCM16 per millisecond (the realtime API's "ms = bytes / 48"). */
 export const REALTIME_BYTES_PER_MS = (REALTIME_SAMPLE_RATE * REALTIME_CHANNELS * 2) / 1000; // 48
 

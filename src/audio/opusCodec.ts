@@ -30,6 +30,12 @@ const FORMATS: Record<PcmFormat, { rate: number; channels: number; samples: numb
  */
 export const OPUS_ENCODER_DELAY_48K = 312;
 
+/**
+ * The same delay for an encoder fed 24 kHz (the bot's playback encoder): Fs/400 + Fs/250 = 60 + 96
+ * samples, 6.5 ms as at 48 kHz (libopus `opus_encoder_ctl`, OPUS_GET_LOOKAHEAD, AUDIO application).
+ */
+export const OPUS_ENCODER_DELAY_24K = 156;
+
 /** Options shared by the codec classes. */
 export interface CodecOptions {
   /** Implementation to use; default {@link loadOpusBackend}(). */
@@ -176,26 +182,40 @@ export class OpusFrameDecoder {
 export interface OpusEncoderOptions extends CodecOptions {
   /** Target bitrate in bits per second (default 64000, Discord's default for voice channels). */
   bitrate?: number;
+  /**
+   * The PCM it takes (default 'discord': 48 kHz interleaved stereo, 1920 samples a frame, as a
+   * member's client encodes; 'realtime': the model's 24 kHz mono, 480, which is what the bot plays).
+   */
+  format?: PcmFormat;
 }
 
-/** Encodes 20 ms 48 kHz stereo frames for playback. */
+/**
+ * Encodes 20 ms frames. The bot plays the model's 24 kHz mono as it comes (format 'realtime'): the
+ * packets are mono (TOC stereo flag 0), decoded at 48 kHz by any receiver; a 20 ms frame costs
+ * about 94 µs against 166 µs for 48 kHz stereo (`opus_encode_*` rows of `npm run bench -- audio`).
+ */
 export class OpusFrameEncoder {
   readonly backend: OpusBackendName;
+  readonly format: PcmFormat;
+  readonly #samples: number;
   #codec: OpusHandle;
 
   constructor(options: OpusEncoderOptions = {}) {
     const backend = options.backend ?? loadOpusBackend();
     this.backend = backend.name;
-    this.#codec = backend.create();
+    this.format = options.format ?? 'discord';
+    const { rate, channels, samples } = FORMATS[this.format];
+    this.#samples = samples;
+    this.#codec = backend.create(rate, channels);
     this.#codec.setBitrate(options.bitrate ?? 64_000);
   }
 
-  /** Encodes exactly 1920 interleaved samples; throws RangeError for any other length (a caller bug). */
-  encode(pcm48kStereo: Int16Array): Buffer {
-    if (pcm48kStereo.length !== DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS) {
-      throw new RangeError(`OpusFrameEncoder.encode needs ${DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS} samples, got ${pcm48kStereo.length}`);
+  /** Encodes exactly one frame of the encoder's format (480 or 1920 samples); throws RangeError for any other length (a caller bug). */
+  encode(pcm: Int16Array): Buffer {
+    if (pcm.length !== this.#samples) {
+      throw new RangeError(`OpusFrameEncoder.encode needs ${this.#samples} samples (${this.format}), got ${pcm.length}`);
     }
-    return this.#codec.encode(Buffer.from(pcm48kStereo.buffer, pcm48kStereo.byteOffset, pcm48kStereo.byteLength));
+    return this.#codec.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
   }
 
   #destroyed = false;

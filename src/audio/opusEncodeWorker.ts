@@ -3,7 +3,7 @@
  *
  * Protocol (structured clone; the PCM and packet bytes travel as transferred ArrayBuffers):
  *   ← { type: 'encode', id, streams: number[], bitrates: number[], pcm: ArrayBuffer }
- *        `pcm` holds one 20 ms 48 kHz stereo frame per entry of `streams`, in order.
+ *        `pcm` holds one 20 ms frame of 24 kHz mono (480 samples) per entry of `streams`, in order.
  *   → { type: 'encoded', id, packets: ArrayBuffer, lengths: number[] }
  *   ← { type: 'close', stream }   frees that stream's encoder
  * A frame that fails to encode comes back with length 0 (the main thread then encodes it itself).
@@ -11,7 +11,7 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { DISCORD_FRAME_BYTES, DISCORD_FRAME_SAMPLES, DISCORD_CHANNELS } from './format.ts';
+import { PLAYBACK_FRAME_SAMPLES } from './format.ts';
 import { OpusFrameEncoder } from './opusCodec.ts';
 
 /** A batch of frames to encode. */
@@ -38,14 +38,14 @@ export interface CloseRequest {
 }
 
 const encoders = new Map<number, OpusFrameEncoder>();
-const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+const SAMPLES = PLAYBACK_FRAME_SAMPLES;
 // Load libopus and warm the encode path at boot, not when the first reply's first frame is waiting
 // (loading the binding and the first encode take tens of milliseconds: bench/README.md).
-new OpusFrameEncoder().encode(new Int16Array(SAMPLES));
+new OpusFrameEncoder({ format: 'realtime' }).encode(new Int16Array(SAMPLES));
 
 function encoderFor(stream: number, bitrate: number): OpusFrameEncoder {
   let encoder = encoders.get(stream);
-  if (!encoder) encoders.set(stream, (encoder = new OpusFrameEncoder({ bitrate })));
+  if (!encoder) encoders.set(stream, (encoder = new OpusFrameEncoder({ bitrate, format: 'realtime' })));
   return encoder;
 }
 
@@ -59,7 +59,7 @@ parentPort?.on('message', (message: EncodeRequest | CloseRequest) => {
   const lengths: number[] = [];
   for (let i = 0; i < message.streams.length; i++) {
     try {
-      const packet = encoderFor(message.streams[i]!, message.bitrates[i]!).encode(new Int16Array(message.pcm, i * DISCORD_FRAME_BYTES, SAMPLES));
+      const packet = encoderFor(message.streams[i]!, message.bitrates[i]!).encode(new Int16Array(message.pcm, i * SAMPLES * 2, SAMPLES));
       packets.push(packet);
       lengths.push(packet.length);
     } catch {

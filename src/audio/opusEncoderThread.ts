@@ -15,17 +15,18 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES } from './format.ts';
+import { PLAYBACK_FRAME_SAMPLES } from './format.ts';
 import { OpusFrameEncoder } from './opusCodec.ts';
 import type { EncodeReply, EncodeRequest } from './opusEncodeWorker.ts';
 import type { Logger } from '../log.ts';
 
-const FRAME_SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+/** Samples of one frame handed over: the model's 24 kHz mono, as it is encoded (480; 48 kHz stereo was 1920). */
+const FRAME_SAMPLES = PLAYBACK_FRAME_SAMPLES;
 
 /** One playback's encoder: frames are encoded in order with continuous Opus state. */
 export interface OpusEncodeStream {
-  /** Encodes one 20 ms 48 kHz stereo frame (1920 samples); resolves in call order. */
-  encode(pcm48kStereo: Int16Array): Promise<Buffer>;
+  /** Encodes one 20 ms frame of 24 kHz mono (480 samples, PLAYBACK_FRAME_SAMPLES) into a mono Opus packet; resolves in call order. */
+  encode(pcm24kMono: Int16Array): Promise<Buffer>;
   /** Frees the stream's encoder; pending frames still resolve. */
   destroy(): void;
 }
@@ -105,7 +106,7 @@ export class OpusEncoderThread {
     const stream = this.#nextStream++;
     const bitrate = options.bitrate ?? 64_000;
     let local: OpusFrameEncoder | null = null;
-    const fallback = () => (local ??= new OpusFrameEncoder({ bitrate }));
+    const fallback = () => (local ??= new OpusFrameEncoder({ bitrate, format: 'realtime' }));
     let destroyed = false;
     this.#openStreams++;
     this.#ensureWorker();

@@ -1,6 +1,7 @@
 /**
  * Holds the model's audio (24 kHz mono PCM16 deltas, which arrive in bursts faster than real time)
- * and hands it out as steady 20 ms Discord frames (48 kHz stereo), item by item.
+ * and hands it out as steady 20 ms frames of the same 24 kHz mono, item by item, for the Opus
+ * encoder, which takes them as they are (no upsampling or upmix: see PLAYBACK_FRAME_SAMPLES).
  *
  * What it counts matters for interruptions: when the user barges in, the bot truncates the model's
  * item to exactly the audio handed out so far, so {@link PlaybackBuffer.playedMs} counts source
@@ -8,16 +9,16 @@
  *
  * @module
  */
-import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES, REALTIME_FRAME_SAMPLES, REALTIME_SAMPLE_RATE } from './format.ts';
-import { OPUS_ENCODER_DELAY_48K } from './opusCodec.ts';
-import { Upsampler, UPSAMPLER_DELAY_24K } from './resampler.ts';
+import { PLAYBACK_FRAME_SAMPLES, REALTIME_SAMPLE_RATE } from './format.ts';
+import { OPUS_ENCODER_DELAY_24K } from './opusCodec.ts';
 
 /**
  * Silence that must follow an item's last sample in its last frame for the whole item to be heard:
- * the upsampler holds back its delay, and the Opus encoder its look-ahead (a packet decodes to its
- * frame's audio delayed by it). With less padding than this, one more frame (the flush) follows.
+ * the Opus encoder holds back its look-ahead (a packet decodes to its frame's audio delayed by it,
+ * 6.5 ms). With less padding than this, one more frame (the flush) follows. (Nothing else delays
+ * the audio on its way: the frames are the model's samples as they came.)
  */
-const FLUSH_SAMPLES = UPSAMPLER_DELAY_24K + OPUS_ENCODER_DELAY_48K / 2;
+const FLUSH_SAMPLES = OPUS_ENCODER_DELAY_24K;
 
 /** Options for {@link PlaybackBuffer}. */
 export interface PlaybackBufferOptions {
@@ -85,7 +86,7 @@ function decodeDelta(item: Item, bytes: Buffer): Int16Array {
   return samples;
 }
 
-/** Queues response audio and hands it out in 20 ms 48 kHz stereo frames. */
+/** Queues response audio and hands it out in 20 ms 24 kHz mono frames. */
 export class PlaybackBuffer {
   readonly #prebufferSamples: number;
   readonly #maxBufferedSamples: number;
@@ -95,10 +96,8 @@ export class PlaybackBuffer {
   readonly #history = new Map<string, number>();
   #buffered = 0;
   #starved = false;
-  /** The last item's tail is still in the upsampler and the encoder: the next read flushes it. */
+  /** The last item's tail is still in the encoder's look-ahead: the next read flushes it. */
   #flushPending = false;
-  readonly #upsampler = new Upsampler();
-  readonly #source = new Int16Array(REALTIME_FRAME_SAMPLES);
   readonly #stats: PlaybackBufferStats = { underruns: 0, framesOut: 0, droppedMs: 0, ignoredPushes: 0, itemsCompleted: 0, flushFrames: 0 };
 
   constructor(options: PlaybackBufferOptions = {}) {
@@ -163,11 +162,11 @@ export class PlaybackBuffer {
   }
 
   /**
-   * The next 20 ms frame (1920 interleaved samples, a new array), or null when none is ready:
+   * The next 20 ms frame (480 samples of 24 kHz mono, a new array), or null when none is ready:
    * nothing queued, the current item is still prebuffering, or it ran dry (an underrun, counted once
    * per dry spell; the item then prebuffers again before resuming). After an item's last frame comes
    * one frame of silence when the last frame had too little of it to carry the item's end out of the
-   * upsampler and the Opus encoder (see FLUSH_SAMPLES): the end of every reply is heard in full.
+   * Opus encoder's look-ahead (see FLUSH_SAMPLES): the end of every reply is heard in full.
    */
   read(): Int16Array | null {
     if (this.#flushPending) return this.#flush();
@@ -178,7 +177,7 @@ export class PlaybackBuffer {
       item = this.#queue[0];
     }
     if (!item) return null;
-    const enough = item.samples >= REALTIME_FRAME_SAMPLES;
+    const enough = item.samples >= PLAYBACK_FRAME_SAMPLES;
     if (!item.ended && !enough) {
       if (item.started && !this.#starved) {
         this.#starved = true;
@@ -186,17 +185,15 @@ export class PlaybackBuffer {
       }
       return null;
     }
-    if (!item.ended && (!item.started || this.#starved) && item.samples < Math.max(this.#prebufferSamples, REALTIME_FRAME_SAMPLES)) {
+    if (!item.ended && (!item.started || this.#starved) && item.samples < Math.max(this.#prebufferSamples, PLAYBACK_FRAME_SAMPLES)) {
       return null;
     }
     this.#starved = false;
-    const source = this.#source;
-    const taken = this.#take(item, source);
-    source.fill(0, taken);
+    const frame = new Int16Array(PLAYBACK_FRAME_SAMPLES); // zeros: the padding of a short last frame
+    const taken = this.#take(item, frame);
     item.played += taken;
     item.started = true;
-    item.lastPadding = REALTIME_FRAME_SAMPLES - taken;
-    const frame = this.#upsampler.process(source, new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS));
+    item.lastPadding = PLAYBACK_FRAME_SAMPLES - taken;
     this.#stats.framesOut++;
     if (item.ended && item.samples === 0) this.#finish(item);
     return frame;
@@ -213,7 +210,6 @@ export class PlaybackBuffer {
     this.#buffered = 0;
     this.#starved = false;
     this.#flushPending = false; // interrupted: nothing more of it is wanted
-    this.#upsampler.reset();
     return current ? { itemId: current.id, playedMs: Math.floor(samplesToMs(current.played)) } : null;
   }
 
@@ -255,18 +251,14 @@ export class PlaybackBuffer {
     this.#stats.itemsCompleted++;
     this.#starved = false;
     if (item.started && item.lastPadding < FLUSH_SAMPLES) this.#flushPending = true;
-    else this.#upsampler.reset(); // the next item starts from silence, not from this one's tail
   }
 
-  /** The frame that carries the last item's end out of the upsampler (and the encoder after it). */
+  /** The frame of silence that carries the last item's end out of the encoder's look-ahead. */
   #flush(): Int16Array {
     this.#flushPending = false;
-    this.#source.fill(0);
-    const frame = this.#upsampler.process(this.#source, new Int16Array(DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS));
-    this.#upsampler.reset();
     this.#stats.framesOut++;
     this.#stats.flushFrames++;
-    return frame;
+    return new Int16Array(PLAYBACK_FRAME_SAMPLES);
   }
 
   #remember(item: Item): void {

@@ -220,7 +220,7 @@ export class VoicePlayback {
     const index = this.#unsent.indexOf(frame);
     if (index < 0) return; // interrupted (or destroyed) while it was being encoded
     if (!packet) {
-      this.#unsent.splice(index, 1); // cannot happen with 1920-sample frames; never block the queue on it
+      this.#unsent.splice(index, 1); // cannot happen with whole frames; never block the queue on it
       return;
     }
     frame.packet = packet;

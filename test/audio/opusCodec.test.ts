@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { DISCORD_FRAME_SAMPLES, DISCORD_SAMPLE_RATE, OPUS_SILENCE_FRAME, REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
 import { loadOpusBackend, opusBackendName, type OpusBackend, type OpusHandle } from '../../src/audio/opusBackend.ts';
-import { opusPacketSamples48k, OpusFrameDecoder, OpusFrameEncoder } from '../../src/audio/opusCodec.ts';
+import { OPUS_ENCODER_DELAY_24K, opusPacketSamples48k, OpusFrameDecoder, OpusFrameEncoder } from '../../src/audio/opusCodec.ts';
 import { createLogger } from '../../src/log.ts';
 import { channel, concatInt16, sine, toneAmplitude } from '../helpers/signal.ts';
 
@@ -139,6 +139,36 @@ for (const name of ['native', 'opusscript'] as const) {
       const encoder = new OpusFrameEncoder({ backend: load(), bitrate: 32_000 });
       assert.throws(() => encoder.encode(new Int16Array(960)), RangeError);
       encoder.destroy();
+      const mono = new OpusFrameEncoder({ backend: load(), format: 'realtime' });
+      assert.throws(() => mono.encode(new Int16Array(1920)), RangeError, '24 kHz mono takes 480 samples, not 48 kHz stereo');
+      mono.destroy();
+    });
+
+    it('encodes the model\'s 24 kHz mono as mono 20 ms packets that a 48 kHz stereo decoder plays on both channels, 6.5 ms later', () => {
+      // The bot's playback encoder (format 'realtime'): what a listener's client (48 kHz stereo) gets.
+      const encoder = new OpusFrameEncoder({ backend: load(), format: 'realtime' });
+      const decoder = new OpusFrameDecoder({ backend: load() });
+      // A 2 kHz burst under a narrow Gaussian envelope, centred on 24 kHz sample 1200 (50 ms).
+      const source = Int16Array.from({ length: 480 * 10 }, (_, i) => Math.round(16_000 * Math.exp(-((i - 1200) ** 2) / 3200) * Math.cos((2 * Math.PI * 2000 * (i - 1200)) / 24_000)));
+      const left: number[] = [];
+      for (let f = 0; f < 10; f++) {
+        const packet = encoder.encode(source.subarray(f * 480, (f + 1) * 480));
+        assert.equal(packet[0]! & 0x04, 0, 'TOC stereo flag 0: a mono packet (RFC 6716 §3.1)');
+        assert.equal(opusPacketSamples48k(packet), 960, 'one 20 ms frame at 48 kHz');
+        const pcm = decoder.decode(packet);
+        assert.equal(pcm.length, 1920);
+        for (let i = 0; i < 960; i++) {
+          assert.equal(pcm[2 * i], pcm[2 * i + 1], 'both channels equal');
+          left.push(pcm[2 * i]!);
+        }
+      }
+      const peak = left.reduce((best, value, i) => (Math.abs(value) > Math.abs(left[best]!) ? i : best), 0);
+      // 48 kHz sample 2 × 1200, plus the encoder's look-ahead: 6.5 ms = 312 samples at 48 kHz (156 at 24).
+      assert.equal(peak, 2 * 1200 + 312);
+      assert.equal(OPUS_ENCODER_DELAY_24K * 2, 312);
+      assert.ok(Math.abs(left[peak]!) > 14_000 && Math.abs(left[peak]!) < 18_000, `peak level ${left[peak]}`);
+      encoder.destroy();
+      decoder.destroy();
     });
   });
 }

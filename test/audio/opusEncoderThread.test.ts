@@ -1,25 +1,23 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { OpusEncoderThread, OpusFrameEncoder } from '../../src/audio/index.ts';
-import { DISCORD_CHANNELS, DISCORD_FRAME_SAMPLES } from '../../src/audio/format.ts';
+import { OpusFrameDecoder, opusPacketSamples48k } from '../../src/audio/opusCodec.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
+import { toneAmplitude } from '../helpers/signal.ts';
 
-const SAMPLES = DISCORD_FRAME_SAMPLES * DISCORD_CHANNELS;
+/** Samples of a frame the thread takes: 20 ms of the model's 24 kHz mono (written out: not the constant under test). */
+const SAMPLES = 480;
 
-/** A stereo tone frame; `n` moves the phase so consecutive frames differ. */
+/** A 24 kHz mono tone frame; `n` moves the phase so consecutive frames differ. */
 function toneFrame(hz: number, n: number): Int16Array {
   const frame = new Int16Array(SAMPLES);
-  for (let i = 0; i < DISCORD_FRAME_SAMPLES; i++) {
-    const value = Math.round(9000 * Math.sin((2 * Math.PI * hz * (n * DISCORD_FRAME_SAMPLES + i)) / 48_000));
-    frame[2 * i] = value;
-    frame[2 * i + 1] = value;
-  }
+  for (let i = 0; i < SAMPLES; i++) frame[i] = Math.round(9000 * Math.sin((2 * Math.PI * hz * (n * SAMPLES + i)) / 24_000));
   return frame;
 }
 
-/** What an encoder on this thread makes of the same frames (libopus is deterministic). */
+/** What a 24 kHz mono encoder on this thread makes of the same frames (libopus is deterministic). */
 function encodeHere(frames: Int16Array[]): Buffer[] {
-  const encoder = new OpusFrameEncoder();
+  const encoder = new OpusFrameEncoder({ format: 'realtime' });
   return frames.map((frame) => encoder.encode(frame));
 }
 
@@ -125,10 +123,49 @@ test('a worker that dies with frames in flight: those frames are encoded here, i
   }
 });
 
-test('a frame of the wrong length is refused with a RangeError', async () => {
+test('a frame of the wrong length is refused with a RangeError, a 48 kHz stereo frame included', async () => {
   const thread = new OpusEncoderThread({ logger: silentLogger });
   try {
     await assert.rejects(thread.createStream().encode(new Int16Array(100)), RangeError);
+    await assert.rejects(thread.createStream().encode(new Int16Array(1920)), RangeError);
+  } finally {
+    await thread.close();
+  }
+});
+
+test('the worker is handed 480 samples per frame (24 kHz mono, 960 bytes), not 48 kHz stereo', async () => {
+  // A worker that answers each frame with the number of PCM bytes it was handed for it.
+  const measuring = new URL(
+    'data:text/javascript,import { parentPort } from "node:worker_threads"; parentPort.on("message", (m) => { if (m.type !== "encode") return; ' +
+      'const out = new Uint32Array(m.streams.length).fill(m.pcm.byteLength / m.streams.length); parentPort.postMessage({ type: "encoded", id: m.id, packets: out.buffer, lengths: m.streams.map(() => 4) }); });',
+  );
+  const thread = new OpusEncoderThread({ logger: silentLogger, workerUrl: measuring });
+  try {
+    const streams = [thread.createStream(), thread.createStream()];
+    const replies = await Promise.all(streams.map((stream, n) => stream.encode(toneFrame(500, n))));
+    assert.deepEqual(replies.map((reply) => reply.readUInt32LE(0)), [960, 960]);
+    assert.deepEqual(thread.stats, { batches: 1, workerFrames: 2, fallbackFrames: 0 });
+  } finally {
+    await thread.close();
+  }
+});
+
+test('the packets are mono Opus of 20 ms that a 48 kHz stereo listener decodes to the tone on both channels', async () => {
+  const thread = new OpusEncoderThread({ logger: silentLogger });
+  try {
+    const stream = thread.createStream();
+    const packets = await Promise.all(Array.from({ length: 10 }, (_, n) => stream.encode(toneFrame(1000, n))));
+    const listener = new OpusFrameDecoder(); // 48 kHz stereo, as a member's client
+    let last: Int16Array = new Int16Array(0);
+    for (const packet of packets) {
+      assert.equal(packet[0]! & 0x04, 0, 'TOC stereo flag 0: mono');
+      assert.equal(opusPacketSamples48k(packet), 960);
+      last = listener.decode(packet); // in order: the decoder carries state
+    }
+    const left = Float64Array.from({ length: 960 }, (_, i) => last[2 * i]!);
+    assert.ok(last.every((value, i) => i % 2 === 0 || value === last[i - 1]), 'both channels equal');
+    assert.ok(toneAmplitude(left, 1000, 48_000) > 7000, 'the 1 kHz tone (amplitude 9000) is heard');
+    assert.equal(thread.stats.workerFrames, 10);
   } finally {
     await thread.close();
   }

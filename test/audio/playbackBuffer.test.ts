@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REALTIME_SAMPLE_RATE } from '../../src/audio/format.ts';
 import { PlaybackBuffer } from '../../src/audio/playbackBuffer.ts';
-import { Upsampler } from '../../src/audio/resampler.ts';
 import { concatInt16, sine } from '../helpers/signal.ts';
 
 /** `ms` of a 24 kHz tone as PCM16LE bytes. */
@@ -18,11 +17,14 @@ function drain(buffer: PlaybackBuffer): Int16Array[] {
   return frames;
 }
 
-/** What a fresh Upsampler makes of these samples, zero-padded to whole 480-sample frames. */
+/**
+ * These samples as they are, zero-padded to whole 480-sample frames: the buffer hands the encoder the
+ * model's 24 kHz mono untouched (no upsampling, no upmix; the encoder takes 24 kHz mono).
+ */
 function expectedFrames(samples: Int16Array): Int16Array {
   const padded = new Int16Array(Math.ceil(samples.length / 480) * 480);
   padded.set(samples);
-  return new Upsampler().process(padded);
+  return padded;
 }
 
 /** The item's samples followed by `samples` of silence. */
@@ -34,9 +36,9 @@ function withSilence(bytes: Buffer, samples: number): Int16Array {
 
 describe('PlaybackBuffer', () => {
   it('flushes the end of an item: one more frame when the last frame has too little silence after it', () => {
-    // The upsampler delays by 51 samples and the Opus encoder by 156 (at 24 kHz): the last frame
-    // needs 207 samples of silence after the item's end for all of it to be heard.
-    for (const [samples, frames] of [[480 * 3, 4], [480 * 2 + 480 - 207, 3], [480 * 2 + 480 - 206, 4], [480 * 2 + 1, 3]] as const) {
+    // The Opus encoder's look-ahead is 156 samples at 24 kHz (6.5 ms), and nothing else delays the
+    // audio: the last frame needs 156 samples of silence after the item's end for all of it to be heard.
+    for (const [samples, frames] of [[480 * 3, 4], [480 * 2 + 480 - 156, 3], [480 * 2 + 480 - 155, 4], [480 * 2 + 1, 3]] as const) {
       const buffer = new PlaybackBuffer({ prebufferMs: 0 });
       const bytes = Buffer.alloc(samples * 2, 7);
       buffer.push('a', bytes);
@@ -70,7 +72,7 @@ describe('PlaybackBuffer', () => {
     buffer.endItem('item');
     const frames = drain(buffer);
     assert.equal(frames.length, 51);
-    assert.ok(frames.every((f) => f.length === 1920));
+    assert.ok(frames.every((f) => f.length === 480), '20 ms of 24 kHz mono each');
     assert.deepEqual(concatInt16(frames), expectedFrames(new Int16Array(audio.buffer, audio.byteOffset, audio.length / 2)));
     assert.equal(buffer.playedMs('item'), 1010);
     assert.equal(buffer.currentItemId, null);
@@ -101,7 +103,7 @@ describe('PlaybackBuffer', () => {
     const short = new PlaybackBuffer({ prebufferMs: 40 });
     short.push('b', toneBytes(10));
     short.endItem('b');
-    assert.equal(short.read()?.length, 1920);
+    assert.equal(short.read()?.length, 480);
     assert.equal(short.read(), null);
     assert.equal(short.playedMs('b'), 10);
     assert.equal(short.stats().underruns, 0);
@@ -122,7 +124,7 @@ describe('PlaybackBuffer', () => {
     assert.equal(buffer.playedMs('a'), 100);
   });
 
-  it('plays items one after the other, padding each one, resetting the upsampler in between', () => {
+  it('plays items one after the other, padding each one', () => {
     const first = toneBytes(30, 300);
     const second = toneBytes(40, 700);
     const buffer = new PlaybackBuffer();
@@ -132,7 +134,7 @@ describe('PlaybackBuffer', () => {
     buffer.endItem('b');
     const frames = drain(buffer);
     // a: 20 + 10 ms (10 ms of padding carry its end out); b: 20 + 20 ms, ending on a frame boundary,
-    // so one frame of silence flushes its end out of the upsampler and the encoder.
+    // so one frame of silence flushes its end out of the encoder's look-ahead.
     assert.equal(frames.length, 5);
     assert.deepEqual(concatInt16(frames.slice(0, 2)), expectedFrames(new Int16Array(first.buffer)));
     assert.deepEqual(concatInt16(frames.slice(2)), expectedFrames(withSilence(second, 480)));
@@ -158,7 +160,7 @@ describe('PlaybackBuffer', () => {
     assert.equal(buffer.stats().ignoredPushes, 1);
     assert.equal(buffer.playedMs('a'), 100);
     assert.equal(buffer.clear(), null);
-    // A new item plays from a clean upsampler (and nothing is flushed after an interrupted one).
+    // A new item plays as it came (and nothing is flushed after an interrupted one).
     const next = toneBytes(40, 900);
     buffer.push('c', next);
     buffer.endItem('c');
