@@ -136,6 +136,45 @@ function mixerRows(report: Report, material: Material): void {
   }
 }
 
+/**
+ * The playback encode as the bot does it (the model's 24 kHz mono) against the encode it replaced
+ * (the same audio upsampled to 48 kHz stereo), on the same reply audio, in CPU time (the process's,
+ * with nothing else running in it) over alternating batches: other work on the 2 shared cores
+ * preempts this thread but does not add to its CPU time, so the ratio holds on a busy machine.
+ */
+function playbackEncodeCpuRows(report: Report, material: Material, OpusEncoder: NativeOpus['OpusEncoder']): void {
+  const upsampler = new Upsampler();
+  const stereo = material.monoFrames.map((frame) => {
+    const up = upsampler.process(frame);
+    return Buffer.from(up.buffer, up.byteOffset, up.byteLength);
+  });
+  const stereoEncoder = new OpusEncoder(48_000, 2);
+  const monoEncoder = new OpusEncoder(24_000, 1);
+  stereoEncoder.setBitrate(BITRATE);
+  monoEncoder.setBitrate(BITRATE);
+  const cpuUsPerCall = (call: (i: number) => void, calls: number): number => {
+    const before = process.cpuUsage();
+    for (let i = 0; i < calls; i++) call(i);
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / calls;
+  };
+  let k = 0;
+  const mono: number[] = [];
+  const old: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < 21; round++) {
+    const a = cpuUsPerCall(() => stereoEncoder.encode(stereo[k++ % FRAMES]!), 200);
+    const b = cpuUsPerCall(() => monoEncoder.encode(material.monoDeltas[k++ % FRAMES]!), 200);
+    old.push(a);
+    mono.push(b);
+    ratios.push(b / a);
+  }
+  const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+  const extra = { impl: '@discordjs/opus', bitrate: BITRATE, signal: 'the same speech-like reply', rounds: 21, calls_per_round: 200 };
+  report({ name: 'opus_encode_playback_cpu', value: round(median(mono)), unit: 'us cpu/frame', input: '24k_mono', default: true, ratio_to_48k_stereo: round(median(ratios), 3), ...extra });
+  report({ name: 'opus_encode_playback_cpu', value: round(median(old)), unit: 'us cpu/frame', input: '48k_stereo_upsampled', default: false, note: 'the bot until session 6', ...extra });
+}
+
 export const audioBenchmarks: BenchModule = {
   name: 'audio',
   async run(report) {
@@ -161,6 +200,7 @@ export const audioBenchmarks: BenchModule = {
     report(timingRow('opus_encode_raw_24k_mono', rawMonoEncode, { impl: '@discordjs/opus', bitrate: BITRATE, input: '24k_mono', note: 'the bot\'s playback encoder' }));
     const monoPacketMean = material.monoDeltas.reduce((n, pcm) => n + rawMonoEncoder.encode(pcm).length, 0) / FRAMES;
     report({ name: 'opus_packet_size_mean', value: round(monoPacketMean, 1), unit: 'bytes', bitrate: BITRATE, signal: 'speech-like', input: '24k_mono' });
+    playbackEncodeCpuRows(report, material, OpusEncoder);
 
     // Inbound, per speaker-frame, exactly as src/voice does it: the packet into the mixer (jitter
     // buffer: libopus decodes it straight to 24 kHz mono), and the pull (limiter). Side by side, the
