@@ -7,13 +7,14 @@ import { audioBenchmarks } from './audio.ts';
 import { fidelityBenchmarks } from './fidelity.ts';
 import { floodBenchmarks } from './flood.ts';
 import type { BenchModule, BenchRow } from './harness.ts';
+import { hotPathBenchmarks } from './hotPaths.ts';
 import { loadBenchmarks } from './load.ts';
 import { realtimeBenchmarks } from './realtime.ts';
 import { storeBenchmarks } from './store.ts';
 import { toolsBenchmarks } from './tools.ts';
 import { voiceBenchmarks } from './voice.ts';
 
-const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, floodBenchmarks, loadBenchmarks, storeBenchmarks, toolsBenchmarks];
+const modules: BenchModule[] = [audioBenchmarks, realtimeBenchmarks, voiceBenchmarks, fidelityBenchmarks, floodBenchmarks, loadBenchmarks, storeBenchmarks, toolsBenchmarks, hotPathBenchmarks];
 
 const report = (row: BenchRow) => console.log(JSON.stringify(row));
 const only = process.argv[2]; // optional: run just the module with this name

@@ -2,7 +2,7 @@
  * A fast path for the most frequent server event, the reply's audio delta
  * (`response.output_audio.delta`, beta `response.audio.delta`): its base64 is decoded straight from
  * the frame's bytes, and only the rest of the frame (ids, type, extra fields: a few hundred bytes)
- * becomes a string for `JSON.parse` and the event's zod schema.
+ * becomes a string for `JSON.parse` and the event's schema (checked by hand: `deltaEvent` in protocol.ts).
  *
  * Through {@link parseServerEvent} alone, each delta (100 ms of audio: ≈ 6.4 KB of base64) made the
  * whole frame a heap string, and `JSON.parse` a second copy of the base64: ≈ 13 KB of young-generation
@@ -19,7 +19,7 @@
  */
 import type { Logger } from 'pino';
 import { canonicalEventType } from './dialect.ts';
-import { SERVER_EVENT_SCHEMAS, parseServerEvent, type KnownServerEvent, type ServerEvent } from './protocol.ts';
+import { deltaEvent, parseServerEvent, type KnownServerEvent, type ServerEvent } from './protocol.ts';
 
 /** Where an audio delta parsed by the fast path carries its PCM (its `delta` is then empty). */
 export const DECODED_AUDIO: unique symbol = Symbol('decodedAudio');
@@ -96,9 +96,10 @@ export function parseAudioDeltaFrame(frame: Buffer): AudioDeltaEvent | undefined
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { type, delta } = raw as { type?: unknown; delta?: unknown };
   if (typeof type !== 'string' || canonicalEventType(type) !== 'response.output_audio.delta' || delta !== '') return undefined;
-  const result = SERVER_EVENT_SCHEMAS['response.output_audio.delta'].safeParse(raw);
-  if (!result.success) return undefined;
-  return { ...result.data, type: 'response.output_audio.delta', [DECODED_AUDIO]: pcm };
+  const event = deltaEvent(raw as Record<string, unknown>, 'response.output_audio.delta') as AudioDeltaEvent | undefined;
+  if (!event) return undefined;
+  event[DECODED_AUDIO] = pcm;
+  return event;
 }
 
 /** One server frame as received: audio deltas through the fast path, everything else (and any doubt) whole. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/log.ts';
-import { MAX_PLAUSIBLE_COUNT, MAX_RATE_LIMIT_PAUSE_MS, parseServerEvent, retryAfterFromMessage, transcriptionUsageFromWire, usageFromWire } from '../../src/realtime/protocol.ts';
+import { canonicalEventType } from '../../src/realtime/dialect.ts';
+import { MAX_PLAUSIBLE_COUNT, MAX_RATE_LIMIT_PAUSE_MS, SERVER_EVENT_SCHEMAS, parseServerEvent, retryAfterFromMessage, transcriptionUsageFromWire, usageFromWire } from '../../src/realtime/protocol.ts';
 
 test('rate-limit hints are read in seconds and milliseconds', () => {
   assert.equal(retryAfterFromMessage('Rate limit reached. Please try again in 1.5s.'), 1_500);
@@ -108,4 +109,53 @@ test('a garbled, huge usage count is dropped, not priced: 1e308 tokens would mak
   assert.equal(MAX_PLAUSIBLE_COUNT, 10_000_000);
   assert.deepEqual(transcriptionUsageFromWire({ type: 'duration', seconds: 1e300 } as never), { seconds: 0, inputTokens: 0, outputTokens: 0 });
   assert.deepEqual(transcriptionUsageFromWire({ type: 'tokens', input_tokens: 2e9, output_tokens: 15 } as never), { seconds: 0, inputTokens: 0, outputTokens: 15 });
+});
+
+describe('delta events checked by hand parse exactly as their zod schema does', () => {
+  /** What parseServerEvent returned before the hand check: the schema's parse, with the canonical type. */
+  function viaZod(text: string): unknown {
+    const raw = JSON.parse(text) as { type: string };
+    const type = canonicalEventType(raw.type) as 'response.output_text.delta';
+    const result = SERVER_EVENT_SCHEMAS[type].safeParse(raw);
+    return result.success ? { ...result.data, type } : null;
+  }
+  const types = ['response.output_audio.delta', 'response.audio.delta', 'response.output_audio_transcript.delta', 'response.audio_transcript.delta', 'response.output_text.delta', 'response.text.delta'];
+  const ids = '"response_id":"resp_1","item_id":"item_1"';
+  const bodies = [
+    `${ids},"delta":"Hello"`,
+    `"event_id":"event_1",${ids},"output_index":0,"content_index":0,"delta":"AAAA"`,
+    `"delta":"","item_id":"item_1","response_id":"resp_1"`, // fields in another order, an empty delta
+    `${ids},"delta":"é \\u0000 \\"q\\"","event_id":null,"obfuscation":null,"extra":{"a":[1,null,"x"],"b":{}},"n":1e3,"t":true`,
+    `${ids},"delta":"x","__proto__":{"polluted":true},"1":"numeric key","constructor":"c"`,
+    `${ids},"delta":"first","delta":"second"`, // JSON keeps the last
+    `${ids},"delta":"x","type":"response.output_text.delta"`, // a second type: JSON keeps the last
+    // What must stay dropped: a missing, null or odd-typed delta or id, an empty id.
+    `${ids}`,
+    `${ids},"delta":null`,
+    `${ids},"delta":5`,
+    `${ids},"delta":["a"]`,
+    `${ids},"delta":{"audio":"AAAA"}`,
+    `"response_id":"","item_id":"item_1","delta":"x"`,
+    `"response_id":"resp_1","item_id":null,"delta":"x"`,
+    `"response_id":7,"item_id":"item_1","delta":"x"`,
+    `"item_id":"item_1","delta":"x"`,
+  ];
+
+  test('same object (fields, their order, prototype) or the same drop, for every dialect name and messy body', () => {
+    let taken = 0;
+    for (const type of types) {
+      for (const body of bodies) {
+        const text = `{"type":"${type}",${body}}`;
+        const expected = viaZod(text);
+        const actual = parseServerEvent(text, silentLogger);
+        assert.deepStrictEqual(actual, expected, text);
+        if (expected === null) continue;
+        taken++;
+        assert.deepEqual(Object.keys(actual as object), Object.keys(expected as object), `field order: ${text}`);
+        assert.equal(Object.getPrototypeOf(actual), Object.prototype, text);
+        assert.equal((actual as { polluted?: unknown }).polluted, undefined, text);
+      }
+    }
+    assert.equal(taken, types.length * 7);
+  });
 });
