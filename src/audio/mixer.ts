@@ -46,10 +46,14 @@ export const MIN_PLAYOUT_DELAY_MS = FRAME_MS;
 
 /** One 20 ms frame of mixed output. */
 export interface MixedFrame {
-  /** 480 samples of 24 kHz mono PCM16 (a new array each frame; its memory may be part of a larger shared buffer: see pcmPool.ts). */
+  /**
+   * 480 samples of 24 kHz mono PCM16: a new array each frame with audio (its memory may be part of a
+   * larger shared buffer: see pcmPool.ts); every silent frame shares one all-zero array. Read it,
+   * never write into it.
+   */
   pcm: Int16Array;
-  /** Speakers whose non-silent audio is in this frame, in the order they were first heard. */
-  contributors: string[];
+  /** Speakers whose non-silent audio is in this frame, in the order they were first heard (a shared empty array when silent). */
+  contributors: readonly string[];
   /** 0 for the first pulled frame, +1 per pull. */
   frameIndex: number;
   /** True when no speaker contributed (the PCM is all zeros). */
@@ -85,9 +89,18 @@ export interface SpeakerMixerStats {
 }
 
 interface Speaker {
+  id: string;
   buffer: SpeakerJitterBuffer;
   contributed: number;
 }
+
+/**
+ * What every silent frame carries (most frames of a session: nobody speaks most of the time). A new
+ * zeroed array and contributor list per silent frame were 960 B of pooled PCM and ≈ 100 B of heap
+ * a frame per session for nothing.
+ */
+const SILENT_PCM = new Int16Array(REALTIME_FRAME_SAMPLES);
+const NO_CONTRIBUTORS: readonly string[] = Object.freeze([]);
 
 /** Whether any sample is non-zero. */
 function audible(pcm: Int16Array): boolean {
@@ -99,6 +112,8 @@ function audible(pcm: Int16Array): boolean {
 export class SpeakerMixer {
   readonly #options: SpeakerMixerOptions;
   readonly #speakers = new Map<string, Speaker>();
+  /** The map's speakers in its order, remade when it changes: the per-frame loop without a Map iterator and entry per speaker per frame. */
+  #speakerList: Speaker[] = [];
   /** What speakers who were removed had counted. */
   readonly #removedTotals: SpeakerMixTotals = { concealed: 0, fecRecovered: 0, late: 0, stretched: 0, trimmed: 0 };
   readonly #limiter: PeakLimiter;
@@ -148,14 +163,15 @@ export class SpeakerMixer {
   pull(nowMs: number, scheduledMs = nowMs): MixedFrame {
     const frameIndex = this.#nextFrameIndex;
     this.#pullLateMs = Math.max(0, nowMs - scheduledMs);
-    const pcm = newPcm16(REALTIME_FRAME_SAMPLES);
-    const contributors: string[] = [];
+    let contributors: string[] | null = null;
     let first: Int16Array | null = null;
     let count = 0;
-    for (const [id, speaker] of this.#speakers) {
+    const speakers = this.#speakerList;
+    for (let s = 0; s < speakers.length; s++) {
+      const speaker = speakers[s]!;
       const frame = speaker.buffer.take(frameIndex);
       if (!frame || !audible(frame)) continue;
-      contributors.push(id);
+      (contributors ??= []).push(speaker.id);
       speaker.contributed++;
       if (count === 0) first = frame;
       else {
@@ -169,10 +185,14 @@ export class SpeakerMixer {
     // Int16Arrays too, its loops see two array kinds and run several times slower.
     if (count === 1) for (let i = 0; i < REALTIME_FRAME_SAMPLES; i++) this.#sum[i] = first![i]!;
     else if (count === 0 && this.#limiter.gain !== 1) this.#sum.fill(0); // silence: let the gain recover
-    if (count > 0 || this.#limiter.gain !== 1) this.#limiter.process(this.#sum, pcm);
+    let pcm: Int16Array = SILENT_PCM;
+    if (count > 0 || this.#limiter.gain !== 1) {
+      pcm = newPcm16(REALTIME_FRAME_SAMPLES);
+      this.#limiter.process(this.#sum, pcm);
+    }
     this.#nextFrameIndex++;
     this.#nextFrameMs = nowMs + FRAME_MS;
-    return { pcm, contributors, frameIndex, silent: contributors.length === 0 };
+    return { pcm, contributors: contributors ?? NO_CONTRIBUTORS, frameIndex, silent: contributors === null };
   }
 
   /** Forgets a speaker (left the channel): its buffered audio, timeline and counters; frees its decoder. */
@@ -184,6 +204,7 @@ export class SpeakerMixer {
     }
     speaker?.buffer.destroy();
     this.#speakers.delete(id);
+    this.#speakerList = [...this.#speakers.values()];
   }
 
   /** Forgets every speaker and frees their decoders (the session ended). */
@@ -214,8 +235,9 @@ export class SpeakerMixer {
         maxBufferedMs: this.#options.maxBufferedMs,
         maxConcealedRun: this.#options.maxConcealedRun,
       });
-      speaker = { buffer, contributed: 0 };
+      speaker = { id, buffer, contributed: 0 };
       this.#speakers.set(id, speaker);
+      this.#speakerList = [...this.#speakers.values()];
     }
     return speaker;
   }

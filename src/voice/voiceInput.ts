@@ -5,13 +5,14 @@ import { SpeakerMixer, samplesToPcmBuffer, type FrameClock } from '../audio/inde
 import { FRAME_MS } from '../audio/format.ts';
 import type { Config } from '../config.ts';
 import { BargeInGate } from './bargeInGate.ts';
+import { onInputPhase } from './inputPhase.ts';
 import { ReceiveHealth, type ReceiveHealthReport } from './receiveHealth.ts';
 import { SpeakerInputs } from './speakerInputs.ts';
 import { SpeechActivity } from './speechActivity.ts';
 
 /** Where heard audio goes: the realtime client of the session's conversation. */
 export interface InputSink {
-  appendAudio(pcm: Buffer, contributors: string[]): void;
+  appendAudio(pcm: Buffer, contributors: readonly string[]): void;
 }
 
 /** Options of {@link VoiceInput}. */
@@ -75,9 +76,9 @@ export class VoiceInput {
       onPersistentDecryptFailure: (userId) => this.#onPersistentDecryptFailure(userId),
       logger: options.logger,
     });
-    // Input work runs after every session's output packet of this tick has been sent (setImmediate),
-    // so feeding the model never delays what people hear.
-    this.#unsubscribeTick = options.clock.subscribe((tick) => setImmediate(() => this.#onTick(tick.scheduledMs)));
+    // Input work runs after every session's output packet of this tick has been sent (the input
+    // phase, one setImmediate for all sessions), so feeding the model never delays what people hear.
+    this.#unsubscribeTick = onInputPhase(options.clock, (scheduledMs) => this.#onTick(scheduledMs), options.logger);
   }
 
   /** The people with a receive stream now. */

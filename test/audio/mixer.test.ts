@@ -160,4 +160,19 @@ describe('SpeakerMixer', () => {
     assert.deepEqual(frames[2]!.contributors, ['b']);
     assert.equal(frames[2]!.pcm[0], 6);
   });
+
+  it('each frame with audio is its own array, kept as it was by later pulls; silent frames are zeros without contributors', () => {
+    const { create } = fakeDecoders();
+    const mixer = new SpeakerMixer({ createDecoder: create });
+    const frames = run(mixer, { a: (n) => (n < 6 ? 100 * (n + 1) : undefined) }, 16);
+    const voiced = frames.filter((f) => !f.silent);
+    assert.deepEqual(voiced.map((f) => f.pcm[N - 1]), [100, 200, 300, 400, 500, 600], 'earlier frames unchanged by the later pulls');
+    assert.equal(new Set(voiced.map((f) => f.pcm)).size, voiced.length);
+    const silent = frames.filter((f) => f.silent);
+    assert.ok(silent.length >= 8);
+    for (const frame of silent) {
+      assert.deepEqual(frame.contributors, []);
+      assert.ok(frame.pcm.length === N && frame.pcm.every((s) => s === 0));
+    }
+  });
 });
