@@ -18,7 +18,7 @@ import { SimGuild } from './simGuild.ts';
 import type { ChannelOverwriteSpec, RecordedRequest } from './types.ts';
 import type { VoiceHub } from './voiceHub.ts';
 import { DISCORD_MESSAGE_RATE_LIMIT, MessageRateLimits, type MessageRateLimit } from './rateLimits.ts';
-import { TimedSender } from './timedSender.ts';
+import { TimedSender, type TimedSenderOptions } from './timedSender.ts';
 
 /** Options of {@link startDiscordSimulator}. */
 export interface DiscordSimulatorOptions {
@@ -365,10 +365,11 @@ export class DiscordSimulator {
   /**
    * Members' packets prepared ahead (`speak(…, { aheadMs })`) leave from a thread of their own at
    * their send time (see TimedSender), in every guild: a benchmark's many members then reach the
-   * bot on time however busy this simulator's loop is, as over a real network.
+   * bot on time however busy this simulator's loop is, as over a real network. `options` (batching
+   * of the hand-over) apply to the thread this call starts; the first call starts it.
    */
-  async startTransmitThread(): Promise<TimedSender> {
-    this.#transmitter ??= await TimedSender.start();
+  async startTransmitThread(options: TimedSenderOptions = {}): Promise<TimedSender> {
+    this.#transmitter ??= await TimedSender.start(options);
     for (const guild of this.guilds) guild.voice.useSender(this.#transmitter);
     return this.#transmitter;
   }

@@ -5,14 +5,14 @@
  *
  * Protocol (structured clone):
  *   ← { type: 'send', packets: { id, bytes: Uint8Array, address, port, dueAt }[] }   dueAt: ms since the epoch (timeOrigin-based)
- *   → { type: 'sent', reports: [id, lateMs][] }   batched per turn of the loop
+ *   → { type: 'sent', reports: [id, lateMs][] }   batched per turn of the loop, or per `reportEveryMs` (workerData)
  *   → { type: 'ready', threadId } once the socket is bound (threadId: the Linux thread id, or null)
  *
  * @module
  */
 import { createSocket } from 'node:dgram';
 import { readlinkSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 
 /** One datagram to send at `dueAt` (performance.timeOrigin + performance.now() of the sending side). */
 export interface TimedPacket {
@@ -28,6 +28,8 @@ const socket = createSocket('udp4');
 socket.on('error', () => {}); // e.g. ICMP port unreachable after the bot closed its socket
 let reports: [number, number][] = [];
 let flushing = false;
+/** Reports wait this long to go back together (0: one message per turn of the loop): each message wakes the simulator's loop. */
+const reportEveryMs = Number((workerData as { reportEveryMs?: number } | null)?.reportEveryMs ?? 0);
 
 function flush(): void {
   flushing = false;
@@ -40,7 +42,8 @@ function sendNow(packet: TimedPacket): void {
   reports.push([packet.id, performance.timeOrigin + performance.now() - packet.dueAt]);
   if (!flushing) {
     flushing = true;
-    setImmediate(flush);
+    if (reportEveryMs > 0) setTimeout(flush, reportEveryMs);
+    else setImmediate(flush);
   }
 }
 

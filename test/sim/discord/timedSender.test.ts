@@ -34,4 +34,40 @@ describe('TimedSender', () => {
     assert.ok([...late.values()].every((ms) => ms > -2), 'none before its time');
     if (process.platform === 'linux') assert.ok(sender.threadId && sender.threadId !== process.pid, `a thread id of its own (${sender.threadId}), for its CPU priority`);
   });
+
+  test('batchMs: packets handed over in separate turns travel to the thread together and still leave on time; one due soon goes at once', async () => {
+    const batched = await TimedSender.start({ batchMs: 200 });
+    const port2 = createSocket('udp4');
+    const got: Buffer[] = [];
+    port2.on('message', (message) => got.push(message));
+    await new Promise<void>((resolve) => port2.bind(0, '127.0.0.1', resolve));
+    try {
+      const { port } = port2.address();
+      const start = performance.now();
+      const late = new Map<number, number>();
+      for (let i = 0; i < 10; i++) {
+        batched.sendAt(Buffer.from([0x80, 0x78, i]), '127.0.0.1', port, start + 500 + 20 * i, (lateMs) => late.set(i, lateMs));
+        await new Promise((resolve) => setImmediate(resolve)); // another turn of the loop
+      }
+      assert.equal(batched.batchesPosted, 0, 'the batch waits (its packets are due in 500 ms)');
+      // Due in 5 ms: cannot wait for the batch's 200 ms, so the batch leaves now, this one with it.
+      batched.sendAt(Buffer.from([0x80, 0x78, 10]), '127.0.0.1', port, performance.now() + 5, (lateMs) => late.set(10, lateMs));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(batched.batchesPosted, 1, 'a packet due sooner than the batch span is handed over at once, with the batch');
+      for (let i = 11; i < 20; i++) {
+        batched.sendAt(Buffer.from([0x80, 0x78, i]), '127.0.0.1', port, start + 500 + 20 * i, (lateMs) => late.set(i, lateMs));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const deadline = performance.now() + 10_000;
+      while ((got.length < 20 || late.size < 20) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(got.map((m) => m[2]).sort((a, b) => a! - b!), [...Array(20).keys()], 'every packet arrived');
+      assert.ok(batched.batchesPosted <= 3, `19 packets over 20 turns of the loop in at most 3 messages (${batched.batchesPosted})`);
+      const worst = Math.max(...late.values());
+      assert.ok(worst < 100, `every packet left within 100 ms of its time (worst ${worst.toFixed(1)} ms)`);
+      assert.ok([...late.values()].every((ms) => ms > -2), 'none before its time');
+    } finally {
+      await batched.close();
+      port2.close();
+    }
+  });
 });
