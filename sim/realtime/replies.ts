@@ -131,6 +131,29 @@ const AMPLITUDE = 0.3;
 
 /** The reply signal: `durationMs` of 24 kHz mono PCM16 arpeggio with short fades between notes. */
 export function replySignal(durationMs: number): Buffer {
+  return Buffer.from(sharedReplySignal(durationMs));
+}
+
+/** Signals made so far, by duration (a session's replies mostly share one length). */
+const signals = new Map<number, Buffer>();
+const SIGNALS_KEPT = 16;
+
+/**
+ * {@link replySignal}, made once per duration and shared: the same bytes, without computing 48,000
+ * sines per 2 s reply (a tenth of the simulators' CPU in the load bench, 40 sessions). Callers only
+ * read it (the responder sends slices of it); the 16 most recently made durations are kept.
+ */
+export function sharedReplySignal(durationMs: number): Buffer {
+  let signal = signals.get(durationMs);
+  if (!signal) {
+    signal = makeReplySignal(durationMs);
+    if (signals.size >= SIGNALS_KEPT) signals.delete(signals.keys().next().value!);
+    signals.set(durationMs, signal);
+  }
+  return signal;
+}
+
+function makeReplySignal(durationMs: number): Buffer {
   const samples = Math.round((durationMs * REALTIME_SAMPLE_RATE) / 1000);
   const noteSamples = (NOTE_MS * REALTIME_SAMPLE_RATE) / 1000;
   const fadeSamples = (FADE_MS * REALTIME_SAMPLE_RATE) / 1000;

@@ -5,7 +5,7 @@
  */
 import { REALTIME_BYTES_PER_MS } from '../../src/audio/format.ts';
 import type { SimMcpNetwork } from './mcp.ts';
-import { replySignal, type ReplyGenerator, type SimItem } from './replies.ts';
+import { sharedReplySignal, type ReplyGenerator, type SimItem } from './replies.ts';
 import { runStep, speaksAfter, type ToolStep } from './toolSteps.ts';
 import type { SimDialect, SimError } from './wire.ts';
 import type { StreamingTranscription } from './inputBuffer.ts';
@@ -25,7 +25,10 @@ export interface StreamOptions {
   /** Pace of the streaming transcriber's words (sessions transcribing with gpt-realtime-whisper). */
   streamingTranscription: StreamingTranscription;
   replyGenerator: ReplyGenerator;
-  /** The audio of each audio reply (24 kHz mono PCM16); default: `replySignal(replyAudioMs)`. */
+  /**
+   * The audio of each audio reply (24 kHz mono PCM16); default: `replySignal(replyAudioMs)`. Read,
+   * not copied, and its deltas' base64 is kept per buffer: do not change a buffer once returned.
+   */
   replyAudio?: () => Buffer;
 }
 
@@ -85,7 +88,7 @@ export class SimResponse {
     this.#host = host;
     this.params = params;
     const audio = params.modalities.includes('audio');
-    this.#audio = audio ? (host.stream.replyAudio?.() ?? replySignal(host.stream.replyAudioMs)) : Buffer.alloc(0);
+    this.#audio = audio ? (host.stream.replyAudio?.() ?? sharedReplySignal(host.stream.replyAudioMs)) : Buffer.alloc(0);
     this.item = { id: host.newItemId(), type: 'message', role: 'assistant', text: '', audioMs: audio ? 0 : null, status: 'in_progress' };
   }
 
@@ -201,7 +204,7 @@ export class SimResponse {
     const context = params.steps?.length ? h.conversation() : params.context;
     const reply = h.stream.replyGenerator({ n: params.n, items: context, outOfBand: params.outOfBand, modalities: params.modalities, instructions: params.instructions });
     this.text = typeof reply === 'string' ? reply : reply.text;
-    if (typeof reply === 'object' && reply.audioMs !== undefined && this.#audioMode) this.#audio = replySignal(Math.max(20, reply.audioMs));
+    if (typeof reply === 'object' && reply.audioMs !== undefined && this.#audioMode) this.#audio = sharedReplySignal(Math.max(20, reply.audioMs));
     if (!this.params.outOfBand) h.addItem(this.item);
     h.send('response.output_item.added', { response_id: this.params.id, output_index: this.#messageIndex, item: this.#wireItem() });
     if (!this.params.outOfBand) h.send('conversation.item.added', { previous_item_id: null, item: this.#wireItem() });
@@ -216,10 +219,10 @@ export class SimResponse {
     const ids = { response_id: this.params.id, item_id: this.item.id, output_index: this.#messageIndex, content_index: 0 };
     if (this.#audioMode) {
       const step = Math.max(2, Math.round(stream.deltaMs * REALTIME_BYTES_PER_MS) & ~1);
-      const chunk = this.#audio.subarray(this.#sentBytes, this.#sentBytes + step);
-      this.#sentBytes += chunk.length;
+      const start = this.#sentBytes;
+      this.#sentBytes = Math.min(this.#audio.length, start + step);
       this.item.audioMs = this.#sentBytes / REALTIME_BYTES_PER_MS;
-      this.#host.send('response.output_audio.delta', { ...ids, delta: chunk.toString('base64') });
+      this.#host.send('response.output_audio.delta', { ...ids, delta: base64Slice(this.#audio, start, this.#sentBytes) });
       this.#host.assistantAudioSent();
       // Transcript keeps pace with the audio, cut at word ends.
       const target = this.#sentBytes >= this.#audio.length ? this.text.length : wordEnd(this.text, Math.floor((this.text.length * this.#sentBytes) / this.#audio.length));
@@ -308,6 +311,19 @@ export class SimResponse {
   get ageMs(): number {
     return Date.now() - this.#startedAt;
   }
+}
+
+/** Base64 of slices of reply audio already sent once, by buffer (the shared reply signal is sent by every session). */
+const base64Slices = new WeakMap<Buffer, Map<string, string>>();
+
+/** `audio.subarray(start, end).toString('base64')`, encoded once per buffer and slice. */
+function base64Slice(audio: Buffer, start: number, end: number): string {
+  let slices = base64Slices.get(audio);
+  if (!slices) base64Slices.set(audio, (slices = new Map()));
+  const key = `${start}:${end}`;
+  let text = slices.get(key);
+  if (text === undefined) slices.set(key, (text = audio.subarray(start, end).toString('base64')));
+  return text;
 }
 
 /** Index just after the word that contains `index` (so deltas end at word boundaries). */

@@ -19,8 +19,29 @@ export const CLIENT_EVENT_TYPES = [
   'response.cancel',
 ] as const;
 
+/** A checked client event; an append's audio comes decoded (it was decoded to check it). */
+export interface ValidatedEvent {
+  event: Record<string, unknown> & { type: string };
+  /** The PCM of an `input_audio_buffer.append`; null for other events. */
+  audio: Buffer | null;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Decodes `text` if it is base64 by {@link BASE64} (the service answers `invalid_value` otherwise),
+ * else null. Decoding and re-encoding is ≈ 2× faster than the pattern here (1.7 vs 3.8 µs for the
+ * 1,280 characters of a 20 ms append) and the bytes are needed anyway: whatever re-encodes to
+ * itself is canonical base64, which the pattern accepts; anything else (no padding, stray bits)
+ * is left to the pattern, so exactly the same strings pass.
+ */
+export function decodeBase64(text: string): Buffer | null {
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text || BASE64.test(text) ? bytes : null;
+}
+
 /** Parses and checks the envelope and required fields of a client event. */
-export function validateClientEvent(data: string, _dialect: SimDialect): Record<string, unknown> & { type: string } {
+export function validateClientEvent(data: string, _dialect: SimDialect): ValidatedEvent {
   let raw: unknown;
   try {
     raw = JSON.parse(data);
@@ -37,8 +58,11 @@ export function validateClientEvent(data: string, _dialect: SimDialect): Record<
   switch (type) {
     case 'input_audio_buffer.append':
       if (raw.audio === undefined) throw new SimRequestError(simErrors.missingParameter('audio'));
-      expect(typeof raw.audio === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(raw.audio), 'audio', 'a base64 string');
-      break;
+      {
+        const audio = typeof raw.audio === 'string' ? decodeBase64(raw.audio) : null;
+        expect(audio !== null, 'audio', 'a base64 string');
+        return { event: raw as Record<string, unknown> & { type: string }, audio };
+      }
     case 'conversation.item.truncate':
       for (const key of ['item_id', 'content_index', 'audio_end_ms']) if (raw[key] === undefined) throw new SimRequestError(simErrors.missingParameter(key));
       expect(typeof raw.item_id === 'string', 'item_id', 'a string');
@@ -55,7 +79,7 @@ export function validateClientEvent(data: string, _dialect: SimDialect): Record<
       if (raw.session === undefined) throw new SimRequestError(simErrors.missingParameter('session'));
       break;
   }
-  return raw as Record<string, unknown> & { type: string };
+  return { event: raw as Record<string, unknown> & { type: string }, audio: null };
 }
 
 /** A message item of `conversation.item.create` or of an out-of-band `input`. */

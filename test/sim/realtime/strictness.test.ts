@@ -113,6 +113,34 @@ describe('realtime simulator strictness', () => {
     }
   });
 
+  it("refuses an append whose audio is not base64 (invalid_type, param 'audio') and takes unpadded or loosely padded base64 as the pattern does", async () => {
+    const c = await rawClient(sim);
+    c.send({ type: 'session.update', session: GA_SESSION });
+    await c.next('session.updated');
+    const session = sim.sessions.at(-1)!;
+    const canonical = Buffer.alloc(4800, 1).toString('base64'); // 100 ms
+    const unpadded = Buffer.alloc(4801, 1).toString('base64').replace(/=+$/, ''); // 4,801 bytes: 100 ms counted
+    const strayBits = `${Buffer.alloc(4800, 1).toString('base64')}AB==`; // decodes to 4,801 bytes; 'AB==' is not canonical ('AA==')
+    const appends: [string, unknown, boolean][] = [
+      ['ok_canonical', canonical, true],
+      ['bad_char', `${canonical.slice(0, -4)}QQ$=`, false],
+      ['ok_unpadded', unpadded, true],
+      ['bad_inner_pad', `QQ=Q${canonical}`, false],
+      ['ok_stray_bits', strayBits, true],
+      ['ok_empty', '', true],
+      ['bad_three_pads', 'Q===', false],
+      ['bad_space', `${canonical.slice(0, 8)} ${canonical.slice(8)}`, false],
+      ['bad_number', 12, false],
+    ];
+    for (const [eventId, audio] of appends) c.send({ type: 'input_audio_buffer.append', event_id: eventId, audio });
+    await c.next('error', (e) => (e.error as { event_id?: string }).event_id === 'bad_number');
+    const refused = c.events.filter((e) => e.type === 'error').map((e) => e.error as { event_id: string; code: string; param: string });
+    assert.deepEqual(refused.map((e) => e.event_id), appends.filter(([, , ok]) => !ok).map(([id]) => id));
+    assert.ok(refused.every((e) => e.code === 'invalid_type' && e.param === 'audio'), JSON.stringify(refused));
+    assert.equal(session.appendedMs, 300, 'the three non-empty accepted appends, 100 ms each');
+    c.close();
+  });
+
   it('sends chosen errors with event_id null', async () => {
     const anonymous = await startSim({ errorsWithoutEventId: ['conversation_already_has_active_response'] });
     try {
