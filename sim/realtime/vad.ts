@@ -77,8 +77,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The PCM16 LE samples of `pcm` as an Int16Array (a view when aligned on this little-endian
- * machine, else a copy): reading them through the array is ≈ 4× faster than `readInt16LE` per
- * sample, which made this VAD a tenth of the realtime simulator's time per append.
+ * machine, else a copy): the VAD then takes 1.6 µs per 20 ms append instead of 2.3 with
+ * `readInt16LE` per sample (micro-benchmark, 2026-11-30); it runs on every append of every session.
  */
 function int16View(pcm: Buffer): Int16Array {
   const count = pcm.length >> 1;
