@@ -121,7 +121,13 @@ function request<T>(child: ChildProcess, message: unknown, type: string, timeout
 async function runLoad(n: number, dave = true): Promise<BenchRow & { ok: boolean }> {
   trustSimulatorCertificate();
   // LOAD_SIMS_CPU_PROF=dir: a CPU profile of the simulators' child (its own, not the bot's) written to dir.
-  const simsProfile = process.env.LOAD_SIMS_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_SIMS_CPU_PROF}`] : [];
+  // LOAD_SIMS_NODE_FLAGS='--flag …': more Node/V8 flags for that child only (e.g. --perf-basic-prof for
+  // `perf record`, whose samples are CPU time: the V8 profile's are wall time of a niced thread, so a
+  // call that wakes the bot, preempting the child, is charged its wait).
+  const simsProfile = [
+    ...(process.env.LOAD_SIMS_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_SIMS_CPU_PROF}`] : []),
+    ...(process.env.LOAD_SIMS_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+  ];
   const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--cpu-prof'));
   const simArgs = [join(import.meta.dirname, 'loadSims.ts'), String(n), dave ? 'dave' : 'no-dave', ...(REALTIME_PROCESS === 'shared' ? ['shared-realtime'] : [])];
   const child = fork(join(import.meta.dirname, '..', 'bin', 'run.mjs'), simArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...execArgv, ...simsProfile], env: { ...process.env, LOAD_SIMULATOR_NICE_SELF: SIM_NETWORK === 'prepared' ? String(SIMULATOR_NICE) : '0' } });
