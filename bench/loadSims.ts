@@ -46,8 +46,9 @@ if (!encodeLive) for (const sim of sims) for (const member of sim.members()) mem
 const SEND_AHEAD_MS = Number(process.env.LOAD_SEND_AHEAD_MS ?? 250);
 /**
  * Packets travel to the transmit thread in batches of up to this many ms (TimedSenderOptions.batchMs):
- * one message per packet (≈ 700 a second) cost a sixth of this process's CPU (≈ 110 µs each on this
- * VM, waking the thread), at 50 ms it is ≈ 20 messages a second. 0: one message per turn of the loop.
+ * one message per packet (≈ 700 a second) cost this process 130–220 µs of CPU per packet on this VM
+ * (mostly waking the thread), in batches of 35 it is 16–20 µs (micro-benchmark, 2026-11-30); at 50 ms
+ * it is ≈ 20 messages a second. 0: one message per turn of the loop.
  */
 const TRANSMIT_BATCH_MS = Number(process.env.LOAD_TRANSMIT_BATCH_MS ?? 50);
 const transmitter = encodeLive ? null : await discord.startTransmitThread({ batchMs: TRANSMIT_BATCH_MS });
