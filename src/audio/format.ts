@@ -1,5 +1,6 @@
 /**
- * The audio formats of the bot, in one place. Discord carries 48 kHz stereo Opus in 20 ms frames;
+ * The audio formats of the bot, in one place. Discord carries Opus in 20 ms frames, decoded at
+ * 48 kHz (members' clients decode to 48 kHz stereo; the bot sends mono, see PLAYBACK_FRAME_SAMPLES);
  * realtime speech-to-speech models take and return 24 kHz mono PCM16 (little-endian).
  */
 
