@@ -26,13 +26,17 @@ interface Entry {
 class InputPhase {
   readonly #clock: FrameClock;
   readonly #entries = new Set<Entry>();
+  /** The entries in order, remade when they change (not a copy per tick): what a phase runs. */
+  #list: Entry[] = [];
   #unsubscribe: (() => void) | undefined;
   readonly #onTick = (tick: FrameTick): void => {
     setImmediate(this.#run, tick.scheduledMs);
   };
   readonly #run = (scheduledMs: number): void => {
-    // A snapshot: work added during this phase starts at the next tick; work removed is not run.
-    for (const entry of [...this.#entries]) {
+    // The list as the phase starts: work added during it starts at the next tick; work removed is not run.
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
       if (!this.#entries.has(entry)) continue;
       try {
         entry.work(scheduledMs);
@@ -50,9 +54,12 @@ class InputPhase {
   add(work: InputWork, logger: Logger): () => void {
     const entry = { work, logger };
     this.#entries.add(entry);
+    this.#list = [...this.#entries];
     this.#unsubscribe ??= this.#clock.subscribe(this.#onTick);
     return () => {
-      if (!this.#entries.delete(entry) || this.#entries.size > 0) return;
+      if (!this.#entries.delete(entry)) return;
+      this.#list = [...this.#entries];
+      if (this.#entries.size > 0) return;
       this.#unsubscribe?.();
       this.#unsubscribe = undefined;
     };

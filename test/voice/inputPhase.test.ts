@@ -107,3 +107,23 @@ test("a session whose input work throws is logged, and the others still get thei
   assert.match(lines[0]!, /broken session/);
   for (const stop of stops) stop();
 });
+
+test('work added during a phase starts at the next tick', async () => {
+  const { clock, tick } = manualClock();
+  const log: string[] = [];
+  const stops: (() => void)[] = [];
+  stops.push(
+    onInputPhase(clock, (scheduledMs) => {
+      log.push(`a@${scheduledMs}`);
+      if (stops.length === 1) stops.push(onInputPhase(clock, (at) => log.push(`late@${at}`), silentLogger));
+    }, silentLogger),
+  );
+  tick();
+  await checkPhase();
+  assert.deepEqual(log, ['a@1000']);
+  tick();
+  await checkPhase();
+  assert.deepEqual(log, ['a@1000', 'a@1020', 'late@1020']);
+  for (const stop of stops) stop();
+});
+
