@@ -23,9 +23,10 @@ export const REALTIME_FRAME_BYTES = REALTIME_FRAME_SAMPLES * REALTIME_CHANNELS *
  * What the bot Opus-encodes for playback: the model's audio as it comes, 24 kHz mono, 480 samples
  * per 20 ms frame. libopus takes 24 kHz input and the packets are ordinary Opus: receivers decode at
  * 48 kHz (the RTP clock stays 48 kHz, +960 per packet), an RTP receiver must decode mono and stereo
- * packets alike (RFC 7587, the `stereo` parameter), and a stereo decoder plays a mono packet on both channels. Mono is
- * what Discord's own clients send for a voice (the desktop client downmixes the microphone before
- * encoding: powercord-community/suggestions#70, Lightcord/Lightcord#229); music bots send stereo.
+ * packets alike (RFC 7587, the `stereo` parameter), and a stereo decoder plays a mono packet on both
+ * channels. Mono is what Discord's own clients send for a voice (the desktop client downmixes the
+ * microphone before encoding: powercord-community/suggestions#70, Lightcord/Lightcord#229); music
+ * bots send stereo.
  * No upsampling or upmix on the way: a 4× smaller frame for the encoder thread, and a cheaper encode.
  */
 export const PLAYBACK_ENCODE_SAMPLE_RATE = REALTIME_SAMPLE_RATE;
