@@ -51,9 +51,12 @@ export interface HeardPacket {
  * What a member keeps of the bot's audio: `pcm` (default) decodes every frame and keeps the sound;
  * `packets` keeps only each packet's facts (arrival, sequence, samples from the Opus TOC, silence,
  * E2EE) — for benchmarks with many listeners, where decoding on the simulator's loop would take the
- * CPU and timers the members' sends need (a real listener decodes on its own machine).
+ * CPU and timers the members' sends need (a real listener decodes on its own machine); `none`: the
+ * member's client is not simulated as a listener — nothing is DAVE-decrypted or kept for it (a
+ * benchmark's speakers, whose hearing nobody reads: each decryption is ≈ 20 µs of the simulator's
+ * loop per frame). Discord and the bot see the same either way: the hub delivers in-process.
  */
-export type Hearing = 'pcm' | 'packets';
+export type Hearing = 'pcm' | 'packets' | 'none';
 
 /** Opus frames prepared ahead (see `encodeOpusFrames`), one per 20 ms, sent as they are. */
 export interface PreparedSpeech {

@@ -157,7 +157,7 @@ export class VoiceHub extends EventEmitter {
     };
     for (const member of this.#members()) {
       const state = this.#guild.voiceStates.get(member.id);
-      if (state?.channelId !== channelId || state.selfDeaf) continue;
+      if (state?.channelId !== channelId || state.selfDeaf || member.hearing === 'none') continue;
       const opened = this.dave.open(member.id, this.#botUserId, rtp.payload);
       let samples = 0;
       let heardPcm: Int16Array | null = null;

@@ -99,6 +99,24 @@ describe('DAVE in a voice channel (version 1, as on Discord)', () => {
     }
   });
 
+  test('a member not simulated as a listener (hearing: none) hears and decrypts nothing; the others hear as before', async () => {
+    const [alice, bob] = [h.sim.member('Alice'), h.sim.member('Bob')];
+    alice.clearHeard();
+    bob.clearHeard();
+    bob.hearing = 'none';
+    const bobStats = { ...h.sim.voice.dave.memberSession(bob.id)!.stats };
+    try {
+      await playPcm(connection, sine(400, 440));
+      await eventually(() => alice.heard().packets.filter((p) => p.silence).length >= 5, 'Alice to hear the burst end');
+      assert.ok(alice.heard().packets.filter((p) => !p.silence && p.e2ee).length >= 15, 'Alice heard the burst, E2EE');
+      assert.equal(bob.heard().packets.length, 0, 'Bob keeps nothing');
+      const after = h.sim.voice.dave.memberSession(bob.id)!.stats;
+      assert.deepEqual([after.e2eeHeard, after.plainHeard, after.undecryptable], [bobStats.e2eeHeard, bobStats.plainHeard, bobStats.undecryptable], 'Bob decrypted nothing');
+    } finally {
+      bob.hearing = 'pcm';
+    }
+  });
+
   test('packets prepared ahead and sent from the transmit thread reach the bot E2EE-decrypted, each reported sent', async () => {
     await h.sim.startTransmitThread();
     const alice = h.sim.member('Alice');
