@@ -3,7 +3,6 @@
  * with the service's error shape and codes, keeps the conversation, runs energy VAD on appended audio,
  * transcribes deterministically, and streams responses.
  */
-import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { SimResponse, type ResponseHost, type StreamOptions } from './responder.ts';
@@ -81,8 +80,6 @@ export class SimSession implements ResponseHost {
   /** WebSocket close code once closed (1000 = the client closed the session properly; 1006 = dropped). */
   closeCode: number | null = null;
   readonly #ws: WebSocket;
-  /** The socket while writes of this turn are held together (see #coalesceWrites). */
-  #corked: Duplex | null = null;
   readonly #opts: SimSessionOptions;
   #events = 0;
   #itemCounter = 0;
@@ -179,7 +176,6 @@ export class SimSession implements ResponseHost {
 
   #write(frame: string | Buffer): void {
     if (this.closed || this.#ws.readyState !== 1) return;
-    this.#coalesceWrites();
     this.#ws.send(frame);
     const faults = this.#opts.faults;
     if (faults.dropAfter !== null && --faults.dropAfter <= 0) {
@@ -189,28 +185,9 @@ export class SimSession implements ResponseHost {
     }
   }
 
-  /**
-   * Events sent in one turn of the loop (a commit's five, a delta's audio and transcript) leave in
-   * one socket write instead of one each: the same frames in the same order at the same moment (a
-   * real server's TCP stack coalesces them as freely), but a third of the simulators' writes in the
-   * load bench, each a system call that also runs the loopback receive path. The socket is corked
-   * for the turn (ws's own per-frame cork nests inside) and uncorked on the next tick, or before the
-   * socket is dropped or closed so that nothing sent before is lost.
-   */
-  #coalesceWrites(): void {
-    if (this.#corked) return;
-    const socket = (this.#ws as unknown as { _socket?: Duplex | null })._socket;
-    if (!socket) return;
-    this.#corked = socket;
-    socket.cork();
-    process.nextTick(() => this.#flushWrites());
-  }
-
-  #flushWrites(): void {
-    const socket = this.#corked;
-    this.#corked = null;
-    socket?.uncork();
-  }
+  // Not corked per turn: holding a turn's frames for one socket write (tried in 8bad416 to save the
+  // simulators' syscalls in the load bench) made the realtime fuzz e2e lose its session (closed 1006
+  // partway through 10,000 large events, test/fuzz/realtimeEvents.test.ts); each frame goes out as sent.
 
   /** Sends an error event. */
   sendError(error: SimError, eventId: string | null = null): void {
@@ -219,7 +196,6 @@ export class SimSession implements ResponseHost {
 
   /** Kills the socket without a closing handshake (a network drop). */
   drop(): void {
-    this.#flushWrites();
     this.closed = true;
     this.#active?.abort();
     this.#ws.terminate();
@@ -227,7 +203,6 @@ export class SimSession implements ResponseHost {
 
   /** Closes the socket with a code. */
   close(code = 1000, reason = ''): void {
-    this.#flushWrites();
     this.#active?.abort();
     if (this.#ws.readyState === 1) this.#ws.close(code, reason);
     this.closed = true;
