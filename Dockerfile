@@ -55,4 +55,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
 # needed). Sharded: `docker run … realtime-voice-bot node bin/run.mjs src/sharding.ts` (the manager
 # forwards the signal to every shard).
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=8", "bin/run.mjs", "main.ts"]
+CMD ["node", "--max-semi-space-size=8", "--v8-pool-size=1", "bin/run.mjs", "main.ts"]
