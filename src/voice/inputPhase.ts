@@ -66,7 +66,11 @@ class InputPhase {
   }
 }
 
-/** Each clock's input phase (keyed by the clock the composition root made: no process-wide state). */
+/**
+ * Each clock's input phase, keyed by the clock the composition root made (so separate clocks, as in
+ * tests, never share one). This is module state: the phase would sit more naturally on FrameClock
+ * itself, beside its `afterTick` immediate.
+ */
 const phases = new WeakMap<FrameClock, InputPhase>();
 
 /**
